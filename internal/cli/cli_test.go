@@ -1,0 +1,58 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// run runs kensa in-process and returns its exit code and outputs.
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Main(context.Background(), args, Env{Stdout: &out, Stderr: &errOut})
+	return code, out.String(), errOut.String()
+}
+
+func TestExitCodes(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		want       int
+		wantStderr string
+	}{
+		{"no args", nil, ExitError, "Usage:"},
+		{"help", []string{"--help"}, ExitOK, ""},
+		{"version", []string{"version"}, ExitOK, ""},
+		{"version extra", []string{"version", "x"}, ExitError, "kensa: error: version takes no arguments"},
+		{"unknown", []string{"nope"}, ExitError, `kensa: error: unknown command "nope"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := run(t, tt.args...)
+			if code != tt.want {
+				t.Errorf("Main(%q) = %d, want %d (stderr %q)", tt.args, code, tt.want, stderr)
+			}
+			if !strings.Contains(stderr, tt.wantStderr) {
+				t.Errorf("Main(%q) stderr = %q, want it to contain %q", tt.args, stderr, tt.wantStderr)
+			}
+		})
+	}
+}
+
+func TestParseArgsInterspersed(t *testing.T) {
+	env := &Env{}
+	fs := newFlagSet("test")
+	c := addCommon(fs, "error")
+	pos, err := parseArgs(env, fs, "", []string{"/usr", "--format", "json", "b", "--", "--c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.format != "json" {
+		t.Errorf("format = %q, want json", c.format)
+	}
+	if got, want := strings.Join(pos, ","), "/usr,b,--c"; got != want {
+		t.Errorf("positional = %q, want %q", got, want)
+	}
+}

@@ -1,0 +1,216 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kensa-project/kensa/internal/report"
+)
+
+// commonFlags are the flags every report-writing command shares.
+type commonFlags struct {
+	format  string
+	output  string
+	failOn  string
+	atFlag  string
+	at      time.Time
+	failSev report.Severity // "" means never
+	// failOnValues maps extra --fail-on words of a command (fips scan's
+	// verdicts) to severities.
+	failOnValues map[string]report.Severity
+}
+
+// newFlagSet returns a quiet flag set for command name: parseArgs prints
+// the command's usage and errors itself.
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// addCommon registers the shared flags on fs.
+func addCommon(fs *flag.FlagSet, defaultFailOn string) *commonFlags {
+	c := &commonFlags{}
+	fs.StringVar(&c.format, "format", "text", "")
+	fs.StringVar(&c.output, "output", "", "")
+	fs.StringVar(&c.output, "o", "", "")
+	fs.StringVar(&c.failOn, "fail-on", defaultFailOn, "")
+	fs.StringVar(&c.atFlag, "at", "", "")
+	return c
+}
+
+// validate checks the shared flags and resolves --at against now.
+func (c *commonFlags) validate(now time.Time) error {
+	switch c.format {
+	case "text", "json", "sarif":
+	default:
+		return usageErrorf("--format %q is not a format kensa writes", c.format).
+			withHint("use --format text, json or sarif")
+	}
+	switch c.failOn {
+	case "never", "none":
+		c.failSev = ""
+	case "error", "warning", "info":
+		c.failSev = report.Severity(c.failOn)
+	default:
+		sev, ok := c.failOnValues[c.failOn]
+		if !ok {
+			words := []string{"error", "warning", "never"}
+			for k := range c.failOnValues {
+				words = append(words, k)
+			}
+			return usageErrorf("--fail-on %q is not a severity", c.failOn).
+				withHint("use one of: %s", strings.Join(slices.Sorted(slices.Values(words)), ", "))
+		}
+		c.failSev = sev
+	}
+	c.at = now
+	if c.atFlag != "" {
+		t, err := parseTime(c.atFlag)
+		if err != nil {
+			return usageErrorf("--at %q: %v", c.atFlag, err).
+				withHint("write a date as 2026-09-01, or a time as 2026-09-01T12:00:00Z")
+		}
+		c.at = t
+	}
+	return nil
+}
+
+// parseTime accepts a date (taken as midnight UTC), RFC 3339, or a date and
+// time without a zone (UTC).
+func parseTime(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, errors.New("not a date or an RFC 3339 time")
+}
+
+// parseDuration accepts Go durations plus a "d" suffix for days ("30d").
+func parseDuration(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.ParseFloat(n, 64)
+		if err != nil || days < 0 {
+			return 0, fmt.Errorf("%q is not a number of days", s)
+		}
+		return time.Duration(days * float64(24*time.Hour)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration (examples: 90s, 2h, 30d)", s)
+	}
+	return d, nil
+}
+
+// parseArgs parses args with fs, allowing flags after positional arguments
+// ("kensa fips scan /usr --format json") as users expect. A "--" ends the
+// flags. -h and --help print usageText to stdout and return errHelp.
+func parseArgs(env *Env, fs *flag.FlagSet, usageText string, args []string) ([]string, error) {
+	var pos []string
+	for {
+		err := fs.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			io.WriteString(env.Stdout, usageText)
+			return nil, errHelp
+		}
+		if err != nil {
+			return nil, usageErrorf("%s: %v", fs.Name(), err).
+				withHint(`run "kensa %s --help" for its flags`, fs.Name())
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		// fs.Parse stopped at a positional argument, or after "--".
+		if len(args) > 0 && len(rest) < len(args) && args[len(args)-len(rest)-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// errHelp means --help was asked for and printed; the command exits 0.
+var errHelp = errors.New("help printed")
+
+// emit renders rep in the chosen format to --output or stdout, then
+// returns errFindings when a finding is at or above --fail-on.
+// text renders the text view.
+func emit(env *Env, c *commonFlags, rep *report.Report, text func(w io.Writer) error) error {
+	report.SortFindings(rep.Findings)
+	var buf bytes.Buffer
+	var err error
+	switch c.format {
+	case "json":
+		err = report.WriteJSON(&buf, rep)
+	case "sarif":
+		err = report.WriteSARIF(&buf, rep)
+	default:
+		err = text(&buf)
+	}
+	if err != nil {
+		return fmt.Errorf("rendering the report: %w", err)
+	}
+	if c.output == "" || c.output == "-" {
+		if _, err := env.Stdout.Write(buf.Bytes()); err != nil {
+			return fmt.Errorf("writing the report: %w", err)
+		}
+	} else if err := writeFileAtomic(c.output, buf.Bytes()); err != nil {
+		return usageErrorf("writing the report: %v", err).
+			withHint("check that the directory of --output exists and is writable")
+	}
+	if failing(rep.Findings, c.failSev) {
+		return errFindings
+	}
+	return nil
+}
+
+// failing reports whether any finding is at or above sev ("" = never).
+func failing(fs []report.Finding, sev report.Severity) bool {
+	if sev == "" {
+		return false
+	}
+	for _, f := range fs {
+		if f.Severity.Rank() >= sev.Rank() {
+			return true
+		}
+	}
+	return false
+}
+
+// writeFileAtomic writes data to a temporary file beside name and renames
+// it into place, so a reader never sees half a report.
+func writeFileAtomic(name string, data []byte) error {
+	dir := filepath.Dir(name)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, name); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,62 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/term"
+)
+
+func isTerminal(f *os.File) bool {
+	return term.IsTerminal(int(f.Fd()))
+}
+
+// progress prints a one-line status to a terminal, at most a few times a
+// second, and erases it when done. On anything but a terminal it is silent.
+type progress struct {
+	mu    sync.Mutex
+	w     io.Writer
+	on    bool
+	last  time.Time
+	shown bool
+}
+
+func newProgress(env *Env) *progress {
+	return &progress{w: env.Stderr, on: env.StderrIsTerminal}
+}
+
+// update shows the status line; calls faster than 8 a second are dropped.
+func (p *progress) update(format string, args ...any) {
+	if p == nil || !p.on {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	if now.Sub(p.last) < 125*time.Millisecond {
+		return
+	}
+	p.last = now
+	line := fmt.Sprintf(format, args...)
+	if len(line) > 100 {
+		line = line[:99] + "…"
+	}
+	fmt.Fprintf(p.w, "\r\x1b[K%s", line)
+	p.shown = true
+}
+
+// done erases the status line.
+func (p *progress) done() {
+	if p == nil || !p.on {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shown {
+		fmt.Fprint(p.w, "\r\x1b[K")
+		p.shown = false
+	}
+}

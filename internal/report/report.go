@@ -1,0 +1,141 @@
+// Package report holds kensa's one findings model and its writers.
+//
+// Every command produces a [Report]: a list of results (its subjects: files,
+// endpoints, destinations; each command has its own result type) and a list
+// of [Finding]s. A finding has a stable ID, a [Severity], the subject it is
+// about, a message in the user's terms, a citation (the standard, document
+// or data row it enforces) and a remediation. Domain packages decide; the
+// writers here only render: JSON ([WriteJSON], schema "kensa/v1"), SARIF 2.1.0
+// ([WriteSARIF]) and the helpers the text views share ([Table]).
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Schema is the value of the "schema" field of every JSON report.
+const Schema = "kensa/v1"
+
+// Severity orders findings. The zero value is invalid.
+type Severity string
+
+// The severities, from the most to the least serious.
+const (
+	Error   Severity = "error"
+	Warning Severity = "warning"
+	Info    Severity = "info"
+)
+
+// Rank returns a number that grows with seriousness: info 1, warning 2,
+// error 3, anything else 0.
+func (s Severity) Rank() int {
+	switch s {
+	case Error:
+		return 3
+	case Warning:
+		return 2
+	case Info:
+		return 1
+	}
+	return 0
+}
+
+// ParseSeverity accepts "error", "warning" and "info".
+func ParseSeverity(s string) (Severity, error) {
+	switch Severity(s) {
+	case Error, Warning, Info:
+		return Severity(s), nil
+	}
+	return "", fmt.Errorf("unknown severity %q (want error, warning or info)", s)
+}
+
+// Finding is one thing that is wrong (or worth knowing) about one subject.
+type Finding struct {
+	// ID is stable across releases: pipelines and exceptions key on it.
+	ID       string   `json:"id"`
+	Severity Severity `json:"severity"`
+	// Subject names what the finding is about: a path, an endpoint, a
+	// destination, a certificate.
+	Subject string `json:"subject"`
+	Message string `json:"message"`
+	// Citation names the rule enforced: a standard's section, a document,
+	// or a row of one of kensa's data files.
+	Citation    string `json:"citation,omitempty"`
+	Remediation string `json:"remediation,omitempty"`
+	// Address and ServerName name the endpoint of a probe finding.
+	Address    string `json:"address,omitempty"`
+	ServerName string `json:"servername,omitempty"`
+}
+
+// Tool identifies the program that wrote a report.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Report is one run of one command.
+type Report struct {
+	Schema      string    `json:"schema"`
+	Tool        Tool      `json:"tool"`
+	Command     string    `json:"command"`
+	GeneratedAt time.Time `json:"generated_at"`
+	// At is the time the evaluation was made for (--at).
+	At time.Time `json:"at"`
+	// Results holds the command's own result values (a slice of the
+	// command's result type); it is rendered as a JSON array.
+	Results  any       `json:"results"`
+	Findings []Finding `json:"findings"`
+	// Summary holds the command's counts.
+	Summary any `json:"summary"`
+}
+
+// New returns a report for command with the schema and tool filled in.
+func New(command, version string, generatedAt, at time.Time) *Report {
+	return &Report{
+		Schema:      Schema,
+		Tool:        Tool{Name: "kensa", Version: version},
+		Command:     command,
+		GeneratedAt: generatedAt.UTC(),
+		At:          at.UTC(),
+		Results:     []any{},
+		Findings:    []Finding{},
+		Summary:     struct{}{},
+	}
+}
+
+// SortFindings orders findings most serious first, then by subject and ID,
+// so that every writer and every run shows them in the same order.
+func SortFindings(fs []Finding) {
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		return cmp.Or(
+			cmp.Compare(b.Severity.Rank(), a.Severity.Rank()),
+			cmp.Compare(a.Subject, b.Subject),
+			cmp.Compare(a.Address, b.Address),
+			cmp.Compare(a.ServerName, b.ServerName),
+			cmp.Compare(a.ID, b.ID),
+		)
+	})
+}
+
+// Worst returns the highest severity among fs, or "" when fs is empty.
+func Worst(fs []Finding) Severity {
+	var w Severity
+	for _, f := range fs {
+		if f.Severity.Rank() > w.Rank() {
+			w = f.Severity
+		}
+	}
+	return w
+}
+
+// CountBySeverity returns how many findings there are of each severity.
+func CountBySeverity(fs []Finding) map[Severity]int {
+	m := map[Severity]int{}
+	for _, f := range fs {
+		m[f.Severity]++
+	}
+	return m
+}
