@@ -1,0 +1,397 @@
+package egress
+
+import (
+	"bytes"
+	"cmp"
+	"slices"
+	"strconv"
+)
+
+// Bounds that keep memory flat whatever the input: a destination keeps at
+// most maxSources distinct sources, and at most maxDestinations distinct
+// destinations are kept (the rest are counted in Result.Overflow).
+const (
+	maxSources      = 256
+	maxDestinations = 100_000
+)
+
+// Destination is the aggregate of the records for one host, port,
+// protocol, action and reason.
+type Destination struct {
+	Host   string
+	Port   int // -1 when none
+	Proto  string
+	Action Action
+	Reason Reason
+	Count  int64
+	// First and Last are Unix nanoseconds, 0 when no record had a time.
+	First, Last int64
+	// Sources are the distinct source IPs (at most maxSources; see
+	// SourcesTruncated).
+	Sources          []string
+	SourcesTruncated bool
+	// Rule names the rule, threat or signature, formatted; Detail is the
+	// first record's extra text (a resolution error, a proxy status).
+	Rule   string
+	Detail string
+	// Service is the catalog's match, nil when none.
+	Service *Match
+
+	sources map[string]struct{}
+	rawRule string
+}
+
+// SNIMissing counts the TLS connections denied because they had no SNI:
+// they have no destination to allow, only sources to look at.
+type SNIMissing struct {
+	Count            int64
+	Sources          []string
+	SourcesTruncated bool
+	First, Last      int64
+	sources          map[string]struct{}
+}
+
+// FileStats counts what one input held.
+type FileStats struct {
+	Name    string
+	Format  Format
+	Records int64 // every record, understood or not
+	Traffic int64 // connections with a verdict
+	Denied  int64
+	Allowed int64
+	Alerts  int64
+	DNS     int64 // DNS proxy queries
+	NAT     int64 // inbound DNAT records (ignored)
+	Other   int64 // known records without a verdict (netflow, aggregations)
+	Auth    int64 // proxy authentication challenges (Squid 407)
+	Unknown int64 // lines or records of no known shape
+	// OutOfRange counts records outside --since/--until; Untimed those
+	// without a time when a time filter was set (they are left out too).
+	OutOfRange int64
+	Untimed    int64
+	// Err is why reading stopped early, "" when the input was read whole.
+	Err string
+}
+
+func (f *FileStats) merge(o *FileStats) {
+	f.Records += o.Records
+	f.Traffic += o.Traffic
+	f.Denied += o.Denied
+	f.Allowed += o.Allowed
+	f.Alerts += o.Alerts
+	f.DNS += o.DNS
+	f.NAT += o.NAT
+	f.Other += o.Other
+	f.Auth += o.Auth
+	f.Unknown += o.Unknown
+	f.OutOfRange += o.OutOfRange
+	f.Untimed += o.Untimed
+}
+
+// UnknownLine is a line (or record) of no known shape.
+type UnknownLine struct {
+	File string
+	// Line is the 1-based line number (for a record in a multi-line JSON
+	// document, the line where it starts).
+	Line int
+	Text string
+}
+
+// maxUnknownShown is how many unknown lines a Result keeps.
+const maxUnknownShown = 5
+
+// aggregator folds events; each worker has its own, merged at the end.
+type aggregator struct {
+	opts     *Options
+	dests    map[string]*Destination
+	key      []byte
+	sni      SNIMissing
+	overflow int64
+	files    []FileStats
+	unknown  []unknownAt
+}
+
+type unknownAt struct {
+	file, line int
+	text       string
+}
+
+func newAggregator(opts *Options) *aggregator {
+	return &aggregator{opts: opts, dests: map[string]*Destination{}}
+}
+
+func (a *aggregator) file(i int) *FileStats {
+	for len(a.files) <= i {
+		a.files = append(a.files, FileStats{})
+	}
+	return &a.files[i]
+}
+
+// noteUnknown keeps the maxUnknownShown earliest unknown lines.
+func (a *aggregator) noteUnknown(file, line int, text []byte) {
+	a.file(file).Unknown++
+	a.file(file).Records++
+	u := unknownAt{file, line, ""}
+	if len(a.unknown) == maxUnknownShown {
+		last := a.unknown[len(a.unknown)-1]
+		if cmp.Or(cmp.Compare(file, last.file), cmp.Compare(line, last.line)) >= 0 {
+			return
+		}
+		a.unknown = a.unknown[:len(a.unknown)-1]
+	}
+	u.text = printable(text, 160)
+	i, _ := slices.BinarySearchFunc(a.unknown, u, func(x, y unknownAt) int {
+		return cmp.Or(cmp.Compare(x.file, y.file), cmp.Compare(x.line, y.line))
+	})
+	a.unknown = slices.Insert(a.unknown, i, u)
+}
+
+// printable cuts b to n bytes and replaces control bytes, so a hostile
+// line cannot drive the terminal.
+func printable(b []byte, n int) string {
+	cut := len(b) > n
+	if cut {
+		b = b[:n]
+	}
+	out := make([]rune, 0, len(b))
+	for _, r := range string(bytes.ToValidUTF8(b, []byte("?"))) {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			r = '?'
+		}
+		out = append(out, r)
+	}
+	s := string(out)
+	if cut {
+		s += "…"
+	}
+	return s
+}
+
+// add folds one event of file fi.
+func (a *aggregator) add(fi int, ev *Event) {
+	fs := a.file(fi)
+	fs.Records++
+	switch ev.Kind {
+	case KindDNS:
+		fs.DNS++
+		return
+	case KindNAT:
+		fs.NAT++
+		return
+	case KindOther:
+		fs.Other++
+		return
+	case KindAuth:
+		fs.Auth++
+		return
+	case KindTraffic:
+	default:
+		fs.Unknown++
+		return
+	}
+	fs.Traffic++
+	o := a.opts
+	if o.Since != 0 || o.Until != 0 {
+		if ev.Time == 0 {
+			fs.Untimed++
+			return
+		}
+		if (o.Since != 0 && ev.Time < o.Since) || (o.Until != 0 && ev.Time > o.Until) {
+			fs.OutOfRange++
+			return
+		}
+	}
+	switch ev.Action {
+	case ActionAllow:
+		fs.Allowed++
+		if !o.All {
+			return
+		}
+	case ActionAlert:
+		fs.Alerts++
+	case ActionDeny:
+		fs.Denied++
+	}
+	if ev.Reason == ReasonSNIMissing {
+		s := &a.sni
+		s.Count++
+		s.First, s.Last = minTime(s.First, ev.Time), max(s.Last, ev.Time)
+		addSource(&s.sources, &s.SourcesTruncated, ev.Src)
+		return
+	}
+	k := a.key[:0]
+	k = append(k, ev.Host...)
+	k = append(k, 0)
+	k = strconv.AppendInt(k, int64(ev.Port), 10)
+	k = append(k, 0)
+	k = append(k, ev.Proto...)
+	k = append(k, 0, byte(ev.Action), byte(ev.Reason))
+	a.key = k
+	d := a.dests[string(k)]
+	if d == nil {
+		if len(a.dests) >= maxDestinations {
+			a.overflow++
+			return
+		}
+		d = &Destination{
+			Host: string(ev.Host), Port: ev.Port, Proto: string(ev.Proto),
+			Action: ev.Action, Reason: ev.Reason,
+			rawRule: string(ev.Rule), Detail: string(ev.Detail),
+		}
+		a.dests[string(k)] = d
+	}
+	d.Count++
+	if ev.Time != 0 {
+		d.First, d.Last = minTime(d.First, ev.Time), max(d.Last, ev.Time)
+	}
+	addSource(&d.sources, &d.SourcesTruncated, ev.Src)
+}
+
+func minTime(a, b int64) int64 {
+	if a == 0 || (b != 0 && b < a) {
+		return b
+	}
+	return a
+}
+
+func addSource(m *map[string]struct{}, truncated *bool, src []byte) {
+	if len(src) == 0 {
+		return
+	}
+	if *m == nil {
+		*m = map[string]struct{}{}
+	}
+	if _, ok := (*m)[string(src)]; ok {
+		return
+	}
+	if len(*m) >= maxSources {
+		*truncated = true
+		return
+	}
+	(*m)[string(src)] = struct{}{}
+}
+
+// merge folds b into a.
+func (a *aggregator) merge(b *aggregator) {
+	for k, d := range b.dests {
+		x := a.dests[k]
+		if x == nil {
+			if len(a.dests) >= maxDestinations {
+				a.overflow += d.Count
+				continue
+			}
+			a.dests[k] = d
+			continue
+		}
+		x.Count += d.Count
+		if d.First != 0 {
+			x.First, x.Last = minTime(x.First, d.First), max(x.Last, d.Last)
+		}
+		for s := range d.sources {
+			addSource(&x.sources, &x.SourcesTruncated, []byte(s))
+		}
+		x.SourcesTruncated = x.SourcesTruncated || d.SourcesTruncated
+	}
+	s, o := &a.sni, &b.sni
+	s.Count += o.Count
+	if o.First != 0 {
+		s.First, s.Last = minTime(s.First, o.First), max(s.Last, o.Last)
+	}
+	for src := range o.sources {
+		addSource(&s.sources, &s.SourcesTruncated, []byte(src))
+	}
+	s.SourcesTruncated = s.SourcesTruncated || o.SourcesTruncated
+	a.overflow += b.overflow
+	for i := range b.files {
+		a.file(i).merge(&b.files[i])
+	}
+	for _, u := range b.unknown {
+		a.noteUnknownAt(u)
+	}
+}
+
+func (a *aggregator) noteUnknownAt(u unknownAt) {
+	// Re-insert without counting again.
+	if len(a.unknown) == maxUnknownShown {
+		last := a.unknown[len(a.unknown)-1]
+		if cmp.Or(cmp.Compare(u.file, last.file), cmp.Compare(u.line, last.line)) >= 0 {
+			return
+		}
+		a.unknown = a.unknown[:len(a.unknown)-1]
+	}
+	i, _ := slices.BinarySearchFunc(a.unknown, u, func(x, y unknownAt) int {
+		return cmp.Or(cmp.Compare(x.file, y.file), cmp.Compare(x.line, y.line))
+	})
+	a.unknown = slices.Insert(a.unknown, i, u)
+}
+
+// rank orders reasons in the results: what needs an allow rule first.
+func (r Reason) rank() int {
+	switch r {
+	case ReasonNoRule, ReasonDenied, ReasonProxy:
+		return 0
+	case ReasonUnresolved:
+		return 1
+	case ReasonRule:
+		return 2
+	case ReasonThreatIntel, ReasonIDPS:
+		return 3
+	}
+	return 4
+}
+
+// destinations returns the aggregated destinations, sorted: denies first,
+// those an allow rule fixes first among them, then by count.
+func (a *aggregator) destinations() []*Destination {
+	out := make([]*Destination, 0, len(a.dests))
+	for _, d := range a.dests {
+		d.Sources = sortedKeys(d.sources)
+		d.Rule = formatRule(d.rawRule)
+		out = append(out, d)
+	}
+	slices.SortFunc(out, func(x, y *Destination) int {
+		return cmp.Or(
+			cmp.Compare(actionRank(x.Action), actionRank(y.Action)),
+			cmp.Compare(x.Reason.rank(), y.Reason.rank()),
+			cmp.Compare(y.Count, x.Count),
+			cmp.Compare(x.Host, y.Host),
+			cmp.Compare(x.Port, y.Port),
+			cmp.Compare(x.Proto, y.Proto),
+		)
+	})
+	return out
+}
+
+func actionRank(a Action) int {
+	switch a {
+	case ActionDeny:
+		return 0
+	case ActionAlert:
+		return 1
+	}
+	return 2
+}
+
+func sortedKeys(m map[string]struct{}) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.SortFunc(out, compareIP)
+	return out
+}
+
+// compareIP orders IP addresses numerically, other strings after them.
+func compareIP(a, b string) int {
+	pa, ea := parseAddr(a)
+	pb, eb := parseAddr(b)
+	switch {
+	case ea == nil && eb == nil:
+		return pa.Compare(pb)
+	case ea == nil:
+		return -1
+	case eb == nil:
+		return 1
+	}
+	return cmp.Compare(a, b)
+}

@@ -1,0 +1,28 @@
+// Package egress turns firewall and proxy logs into the list of outbound
+// destinations a deployment was denied, the service that needs each, and
+// the Azure Firewall rules that would allow them.
+//
+// The model has three stages:
+//
+//  1. Readers, one per log format, turn bytes into [Event]s: Azure
+//     Firewall's legacy "msg" text (plain lines, or inside JSON records:
+//     JSON Lines storage blobs, Event Hub {"records":[…]} bodies, Log
+//     Analytics exports), Azure Firewall's structured AZFW* records, Squid's
+//     native access.log and AWS Network Firewall's EVE JSON alerts. The
+//     format is detected per input ([Detect]) unless forced, gzip is read
+//     transparently, and everything streams: line formats are cut into
+//     chunks that workers parse in parallel, so memory stays flat in the
+//     size of the input. A line that is no record of a known format is
+//     counted and the first few are kept with their line numbers; it never
+//     stops a run.
+//  2. The aggregator folds events into [Destination]s keyed by host, port,
+//     protocol and reason, with counts, distinct sources and first/last
+//     seen. Allowed traffic is kept only when asked for.
+//  3. The [Catalog] (an embedded data file, each service with its source
+//     document and as-of date) says which service needs a destination and
+//     which companion hosts (CDN and redirect targets) usually come with it;
+//     [Plan] turns the destinations that lack an allow rule into rule
+//     collections, which [WriteAz], [WriteBicep] and [WriteTerraform] render.
+//
+// Nothing here prints: the cli package renders the results.
+package egress

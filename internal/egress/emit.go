@@ -1,0 +1,301 @@
+package egress
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// The writers below render a Plan as Azure Firewall Policy rules in one
+// rule collection group (default name kensa-egress, priority 300, both
+// parameters). Every name and address in a Plan has been checked
+// (validName, validSource, azName), so nothing from a log can break out of
+// a quoted string; the writers quote anyway.
+
+// EmitFormats are the rule languages kensa writes.
+var EmitFormats = []string{"az", "bicep", "terraform"}
+
+// WriteRules renders p in lang (az, bicep or terraform).
+func WriteRules(w io.Writer, lang string, p *Plan) error {
+	switch lang {
+	case "az":
+		return WriteAz(w, p)
+	case "bicep":
+		return WriteBicep(w, p)
+	case "terraform":
+		return WriteTerraform(w, p)
+	}
+	return fmt.Errorf("unknown rule language %q", lang)
+}
+
+func header(w io.Writer, comment string, p *Plan) {
+	fmt.Fprintf(w, "%s Azure Firewall Policy rules that allow the destinations kensa found denied\n", comment)
+	fmt.Fprintf(w, "%s (kensa egress analyze). Review them before applying: each rule names the\n", comment)
+	fmt.Fprintf(w, "%s sources seen in the logs; a subnet may suit you better (--source).\n", comment)
+	if p.NeedsDNSProxy {
+		fmt.Fprintf(w, "%s Network rules with FQDNs need DNS proxy enabled on the firewall policy.\n", comment)
+	}
+	for _, s := range p.Skipped {
+		fmt.Fprintf(w, "%s Not allowed: %s: %s\n", comment, hostPort(s.Host, s.Port), s.Reason)
+	}
+	if len(p.Collections) == 0 {
+		fmt.Fprintf(w, "%s No denied destination needs an allow rule.\n", comment)
+	}
+}
+
+func hostPort(h string, port int) string {
+	if port < 0 {
+		return h
+	}
+	return h + ":" + strconv.Itoa(port)
+}
+
+// shq quotes s for a POSIX shell.
+func shq(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func shList(xs []string) string {
+	q := make([]string, len(xs))
+	for i, x := range xs {
+		q[i] = shq(x)
+	}
+	return strings.Join(q, " ")
+}
+
+// WriteAz renders p as a shell script of az CLI commands (the
+// azure-firewall extension's Firewall Policy commands).
+func WriteAz(w io.Writer, p *Plan) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintln(bw, "#!/bin/sh")
+	header(bw, "#", p)
+	fmt.Fprintln(bw, "# Needs the azure-firewall extension (az extension add --name azure-firewall).")
+	fmt.Fprintln(bw, "set -eu")
+	fmt.Fprintln(bw, `RG="${RG:?set RG to the resource group of the firewall policy}"`)
+	fmt.Fprintln(bw, `POLICY="${POLICY:?set POLICY to the name of the firewall policy}"`)
+	fmt.Fprintln(bw, `RCG="${RCG:-kensa-egress}"`)
+	fmt.Fprintln(bw, `PRIORITY="${PRIORITY:-300}"`)
+	if len(p.Collections) > 0 {
+		fmt.Fprintln(bw)
+		fmt.Fprintln(bw, `az network firewall policy rule-collection-group create --resource-group "$RG" --policy-name "$POLICY" \`)
+		fmt.Fprintln(bw, `  --name "$RCG" --priority "$PRIORITY"`)
+	}
+	for _, c := range p.Collections {
+		r := c.Rule
+		fmt.Fprintln(bw)
+		comments(bw, "#", c)
+		fmt.Fprintln(bw, `az network firewall policy rule-collection-group collection add-filter-collection \`)
+		fmt.Fprintln(bw, `  --resource-group "$RG" --policy-name "$POLICY" --rule-collection-group-name "$RCG" \`)
+		fmt.Fprintf(bw, "  --name %s --collection-priority %d --action Allow \\\n", shq(c.Name), c.Priority)
+		fmt.Fprintf(bw, "  --rule-name %s --rule-type %s \\\n", shq(r.Name), r.Type)
+		fmt.Fprintf(bw, "  --source-addresses %s \\\n", shList(r.Sources))
+		if r.Type == AppRule {
+			ps := make([]string, len(r.Protocols))
+			for i, pp := range r.Protocols {
+				ps[i] = pp.Protocol + "=" + strconv.Itoa(pp.Port)
+			}
+			fmt.Fprintf(bw, "  --protocols %s \\\n", strings.Join(ps, " "))
+			fmt.Fprintf(bw, "  --target-fqdns %s\n", shList(r.FQDNs))
+			continue
+		}
+		fmt.Fprintf(bw, "  --ip-protocols %s --destination-ports %s \\\n", strings.Join(r.IPProtocols, " "), shList(r.Ports))
+		if len(r.Addresses) > 0 && len(r.FQDNs) > 0 {
+			fmt.Fprintf(bw, "  --destination-addresses %s \\\n", shList(r.Addresses))
+			fmt.Fprintf(bw, "  --destination-fqdns %s\n", shList(r.FQDNs))
+		} else if len(r.Addresses) > 0 {
+			fmt.Fprintf(bw, "  --destination-addresses %s\n", shList(r.Addresses))
+		} else {
+			fmt.Fprintf(bw, "  --destination-fqdns %s\n", shList(r.FQDNs))
+		}
+	}
+	return bw.Flush()
+}
+
+func comments(w io.Writer, comment string, c Collection) {
+	svc := c.Service
+	if svc == "" {
+		svc = "no service in kensa's catalog"
+	}
+	fmt.Fprintf(w, "%s %s\n", comment, svc)
+	if c.ServiceSource != "" {
+		fmt.Fprintf(w, "%s source: %s\n", comment, c.ServiceSource)
+	}
+	for _, n := range c.Rule.Notes {
+		fmt.Fprintf(w, "%s %s\n", comment, n)
+	}
+}
+
+// bq quotes s as a Bicep string ('…', with \ ' and ${ escaped).
+func bq(s string) string {
+	s = strings.ReplaceAll(s, `\`, `\\`)
+	s = strings.ReplaceAll(s, `'`, `\'`)
+	s = strings.ReplaceAll(s, `${`, `\${`)
+	return "'" + s + "'"
+}
+
+// WriteBicep renders p as a Bicep file: one
+// Microsoft.Network/firewallPolicies/ruleCollectionGroups resource under an
+// existing firewall policy.
+func WriteBicep(w io.Writer, p *Plan) error {
+	bw := bufio.NewWriter(w)
+	header(bw, "//", p)
+	fmt.Fprint(bw, `
+@description('Name of the existing firewall policy')
+param firewallPolicyName string
+
+@description('Name of the rule collection group to create')
+param ruleCollectionGroupName string = 'kensa-egress'
+
+@minValue(100)
+@maxValue(65000)
+param priority int = 300
+
+resource firewallPolicy 'Microsoft.Network/firewallPolicies@2023-11-01' existing = {
+  name: firewallPolicyName
+}
+
+resource egressRules 'Microsoft.Network/firewallPolicies/ruleCollectionGroups@2023-11-01' = {
+  parent: firewallPolicy
+  name: ruleCollectionGroupName
+  properties: {
+    priority: priority
+    ruleCollections: [
+`)
+	list := func(indent, key string, xs []string) {
+		fmt.Fprintf(bw, "%s%s: [\n", indent, key)
+		for _, x := range xs {
+			fmt.Fprintf(bw, "%s  %s\n", indent, bq(x))
+		}
+		fmt.Fprintf(bw, "%s]\n", indent)
+	}
+	for _, c := range p.Collections {
+		r := c.Rule
+		comments(bw, "      //", c)
+		fmt.Fprintln(bw, "      {")
+		fmt.Fprintln(bw, "        ruleCollectionType: 'FirewallPolicyFilterRuleCollection'")
+		fmt.Fprintf(bw, "        name: %s\n", bq(c.Name))
+		fmt.Fprintf(bw, "        priority: %d\n", c.Priority)
+		fmt.Fprintln(bw, "        action: {\n          type: 'Allow'\n        }")
+		fmt.Fprintln(bw, "        rules: [\n          {")
+		fmt.Fprintf(bw, "            ruleType: '%s'\n", r.Type)
+		fmt.Fprintf(bw, "            name: %s\n", bq(r.Name))
+		const in = "            "
+		if r.Type == AppRule {
+			fmt.Fprintln(bw, in+"protocols: [")
+			for _, pp := range r.Protocols {
+				fmt.Fprintf(bw, "%s  {\n%s    protocolType: '%s'\n%s    port: %d\n%s  }\n", in, in, pp.Protocol, in, pp.Port, in)
+			}
+			fmt.Fprintln(bw, in+"]")
+			list(in, "sourceAddresses", r.Sources)
+			list(in, "targetFqdns", r.FQDNs)
+		} else {
+			list(in, "ipProtocols", r.IPProtocols)
+			list(in, "sourceAddresses", r.Sources)
+			if len(r.Addresses) > 0 {
+				list(in, "destinationAddresses", r.Addresses)
+			}
+			if len(r.FQDNs) > 0 {
+				list(in, "destinationFqdns", r.FQDNs)
+			}
+			list(in, "destinationPorts", r.Ports)
+		}
+		fmt.Fprintln(bw, "          }\n        ]\n      }")
+	}
+	fmt.Fprint(bw, "    ]\n  }\n}\n")
+	return bw.Flush()
+}
+
+// hq quotes s as an HCL string (with \ " ${ and %{ escaped).
+func hq(s string) string {
+	s = strings.ReplaceAll(s, `\`, `\\`)
+	s = strings.ReplaceAll(s, `"`, `\"`)
+	s = strings.ReplaceAll(s, `${`, `$${`)
+	s = strings.ReplaceAll(s, `%{`, `%%{`)
+	return `"` + s + `"`
+}
+
+func hList(xs []string) string {
+	q := make([]string, len(xs))
+	for i, x := range xs {
+		q[i] = hq(x)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// attrs writes consecutive attributes with their "=" aligned, as
+// terraform fmt does.
+func attrs(w io.Writer, indent string, kv ...[2]string) {
+	width := 0
+	for _, p := range kv {
+		width = max(width, len(p[0]))
+	}
+	for _, p := range kv {
+		fmt.Fprintf(w, "%s%-*s = %s\n", indent, width, p[0], p[1])
+	}
+}
+
+// WriteTerraform renders p as Terraform for the azurerm provider: one
+// azurerm_firewall_policy_rule_collection_group. The output passes
+// terraform fmt -check.
+func WriteTerraform(w io.Writer, p *Plan) error {
+	bw := bufio.NewWriter(w)
+	header(bw, "#", p)
+	fmt.Fprint(bw, `
+variable "firewall_policy_id" {
+  type        = string
+  description = "ID of the existing firewall policy"
+}
+
+variable "rule_collection_group_name" {
+  type    = string
+  default = "kensa-egress"
+}
+
+variable "priority" {
+  type    = number
+  default = 300
+}
+
+resource "azurerm_firewall_policy_rule_collection_group" "kensa_egress" {
+  name               = var.rule_collection_group_name
+  firewall_policy_id = var.firewall_policy_id
+  priority           = var.priority
+`)
+	for _, c := range p.Collections {
+		r := c.Rule
+		fmt.Fprintln(bw)
+		comments(bw, "  #", c)
+		block := "application_rule_collection"
+		if r.Type == NetRule {
+			block = "network_rule_collection"
+		}
+		fmt.Fprintf(bw, "  %s {\n", block)
+		attrs(bw, "    ", [2]string{"name", hq(c.Name)}, [2]string{"priority", strconv.Itoa(c.Priority)}, [2]string{"action", `"Allow"`})
+		fmt.Fprintln(bw, "    rule {")
+		fmt.Fprintf(bw, "      name = %s\n", hq(r.Name))
+		if r.Type == AppRule {
+			for _, pp := range r.Protocols {
+				fmt.Fprintln(bw, "      protocols {")
+				attrs(bw, "        ", [2]string{"type", hq(pp.Protocol)}, [2]string{"port", strconv.Itoa(pp.Port)})
+				fmt.Fprintln(bw, "      }")
+			}
+			attrs(bw, "      ", [2]string{"source_addresses", hList(r.Sources)}, [2]string{"destination_fqdns", hList(r.FQDNs)})
+		} else {
+			kv := [][2]string{{"protocols", hList(r.IPProtocols)}, {"source_addresses", hList(r.Sources)}}
+			if len(r.Addresses) > 0 {
+				kv = append(kv, [2]string{"destination_addresses", hList(r.Addresses)})
+			}
+			if len(r.FQDNs) > 0 {
+				kv = append(kv, [2]string{"destination_fqdns", hList(r.FQDNs)})
+			}
+			kv = append(kv, [2]string{"destination_ports", hList(r.Ports)})
+			attrs(bw, "      ", kv...)
+		}
+		fmt.Fprintln(bw, "    }")
+		fmt.Fprintln(bw, "  }")
+	}
+	fmt.Fprintln(bw, "}")
+	return bw.Flush()
+}
