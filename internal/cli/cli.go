@@ -85,6 +85,7 @@ type command struct {
 // A command is added here when it works, whole.
 var commands = []command{
 	{"version", "print kensa's version", runVersion},
+	{"egress analyze", "firewall / proxy logs → denied destinations and rules", runEgressAnalyze},
 }
 
 const usage = `kensa inspects a platform before and after a change, so that a mistake

@@ -219,6 +219,9 @@ func (a *aggregator) add(fi int, ev *Event) {
 		addSource(&s.sources, &s.SourcesTruncated, ev.Src)
 		return
 	}
+	if len(ev.Proto) == 4 && string(ev.Proto) == "ICMP" {
+		ev.Port = -1 // "ICMP … from 10.0.0.1:0 to 192.0.2.1:0"
+	}
 	k := a.key[:0]
 	k = append(k, ev.Host...)
 	k = append(k, 0)

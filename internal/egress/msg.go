@@ -245,7 +245,7 @@ func formatRule(raw string) string {
 		return strings.TrimSpace(strings.TrimSuffix(raw, "."))
 	}
 	if v, ok := seg["ThreatIntel"]; ok {
-		return "threat intelligence: " + v
+		return v
 	}
 	if v, ok := seg["Signature"]; ok {
 		s := "signature " + v

@@ -549,6 +549,7 @@ func readJSONStream(ctx context.Context, fi int, r io.Reader, jobs chan<- job) e
 			break
 		}
 		if err = s.value(tok, line, 0); err != nil {
+			err = fmt.Errorf("in the JSON value that starts on line %d: %w", line, err)
 			break
 		}
 	}

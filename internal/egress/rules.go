@@ -123,6 +123,9 @@ func MakePlan(ds []*Destination, opts PlanOptions) *Plan {
 		proto := strings.ToUpper(d.Proto)
 		addr, err := netip.ParseAddr(d.Host)
 		switch {
+		case d.Port < 0 && proto != "ICMP":
+			p.Skipped = append(p.Skipped, Skipped{d.Host, d.Port, "the log gives no destination port; a rule for every port would be too wide"})
+			continue
 		case err == nil:
 			e.addr = addr.String()
 			e.ipProto, e.port = netProto(proto, d.Port)
