@@ -155,7 +155,13 @@ func printable(b []byte, n int) string {
 	}
 	out := make([]rune, 0, len(b))
 	for _, r := range string(bytes.ToValidUTF8(b, []byte("?"))) {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+		switch {
+		case r == '\n' || r == '\t' || r == '\r' || r == ' ':
+			if len(out) > 0 && out[len(out)-1] == ' ' {
+				continue // JSON spread over lines reads as one
+			}
+			r = ' '
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
 			r = '?'
 		}
 		out = append(out, r)
