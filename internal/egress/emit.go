@@ -38,7 +38,8 @@ func header(w io.Writer, comment string, p *Plan) {
 		fmt.Fprintf(w, "%s Network rules with FQDNs need DNS proxy enabled on the firewall policy.\n", comment)
 	}
 	for _, s := range p.Skipped {
-		fmt.Fprintf(w, "%s Not allowed: %s: %s\n", comment, hostPort(s.Host, s.Port), s.Reason)
+		// The host comes from the log: printable keeps it on one line.
+		fmt.Fprintf(w, "%s Not allowed: %s: %s\n", comment, printable([]byte(hostPort(s.Host, s.Port)), 200), s.Reason)
 	}
 	if len(p.Collections) == 0 {
 		fmt.Fprintf(w, "%s No denied destination needs an allow rule.\n", comment)
@@ -274,8 +275,8 @@ resource "azurerm_firewall_policy_rule_collection_group" "kensa_egress" {
 		fmt.Fprintf(bw, "  %s {\n", block)
 		attrs(bw, "    ", [2]string{"name", hq(c.Name)}, [2]string{"priority", strconv.Itoa(c.Priority)}, [2]string{"action", `"Allow"`})
 		fmt.Fprintln(bw, "    rule {")
-		fmt.Fprintf(bw, "      name = %s\n", hq(r.Name))
 		if r.Type == AppRule {
+			fmt.Fprintf(bw, "      name = %s\n", hq(r.Name))
 			for _, pp := range r.Protocols {
 				fmt.Fprintln(bw, "      protocols {")
 				attrs(bw, "        ", [2]string{"type", hq(pp.Protocol)}, [2]string{"port", strconv.Itoa(pp.Port)})
@@ -283,7 +284,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "kensa_egress" {
 			}
 			attrs(bw, "      ", [2]string{"source_addresses", hList(r.Sources)}, [2]string{"destination_fqdns", hList(r.FQDNs)})
 		} else {
-			kv := [][2]string{{"protocols", hList(r.IPProtocols)}, {"source_addresses", hList(r.Sources)}}
+			kv := [][2]string{{"name", hq(r.Name)}, {"protocols", hList(r.IPProtocols)}, {"source_addresses", hList(r.Sources)}}
 			if len(r.Addresses) > 0 {
 				kv = append(kv, [2]string{"destination_addresses", hList(r.Addresses)})
 			}

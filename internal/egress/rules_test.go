@@ -1,0 +1,204 @@
+package egress
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/kensa-project/kensa/internal/testenv"
+)
+
+func goldenPlan(t *testing.T) *Plan {
+	t.Helper()
+	var ins []Input
+	for _, f := range []string{"azfw.log", "blob.jsonl", "structured.jsonl", "access.log", "la-export.json", "aws-nfw.jsonl"} {
+		ins = append(ins, fileInput(filepath.Join("testdata", f)))
+	}
+	return MakePlan(analyze(t, Options{}, ins...).Destinations, PlanOptions{})
+}
+
+// TestRuleWritersGolden compares the three renderings with the files in
+// testdata/golden (go test -run Golden -update rewrites them; read the
+// diff line by line against the Azure documentation before committing).
+func TestRuleWritersGolden(t *testing.T) {
+	p := goldenPlan(t)
+	for _, lang := range []struct{ lang, file string }{{"az", "rules.sh"}, {"bicep", "rules.bicep"}, {"terraform", "rules.tf"}} {
+		t.Run(lang.lang, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := WriteRules(&b, lang.lang, p); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("testdata", "golden", lang.file)
+			if *update {
+				if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(string(want), b.String()); diff != "" {
+				t.Errorf("%s differs from %s (-want +got):\n%s", lang.lang, path, diff)
+			}
+		})
+	}
+}
+
+func TestPlanShape(t *testing.T) {
+	p := goldenPlan(t)
+	byName := map[string]Rule{}
+	for _, c := range p.Collections {
+		byName[c.Rule.Name] = c.Rule
+		if !regexp.MustCompile(`^[A-Za-z0-9][\w.-]{0,79}$`).MatchString(c.Name) || strings.HasSuffix(c.Name, "-") {
+			t.Errorf("collection name %q is not a valid Azure name", c.Name)
+		}
+	}
+	// SMB 445 to an IP: a network rule, not an application rule.
+	if r := byName["app-service-content-share-tcp-445"]; r.Type != NetRule || !slices.Equal(r.Addresses, []string{"192.0.2.46", "203.0.113.100"}) {
+		t.Errorf("SMB rule = %+v", r)
+	}
+	// The MCR wildcard comes with its apex, and the companions.
+	mcr := byName["mcr-https"]
+	for _, h := range []string{"*.data.mcr.microsoft.com", "data.mcr.microsoft.com", "mcr.microsoft.com", "mcr-0001.mcr-msedge.net"} {
+		if !slices.Contains(mcr.FQDNs, h) {
+			t.Errorf("mcr rule lacks %s: %v", h, mcr.FQDNs)
+		}
+	}
+	// Kudu: the exact host and its site, never the wildcard.
+	if k := byName["kudu-https"]; !slices.Equal(k.FQDNs, []string{"contoso-build.azurewebsites.net", "contoso-build.scm.azurewebsites.net"}) {
+		t.Errorf("kudu = %v", k.FQDNs)
+	}
+	// Threat intelligence, IDPS, explicit denies, DNS failures: never allowed.
+	for _, s := range []string{"ocsp.badca.example.net", "telemetry.example.org", "198.51.100.77", "agent.westeurope.build.example.net", "db.internal.example"} {
+		if !slices.ContainsFunc(p.Skipped, func(x Skipped) bool { return x.Host == s }) {
+			t.Errorf("%s should be skipped", s)
+		}
+		for _, c := range p.Collections {
+			if slices.Contains(c.Rule.FQDNs, s) || slices.Contains(c.Rule.Addresses, s) {
+				t.Errorf("%s was allowed by %s", s, c.Name)
+			}
+		}
+	}
+}
+
+// TestHostileNamesNeverReachRules feeds names that would break out of a
+// shell, Bicep or HCL string.
+func TestHostileNamesNeverReachRules(t *testing.T) {
+	log := strings.Join([]string{
+		`HTTPS request from 10.0.0.1:1 to a'$(touch /tmp/x)'.example.com:443. Action: Deny. No rule matched. Proceeding with default action`,
+		`HTTPS request from 10.0.0.1:1 to ${file("/etc/passwd")}.example.com:443. Action: Deny. No rule matched. Proceeding with default action`,
+		`HTTPS request from 10.0.0.1:1 to x"y.example.com:443. Action: Deny. No rule matched. Proceeding with default action`,
+		`HTTPS request from 10.0.0.1';id;':1 to ok.example.com:443. Action: Deny. No rule matched. Proceeding with default action`,
+	}, "\n")
+	js := `{"category":"AZFWApplicationRule","properties":{"Action":"Deny","ActionReason":"Default Action","DestinationPort":443,"Fqdn":"evil\nrm -rf /\n.example.com","Protocol":"HTTPS","SourceIp":"10.0.0.1"}}`
+	res := analyze(t, Options{}, bytesInput("hostile", []byte(log)), bytesInput("hostile.json", []byte(js)))
+	p := MakePlan(res.Destinations, PlanOptions{})
+	if len(p.Collections) != 1 || !slices.Equal(p.Collections[0].Rule.FQDNs, []string{"ok.example.com"}) ||
+		!slices.Equal(p.Collections[0].Rule.Sources, []string{"*"}) {
+		t.Errorf("plan = %+v", p.Collections)
+	}
+	// The first line has a space in its "name": it is no msg at all.
+	if len(p.Skipped) != 3 || res.Files[0].Unknown != 1 {
+		t.Errorf("skipped = %+v", p.Skipped)
+	}
+	for _, lang := range EmitFormats {
+		var b bytes.Buffer
+		WriteRules(&b, lang, p)
+		for _, l := range strings.Split(b.String(), "\n") {
+			if strings.HasPrefix(l, "rm -rf") {
+				t.Errorf("%s: a log value broke out of a comment:\n%s", lang, b.String())
+			}
+		}
+	}
+}
+
+func TestAzScriptIsValidShell(t *testing.T) {
+	sh := testenv.NeedCommand(t, "sh")
+	path := filepath.Join(t.TempDir(), "rules.sh")
+	var b bytes.Buffer
+	WriteAz(&b, goldenPlan(t))
+	os.WriteFile(path, b.Bytes(), 0o755)
+	if out, err := exec.Command(sh, "-n", path).CombinedOutput(); err != nil {
+		t.Errorf("sh -n: %v\n%s", err, out)
+	}
+}
+
+// TestTerraformFmt runs terraform fmt -check where terraform is installed
+// (it is not in Debian, so CI does not require it).
+func TestTerraformFmt(t *testing.T) {
+	tf, err := exec.LookPath("terraform")
+	if err != nil {
+		t.Skip("terraform is not installed")
+	}
+	for _, p := range []*Plan{goldenPlan(t), {}} {
+		dir := t.TempDir()
+		var b bytes.Buffer
+		WriteTerraform(&b, p)
+		os.WriteFile(filepath.Join(dir, "main.tf"), b.Bytes(), 0o644)
+		cmd := exec.Command(tf, "fmt", "-check", "-diff", dir)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("terraform fmt -check: %v\n%s", err, out)
+		}
+	}
+}
+
+// TestBicepStructure checks what a Bicep parser would: balanced brackets
+// outside strings, every string closed, one property or item per line,
+// and the properties the resource type requires.
+func TestBicepStructure(t *testing.T) {
+	var b bytes.Buffer
+	WriteBicep(&b, goldenPlan(t))
+	src := b.String()
+	var stack []rune
+	pairs := map[rune]rune{'}': '{', ']': '['}
+	for n, line := range strings.Split(src, "\n") {
+		code := line
+		if i := strings.Index(code, "//"); i >= 0 && strings.Count(code[:i], "'")%2 == 0 {
+			code = code[:i]
+		}
+		inStr := false
+		for i := 0; i < len(code); i++ {
+			c := code[i]
+			switch {
+			case inStr && c == '\\':
+				i++
+			case c == '\'':
+				inStr = !inStr
+			case inStr:
+			case c == '{' || c == '[':
+				stack = append(stack, rune(c))
+			case c == '}' || c == ']':
+				if len(stack) == 0 || stack[len(stack)-1] != pairs[rune(c)] {
+					t.Fatalf("line %d: unbalanced %c: %s", n+1, c, line)
+				}
+				stack = stack[:len(stack)-1]
+			}
+		}
+		if inStr {
+			t.Fatalf("line %d: unclosed string: %s", n+1, line)
+		}
+		if t := strings.TrimSpace(code); strings.Contains(t, ",") && !strings.HasPrefix(t, "//") {
+			// Bicep items are separated by new lines, not commas.
+			if strings.Count(t, "'")%2 == 0 && strings.ContainsAny(strings.Split(t, "'")[0], ",") {
+				panic("comma outside a string on line " + line)
+			}
+		}
+	}
+	if len(stack) != 0 {
+		t.Fatalf("unclosed %q at the end", string(stack))
+	}
+	for _, want := range []string{"ruleCollectionType: 'FirewallPolicyFilterRuleCollection'", "ruleType: 'ApplicationRule'",
+		"ruleType: 'NetworkRule'", "protocolType: 'Https'", "targetFqdns: [", "destinationPorts: [", "ipProtocols: [",
+		"parent: firewallPolicy", "'Microsoft.Network/firewallPolicies/ruleCollectionGroups@2023-11-01'"} {
+		if !strings.Contains(src, want) {
+			t.Errorf("bicep lacks %q", want)
+		}
+	}
+}
