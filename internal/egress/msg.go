@@ -69,7 +69,7 @@ func parseMsg(s []byte, ev *Event) bool {
 		return false
 	}
 	rest = rest[len(bRequestFrom):]
-	j := bytes.IndexByte(rest, ' ')
+	j := indexSpace(rest)
 	if j < 0 {
 		j = len(rest)
 	}
@@ -88,7 +88,7 @@ func parseMsg(s []byte, ev *Event) bool {
 	switch {
 	case !noDest && bytes.HasPrefix(rest, bTo):
 		rest = rest[len(bTo):]
-		k := bytes.IndexByte(rest, ' ')
+		k := indexSpace(rest)
 		if k < 0 {
 			k = len(rest)
 		}
@@ -223,6 +223,16 @@ func upper(b []byte) {
 			b[i] = c - ('a' - 'A')
 		}
 	}
+}
+
+// indexSpace finds the first blank or control byte: a token ends there.
+func indexSpace(b []byte) int {
+	for i, c := range b {
+		if c <= ' ' {
+			return i
+		}
+	}
+	return -1
 }
 
 func trimSpaces(b []byte) []byte {

@@ -55,6 +55,12 @@ func parseSquid(line []byte, ev *Event) bool {
 	method, url := f[5], f[6]
 	host, port, proto := squidTarget(method, url)
 	if len(host) == 0 {
+		// "NONE_NONE/000 0 - error:transaction-end-before-headers": a
+		// connection that never sent a request. Known, without a verdict.
+		if bytes.HasPrefix(url, []byte("error:")) || bytes.Equal(method, []byte("-")) {
+			ev.Kind = KindOther
+			return true
+		}
 		return false
 	}
 	ev.Host = append(ev.Host, host...)

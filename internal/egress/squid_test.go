@@ -1,0 +1,186 @@
+package egress
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/kensa-project/kensa/internal/testenv"
+)
+
+// TestRealSquid starts Debian's Squid on loopback with an allowlist (only
+// the local test server), sends it allowed and denied requests, and
+// analyses the access.log it wrote. No traffic leaves 127.0.0.1: the
+// denied names are refused by the ACL before any lookup.
+func TestRealSquid(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts squid")
+	}
+	squid := testenv.NeedCommand(t, "squid")
+	dir := t.TempDir()
+	// Squid started as root drops to cache_effective_user, which must be
+	// able to reach the log directory: open the temporary directories up
+	// (they hold nothing secret). As another user it runs as that user.
+	effective := ""
+	if os.Geteuid() == 0 {
+		effective = "proxy"
+		if _, err := user.Lookup("proxy"); err != nil {
+			effective = "nobody"
+		}
+		for d := dir; d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
+			os.Chmod(d, 0o777)
+		}
+	} else if u, err := user.Current(); err == nil {
+		effective = u.Username
+	}
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "hello from the allowed origin")
+	}))
+	defer origin.Close()
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	accessLog := filepath.Join(dir, "access.log")
+	conf := fmt.Sprintf(`http_port 127.0.0.1:%d
+visible_hostname kensa-test
+cache_effective_user %s
+pid_filename %s/squid.pid
+cache_log %s/cache.log
+access_log stdio:%s
+coredump_dir %s
+cache deny all
+shutdown_lifetime 1 seconds
+pinger_enable off
+netdb_filename none
+dns_nameservers 127.0.0.1
+acl allowed dstdomain 127.0.0.1
+acl CONNECT method CONNECT
+http_access allow allowed
+http_access deny all
+`, port, effective, dir, dir, accessLog, dir)
+	confPath := filepath.Join(dir, "squid.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, squid, "-N", "-f", confPath)
+	cmd.Dir = dir
+	out := &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	}
+	defer stop()
+	if !waitPort(port, 20*time.Second) {
+		cl, _ := os.ReadFile(filepath.Join(dir, "cache.log"))
+		t.Fatalf("squid did not listen on %d:\n%s\n%s", port, out, cl)
+	}
+
+	proxy, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", port))
+	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(proxy)}, Timeout: 10 * time.Second}
+	get := func(u string) int {
+		resp, err := client.Get(u)
+		if err != nil {
+			return -1 // a CONNECT refused by the proxy is an error for the client
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i := 0; i < 2; i++ {
+		if code := get(origin.URL + "/ok"); code != 200 {
+			t.Fatalf("allowed request: status %d\n%s", code, out)
+		}
+	}
+	for _, u := range []string{"http://blocked.invalid/pkg", "http://blocked.invalid/other", "https://denied-tls.invalid/"} {
+		if code := get(u); code == 200 {
+			t.Fatalf("%s was allowed", u)
+		}
+	}
+	stop() // flushes and closes the log
+
+	f, err := os.Open(accessLog)
+	if err != nil {
+		t.Fatalf("squid wrote no access.log: %v\n%s", err, out)
+	}
+	var lines []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	f.Close()
+	t.Logf("access.log:\n%s", strings.Join(lines, "\n"))
+	res := analyze(t, Options{All: true}, fileInput(accessLog))
+	if res.Files[0].Format != FormatSquid || res.Files[0].Unknown != 0 {
+		t.Errorf("file stats %+v", res.Files[0])
+	}
+	originPort := origin.Listener.Addr().(*net.TCPAddr).Port
+	var got []string
+	for _, d := range res.Destinations {
+		got = append(got, fmt.Sprintf("%s %s %s n=%d src=%s %s", d.Action, hostPort(d.Host, d.Port), d.Proto, d.Count, strings.Join(d.Sources, ","), d.Reason))
+	}
+	want := []string{
+		"deny blocked.invalid:80 HTTP n=2 src=127.0.0.1 denied-by-proxy",
+		"deny denied-tls.invalid:443 HTTPS n=1 src=127.0.0.1 denied-by-proxy",
+		fmt.Sprintf("allow 127.0.0.1:%d HTTP n=2 src=127.0.0.1 allowed", originPort),
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("destinations from squid's access.log (-want +got):\n%s", diff)
+	}
+	// The same log, counted by hand: TCP_DENIED/403 lines.
+	denied := 0
+	for _, l := range lines {
+		if strings.Contains(l, "TCP_DENIED/403") {
+			denied++
+		}
+	}
+	if int64(denied) != res.Files[0].Denied || denied != 3 {
+		t.Errorf("grep TCP_DENIED/403 = %d, kensa denied = %d", denied, res.Files[0].Denied)
+	}
+}
+
+func waitPort(port int, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return true
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return false
+}
