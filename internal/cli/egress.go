@@ -478,7 +478,7 @@ func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, pl
 				hosts = appendOnce(hosts, hostPortString(x.Host, x.Port))
 			}
 		}
-		line := fmt.Sprintf("  %s: %s\n    %s\n", s.Name, strings.Join(hosts, ", "), s.Why)
+		line := fmt.Sprintf("  %s: %s\n%s", s.Name, strings.Join(hosts, ", "), wrap(s.Why, "    ", 92))
 		var comp []string
 		for _, c := range d.Service.Companions {
 			if !slices.Contains(hosts, hostPortString(c.Host, c.Port)) {
@@ -487,9 +487,6 @@ func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, pl
 		}
 		if len(comp) > 0 {
 			line += "    usually also needed: " + strings.Join(comp, ", ") + "\n"
-		}
-		if s.FQDNTag != "" {
-			line += "    an application rule with the FQDN tag " + s.FQDNTag + " covers it\n"
 		}
 		line += fmt.Sprintf("    source: %s (as of %s)\n", s.Source, s.AsOf)
 		svcLines = append(svcLines, line)
@@ -556,4 +553,26 @@ func shortTime(s *string) string {
 		return *s
 	}
 	return t.UTC().Format("2006-01-02 15:04:05")
+}
+
+// wrap breaks text into lines of at most width runes after indent.
+func wrap(text, indent string, width int) string {
+	var b strings.Builder
+	line := 0
+	for _, w := range strings.Fields(text) {
+		if line > 0 && line+1+len([]rune(w)) > width {
+			b.WriteString("\n")
+			line = 0
+		}
+		if line == 0 {
+			b.WriteString(indent)
+		} else {
+			b.WriteString(" ")
+			line++
+		}
+		b.WriteString(w)
+		line += len([]rune(w))
+	}
+	b.WriteString("\n")
+	return b.String()
 }

@@ -1,0 +1,113 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func egressFixture(name string) string {
+	return filepath.Join("..", "egress", "testdata", name)
+}
+
+func TestEgressAnalyzeExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	clean := filepath.Join(dir, "clean.log")
+	os.WriteFile(clean, []byte("HTTPS request from 10.1.0.5:55640 to ok.example.com:443. Action: Allow. Rule Collection: c. Rule: r\n"), 0o644)
+	alertOnly := filepath.Join(dir, "alert.log")
+	os.WriteFile(alertOnly, []byte("HTTP request from 10.0.0.5:54074 to bad.example.com:80. Action: Alert. ThreatIntel: Bot Networks\n"), 0o644)
+	tiDeny := filepath.Join(dir, "ti.log")
+	os.WriteFile(tiDeny, []byte("HTTP request from 10.0.0.5:54074 to bad.example.com:80. Action: Deny. ThreatIntel: Bot Networks\n"), 0o644)
+	tests := []struct {
+		name       string
+		args       []string
+		want       int
+		wantStderr string
+	}{
+		{"denies found", []string{"egress", "analyze", egressFixture("azfw.log")}, ExitFindings, ""},
+		{"nothing denied", []string{"egress", "analyze", clean}, ExitOK, ""},
+		{"only an alert", []string{"egress", "analyze", alertOnly}, ExitOK, ""},
+		{"threat intel deny", []string{"egress", "analyze", tiDeny}, ExitFindings, ""},
+		{"fail-on never", []string{"egress", "analyze", "--fail-on", "never", egressFixture("azfw.log")}, ExitOK, ""},
+		{"emit still gates", []string{"egress", "analyze", "--emit", "terraform", egressFixture("azfw.log")}, ExitFindings, ""},
+		{"help", []string{"egress", "analyze", "--help"}, ExitOK, ""},
+		{"no logs", []string{"egress", "analyze"}, ExitError, "needs at least one log"},
+		{"missing file", []string{"egress", "analyze", filepath.Join(dir, "nope.log")}, ExitError, "kensa: hint: check the path"},
+		{"directory", []string{"egress", "analyze", dir}, ExitError, "is a directory"},
+		{"bad input format", []string{"egress", "analyze", "--input-format", "xml", clean}, ExitError, "kensa: hint: use one of"},
+		{"bad emit", []string{"egress", "analyze", "--emit", "pulumi", clean}, ExitError, "--emit az"},
+		{"emit with json", []string{"egress", "analyze", "--emit", "az", "--format", "json", clean}, ExitError, "not a json report"},
+		{"bad since", []string{"egress", "analyze", "--since", "yesterday", clean}, ExitError, "neither a duration nor a time"},
+		{"since after until", []string{"egress", "analyze", "--since", "2026-11-24", "--until", "2026-11-01", clean}, ExitError, "swap them"},
+		{"bad source", []string{"egress", "analyze", "--source", "10.0.0.0/99", clean}, ExitError, "not an IP address or CIDR"},
+		{"stdin twice", []string{"egress", "analyze", "-", "-"}, ExitError, "named twice"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := run(t, tt.args...)
+			if code != tt.want {
+				t.Errorf("Main(%q) = %d, want %d (stderr %q)", tt.args, code, tt.want, stderr)
+			}
+			if !strings.Contains(stderr, tt.wantStderr) {
+				t.Errorf("stderr = %q, want it to contain %q", stderr, tt.wantStderr)
+			}
+		})
+	}
+}
+
+func TestEgressAnalyzeJSONFromStdin(t *testing.T) {
+	data, err := os.ReadFile(egressFixture("structured.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	code := Main(context.Background(), []string{"egress", "analyze", "--format", "json", "-"},
+		Env{Stdin: bytes.NewReader(data), Stdout: &out, Stderr: &errOut})
+	if code != ExitFindings {
+		t.Fatalf("exit %d, stderr %s", code, errOut.String())
+	}
+	var rep struct {
+		Command string `json:"command"`
+		Results []struct {
+			Host      string   `json:"host"`
+			Port      *int     `json:"port"`
+			Protocol  string   `json:"protocol"`
+			Count     int      `json:"count"`
+			Sources   []string `json:"sources"`
+			FirstSeen *string  `json:"first_seen"`
+			LastSeen  *string  `json:"last_seen"`
+			Reason    string   `json:"reason"`
+			Service   *struct {
+				ID     string `json:"id"`
+				Source string `json:"source"`
+				AsOf   string `json:"as_of"`
+			} `json:"service"`
+		} `json:"results"`
+		Findings []struct {
+			ID string `json:"id"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	r := rep.Results[0]
+	if rep.Command != "egress analyze" || r.Host != "203.0.113.90" || *r.Port != 1194 || r.Protocol != "UDP" || r.Count != 1 ||
+		r.Sources[0] != "10.50.3.4" || *r.FirstSeen != "2026-11-22T08:24:05Z" || r.Reason != "no-rule-matched" ||
+		r.Service.ID != "aks" || r.Service.AsOf == "" || r.Service.Source == "" {
+		t.Errorf("first result = %+v", r)
+	}
+	ids := map[string]int{}
+	for _, f := range rep.Findings {
+		ids[f.ID]++
+	}
+	for id, n := range map[string]int{"egress-denied": 3, "egress-name-unresolved": 1, "egress-denied-by-rule": 1,
+		"egress-threat-intel": 1, "egress-threat-intel-alert": 1, "egress-idps": 1, "egress-sni-missing": 1} {
+		if ids[id] != n {
+			t.Errorf("findings %s = %d, want %d (all: %v)", id, ids[id], n, ids)
+		}
+	}
+}
