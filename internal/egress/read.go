@@ -770,6 +770,7 @@ func readCSV(ctx context.Context, fi int, r io.Reader, jobs chan<- job) error {
 		cols[i] = strings.TrimSpace(h)
 	}
 	batch := job{file: fi, format: FormatJSON}
+	lastErrAt := int64(-1)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -778,15 +779,27 @@ func readCSV(ctx context.Context, fi int, r io.Reader, jobs chan<- job) error {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			if _, ok := errors.AsType[*csv.ParseError](err); ok {
-				batch.records = append(batch.records, []byte(strings.Join(row, ",")))
-				batch.lines = append(batch.lines, line)
-				continue
+			pe, ok := errors.AsType[*csv.ParseError](err)
+			if !ok {
+				return err
 			}
-			return err
+			// A parse error that does not move the reader on would
+			// repeat forever: stop there.
+			if off := cr.InputOffset(); off == lastErrAt {
+				return fmt.Errorf("CSV line %d: %w", pe.StartLine, pe.Err)
+			} else {
+				lastErrAt = off
+			}
+			batch.records = append(batch.records, []byte("a CSV row that does not parse: "+pe.Err.Error()))
+			batch.lines = append(batch.lines, pe.StartLine)
+			if len(batch.records) >= recordsBatch {
+				jobs <- batch
+				batch = job{file: fi, format: FormatJSON}
+			}
+			continue
 		}
+		line, _ := cr.FieldPos(0)
 		var b bytes.Buffer
 		b.WriteByte('{')
 		for i, v := range row {
