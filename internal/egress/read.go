@@ -90,9 +90,10 @@ func (r *Result) Total() FileStats {
 // Sizes of the pipeline. A line longer than chunkSize is counted as
 // unknown and skipped; a JSON value larger than maxValue stops its input.
 const (
-	chunkSize    = 1 << 20
+	chunkSize    = 4 << 20
 	maxValue     = 32 << 20
 	recordsBatch = 512
+	batchBytes   = 4 << 20
 	peekSize     = 64 << 10
 )
 
@@ -346,7 +347,7 @@ func (a *aggregator) process(j *job, ev *Event) {
 		}
 	}()
 	if j.format == "long" {
-		a.noteUnknown(j.file, j.line, append(j.data[:len(j.data):len(j.data)], "… (line longer than 1 MiB)"...))
+		a.noteUnknown(j.file, j.line, append(j.data[:len(j.data):len(j.data)], fmt.Sprintf("… (a line longer than %d MiB)", chunkSize>>20)...))
 		return
 	}
 	if j.records != nil {
@@ -519,6 +520,7 @@ func (t *lineTracker) lineAt(off int64) int {
 // Analytics REST API's {"tables":[{"columns":[…],"rows":[…]}]}. Records
 // inside "records"/"value" arrays and table rows stream one at a time.
 type streamer struct {
+	size  int // bytes in batch
 	ctx   context.Context
 	fi    int
 	dec   *json.Decoder
@@ -567,8 +569,10 @@ func (s *streamer) flush() {
 func (s *streamer) emit(rec []byte, line int) {
 	s.batch.records = append(s.batch.records, rec)
 	s.batch.lines = append(s.batch.lines, line)
-	if len(s.batch.records) >= recordsBatch {
+	s.size += len(rec)
+	if len(s.batch.records) >= recordsBatch || s.size >= batchBytes {
 		s.flush()
+		s.size = 0
 	}
 	s.bound.mark()
 }
