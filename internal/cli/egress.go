@@ -362,22 +362,19 @@ func egressFindings(res *egress.Result) ([]egressResult, []report.Finding) {
 			f.ID, f.Severity = "egress-name-unresolved", report.Error
 			f.Message = fmt.Sprintf("the firewall could not resolve %s (%s, %s): %s", d.Host, times, from, d.Detail)
 			f.Remediation = "fix name resolution for the firewall (DNS proxy, custom DNS servers, private DNS zones); an allow rule does not help"
-		case egress.ReasonThreatIntel:
-			f.ID, f.Severity = "egress-threat-intel", report.Warning
-			if d.Action == egress.ActionAlert {
-				f.ID, f.Severity = "egress-threat-intel-alert", report.Info
-			}
-			f.Message = fmt.Sprintf("%s %s: %s (%s, %s, action %s)", d.Proto, subject, d.Rule, times, from, d.Action)
+		case egress.ReasonThreatIntel, egress.ReasonIDPS:
+			// Reported as what they are, never as a missing allow rule.
+			f.ID, f.Citation = "egress-threat-intel", "Azure Firewall threat intelligence-based filtering"
 			f.Remediation = "threat intelligence flagged it: investigate the sources; do not add an allow rule"
-			f.Citation = "Azure Firewall threat intelligence-based filtering"
-		case egress.ReasonIDPS:
-			f.ID, f.Severity = "egress-idps", report.Warning
+			if d.Reason == egress.ReasonIDPS {
+				f.ID, f.Citation = "egress-idps", "Azure Firewall Premium IDPS"
+				f.Remediation = "an IDPS signature matched: investigate the sources; an allow rule does not change IDPS"
+			}
+			f.Severity = report.Warning
 			if d.Action == egress.ActionAlert {
-				f.ID, f.Severity = "egress-idps-alert", report.Info
+				f.ID, f.Severity = f.ID+"-alert", report.Info
 			}
 			f.Message = fmt.Sprintf("%s %s: %s (%s, %s, action %s)", d.Proto, subject, d.Rule, times, from, d.Action)
-			f.Remediation = "an IDPS signature matched: investigate the sources; an allow rule does not change IDPS"
-			f.Citation = "Azure Firewall Premium IDPS"
 		default:
 			continue
 		}

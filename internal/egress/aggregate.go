@@ -15,6 +15,37 @@ const (
 	maxDestinations = 100_000
 )
 
+// Tally counts records: how many, from which sources, when.
+type Tally struct {
+	Count int64
+	// First and Last are Unix nanoseconds, 0 when no record had a time.
+	First, Last int64
+	// Sources are the distinct source IPs (at most maxSources; see
+	// SourcesTruncated), filled in when the analysis ends.
+	Sources          []string
+	SourcesTruncated bool
+	sources          map[string]struct{}
+}
+
+func (t *Tally) add(at int64, src []byte) {
+	t.Count++
+	if at != 0 {
+		t.First, t.Last = minTime(t.First, at), max(t.Last, at)
+	}
+	addSource(&t.sources, &t.SourcesTruncated, src)
+}
+
+func (t *Tally) merge(o *Tally) {
+	t.Count += o.Count
+	if o.First != 0 {
+		t.First, t.Last = minTime(t.First, o.First), max(t.Last, o.Last)
+	}
+	for s := range o.sources {
+		addSource(&t.sources, &t.SourcesTruncated, []byte(s))
+	}
+	t.SourcesTruncated = t.SourcesTruncated || o.SourcesTruncated
+}
+
 // Destination is the aggregate of the records for one host, port,
 // protocol, action and reason.
 type Destination struct {
@@ -23,13 +54,7 @@ type Destination struct {
 	Proto  string
 	Action Action
 	Reason Reason
-	Count  int64
-	// First and Last are Unix nanoseconds, 0 when no record had a time.
-	First, Last int64
-	// Sources are the distinct source IPs (at most maxSources; see
-	// SourcesTruncated).
-	Sources          []string
-	SourcesTruncated bool
+	Tally
 	// Rule names the rule, threat or signature, formatted; Detail is the
 	// first record's extra text (a resolution error, a proxy status).
 	Rule   string
@@ -37,19 +62,12 @@ type Destination struct {
 	// Service is the catalog's match, nil when none.
 	Service *Match
 
-	sources map[string]struct{}
 	rawRule string
 }
 
 // SNIMissing counts the TLS connections denied because they had no SNI:
 // they have no destination to allow, only sources to look at.
-type SNIMissing struct {
-	Count            int64
-	Sources          []string
-	SourcesTruncated bool
-	First, Last      int64
-	sources          map[string]struct{}
-}
+type SNIMissing struct{ Tally }
 
 // FileStats counts what one input held.
 type FileStats struct {
@@ -131,19 +149,13 @@ func (a *aggregator) file(i int) *FileStats {
 func (a *aggregator) noteUnknown(file, line int, text []byte) {
 	a.file(file).Unknown++
 	a.file(file).Records++
-	u := unknownAt{file, line, ""}
 	if len(a.unknown) == maxUnknownShown {
 		last := a.unknown[len(a.unknown)-1]
 		if cmp.Or(cmp.Compare(file, last.file), cmp.Compare(line, last.line)) >= 0 {
-			return
+			return // not among the first: skip making its text
 		}
-		a.unknown = a.unknown[:len(a.unknown)-1]
 	}
-	u.text = printable(text, 160)
-	i, _ := slices.BinarySearchFunc(a.unknown, u, func(x, y unknownAt) int {
-		return cmp.Or(cmp.Compare(x.file, y.file), cmp.Compare(x.line, y.line))
-	})
-	a.unknown = slices.Insert(a.unknown, i, u)
+	a.noteUnknownAt(unknownAt{file, line, printable(text, 160)})
 }
 
 // printable cuts b to n bytes and replaces control bytes, so a hostile
@@ -219,10 +231,7 @@ func (a *aggregator) add(fi int, ev *Event) {
 		fs.Denied++
 	}
 	if ev.Reason == ReasonSNIMissing {
-		s := &a.sni
-		s.Count++
-		s.First, s.Last = minTime(s.First, ev.Time), max(s.Last, ev.Time)
-		addSource(&s.sources, &s.SourcesTruncated, ev.Src)
+		a.sni.add(ev.Time, ev.Src)
 		return
 	}
 	if len(ev.Proto) == 4 && string(ev.Proto) == "ICMP" {
@@ -249,11 +258,7 @@ func (a *aggregator) add(fi int, ev *Event) {
 		}
 		a.dests[string(k)] = d
 	}
-	d.Count++
-	if ev.Time != 0 {
-		d.First, d.Last = minTime(d.First, ev.Time), max(d.Last, ev.Time)
-	}
-	addSource(&d.sources, &d.SourcesTruncated, ev.Src)
+	d.add(ev.Time, ev.Src)
 }
 
 func minTime(a, b int64) int64 {
@@ -292,24 +297,9 @@ func (a *aggregator) merge(b *aggregator) {
 			a.dests[k] = d
 			continue
 		}
-		x.Count += d.Count
-		if d.First != 0 {
-			x.First, x.Last = minTime(x.First, d.First), max(x.Last, d.Last)
-		}
-		for s := range d.sources {
-			addSource(&x.sources, &x.SourcesTruncated, []byte(s))
-		}
-		x.SourcesTruncated = x.SourcesTruncated || d.SourcesTruncated
+		x.merge(&d.Tally)
 	}
-	s, o := &a.sni, &b.sni
-	s.Count += o.Count
-	if o.First != 0 {
-		s.First, s.Last = minTime(s.First, o.First), max(s.Last, o.Last)
-	}
-	for src := range o.sources {
-		addSource(&s.sources, &s.SourcesTruncated, []byte(src))
-	}
-	s.SourcesTruncated = s.SourcesTruncated || o.SourcesTruncated
+	a.sni.merge(&b.sni.Tally)
 	a.overflow += b.overflow
 	for i := range b.files {
 		a.file(i).merge(&b.files[i])
@@ -319,8 +309,8 @@ func (a *aggregator) merge(b *aggregator) {
 	}
 }
 
+// noteUnknownAt keeps u if it is among the earliest (without counting it).
 func (a *aggregator) noteUnknownAt(u unknownAt) {
-	// Re-insert without counting again.
 	if len(a.unknown) == maxUnknownShown {
 		last := a.unknown[len(a.unknown)-1]
 		if cmp.Or(cmp.Compare(u.file, last.file), cmp.Compare(u.line, last.line)) >= 0 {

@@ -161,6 +161,7 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Result, error)
 	res := &Result{Destinations: main.destinations(), Overflow: main.overflow}
 	res.SNIMissing = main.sni
 	res.SNIMissing.Sources = sortedKeys(main.sni.sources)
+	res.SNIMissing.sources = nil
 	for i, in := range inputs {
 		fs := *main.file(i)
 		fs.Name, fs.Format, fs.Err = in.Name, formats[i], errs[i]
