@@ -296,3 +296,20 @@ func TestChunkBoundaries(t *testing.T) {
 		t.Errorf("sum = %d over %d destinations, want %d over 13", sum, len(res.Destinations), n)
 	}
 }
+
+// TestLineModeEnvelopes: envelopes one per line (JSON Lines of Event Hub
+// bodies, REST API answers) read like their streamed forms.
+func TestLineModeEnvelopes(t *testing.T) {
+	in := `{"tables":[{"name":"PrimaryResult","columns":[{"name":"TimeGenerated"},{"name":"msg_s"}],"rows":[["2026-11-23T02:00:00Z","HTTPS request from 10.6.2.4:40011 to repo1.maven.org:443. Action: Deny. No rule matched. Proceeding with default action"],["2026-11-23T02:00:01Z","junk"]]}]}
+{"records":[]}
+{"records":[{"category":"AzureFirewallApplicationRule","properties":{"msg":"HTTPS request from 10.6.2.5:1 to repo1.maven.org:443. Action: Deny. No rule matched. Proceeding with default action"}},{"nothing":1}]}
+`
+	res := analyze(t, Options{}, bytesInput("lines.json", []byte(in)))
+	want := []string{"deny repo1.maven.org:443 HTTPS n=2 src=10.6.2.4,10.6.2.5 no-rule-matched maven"}
+	if diff := cmp.Diff(want, summarize(res)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if f := res.Files[0]; f.Unknown != 2 || f.Denied != 2 {
+		t.Errorf("stats %+v", f)
+	}
+}

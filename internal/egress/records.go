@@ -48,9 +48,18 @@ type record struct {
 	TimeGenerated  string            `json:"TimeGenerated"`
 	Properties     *azProps          `json:"properties"`
 	Records        []json.RawMessage `json:"records"`
+	Tables         []laTable         `json:"tables"`
 	Event          *eveEvent         `json:"event"`
 	EventTimestamp flexText          `json:"event_timestamp"`
 	azProps
+}
+
+// laTable is a table of the Log Analytics REST API's response.
+type laTable struct {
+	Columns []struct {
+		Name string `json:"name"`
+	} `json:"columns"`
+	Rows [][]json.RawMessage `json:"rows"`
 }
 
 // eveEvent is the Suricata EVE object AWS Network Firewall logs in "event".
@@ -130,7 +139,27 @@ func parseRecordDepth(data []byte, ev *Event, sink recordSink, depth int) bool {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return false
 	}
-	if len(r.Records) > 0 {
+	if r.Tables != nil {
+		for _, t := range r.Tables {
+			for _, row := range t.Rows {
+				fields := map[string]json.RawMessage{}
+				var order []string
+				for i, v := range row {
+					if i < len(t.Columns) {
+						fields[t.Columns[i].Name] = v
+						order = append(order, t.Columns[i].Name)
+					}
+				}
+				if !parseRecordDepth(rebuild(order, fields), ev, sink, depth+1) {
+					ev.reset()
+					ev.Kind = KindUnknown
+					sink(ev)
+				}
+			}
+		}
+		return true
+	}
+	if r.Records != nil {
 		if depth >= maxNesting {
 			return false
 		}
@@ -145,7 +174,7 @@ func parseRecordDepth(data []byte, ev *Event, sink recordSink, depth int) bool {
 				sink(ev)
 			}
 		}
-		return any || len(r.Records) == 0
+		return any || len(r.Records) == 0 // an empty body is a body
 	}
 	return r.events(ev, sink)
 }
