@@ -109,7 +109,35 @@ type job struct {
 	lines   []int // line number of each record
 }
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, chunkSize); return &b }}
+// buffers is a fixed set of chunk buffers: the reader waits for one to
+// come back from the workers rather than allocate, so memory is bounded by
+// the number of buffers whatever the size of the input.
+type buffers struct {
+	free chan *[]byte
+	mu   sync.Mutex
+	made int
+}
+
+func newBuffers(n int) *buffers { return &buffers{free: make(chan *[]byte, n)} }
+
+func (b *buffers) get() *[]byte {
+	select {
+	case p := <-b.free:
+		return p
+	default:
+	}
+	b.mu.Lock()
+	if b.made < cap(b.free) {
+		b.made++
+		b.mu.Unlock()
+		p := make([]byte, 0, chunkSize)
+		return &p
+	}
+	b.mu.Unlock()
+	return <-b.free
+}
+
+func (b *buffers) put(p *[]byte) { b.free <- p }
 
 // Analyze reads every input and aggregates what they hold. An input that
 // cannot be opened or breaks part-way is reported in its FileStats.Err;
@@ -122,7 +150,8 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Result, error)
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	jobs := make(chan job, workers*2)
+	jobs := make(chan job, workers)
+	bufs := newBuffers(2*workers + 2)
 	aggs := make([]*aggregator, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -133,6 +162,9 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Result, error)
 			var ev Event
 			for j := range jobs {
 				a.process(&j, &ev)
+				if j.buf != nil {
+					bufs.put(j.buf)
+				}
 			}
 		}(aggs[w])
 	}
@@ -144,7 +176,7 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Result, error)
 		if ctx.Err() != nil {
 			break
 		}
-		f, err := readInput(ctx, i, in, &opts, jobs, &read)
+		f, err := readInput(ctx, i, in, &opts, jobs, bufs, &read)
 		formats[i] = f
 		if err != nil {
 			errs[i] = err.Error()
@@ -181,7 +213,7 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Result, error)
 }
 
 // readInput opens one input, detects its format and feeds the workers.
-func readInput(ctx context.Context, fi int, in Input, opts *Options, jobs chan<- job, read *atomic.Int64) (Format, error) {
+func readInput(ctx context.Context, fi int, in Input, opts *Options, jobs chan<- job, bufs *buffers, read *atomic.Int64) (Format, error) {
 	rc, err := in.Open()
 	if err != nil {
 		return "", err
@@ -216,7 +248,7 @@ func readInput(ctx context.Context, fi int, in Input, opts *Options, jobs chan<-
 	case stream:
 		return format, readJSONStream(ctx, fi, br, jobs)
 	default:
-		return format, readLines(ctx, fi, format, br, jobs)
+		return format, readLines(ctx, fi, format, br, jobs, bufs)
 	}
 }
 
@@ -286,7 +318,7 @@ func isJSONLines(head []byte) bool {
 }
 
 // readLines cuts r into chunks of whole lines for the workers.
-func readLines(ctx context.Context, fi int, format Format, r io.Reader, jobs chan<- job) error {
+func readLines(ctx context.Context, fi int, format Format, r io.Reader, jobs chan<- job, bufs *buffers) error {
 	line := 1
 	var carry []byte
 	skipping := false // inside a line longer than chunkSize
@@ -294,20 +326,20 @@ func readLines(ctx context.Context, fi int, format Format, r io.Reader, jobs cha
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		bp := bufPool.Get().(*[]byte)
+		bp := bufs.get()
 		buf := append((*bp)[:0], carry...)
 		n, err := io.ReadFull(r, buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		eof := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 		if err != nil && !eof {
-			bufPool.Put(bp)
+			bufs.put(bp)
 			return err
 		}
 		if skipping {
 			i := bytes.IndexByte(buf, '\n')
 			if i < 0 {
 				carry = carry[:0]
-				bufPool.Put(bp)
+				bufs.put(bp)
 				if eof {
 					return nil
 				}
@@ -318,7 +350,7 @@ func readLines(ctx context.Context, fi int, format Format, r io.Reader, jobs cha
 			line++
 		}
 		if len(buf) == 0 {
-			bufPool.Put(bp)
+			bufs.put(bp)
 			return nil
 		}
 		end := bytes.LastIndexByte(buf, '\n') + 1
@@ -342,11 +374,6 @@ func readLines(ctx context.Context, fi int, format Format, r io.Reader, jobs cha
 
 // process parses one job into the worker's aggregator.
 func (a *aggregator) process(j *job, ev *Event) {
-	defer func() {
-		if j.buf != nil {
-			bufPool.Put(j.buf)
-		}
-	}()
 	if j.format == "long" {
 		a.noteUnknown(j.file, j.line, append(j.data[:len(j.data):len(j.data)], fmt.Sprintf("… (a line longer than %d MiB)", chunkSize>>20)...))
 		return
