@@ -436,7 +436,9 @@ func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, pl
 				port = *r.Port
 			}
 			src := strconv.Itoa(len(r.Sources))
-			if len(r.Sources) == 1 {
+			if len(r.Sources) == 0 {
+				src = "-"
+			} else if len(r.Sources) == 1 {
 				src = r.Sources[0]
 			} else if len(r.Sources) > 1 {
 				src += " (" + r.Sources[0] + "…)"
@@ -449,7 +451,11 @@ func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, pl
 			if r.Rule != "" && r.Reason != "allowed" {
 				reason += ": " + r.Rule
 			}
-			tb.Row(r.Action, hostPortString(r.Host, port), r.Protocol, strconv.FormatInt(r.Count, 10), src,
+			proto := r.Protocol
+			if proto == "" {
+				proto = "-"
+			}
+			tb.Row(r.Action, hostPortString(r.Host, port), proto, strconv.FormatInt(r.Count, 10), src,
 				shortTime(r.FirstSeen), shortTime(r.LastSeen), reason, svc)
 		}
 		tb.Write(w)
@@ -470,16 +476,18 @@ func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, pl
 		s := d.Service.Service
 		seen[s.ID] = true
 		var hosts []string
+		covered := map[string]bool{} // names seen, and the patterns they matched
 		for _, x := range res.Destinations {
 			if x.Service != nil && x.Service.Service.ID == s.ID && x.Action != egress.ActionAllow {
 				hosts = appendOnce(hosts, hostPortString(x.Host, x.Port))
+				covered[x.Host], covered[x.Service.Allow] = true, true
 			}
 		}
 		line := fmt.Sprintf("  %s: %s\n%s", s.Name, strings.Join(hosts, ", "), wrap(s.Why, "    ", 92))
 		var comp []string
 		for _, c := range d.Service.Companions {
-			if !slices.Contains(hosts, hostPortString(c.Host, c.Port)) {
-				comp = append(comp, c.Host)
+			if !covered[c.Host] {
+				comp = appendOnce(comp, c.Host)
 			}
 		}
 		if len(comp) > 0 {
