@@ -213,7 +213,12 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Result, error)
 }
 
 // readInput opens one input, detects its format and feeds the workers.
-func readInput(ctx context.Context, fi int, in Input, opts *Options, jobs chan<- job, bufs *buffers, read *atomic.Int64) (Format, error) {
+func readInput(ctx context.Context, fi int, in Input, opts *Options, jobs chan<- job, bufs *buffers, read *atomic.Int64) (format Format, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("kensa could not read the rest of this input: %v", r)
+		}
+	}()
 	rc, err := in.Open()
 	if err != nil {
 		return "", err
@@ -231,7 +236,7 @@ func readInput(ctx context.Context, fi int, in Input, opts *Options, jobs chan<-
 		src = zr
 	}
 	br := bufio.NewReaderSize(src, peekSize)
-	format := opts.Format
+	format = opts.Format
 	stream := false
 	if format == FormatAuto || format == FormatJSON {
 		peek, _ := br.Peek(peekSize)
@@ -372,8 +377,15 @@ func readLines(ctx context.Context, fi int, format Format, r io.Reader, jobs cha
 	}
 }
 
-// process parses one job into the worker's aggregator.
+// process parses one job into the worker's aggregator. A panic (a bug
+// met by some input) costs that chunk, counted as not understood, never
+// the run.
 func (a *aggregator) process(j *job, ev *Event) {
+	defer func() {
+		if r := recover(); r != nil {
+			a.noteUnknown(j.file, j.line, []byte(fmt.Sprintf("(kensa could not read this part of the input: %v)", r)))
+		}
+	}()
 	if j.format == "long" {
 		a.noteUnknown(j.file, j.line, append(j.data[:len(j.data):len(j.data)], fmt.Sprintf("… (a line longer than %d MiB)", chunkSize>>20)...))
 		return
