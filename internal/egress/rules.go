@@ -110,6 +110,10 @@ func MakePlan(ds []*Destination, opts PlanOptions) *Plan {
 			}
 			continue
 		}
+		if inbound(d.Sources) {
+			p.Skipped = append(p.Skipped, Skipped{d.Host, d.Port, "every source is a public address: inbound traffic, not egress"})
+			continue
+		}
 		id, name, source := "other", "", ""
 		allow := strings.ToLower(strings.TrimSuffix(d.Host, "."))
 		if d.Service != nil {
@@ -426,3 +430,23 @@ func validSource(s string) bool {
 func ValidSource(s string) bool { return validSource(s) }
 
 func parseTimeDate(s string) (time.Time, error) { return time.Parse("2006-01-02", s) }
+
+// cgnat is RFC 6598 shared address space, used inside networks like
+// RFC 1918 space.
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+
+// inbound reports whether every source is a public address: a connection
+// from the internet to the firewall (a scan of its public IP, the docs'
+// own example), which no egress allow rule should answer.
+func inbound(sources []string) bool {
+	if len(sources) == 0 {
+		return false
+	}
+	for _, s := range sources {
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() || cgnat.Contains(a) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,6 +1,7 @@
 // Azure Firewall Policy rules that allow the destinations kensa found denied
 // (kensa egress analyze). Review them before applying: each rule names the
 // sources seen in the logs; a subnet may suit you better (--source).
+// Not allowed: 10.20.0.4:2323: every source is a public address: inbound traffic, not egress
 // Not allowed: agent.westeurope.build.example.net:443: the firewall could not resolve the name: fix DNS (DNS proxy, private DNS zone), not the rules
 // Not allowed: db.internal.example: the firewall could not resolve the name: fix DNS (DNS proxy, private DNS zone), not the rules
 // Not allowed: 203.0.113.80:8080: denied by a rule of your own: change that rule if the deployment needs it
@@ -476,33 +477,6 @@ resource egressRules 'Microsoft.Network/firewallPolicies/ruleCollectionGroups@20
             ]
             destinationPorts: [
               '*'
-            ]
-          }
-        ]
-      }
-      // no service in kensa's catalog
-      {
-        ruleCollectionType: 'FirewallPolicyFilterRuleCollection'
-        name: 'kensa-other-tcp-2323'
-        priority: 250
-        action: {
-          type: 'Allow'
-        }
-        rules: [
-          {
-            ruleType: 'NetworkRule'
-            name: 'other-tcp-2323'
-            ipProtocols: [
-              'TCP'
-            ]
-            sourceAddresses: [
-              '198.18.7.21'
-            ]
-            destinationAddresses: [
-              '10.20.0.4'
-            ]
-            destinationPorts: [
-              '2323'
             ]
           }
         ]

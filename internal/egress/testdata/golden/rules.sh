@@ -2,6 +2,7 @@
 # Azure Firewall Policy rules that allow the destinations kensa found denied
 # (kensa egress analyze). Review them before applying: each rule names the
 # sources seen in the logs; a subnet may suit you better (--source).
+# Not allowed: 10.20.0.4:2323: every source is a public address: inbound traffic, not egress
 # Not allowed: agent.westeurope.build.example.net:443: the firewall could not resolve the name: fix DNS (DNS proxy, private DNS zone), not the rules
 # Not allowed: db.internal.example: the firewall could not resolve the name: fix DNS (DNS proxy, private DNS zone), not the rules
 # Not allowed: 203.0.113.80:8080: denied by a rule of your own: change that rule if the deployment needs it
@@ -177,12 +178,3 @@ az network firewall policy rule-collection-group collection add-filter-collectio
   --source-addresses '10.20.5.7' '10.20.5.9' '10.30.4.7' \
   --ip-protocols ICMP --destination-ports '*' \
   --destination-addresses '192.0.2.45' '192.0.2.49' '203.0.113.60'
-
-# no service in kensa's catalog
-az network firewall policy rule-collection-group collection add-filter-collection \
-  --resource-group "$RG" --policy-name "$POLICY" --rule-collection-group-name "$RCG" \
-  --name 'kensa-other-tcp-2323' --collection-priority 250 --action Allow \
-  --rule-name 'other-tcp-2323' --rule-type NetworkRule \
-  --source-addresses '198.18.7.21' \
-  --ip-protocols TCP --destination-ports '2323' \
-  --destination-addresses '10.20.0.4'
