@@ -277,6 +277,9 @@ func formatRule(raw string) string {
 	if v := seg["Web Category"]; v != "" {
 		s += " (web category " + v + ")"
 	}
+	if v := seg["Reason"]; v != "" {
+		s = strings.TrimSpace(s + " " + v)
+	}
 	return s
 }
 

@@ -22,6 +22,8 @@ func TestParseMsgVariants(t *testing.T) {
 			`kind=1 proto=HTTPS src=10.1.2.4 host=www.example.com port=443 action=allow reason=allowed rule="RC / R (web category SearchEnginesAndPortals)"`},
 		{"policy path", "HTTPS request from 10.5.1.12:52214 to m.example.com:443. Action: Deny. Policy: pol-1. Rule Collection Group: G. Rule Collection: C-300. Rule: Block, things. Web Category: X",
 			`kind=1 proto=HTTPS src=10.5.1.12 host=m.example.com port=443 action=deny reason=denied-by-rule rule="pol-1 / G / C-300 / Block, things (web category X)"`},
+		{"other reason", "HTTPS request from 10.5.1.12:52215 to m.example.com:443. Action: Deny. Reason: Something new",
+			`kind=1 proto=HTTPS src=10.5.1.12 host=m.example.com port=443 action=deny reason=denied-by-rule rule="Something new"`},
 		{"url two spaces", "HTTP  request from 10.5.1.12:61903 to ocsp.example.com:80. Url: ocsp.example.com/MFE=. Action: Deny. No rule matched. Proceeding with default action",
 			`kind=1 proto=HTTP src=10.5.1.12 host=ocsp.example.com port=80 action=deny reason=no-rule-matched rule=""`},
 		{"resolve failure", "HTTPS request from 10.5.1.12:57318 to rt.example.net:443. Action: Deny. Failed to resolve address x.example.net:443: lookup x.example.net on 10.5.0.10:53: no such host",
