@@ -310,7 +310,10 @@ func egressFindings(res *egress.Result) ([]egressResult, []report.Finding) {
 			p := d.Port
 			r.Port = &p
 		}
-		citation := "Azure Firewall FAQ: rule processing, default deny"
+		citation := "the firewall's default action: no allow rule matched"
+		if d.Reason == egress.ReasonProxy {
+			citation = "the proxy's access rules (Squid TCP_DENIED/403: http_access deny)"
+		}
 		if s := d.Service; s != nil {
 			r.Service = &egressService{ID: s.Service.ID, Name: s.Service.Name, Source: s.Service.Source, AsOf: s.Service.AsOf}
 			for _, c := range s.Companions {
