@@ -186,9 +186,9 @@ func parseTime(b []byte) (int64, bool) {
 	month, ok2 := digits(b[5:7])
 	day, ok3 := digits(b[8:10])
 	hour, ok4 := digits(b[11:13])
-	min, ok5 := digits(b[14:16])
+	minute, ok5 := digits(b[14:16])
 	sec, ok6 := digits(b[17:19])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60 {
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || sec > 60 {
 		return 0, false
 	}
 	rest := b[19:]
@@ -212,27 +212,14 @@ func parseTime(b []byte) (int64, bool) {
 	case len(rest) == 1 && (rest[0] == 'Z' || rest[0] == 'z'):
 	case rest[0] == '+' || rest[0] == '-':
 		z := rest[1:]
-		var hh, mm int
-		var ok bool
-		switch {
-		case len(z) == 5 && z[2] == ':':
-			hh, ok = digits(z[0:2])
-			if m, ok2 := digits(z[3:5]); ok && ok2 {
-				mm = m
-			} else {
-				ok = false
-			}
-		case len(z) == 4:
-			hh, ok = digits(z[0:2])
-			if m, ok2 := digits(z[2:4]); ok && ok2 {
-				mm = m
-			} else {
-				ok = false
-			}
-		case len(z) == 2:
-			hh, ok = digits(z)
+		if len(z) == 5 && z[2] == ':' { // ±hh:mm → ±hhmm
+			z = []byte{z[0], z[1], z[3], z[4]}
+		} else if len(z) == 2 { // ±hh
+			z = []byte{z[0], z[1], '0', '0'}
 		}
-		if !ok || hh > 23 || mm > 59 {
+		hh, ok := digits(z[:min(2, len(z))])
+		mm, ok2 := digits(z[min(2, len(z)):])
+		if len(z) != 4 || !ok || !ok2 || hh > 23 || mm > 59 {
 			return 0, false
 		}
 		offset = int64(hh*3600 + mm*60)
@@ -243,7 +230,7 @@ func parseTime(b []byte) (int64, bool) {
 		return 0, false
 	}
 	days := daysFromCivil(year, month, day)
-	secs := days*86400 + int64(hour*3600+min*60+sec) - offset
+	secs := days*86400 + int64(hour*3600+minute*60+sec) - offset
 	return secs*1e9 + nanos, true
 }
 

@@ -68,13 +68,7 @@ func parseMsg(s []byte, ev *Event) bool {
 	if !bytes.HasPrefix(rest, bRequestFrom) {
 		return false
 	}
-	rest = rest[len(bRequestFrom):]
-	j := indexSpace(rest)
-	if j < 0 {
-		j = len(rest)
-	}
-	srcTok := rest[:j]
-	rest = rest[j:]
+	srcTok, rest := cutToken(rest[len(bRequestFrom):])
 	noDest := false
 	if n := len(srcTok); n > 0 && srcTok[n-1] == '.' { // "from 10.1.2.3:7314. Action: Deny…"
 		srcTok = srcTok[:n-1]
@@ -87,13 +81,8 @@ func parseMsg(s []byte, ev *Event) bool {
 	ev.Src = append(ev.Src, src...)
 	switch {
 	case !noDest && bytes.HasPrefix(rest, bTo):
-		rest = rest[len(bTo):]
-		k := indexSpace(rest)
-		if k < 0 {
-			k = len(rest)
-		}
-		dst := rest[:k]
-		rest = rest[k:]
+		var dst []byte
+		dst, rest = cutToken(rest[len(bTo):])
 		if bytes.HasPrefix(rest, bDNAT) {
 			ev.Kind = KindNAT
 			host, port := splitHostPort(dst)
@@ -225,14 +214,14 @@ func upper(b []byte) {
 	}
 }
 
-// indexSpace finds the first blank or control byte: a token ends there.
-func indexSpace(b []byte) int {
+// cutToken splits b at its first blank or control byte: a token ends there.
+func cutToken(b []byte) (tok, rest []byte) {
 	for i, c := range b {
 		if c <= ' ' {
-			return i
+			return b[:i], b[i:]
 		}
 	}
-	return -1
+	return b, nil
 }
 
 func trimSpaces(b []byte) []byte {
