@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func seedFixtures(f *testing.F, files ...string) {
@@ -104,6 +105,24 @@ func FuzzAnalyze(f *testing.F) {
 				if strings.ContainsAny(s, "'\"$\\ \n{}`;") {
 					t.Fatalf("unsafe value %q in a rule", s)
 				}
+			}
+		}
+	})
+}
+
+// FuzzParseTime: where both read a time, parseTime agrees with time.Parse.
+func FuzzParseTime(f *testing.F) {
+	for _, s := range []string{"2024-11-05T06:18:42.5170360Z", "2025-01-27T16:44:09.310482+00:00", "2021-09-09T08:48:08.126655+0000", "2024-02-29T23:59:59-05:30"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := parseTime([]byte(s))
+		want, err := time.Parse(time.RFC3339Nano, s)
+		// parseTime is stricter (two-digit hours, zone minutes below 60);
+		// where both read a time within int64 nanoseconds, they agree.
+		if ok && err == nil && want.Year() >= 1700 && want.Year() <= 2200 {
+			if got != want.UnixNano() {
+				t.Fatalf("parseTime(%q) = %d %v, time.Parse = %d", s, got, ok, want.UnixNano())
 			}
 		}
 	})
