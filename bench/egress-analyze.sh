@@ -57,12 +57,15 @@ fi
 ls -l "$log" >&2
 cat "$log" > /dev/null # warm the page cache for both
 
-t() { /usr/bin/time -f '%e %M' "$@" 2> "$work/time.txt" > "$work/out.txt"; cat "$work/time.txt" | tail -1; }
+# The machine may be shared: the load average and CPU seconds (user+sys)
+# are printed beside the wall-clock times.
+t() { /usr/bin/time -f '%e %M %U %S' "$@" 2> "$work/time.txt" > "$work/out.txt"; cat "$work/time.txt" | tail -1; }
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores" >&2
 echo "== mawk '/Action: Deny/ {c[\$5]++} END {for (k in c) print c[k], k}'" >&2
-read -r mawk_s mawk_kb < <(t mawk '/Action: Deny/ {c[$5]++} END {for (k in c) print c[k], k}' "$log")
-echo "mawk:  ${mawk_s}s, ${mawk_kb} KiB peak" >&2
+read -r mawk_s mawk_kb mawk_u mawk_sys < <(t mawk '/Action: Deny/ {c[$5]++} END {for (k in c) print c[k], k}' "$log")
+echo "mawk:  ${mawk_s}s wall, $(awk -v a="$mawk_u" -v b="$mawk_sys" 'BEGIN{print a+b}')s CPU, ${mawk_kb} KiB peak" >&2
 echo "== kensa egress analyze --format json" >&2
-read -r kensa_s kensa_kb < <(t sh -c "'$work/kensa' egress analyze --format json '$log'; test \$? -le 1")
-echo "kensa: ${kensa_s}s, ${kensa_kb} KiB peak" >&2
+read -r kensa_s kensa_kb kensa_u kensa_sys < <(t sh -c "'$work/kensa' egress analyze --format json '$log'; test \$? -le 1")
+echo "kensa: ${kensa_s}s wall, $(awk -v a="$kensa_u" -v b="$kensa_sys" 'BEGIN{print a+b}')s CPU, ${kensa_kb} KiB peak" >&2
 echo "kensa found: $(grep -c '"host"' "$work/out.txt") destinations" >&2
 awk -v a="$mawk_s" -v b="$kensa_s" 'BEGIN { printf "ratio mawk/kensa = %.2f (above 1: kensa is faster)\n", a / b }'

@@ -40,7 +40,8 @@ func parseMsg(s []byte, ev *Event) bool {
 	if bytes.HasPrefix(s, bDNSRequest) {
 		ev.Kind = KindDNS
 		src, _, _ := bytes.Cut(s[len(bDNSRequest):], []byte(" "))
-		ev.Src, _ = splitHostPort(src)
+		host, _ := splitHostPort(src)
+		ev.Src = append(ev.Src, host...) // a copy: ev outlives the line
 		return true
 	}
 	if t := bytes.TrimLeft(s, " "); bytes.HasPrefix(t, bDNSError) {

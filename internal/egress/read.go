@@ -356,7 +356,10 @@ func readLines(ctx context.Context, fi int, format Format, r io.Reader, jobs cha
 		}
 		if len(buf) == 0 {
 			bufs.put(bp)
-			return nil
+			if eof {
+				return nil
+			}
+			continue
 		}
 		end := bytes.LastIndexByte(buf, '\n') + 1
 		if eof {

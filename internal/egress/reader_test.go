@@ -313,3 +313,21 @@ func TestLineModeEnvelopes(t *testing.T) {
 		t.Errorf("stats %+v", f)
 	}
 }
+
+// TestEventsNeverAliasTheInput: a DNS proxy line once left the event's
+// source pointing into the read buffer, so the next record's source was
+// written over the lines that followed (found by the benchmark).
+func TestEventsNeverAliasTheInput(t *testing.T) {
+	// More chunks than buffers, so buffers are reused while a stale
+	// alias would still point into them.
+	var b bytes.Buffer
+	n := 0
+	for ; b.Len() < 12*chunkSize; n++ {
+		fmt.Fprintf(&b, "DNS Request: 1.2.3.%d:5 - 1 A IN x.example. udp 1 false 512 NOERROR - 0 0.1s\n", n%10)
+		fmt.Fprintf(&b, "HTTPS request from 10.200.%d.200:1 to a%d.example.com:443. Action: Deny. No rule matched. Proceeding with default action\n", n%200, n%3)
+	}
+	res := analyze(t, Options{Workers: 2}, bytesInput("mixed", b.Bytes()))
+	if f := res.Files[0]; f.Unknown != 0 || f.Denied != int64(n) || f.DNS != int64(n) || len(res.Destinations) != 3 {
+		t.Errorf("stats %+v, %d destinations; unknown: %+v", f, len(res.Destinations), res.Unknown)
+	}
+}
