@@ -105,8 +105,9 @@ const (
 	KindAuth
 )
 
-// Event is one record. Byte slices may point into the reader's buffer:
-// they are valid only until the next record.
+// Event is one record. Its byte slices are its own copies, reused from
+// record to record (never aliases of the read buffer, which the reader
+// refills while the event lives on).
 type Event struct {
 	Kind Kind
 	// Time is Unix nanoseconds, 0 when the record has no time.
