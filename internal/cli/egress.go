@@ -466,8 +466,12 @@ func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, pl
 		fmt.Fprintln(w, "\nNothing was denied.")
 	}
 	if s := sum.SNIMissing; s != nil {
-		fmt.Fprintf(w, "\nTLS without SNI: %d connections denied from %s. There is no name to allow:\nmake the client connect by name, or allow the destination IP with a network rule.\n",
-			s.Count, strings.Join(s.Sources, ", "))
+		conns := "connections"
+		if s.Count == 1 {
+			conns = "connection"
+		}
+		fmt.Fprintf(w, "\nTLS without SNI: %d %s denied from %s. There is no name to allow:\nmake the client connect by name, or allow the destination IP with a network rule.\n",
+			s.Count, conns, strings.Join(s.Sources, ", "))
 	}
 	// The services, once each.
 	seen := map[string]bool{}
