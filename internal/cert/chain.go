@@ -95,7 +95,7 @@ func AnalyzeChain(in ChainInput) ChainResult {
 			res.Findings = append(res.Findings, in.finding("chain-incomplete", report.Error,
 				fmt.Sprintf("%s verifies only because the trust anchors (%s) hold the intermediate %q, which is not a root; clients that trust only roots need that intermediate from the %s and fail with \"unable to get local issuer certificate\"",
 					describeLeaf(in), in.Roots.Source, ShortName(anchor), in.source()),
-				fmt.Sprintf("add the intermediate %q (SHA-256 %s) to %s; give kensa a roots file that holds only self-signed roots", ShortName(anchor), Fingerprint(anchor), in.remedyTarget()),
+				fmt.Sprintf("add the intermediate %q (SHA-256 %s) to %s, after the leaf; give kensa a roots file that holds only self-signed roots", ShortName(anchor), Fingerprint(anchor), in.remedyTarget()),
 				citeChain))
 		} else {
 			res.Trusted = true
@@ -127,16 +127,16 @@ func (in ChainInput) finding(id string, sev report.Severity, msg, remedy, cite s
 
 func (in ChainInput) source() string {
 	if in.Served {
-		return "server"
+		return "chain the server sent"
 	}
 	return "bundle"
 }
 
 func (in ChainInput) remedyTarget() string {
 	if in.Served {
-		return "the certificate chain the server sends (its fullchain file or the load balancer's certificate chain field), after the leaf"
+		return "the chain the server sends (its fullchain file, or the load balancer's certificate chain field)"
 	}
-	return "the chain file (--chain), after the leaf"
+	return "the chain file (--chain)"
 }
 
 func describeLeaf(in ChainInput) string {
@@ -253,7 +253,7 @@ func extraAndOrder(in ChainInput, chain []*x509.Certificate, all [][]*x509.Certi
 				want = append(want, ShortName(c))
 			}
 		}
-		msg := fmt.Sprintf("the %s's certificates are out of order (%s); servers send them in file order and strict clients (Java, older OpenSSL, some load balancers) reject a chain that is not leaf first, then each issuer", in.source(), strings.Join(given, " → "))
+		msg := fmt.Sprintf("the certificates of the %s are out of order (%s); servers send them in file order and strict clients (Java, older OpenSSL, some load balancers) reject a chain that is not leaf first, then each issuer", in.source(), strings.Join(given, " → "))
 		if !in.LeafFirst {
 			msg = fmt.Sprintf("the leaf %q is not the first certificate of %s; ", ShortName(in.Leaf), in.LeafFrom) + msg
 		}
@@ -340,7 +340,7 @@ func diagnose(in ChainInput, verr error, res *ChainResult) []report.Finding {
 			return append(out, in.finding("chain-incomplete", report.Error,
 				fmt.Sprintf("the supplied intermediate %q (%s, subject key id %s) has the right name but did not sign %q (authority key id %s): it is a different certificate of the same name, from another generation or key of the CA; with it the chain does not verify",
 					ShortName(w.Cert), w.From, keyID(w.Cert.SubjectKeyId), ShortName(cur), keyID(cur.AuthorityKeyId)),
-				fmt.Sprintf("replace it in %s with the intermediate %q whose subject key id is %s%s", in.remedyTarget(), cur.Issuer.CommonName, keyID(cur.AuthorityKeyId), aiaHint(cur)),
+				fmt.Sprintf("replace it with the intermediate %q whose subject key id is %s%s, in %s", cur.Issuer.CommonName, keyID(cur.AuthorityKeyId), aiaHint(cur), in.remedyTarget()),
 				citeChain+"; "+citeAIA))
 		}
 		msg := fmt.Sprintf("no certificate in the %s issued %q: its issuer %q (authority key id %s) is missing; browsers hide this by fetching the issuer through AIA, but curl, Java, Go, mobile apps and API clients fail with \"unable to get local issuer certificate\"",
@@ -353,11 +353,18 @@ func diagnose(in ChainInput, verr error, res *ChainResult) []report.Finding {
 				msg += fmt.Sprintf("; note that %s holds it among the roots, which hides this from tools that use it", in.Roots.Source)
 			}
 		}
-		return append(out, in.finding("chain-incomplete", report.Error, msg,
-			fmt.Sprintf("add the intermediate %q to %s%s", cur.Issuer.String(), in.remedyTarget(), aiaHint(cur)),
-			citeChain+"; "+citeAIA))
+		remedy := fmt.Sprintf("add the intermediate %q%s to %s, after the leaf", cur.Issuer.String(), aiaHint(cur), in.remedyTarget())
+		if cur != in.Leaf {
+			msg = fmt.Sprintf("the chain of %q stops at %q: its issuer %q (authority key id %s) is neither in the %s nor among the trusted roots (%s)",
+				ShortName(in.Leaf), ShortName(cur), cur.Issuer.String(), keyID(cur.AuthorityKeyId), in.source(), in.Roots.Source)
+			remedy = fmt.Sprintf("if %q is a root (your private CA), pass it with --roots FILE; if it is an intermediate, add it%s to %s", cur.Issuer.String(), aiaHint(cur), in.remedyTarget())
+		}
+		return append(out, in.finding("chain-incomplete", report.Error, msg, remedy, citeChain+"; "+citeAIA))
 	}
 	res.Path = describePath(path, in)
+	for _, c := range path[:len(path)-1] {
+		insecure = insecure || weakSignature(c.SignatureAlgorithm)
+	}
 	if insecure {
 		// The path exists; its weak signature is reported as
 		// weak-signature.
@@ -401,6 +408,15 @@ func issuerIn(c *x509.Certificate, pool []*x509.Certificate) *x509.Certificate {
 // CA flags say (they are Verify's business).
 func checkSigned(c, parent *x509.Certificate) error {
 	return parent.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature)
+}
+
+// weakSignature reports the algorithms Go refuses to verify.
+func weakSignature(a x509.SignatureAlgorithm) bool {
+	switch a {
+	case x509.SHA1WithRSA, x509.ECDSAWithSHA1, x509.DSAWithSHA1, x509.MD5WithRSA, x509.MD2WithRSA:
+		return true
+	}
+	return false
 }
 
 func isInsecure(err error) bool {

@@ -110,8 +110,8 @@ type RollbackStep struct {
 
 // CompareBaseline marks each result with what changed since the baseline
 // and returns the rollback plan (one step per endpoint whose certificate
-// changed) and findings: an endpoint that still serves its baseline
-// certificate while others of the run changed is stale-certificate (a
+// changed) and findings: an endpoint that still serves the certificate
+// other endpoints of the run moved away from is stale-certificate (a
 // second load balancer forgotten), unless an expectation (--expect)
 // already judges it.
 func CompareBaseline(results []*ProbeResult, base *Record, expecting bool) ([]RollbackStep, []report.Finding) {
@@ -128,6 +128,7 @@ func CompareBaseline(results []*ProbeResult, base *Record, expecting bool) ([]Ro
 	var plan []RollbackStep
 	var unchanged []*ProbeResult
 	changed := 0
+	movedFrom, movedTo := map[string]bool{}, map[string]bool{}
 	for _, r := range results {
 		i, ok := idx[key{r.Endpoint, r.Address, r.Dialed, r.ServerName, r.SNI}]
 		if !ok {
@@ -148,6 +149,8 @@ func CompareBaseline(results []*ProbeResult, base *Record, expecting bool) ([]Ro
 		r.Change = "changed"
 		if r.Leaf != nil {
 			changed++
+			movedFrom[prev.SHA256] = true
+			movedTo[r.Leaf.SHA256] = true
 		}
 		plan = append(plan, RollbackStep{Endpoint: r.Endpoint, Address: r.Address, Dialed: r.Dialed, ServerName: r.ServerName, SNI: r.SNI,
 			Now: r.Leaf, Previous: prev, RecordIndex: i})
@@ -155,6 +158,10 @@ func CompareBaseline(results []*ProbeResult, base *Record, expecting bool) ([]Ro
 	var fs []report.Finding
 	if !expecting && changed > 0 {
 		for _, r := range unchanged {
+			// Still on a certificate other endpoints moved away from.
+			if !movedFrom[r.Leaf.SHA256] || movedTo[r.Leaf.SHA256] {
+				continue
+			}
 			fs = append(fs, report.Finding{ID: "stale-certificate", Severity: report.Warning, Subject: r.Label(),
 				Address: r.Dialed, ServerName: r.ServerName,
 				Message: fmt.Sprintf("%s still serves the certificate of the baseline (%q, SHA-256 %s, not after %s) while %d other handshakes now get a different one",

@@ -91,6 +91,14 @@ func MozillaRoots() *Roots {
 	return r
 }
 
+// RootsFromCerts makes a pool of trust anchors from certificates.
+func RootsFromCerts(certs []*x509.Certificate, source string) (*Roots, error) {
+	if len(certs) == 0 {
+		return nil, fmt.Errorf("no certificate in %s", source)
+	}
+	return newRoots(certs, source), nil
+}
+
 func newRoots(certs []*x509.Certificate, source string) *Roots {
 	r := &Roots{Pool: x509.NewCertPool(), Source: source}
 	for _, c := range certs {

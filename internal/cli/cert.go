@@ -337,7 +337,7 @@ func warnRoots(env *Env, r *cert.Roots) {
 	if len(names) > 5 {
 		names = append(names[:5], fmt.Sprintf("and %d more", len(names)-5))
 	}
-	fmt.Fprintf(env.Stderr, "kensa: warning: the trust anchors (%s) hold %d certificates that are not self-signed roots: %s\n",
+	fmt.Fprintf(env.Stderr, "kensa: warning: the trust anchors (%s) hold certificates that are not self-signed roots (%d): %s\n",
 		r.Source, len(r.NotRoots), strings.Join(names, ", "))
 	fmt.Fprintf(env.Stderr, "kensa: hint: an intermediate among the roots hides a missing one; give --roots a file of roots only\n")
 }

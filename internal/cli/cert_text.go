@@ -133,7 +133,9 @@ func writeFindings(t *textWriter, fs []report.Finding, endpoints bool) {
 	for _, f := range fs {
 		where := f.Subject
 		if endpoints && f.Address != "" {
-			where = fmt.Sprintf("%s %s", f.Subject, f.Address)
+			if f.Address != f.Subject {
+				where = fmt.Sprintf("%s %s", f.Subject, f.Address)
+			}
 			if f.ServerName != "" {
 				where += " " + f.ServerName
 			} else {
@@ -202,6 +204,7 @@ func writeProbeText(w io.Writer, results []*cert.ProbeResult, rep *report.Report
 				t.printf("      restore %s  serial %s  not after %s\n", short(s.Previous.Subject), s.Previous.Serial, s.Previous.NotAfter.Format(time.DateOnly))
 				t.printf("      SHA-256 %s\n", s.Previous.SHA256)
 			}
+			t.printf("  The PEM of a previous chain: jq -r '.endpoints[N].chain[].pem' %s\n", sum.Baseline)
 		}
 	}
 	t.printf("\n")
