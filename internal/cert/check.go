@@ -86,8 +86,8 @@ type CheckInput struct {
 
 // CheckResult is the one result of "kensa cert check".
 type CheckResult struct {
-	File  string `json:"file"`
-	Leaf  Facts  `json:"leaf"`
+	File  string      `json:"file"`
+	Leaf  Facts       `json:"leaf"`
 	Chain ChainResult `json:"chain"`
 	// KeyFrom names the private key checked; KeyMatches is nil when no
 	// key was given.

@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -265,6 +266,9 @@ func looksLikePKCS12(data []byte) bool {
 // parsePKCS12 decodes a PFX file. A missing password is tried as the
 // empty one, which many exports use.
 func parsePKCS12(data []byte, password []byte) (*Bundle, error) {
+	if n := maxIterations(data, 0); n > maxPBKDF2Iterations {
+		return nil, fmt.Errorf("PKCS#12: the file asks for %d key-derivation iterations, more than the %d kensa accepts", n, maxPBKDF2Iterations)
+	}
 	pw := string(password)
 	type result struct {
 		b   *Bundle
@@ -316,4 +320,62 @@ func parsePKCS12(data []byte, password []byte) (*Bundle, error) {
 	case <-time.After(pkcs12Timeout):
 		return nil, fmt.Errorf("PKCS#12: decoding took longer than %s (an extreme key-derivation iteration count?)", pkcs12Timeout)
 	}
+}
+
+// maxIterations returns the largest iteration count in the DER of a
+// PKCS#12 file: every SEQUENCE holding an OCTET STRING (a salt) followed
+// by an INTEGER (PKCS#5 pbeParams, PBKDF2-params, PKCS#12 MacData), also
+// inside OCTET STRINGs that hold DER (the authenticated safe). Decoding a
+// file that asks for billions of iterations would never end, so kensa
+// refuses it before any derivation.
+func maxIterations(der []byte, depth int) int {
+	if depth > 16 {
+		return 0
+	}
+	most := 0
+	for len(der) > 0 {
+		var v asn1.RawValue
+		rest, err := asn1.Unmarshal(der, &v)
+		if err != nil {
+			return most
+		}
+		der = rest
+		switch {
+		case v.IsCompound:
+			most = max(most, maxIterations(v.Bytes, depth+1))
+			if v.Class == asn1.ClassUniversal && v.Tag == asn1.TagSequence {
+				most = max(most, saltThenCount(v.Bytes))
+			}
+		case v.Class == asn1.ClassUniversal && v.Tag == asn1.TagOctetString:
+			most = max(most, maxIterations(v.Bytes, depth+1))
+		}
+	}
+	return most
+}
+
+// saltThenCount looks for an OCTET STRING followed by an INTEGER among
+// the elements of a SEQUENCE and returns the INTEGER (saturated).
+func saltThenCount(b []byte) int {
+	most := 0
+	prevOctets := false
+	for len(b) > 0 {
+		var v asn1.RawValue
+		rest, err := asn1.Unmarshal(b, &v)
+		if err != nil {
+			return most
+		}
+		b = rest
+		if prevOctets && v.Class == asn1.ClassUniversal && v.Tag == asn1.TagInteger {
+			n := 0
+			for _, c := range v.Bytes {
+				if n > 1<<40 {
+					break
+				}
+				n = n<<8 | int(c)
+			}
+			most = max(most, n)
+		}
+		prevOctets = v.Class == asn1.ClassUniversal && v.Tag == asn1.TagOctetString && !v.IsCompound
+	}
+	return most
 }

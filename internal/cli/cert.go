@@ -129,7 +129,7 @@ func runCertCheck(ctx context.Context, env *Env, args []string) error {
 	common := addCommon(fs, "error")
 	var (
 		certFile, keyFile, pwFile, pwEnv, current, currentEP, rootsFile, minRem, record string
-		chains, names                                                                  stringList
+		chains, names                                                                   stringList
 		private                                                                         bool
 		timeout                                                                         = 10 * time.Second
 	)
@@ -411,11 +411,11 @@ func runCertProbe(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet("cert probe")
 	common := addCommon(fs, "error")
 	var (
-		connects, names, expects                          stringList
+		connects, names, expects                         stringList
 		targetsFile, rootsFile, minRem, record, baseline string
-		noSNI                                             bool
-		timeout                                           = 5 * time.Second
-		concurrency                                       = 32
+		noSNI                                            bool
+		timeout                                          = 5 * time.Second
+		concurrency                                      = 32
 	)
 	fs.Var(&connects, "connect", "")
 	fs.Var(&names, "servername", "")
