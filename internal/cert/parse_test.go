@@ -164,6 +164,7 @@ func FuzzParseBundle(f *testing.F) {
 		f.Add(data, "s3cret")
 	}
 	f.Add([]byte("-----BEGIN TRUSTED CERTIFICATE-----\nMAA=\n-----END TRUSTED CERTIFICATE-----\n"), "")
+	defer cert.SetKDFLimitsForTest(4096, 1<<12)()
 	f.Fuzz(func(t *testing.T, data []byte, password string) {
 		var pw []byte
 		if password != "" {

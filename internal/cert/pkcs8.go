@@ -41,7 +41,7 @@ var (
 // Bounds on the work an encrypted key may ask for. OpenSSL writes 2048
 // PBKDF2 iterations and scrypt N=16384, r=8, p=1.
 var (
-	maxPBKDF2Iterations = 10_000_000
+	maxPBKDF2Iterations = 2_000_000
 	maxScryptCost       = 1 << 22 // N·r·p; 2^20·8·1 would be 1 GiB of memory
 )
 
