@@ -208,14 +208,19 @@ func Check(in CheckInput) (CheckResult, []report.Finding) {
 				Remediation: "probe the added names after the change too (kensa cert probe --servername …)",
 				Citation:    citeRenewalSAN})
 		}
-		if !cmp.Newer {
+		if !cmp.Newer && leaf.Equal(cur) {
+			fs = append(fs, report.Finding{ID: "not-newer", Severity: report.Error, Subject: subject,
+				Message:     fmt.Sprintf("the new certificate is the certificate already in service (%s, same SHA-256 %s): the change would renew nothing", in.CurrentFrom, res.Leaf.SHA256),
+				Remediation: "pick the renewed certificate the CA issued (a new serial, a later not after)",
+				Citation:    "kensa renewal check: a renewal must expire later than what it replaces (seed 002, error 4)"})
+		} else if !cmp.Newer {
 			fs = append(fs, report.Finding{ID: "not-newer", Severity: report.Error, Subject: subject,
 				Message: fmt.Sprintf("the new certificate expires on %s, not after the certificate in service (%s, %s): this is an older or wrong certificate",
 					leaf.NotAfter.UTC().Format(time.DateOnly), in.CurrentFrom, cur.NotAfter.UTC().Format(time.DateOnly)),
 				Remediation: "check that you picked the renewed certificate (compare serial and SHA-256 with what the CA issued)",
 				Citation:    "kensa renewal check: a renewal must expire later than what it replaces (seed 002, error 4)"})
 		}
-		if cmp.KeyReused {
+		if cmp.KeyReused && !leaf.Equal(cur) {
 			fs = append(fs, report.Finding{ID: "key-reused", Severity: report.Warning, Subject: subject,
 				Message:     fmt.Sprintf("the new certificate uses the same key as the certificate in service (SPKI SHA-256 %s)", res.Leaf.SPKISHA256),
 				Remediation: "generate a new key and CSR for each renewal unless your policy allows reuse; a key exposed with the old certificate stays usable with the new one",
