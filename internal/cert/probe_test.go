@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +45,16 @@ func TestProbe(t *testing.T) {
 	defer stop()
 	refused, stop := certtest.Stall()
 	stop()
+	drip, stop := certtest.Drip()
+	defer stop()
+	// A chain longer than kensa analyses: the leaf, the intermediate and
+	// 18 unrelated CA certificates.
+	long := []*x509.Certificate{newLeaf, p.inter.Cert}
+	for range 18 {
+		long = append(long, p.other.Cert)
+	}
+	longChain, stop := certtest.Serve(certtest.Served{Chain: long, Key: newKey}, nil)
+	defer stop()
 
 	expect := []string{cert.Fingerprint(newLeaf)}
 	tests := []struct {
@@ -61,6 +72,8 @@ func TestProbe(t *testing.T) {
 			[]string{"error stale-certificate", "warning hostname-mismatch"}, "clients that send no SNI"},
 		{"never finishes the handshake", cert.Endpoint{Addresses: []string{stall}, ServerNames: names[:1]}, []string{"error handshake-failed"}, "did not complete a TLS handshake"},
 		{"refused", cert.Endpoint{Addresses: []string{refused}, ServerNames: names[:1]}, []string{"error handshake-failed"}, "nothing listens"},
+		{"drips bytes forever", cert.Endpoint{Addresses: []string{drip}, ServerNames: names[:1]}, []string{"error handshake-failed"}, "did not complete a TLS handshake"},
+		{"chain too long", cert.Endpoint{Addresses: []string{longChain}, ServerNames: names[:1]}, []string{"warning chain-extra", "warning chain-extra"}, "kensa analysed the first 16"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,6 +105,34 @@ func TestProbe(t *testing.T) {
 	}
 	if n := counter.Count(); n != 0 {
 		t.Errorf("the AIA listener saw %d connections; kensa must never fetch AIA", n)
+	}
+}
+
+// TestProbeResolvesNames: an address given as a name is probed on every
+// IP it resolves to, and each result names the IP dialed.
+func TestProbeResolvesNames(t *testing.T) {
+	p := newPKI(t)
+	leaf, key := p.inter.Issue(certtest.Leaf{DNS: []string{"example.com"}, KeyType: certtest.P256})
+	addr, stop := certtest.Serve(certtest.Served{Chain: []*x509.Certificate{leaf, p.inter.Cert}, Key: key}, nil)
+	defer stop()
+	_, port, _ := net.SplitHostPort(addr)
+	ips, err := net.DefaultResolver.LookupIPAddr(context.Background(), "localhost")
+	if err != nil {
+		t.Skipf("localhost does not resolve: %v", err)
+	}
+	results, _ := cert.ProbeAll(context.Background(), []cert.Endpoint{{Addresses: []string{"localhost:" + port}, ServerNames: []string{"example.com"}}},
+		cert.ProbeOptions{Roots: p.roots, At: certtest.Now, Timeout: time.Second, Concurrency: 4})
+	if len(results) != len(ips) {
+		t.Fatalf("%d results for %d addresses of localhost", len(results), len(ips))
+	}
+	for _, r := range results {
+		host, _, _ := net.SplitHostPort(r.Dialed)
+		if net.ParseIP(host) == nil {
+			t.Errorf("dialed %q, not an IP", r.Dialed)
+		}
+		if host == "127.0.0.1" && !r.OK {
+			t.Errorf("127.0.0.1: %s", r.Error)
+		}
 	}
 }
 

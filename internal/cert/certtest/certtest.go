@@ -303,3 +303,34 @@ func (c *Counter) Count() int64 { return c.count.Load() }
 
 // Close stops the listener.
 func (c *Counter) Close() { c.ln.Close() }
+
+// Drip starts a listener that sends one byte of a TLS record header every
+// 20 ms and never finishes: a server that keeps a client reading.
+func Drip() (string, func()) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(err)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				// A handshake record announcing 16 KiB, delivered slowly.
+				hdr := []byte{0x16, 0x03, 0x03, 0x40, 0x00}
+				for i := 0; i < 1000; i++ {
+					b := []byte{0}
+					if i < len(hdr) {
+						b[0] = hdr[i]
+					}
+					if _, err := c.Write(b); err != nil {
+						return
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String(), func() { ln.Close() }
+}
