@@ -9,7 +9,8 @@ import (
 	"log"
 	"os"
 	"strings"
-	"time"
+
+	"github.com/kensa-project/kensa/internal/cert/certtest"
 )
 
 func main() {
@@ -25,24 +26,8 @@ func main() {
 	cfg := &tls.Config{Certificates: []tls.Certificate{pair}}
 	var list []string
 	for range *n {
-		ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
-		if err != nil {
-			log.Fatal(err)
-		}
-		list = append(list, ln.Addr().String())
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				go func() {
-					c.SetDeadline(time.Now().Add(10 * time.Second))
-					c.(*tls.Conn).Handshake()
-					c.Close()
-				}()
-			}
-		}()
+		addr, _ := certtest.ServeConfig(cfg)
+		list = append(list, addr)
 	}
 	if err := os.WriteFile(*addrs, []byte(strings.Join(list, "\n")+"\n"), 0o644); err != nil {
 		log.Fatal(err)

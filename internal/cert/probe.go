@@ -159,6 +159,24 @@ func expand(ctx context.Context, endpoints []Endpoint, o ProbeOptions) []plan {
 			out = append(out, p)
 		}
 	}
+	type answer struct {
+		addrs []net.IPAddr
+		err   error
+	}
+	cache := map[string]answer{}
+	lookup := func(host string) ([]net.IPAddr, error) {
+		if a, ok := cache[host]; ok {
+			return a.addrs, a.err
+		}
+		rctx, cancel := context.WithTimeout(ctx, max(o.Timeout, time.Second))
+		addrs, err := res.LookupIPAddr(rctx, host)
+		cancel()
+		if err == nil && len(addrs) == 0 {
+			err = errors.New("no addresses")
+		}
+		cache[host] = answer{addrs, err}
+		return addrs, err
+	}
 	for _, e := range endpoints {
 		for _, a := range e.Addresses {
 			host, port, err := SplitAddress(a)
@@ -174,13 +192,8 @@ func expand(ctx context.Context, endpoints []Endpoint, o ProbeOptions) []plan {
 			if ip := net.ParseIP(host); ip != nil {
 				ips = []string{ip.String()}
 			} else {
-				rctx, cancel := context.WithTimeout(ctx, max(o.Timeout, time.Second))
-				addrs, err := res.LookupIPAddr(rctx, host)
-				cancel()
-				if err != nil || len(addrs) == 0 {
-					if err == nil {
-						err = errors.New("no addresses")
-					}
+				addrs, err := lookup(host)
+				if err != nil {
 					for _, n := range names {
 						add(plan{endpoint: e.Name, address: a, servername: n, sni: true, err: fmt.Errorf("resolving %s: %w", host, err), allNames: names})
 					}

@@ -111,6 +111,25 @@ Output:
     --format text|json|sarif, --output FILE, --fail-on error|warning|never, --at TIME
 `
 
+// parseCommand parses args and validates the shared flags. It returns nil
+// positional arguments and no error when --help was printed.
+func parseCommand(env *Env, fs *flag.FlagSet, common *commonFlags, usage string, args []string) ([]string, error) {
+	pos, err := parseArgs(env, fs, usage, args)
+	if errors.Is(err, errHelp) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := common.validate(env.Now()); err != nil {
+		return nil, err
+	}
+	if pos == nil {
+		pos = []string{}
+	}
+	return pos, nil
+}
+
 // stringList is a repeatable string flag.
 type stringList []string
 
@@ -147,14 +166,8 @@ func runCertCheck(ctx context.Context, env *Env, args []string) error {
 	fs.BoolVar(&private, "private", false, "")
 	fs.DurationVar(&timeout, "timeout", timeout, "")
 	fs.StringVar(&record, "record", "", "")
-	pos, err := parseArgs(env, fs, certCheckUsage, args)
-	if err != nil {
-		if errors.Is(err, errHelp) {
-			return nil
-		}
-		return err
-	}
-	if err := common.validate(env.Now()); err != nil {
+	pos, err := parseCommand(env, fs, common, certCheckUsage, args)
+	if err != nil || pos == nil {
 		return err
 	}
 	if len(pos) > 0 {
@@ -428,14 +441,8 @@ func runCertProbe(ctx context.Context, env *Env, args []string) error {
 	fs.BoolVar(&noSNI, "no-sni", false, "")
 	fs.DurationVar(&timeout, "timeout", timeout, "")
 	fs.IntVar(&concurrency, "concurrency", concurrency, "")
-	pos, err := parseArgs(env, fs, certProbeUsage, args)
-	if err != nil {
-		if errors.Is(err, errHelp) {
-			return nil
-		}
-		return err
-	}
-	if err := common.validate(env.Now()); err != nil {
+	pos, err := parseCommand(env, fs, common, certProbeUsage, args)
+	if err != nil || pos == nil {
 		return err
 	}
 	connects = append(connects, pos...)

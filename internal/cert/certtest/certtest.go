@@ -226,22 +226,35 @@ func Serve(def Served, byName map[string]Served) (string, func()) {
 			return toTLS(def), nil
 		},
 	}
+	return ServeConfig(cfg)
+}
+
+// ServeConfig starts a TLS server with cfg on a loopback port; each
+// connection is handshaken and closed. It returns the address and a stop
+// function.
+func ServeConfig(cfg *tls.Config) (string, func()) {
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
 	must(err)
+	acceptLoop(ln, func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c.(*tls.Conn).Handshake()
+		c.Close()
+	})
+	return ln.Addr().String(), func() { ln.Close() }
+}
+
+// acceptLoop serves each connection of ln with handle, in its own
+// goroutine, until ln is closed.
+func acceptLoop(ln net.Listener, handle func(net.Conn)) {
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			go func() {
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				c.(*tls.Conn).Handshake()
-				c.Close()
-			}()
+			go handle(c)
 		}
 	}()
-	return ln.Addr().String(), func() { ln.Close() }
 }
 
 // Stall starts a listener that accepts connections and never answers:
@@ -282,16 +295,10 @@ func NewCounter() *Counter {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(err)
 	c := &Counter{ln: ln}
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.count.Add(1)
-			conn.Close()
-		}
-	}()
+	acceptLoop(ln, func(conn net.Conn) {
+		c.count.Add(1)
+		conn.Close()
+	})
 	return c
 }
 
@@ -309,28 +316,20 @@ func (c *Counter) Close() { c.ln.Close() }
 func Drip() (string, func()) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(err)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
+	acceptLoop(ln, func(c net.Conn) {
+		defer c.Close()
+		// A handshake record announcing 16 KiB, delivered slowly.
+		hdr := []byte{0x16, 0x03, 0x03, 0x40, 0x00}
+		for i := 0; i < 1000; i++ {
+			b := []byte{0}
+			if i < len(hdr) {
+				b[0] = hdr[i]
+			}
+			if _, err := c.Write(b); err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				// A handshake record announcing 16 KiB, delivered slowly.
-				hdr := []byte{0x16, 0x03, 0x03, 0x40, 0x00}
-				for i := 0; i < 1000; i++ {
-					b := []byte{0}
-					if i < len(hdr) {
-						b[0] = hdr[i]
-					}
-					if _, err := c.Write(b); err != nil {
-						return
-					}
-					time.Sleep(20 * time.Millisecond)
-				}
-			}()
+			time.Sleep(20 * time.Millisecond)
 		}
-	}()
+	})
 	return ln.Addr().String(), func() { ln.Close() }
 }
