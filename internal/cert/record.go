@@ -1,7 +1,6 @@
 package cert
 
 import (
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -171,16 +170,4 @@ func CompareBaseline(results []*ProbeResult, base *Record, expecting bool) ([]Ro
 		}
 	}
 	return plan, fs
-}
-
-// CertificateFromFacts parses the PEM kept in a record.
-func CertificateFromFacts(f Facts) (*x509.Certificate, error) {
-	b, err := ParseBundle([]byte(f.PEM), nil)
-	if err != nil {
-		return nil, err
-	}
-	if len(b.Certs) == 0 {
-		return nil, errors.New("no certificate")
-	}
-	return b.Certs[0], nil
 }

@@ -372,8 +372,8 @@ func loadBundle(file string, password []byte, flagName string) (*cert.Bundle, er
 	return b, nil
 }
 
-// readInput reads a file (or standard input for "-"... not supported:
-// certificates come from files), bounded.
+// readInput reads a certificate, key or targets file, refusing one larger
+// than any such file is.
 func readInput(file string) ([]byte, error) {
 	f, err := os.Open(file)
 	if err != nil {
