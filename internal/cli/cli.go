@@ -84,6 +84,8 @@ type command struct {
 // commands is the command table, in the order the usage lists them.
 // A command is added here when it works, whole.
 var commands = []command{
+	{"cert check", "check a new certificate bundle before the change", runCertCheck},
+	{"cert probe", "check what every endpoint serves after the change", runCertProbe},
 	{"version", "print kensa's version", runVersion},
 }
 
