@@ -84,8 +84,10 @@ type command struct {
 // commands is the command table, in the order the usage lists them.
 // A command is added here when it works, whole.
 var commands = []command{
-	{"version", "print kensa's version", runVersion},
+	{"cert check", "check a new certificate bundle before the change", runCertCheck},
+	{"cert probe", "check what every endpoint serves after the change", runCertProbe},
 	{"egress analyze", "firewall / proxy logs → denied destinations and rules", runEgressAnalyze},
+	{"version", "print kensa's version", runVersion},
 }
 
 const usage = `kensa inspects a platform before and after a change, so that a mistake

@@ -1,0 +1,394 @@
+package cert
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/kensa-project/kensa/internal/report"
+)
+
+// Threshold is how much validity must remain before expires-soon fires:
+// a duration, or a fraction of the certificate's lifetime. The zero value
+// is the default, one third of the lifetime (cert-manager renews at two
+// thirds; a fixed number of days does not scale to 47-day certificates).
+type Threshold struct {
+	Duration time.Duration
+	Fraction float64
+}
+
+// ParseThreshold reads "30d", "720h" or "20%".
+func ParseThreshold(s string, parseDuration func(string) (time.Duration, error)) (Threshold, error) {
+	if p, ok := strings.CutSuffix(s, "%"); ok {
+		var f float64
+		if _, err := fmt.Sscanf(p, "%g", &f); err != nil || f <= 0 || f >= 100 {
+			return Threshold{}, fmt.Errorf("%q is not a percentage between 0 and 100", s)
+		}
+		return Threshold{Fraction: f / 100}, nil
+	}
+	d, err := parseDuration(s)
+	if err != nil {
+		return Threshold{}, err
+	}
+	return Threshold{Duration: d}, nil
+}
+
+// For returns the remaining validity under which c expires soon.
+func (t Threshold) For(c *x509.Certificate) time.Duration {
+	if t.Duration > 0 {
+		return t.Duration
+	}
+	f := t.Fraction
+	if f == 0 {
+		f = 1.0 / 3
+	}
+	return time.Duration(float64(c.NotAfter.Sub(c.NotBefore)) * f)
+}
+
+// String describes the threshold for messages.
+func (t Threshold) String() string {
+	switch {
+	case t.Duration > 0:
+		return fmt.Sprintf("%d days", int(t.Duration.Hours()/24))
+	case t.Fraction > 0:
+		return fmt.Sprintf("%g%% of its lifetime", t.Fraction*100)
+	}
+	return "a third of its lifetime"
+}
+
+// CheckInput is what "kensa cert check" was given.
+type CheckInput struct {
+	// Certs are the certificates of --cert in file order (a PKCS#12
+	// file's leaf first).
+	Certs    []*x509.Certificate
+	CertFrom string
+	// Chain are the certificates of the --chain files.
+	Chain []Supplied
+	// Key is the private key (from --key, or inside --cert), or nil.
+	Key     crypto.Signer
+	KeyFrom string
+	// Current is the certificate in service (--current or
+	// --current-endpoint), or nil.
+	Current     *x509.Certificate
+	CurrentFrom string
+	Roots       *Roots
+	At          time.Time
+	ServerNames []string
+	Remaining   Threshold
+	// Private skips the CA/Browser Forum validity limit.
+	Private bool
+}
+
+// CheckResult is the one result of "kensa cert check".
+type CheckResult struct {
+	File  string      `json:"file"`
+	Leaf  Facts       `json:"leaf"`
+	Chain ChainResult `json:"chain"`
+	// KeyFrom names the private key checked; KeyMatches is nil when no
+	// key was given.
+	KeyFrom    string      `json:"key_from,omitempty"`
+	KeyType    string      `json:"key_type,omitempty"`
+	KeyMatches *bool       `json:"key_matches,omitempty"`
+	Roots      string      `json:"roots"`
+	Current    *Facts      `json:"current,omitempty"`
+	Comparison *Comparison `json:"comparison,omitempty"`
+	// Leaf certificate, kept for records (never serialized).
+	LeafCert    *x509.Certificate `json:"-"`
+	CurrentCert *x509.Certificate `json:"-"`
+}
+
+// Comparison is the new certificate against the one in service.
+type Comparison struct {
+	CurrentFrom    string   `json:"current_from"`
+	SANsDropped    []string `json:"sans_dropped"`
+	SANsAdded      []string `json:"sans_added"`
+	Newer          bool     `json:"newer"`
+	KeyReused      bool     `json:"key_reused"`
+	SubjectChanged bool     `json:"subject_changed"`
+	IssuerChanged  bool     `json:"issuer_changed"`
+}
+
+// Citations of the checks.
+const (
+	citeBRKeys     = "CA/B Forum TLS BR v2.2.6 §6.1.5; FIPS 186-5 §5.1 (RSA modulus ≥ 2048 bits) and §6 (ECDSA on P-256, P-384, P-521)"
+	citeSP800131A  = "NIST SP 800-131A Rev. 2 §9 (SHA-1 disallowed for digital signature generation); FIPS 186-5 (DSA no longer approved for signature generation)"
+	citeValidity   = "RFC 5280 §4.1.2.5 (validity); clients reject a certificate outside notBefore..notAfter"
+	citeHostname   = "RFC 6125 §6.4 and CA/B BR §7.1.2.7.12: clients match the name they connect to against the DNS and IP SANs; a wildcard covers exactly one leftmost label"
+	citeKeyMatch   = "RFC 5280 §4.1.2.7: the certificate's subjectPublicKeyInfo must be the public half of the server's private key"
+	citeRenewalSAN = "kensa renewal check: every name the certificate in service covers must be covered by its replacement (seed 002, error 3)"
+)
+
+// Check runs every check of "kensa cert check" and returns the result and
+// its findings.
+func Check(in CheckInput) (CheckResult, []report.Finding) {
+	var fs []report.Finding
+	subject := in.CertFrom
+	leafIdx := pickLeaf(in.Certs, in.Key)
+	leaf := in.Certs[leafIdx]
+	res := CheckResult{File: in.CertFrom, Leaf: FactsOf(leaf, in.At), Roots: in.Roots.Source, LeafCert: leaf}
+
+	// Key.
+	if in.Key != nil {
+		res.KeyFrom = in.KeyFrom
+		res.KeyType = KeyType(in.Key.Public())
+		ok := publicKeyEqual(in.Key.Public(), leaf.PublicKey)
+		res.KeyMatches = &ok
+		if !ok {
+			fs = append(fs, keyMismatch(in, leaf, subject))
+		}
+	}
+
+	// Chain.
+	var supplied []Supplied
+	for i, c := range in.Certs {
+		if i != leafIdx {
+			supplied = append(supplied, Supplied{Cert: c, From: fmt.Sprintf("%s #%d", in.CertFrom, i+1)})
+		}
+	}
+	supplied = append(supplied, in.Chain...)
+	res.Chain = AnalyzeChain(ChainInput{
+		Leaf: leaf, LeafFrom: in.CertFrom, LeafFirst: leafIdx == 0, Supplied: supplied,
+		Roots: in.Roots, At: in.At, Subject: subject,
+	})
+	fs = append(fs, res.Chain.Findings...)
+
+	// Validity and strength.
+	fs = append(fs, ValidityFindings(leaf, in.At, in.Remaining, subject, "new certificate")...)
+	if !in.Private {
+		fs = append(fs, lifetimeFinding(leaf, subject)...)
+	}
+	fs = append(fs, StrengthFindings(leaf, subject)...)
+	for i, c := range res.Chain.Path {
+		if i > 0 && c.Role == "intermediate" {
+			fs = append(fs, strengthOf(findCert(supplied, c.SHA256), subject)...)
+		}
+	}
+
+	// Names.
+	for _, n := range in.ServerNames {
+		if !Covers(leaf, n) {
+			fs = append(fs, report.Finding{ID: "hostname-not-covered", Severity: report.Error, Subject: subject,
+				Message:     fmt.Sprintf("the new certificate does not cover %q (its names: %s); clients connecting to %s will reject it", n, strings.Join(SANs(leaf), ", "), n),
+				Remediation: fmt.Sprintf("get a certificate whose SANs include %s (or a wildcard for its parent domain), or drop --servername %s if the name is not served", n, n),
+				Citation:    citeHostname})
+		}
+	}
+
+	// Against the certificate in service.
+	if in.Current != nil {
+		cur := in.Current
+		f := FactsOf(cur, in.At)
+		res.Current = &f
+		res.CurrentCert = cur
+		dropped, added := CompareNames(cur, leaf)
+		cmp := &Comparison{
+			CurrentFrom:    in.CurrentFrom,
+			SANsDropped:    nonNil(dropped),
+			SANsAdded:      nonNil(added),
+			Newer:          leaf.NotAfter.After(cur.NotAfter),
+			KeyReused:      SPKIFingerprint(leaf) == SPKIFingerprint(cur),
+			SubjectChanged: leaf.Subject.String() != cur.Subject.String(),
+			IssuerChanged:  leaf.Issuer.String() != cur.Issuer.String(),
+		}
+		res.Comparison = cmp
+		if len(dropped) > 0 {
+			fs = append(fs, report.Finding{ID: "san-dropped", Severity: report.Error, Subject: subject,
+				Message:     fmt.Sprintf("the new certificate no longer covers %s, which the certificate in service (%s) covers; those names break on the switch", strings.Join(dropped, ", "), in.CurrentFrom),
+				Remediation: "ask the CA to reissue with every SAN of the current certificate (or confirm the names are retired) before the change",
+				Citation:    citeRenewalSAN})
+		}
+		if len(added) > 0 {
+			fs = append(fs, report.Finding{ID: "san-added", Severity: report.Info, Subject: subject,
+				Message:     fmt.Sprintf("the new certificate also covers %s, which the certificate in service does not", strings.Join(added, ", ")),
+				Remediation: "probe the added names after the change too (kensa cert probe --servername …)",
+				Citation:    citeRenewalSAN})
+		}
+		if !cmp.Newer && leaf.Equal(cur) {
+			fs = append(fs, report.Finding{ID: "not-newer", Severity: report.Error, Subject: subject,
+				Message:     fmt.Sprintf("the new certificate is the certificate already in service (%s, same SHA-256 %s): the change would renew nothing", in.CurrentFrom, res.Leaf.SHA256),
+				Remediation: "pick the renewed certificate the CA issued (a new serial, a later not after)",
+				Citation:    "kensa renewal check: a renewal must expire later than what it replaces (seed 002, error 4)"})
+		} else if !cmp.Newer {
+			fs = append(fs, report.Finding{ID: "not-newer", Severity: report.Error, Subject: subject,
+				Message: fmt.Sprintf("the new certificate expires on %s, not after the certificate in service (%s, %s): this is an older or wrong certificate",
+					leaf.NotAfter.UTC().Format(time.DateOnly), in.CurrentFrom, cur.NotAfter.UTC().Format(time.DateOnly)),
+				Remediation: "check that you picked the renewed certificate (compare serial and SHA-256 with what the CA issued)",
+				Citation:    "kensa renewal check: a renewal must expire later than what it replaces (seed 002, error 4)"})
+		}
+		if cmp.KeyReused && !leaf.Equal(cur) {
+			fs = append(fs, report.Finding{ID: "key-reused", Severity: report.Warning, Subject: subject,
+				Message:     fmt.Sprintf("the new certificate uses the same key as the certificate in service (SPKI SHA-256 %s)", res.Leaf.SPKISHA256),
+				Remediation: "generate a new key and CSR for each renewal unless your policy allows reuse; a key exposed with the old certificate stays usable with the new one",
+				Citation:    "NIST SP 800-57 Part 1 Rev. 5 §5.3 (cryptoperiods); CA/B BR §6.1.1.3"})
+		}
+	}
+	return res, fs
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func findCert(s []Supplied, fp string) *x509.Certificate {
+	for _, x := range s {
+		if Fingerprint(x.Cert) == fp {
+			return x.Cert
+		}
+	}
+	return nil
+}
+
+// pickLeaf returns the index of the leaf among certs: the one matching
+// key, else the first that is not a CA, else the first.
+func pickLeaf(certs []*x509.Certificate, key crypto.Signer) int {
+	if key != nil {
+		for i, c := range certs {
+			if publicKeyEqual(key.Public(), c.PublicKey) {
+				return i
+			}
+		}
+	}
+	for i, c := range certs {
+		if !c.IsCA {
+			return i
+		}
+	}
+	return 0
+}
+
+func publicKeyEqual(a, b crypto.PublicKey) bool {
+	e, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && e.Equal(b)
+}
+
+func keyMismatch(in CheckInput, leaf *x509.Certificate, subject string) report.Finding {
+	pub := in.Key.Public()
+	msg := fmt.Sprintf("the private key %s (%s) does not belong to the certificate %q (%s): a server configured with them fails to start or fails every handshake",
+		in.KeyFrom, KeyType(pub), ShortName(leaf), KeyType(leaf.PublicKey))
+	remedy := "find the private key generated with the CSR of this certificate (\"openssl x509 -noout -pubkey -in CERT\" and \"openssl pkey -pubout -in KEY\" print the same key when they match), or have the certificate reissued for this key"
+	if in.Current != nil && publicKeyEqual(pub, in.Current.PublicKey) {
+		msg += fmt.Sprintf("; the key is the one of the certificate in service (%s): the new certificate was issued for another key", in.CurrentFrom)
+		remedy = "use the key generated with the CSR of the renewal, not the old one; if you no longer have it, generate a new key and CSR and have the certificate reissued"
+	}
+	return report.Finding{ID: "key-mismatch", Severity: report.Error, Subject: subject, Message: msg, Remediation: remedy, Citation: citeKeyMatch}
+}
+
+// ValidityFindings reports expired, not-yet-valid and expires-soon for c
+// as of at. what names it in messages ("new certificate", "served
+// certificate").
+func ValidityFindings(c *x509.Certificate, at time.Time, t Threshold, subject, what string) []report.Finding {
+	na, nb := c.NotAfter.UTC().Format("2006-01-02 15:04 MST"), c.NotBefore.UTC().Format("2006-01-02 15:04 MST")
+	switch {
+	case at.After(c.NotAfter):
+		return []report.Finding{{ID: "expired", Severity: report.Error, Subject: subject,
+			Message:     fmt.Sprintf("the %s %q expired on %s (%d days ago)", what, ShortName(c), na, -DaysLeft(c, at)),
+			Remediation: "renew it now and deploy the renewed certificate; clients reject an expired one",
+			Citation:    citeValidity}}
+	case at.Before(c.NotBefore):
+		return []report.Finding{{ID: "not-yet-valid", Severity: report.Error, Subject: subject,
+			Message:     fmt.Sprintf("the %s %q is not valid before %s; deployed now, clients would reject it", what, ShortName(c), nb),
+			Remediation: "wait until notBefore to deploy it (check the clock of the issuing system if that date is wrong)",
+			Citation:    citeValidity}}
+	}
+	left := c.NotAfter.Sub(at)
+	if th := t.For(c); left < th {
+		return []report.Finding{{ID: "expires-soon", Severity: report.Warning, Subject: subject,
+			Message: fmt.Sprintf("the %s %q expires on %s: %d days left of %d, less than %s (%d days)",
+				what, ShortName(c), na, DaysLeft(c, at), ValidityDays(c.NotBefore, c.NotAfter), t, int(th.Hours()/24)),
+			Remediation: "plan its renewal now (set --min-remaining to change the threshold)",
+			Citation:    "kensa expiry threshold (default: a third of the lifetime, as cert-manager renews at two thirds)"}}
+	}
+	return nil
+}
+
+// lifetimeFinding checks c's validity period against the CA/Browser Forum
+// schedule for its issuance date (notBefore).
+func lifetimeFinding(c *x509.Certificate, subject string) []report.Finding {
+	if c.IsCA {
+		return nil
+	}
+	s := Schedule()
+	row, ok := s.Limit(c.NotBefore)
+	days := ValidityDays(c.NotBefore, c.NotAfter)
+	if !ok || days <= row.MaxDays {
+		return nil
+	}
+	return []report.Finding{{ID: "validity-too-long", Severity: report.Error, Subject: subject,
+		Message: fmt.Sprintf("%q is valid for %d days (%s to %s); a publicly trusted certificate issued on %s may be valid for at most %d days, and browsers reject longer ones",
+			ShortName(c), days, c.NotBefore.UTC().Format(time.DateOnly), c.NotAfter.UTC().Format(time.DateOnly), c.NotBefore.UTC().Format(time.DateOnly), row.MaxDays),
+		Remediation: fmt.Sprintf("have it reissued for at most %d days; if it comes from a private CA that clients trust explicitly, run with --private", row.MaxDays),
+		Citation:    s.Citation(row)}}
+}
+
+// StrengthFindings reports weak-key and weak-signature for c.
+func StrengthFindings(c *x509.Certificate, subject string) []report.Finding {
+	return strengthOf(c, subject)
+}
+
+func strengthOf(c *x509.Certificate, subject string) []report.Finding {
+	if c == nil {
+		return nil
+	}
+	var out []report.Finding
+	name := ShortName(c)
+	weakKey := func(msg string) {
+		out = append(out, report.Finding{ID: "weak-key", Severity: report.Error, Subject: subject,
+			Message:     fmt.Sprintf("%q has %s", name, msg),
+			Remediation: "reissue it with an RSA key of at least 2048 bits or an ECDSA key on P-256 or P-384",
+			Citation:    citeBRKeys})
+	}
+	switch k := c.PublicKey.(type) {
+	case *rsa.PublicKey:
+		bits := k.N.BitLen()
+		switch {
+		case bits < 2048:
+			weakKey(fmt.Sprintf("an RSA key of %d bits: below the 2048 bits FIPS 186-5 and the CA/B BR require", bits))
+		case bits%8 != 0:
+			weakKey(fmt.Sprintf("an RSA modulus of %d bits, not a multiple of 8 as the CA/B BR require", bits))
+		case k.E < 65537:
+			weakKey(fmt.Sprintf("an RSA public exponent of %d: FIPS 186-5 requires an odd exponent of at least 65537", k.E))
+		}
+	case *ecdsa.PublicKey:
+		switch k.Curve.Params().Name {
+		case "P-256", "P-384", "P-521":
+		default:
+			weakKey("an ECDSA key on " + k.Curve.Params().Name + ", a curve outside FIPS 186-5's approved set")
+		}
+	case ed25519.PublicKey:
+		// FIPS 186-5 approves EdDSA; the CA/B BR does not allow it for
+		// public TLS certificates, which no public CA issues.
+	default:
+		weakKey(fmt.Sprintf("a %s key, which neither FIPS 186-5 nor the CA/B BR allow", KeyType(c.PublicKey)))
+	}
+	if !selfSigned(c) {
+		switch c.SignatureAlgorithm {
+		case x509.SHA1WithRSA, x509.ECDSAWithSHA1, x509.DSAWithSHA1, x509.MD5WithRSA, x509.MD2WithRSA, x509.DSAWithSHA256:
+			alg := c.SignatureAlgorithm.String()
+			why := "SHA-1 is disallowed for digital signature generation by NIST SP 800-131A and rejected by browsers and by Go since 1.18"
+			switch c.SignatureAlgorithm {
+			case x509.MD5WithRSA, x509.MD2WithRSA:
+				why = "MD5 and MD2 are broken and rejected by every TLS client"
+			case x509.DSAWithSHA256:
+				why = "DSA is no longer approved for signature generation by FIPS 186-5"
+			}
+			out = append(out, report.Finding{ID: "weak-signature", Severity: report.Error, Subject: subject,
+				Message:     fmt.Sprintf("%q is signed with %s: %s", name, alg, why),
+				Remediation: "have the CA reissue it with a SHA-256 (or stronger) RSA or ECDSA signature",
+				Citation:    citeSP800131A})
+		case x509.UnknownSignatureAlgorithm:
+			out = append(out, report.Finding{ID: "weak-signature", Severity: report.Warning, Subject: subject,
+				Message:     fmt.Sprintf("%q is signed with an algorithm kensa does not know; it is outside FIPS 186-5 / SP 800-131A's approved set", name),
+				Remediation: "have the CA reissue it with a SHA-256 (or stronger) RSA or ECDSA signature",
+				Citation:    citeSP800131A})
+		}
+	}
+	return out
+}

@@ -1,0 +1,391 @@
+package cert
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/kensa-project/kensa/internal/report"
+)
+
+// Limits a hostile server runs into. crypto/tls already caps one
+// handshake message (the certificate message at 256 KiB); these bound the
+// whole handshake.
+const (
+	// MaxHandshakeBytes is the most kensa reads from one server before
+	// giving up on its handshake.
+	MaxHandshakeBytes = 1 << 20
+	// MaxServedCertificates is the most certificates of a served chain
+	// that are analysed; a longer chain is itself a finding.
+	MaxServedCertificates = 16
+)
+
+// ProbeOptions configure [ProbeAll].
+type ProbeOptions struct {
+	Roots *Roots
+	At    time.Time
+	// Expect are the SHA-256 fingerprints of the certificates that should
+	// be served (any of them); empty means no expectation.
+	Expect []string
+	// ExpectFrom names where the expectation came from, for messages.
+	ExpectFrom string
+	// Timeout bounds each connection: dial and handshake together.
+	Timeout     time.Duration
+	Concurrency int
+	Remaining   Threshold
+	// Resolver resolves names to every IP; nil uses net.DefaultResolver.
+	Resolver *net.Resolver
+	// Progress, if set, is called after each handshake.
+	Progress func(done, total int)
+}
+
+// ProbeResult is what one handshake (one IP, one server name or none)
+// found.
+type ProbeResult struct {
+	Endpoint string `json:"endpoint"`
+	// Address is the address as the user gave it; Dialed the IP and port
+	// connected to.
+	Address    string `json:"address"`
+	Dialed     string `json:"dialed"`
+	ServerName string `json:"servername"`
+	SNI        bool   `json:"sni"`
+	OK         bool   `json:"ok"`
+	Error      string `json:"error,omitempty"`
+	TLSVersion string `json:"tls_version,omitempty"`
+	// HandshakeMS is the time from dial to handshake done.
+	HandshakeMS int64        `json:"handshake_ms"`
+	Leaf        *Facts       `json:"leaf,omitempty"`
+	Chain       *ChainResult `json:"chain,omitempty"`
+	// Served is what the server sent, in order.
+	Served   []Facts `json:"served,omitempty"`
+	Expected *bool   `json:"expected,omitempty"`
+	// Baseline comparison: Change is "unchanged", "changed", "new" (not
+	// in the baseline); Previous what was served then.
+	Change   string `json:"change,omitempty"`
+	Previous *Facts `json:"previous,omitempty"`
+
+	certs    []*x509.Certificate
+	findings []report.Finding
+}
+
+// Certificates returns what the server sent.
+func (r *ProbeResult) Certificates() []*x509.Certificate { return r.certs }
+
+// Label names the endpoint in findings: its name, else the address.
+func (r *ProbeResult) Label() string {
+	if r.Endpoint != "" {
+		return r.Endpoint
+	}
+	return r.Address
+}
+
+// where describes the handshake for messages.
+func (r *ProbeResult) where() string {
+	if !r.SNI {
+		return fmt.Sprintf("%s (%s) without SNI", r.Address, r.Dialed)
+	}
+	if r.Dialed != "" && !strings.HasPrefix(r.Dialed, r.Address) {
+		return fmt.Sprintf("%s (%s) for %s", r.Address, r.Dialed, r.ServerName)
+	}
+	return fmt.Sprintf("%s for %s", r.Dialed, r.ServerName)
+}
+
+// plan is one handshake to make.
+type plan struct {
+	endpoint, address, dialed, servername string
+	sni                                   bool
+	err                                   error // resolution failure
+	allNames                              []string
+}
+
+// ProbeAll expands endpoints to every address × IP × server name (and no
+// SNI where asked), runs the handshakes with bounded concurrency, and
+// returns one result per handshake with its findings.
+func ProbeAll(ctx context.Context, endpoints []Endpoint, o ProbeOptions) ([]*ProbeResult, []report.Finding) {
+	plans := expand(ctx, endpoints, o)
+	results := make([]*ProbeResult, len(plans))
+	conc := max(1, min(o.Concurrency, len(plans)))
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
+	for range conc {
+		wg.Go(func() {
+			for i := range jobs {
+				results[i] = probeOne(ctx, plans[i], o)
+				if o.Progress != nil {
+					mu.Lock()
+					done++
+					n := done
+					mu.Unlock()
+					o.Progress(n, len(plans))
+				}
+			}
+		})
+	}
+	for i := range plans {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	var fs []report.Finding
+	for _, r := range results {
+		fs = append(fs, r.findings...)
+	}
+	return results, fs
+}
+
+// expand resolves every address and pairs it with the server names.
+func expand(ctx context.Context, endpoints []Endpoint, o ProbeOptions) []plan {
+	res := o.Resolver
+	if res == nil {
+		res = net.DefaultResolver
+	}
+	var out []plan
+	seen := map[string]bool{}
+	add := func(p plan) {
+		k := p.endpoint + "\x00" + p.address + "\x00" + p.dialed + "\x00" + p.servername + fmt.Sprint(p.sni)
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, p)
+		}
+	}
+	type answer struct {
+		addrs []net.IPAddr
+		err   error
+	}
+	cache := map[string]answer{}
+	lookup := func(host string) ([]net.IPAddr, error) {
+		if a, ok := cache[host]; ok {
+			return a.addrs, a.err
+		}
+		rctx, cancel := context.WithTimeout(ctx, max(o.Timeout, time.Second))
+		addrs, err := res.LookupIPAddr(rctx, host)
+		cancel()
+		if err == nil && len(addrs) == 0 {
+			err = errors.New("no addresses")
+		}
+		cache[host] = answer{addrs, err}
+		return addrs, err
+	}
+	for _, e := range endpoints {
+		for _, a := range e.Addresses {
+			host, port, err := SplitAddress(a)
+			if err != nil {
+				add(plan{endpoint: e.Name, address: a, err: err})
+				continue
+			}
+			names := e.ServerNames
+			if len(names) == 0 && net.ParseIP(host) == nil {
+				names = []string{host}
+			}
+			var ips []string
+			if ip := net.ParseIP(host); ip != nil {
+				ips = []string{ip.String()}
+			} else {
+				addrs, err := lookup(host)
+				if err != nil {
+					for _, n := range names {
+						add(plan{endpoint: e.Name, address: a, servername: n, sni: true, err: fmt.Errorf("resolving %s: %w", host, err), allNames: names})
+					}
+					continue
+				}
+				for _, ad := range addrs {
+					ips = append(ips, ad.IP.String())
+				}
+				slices.Sort(ips)
+			}
+			for _, ip := range ips {
+				dialed := net.JoinHostPort(ip, port)
+				for _, n := range names {
+					add(plan{endpoint: e.Name, address: a, dialed: dialed, servername: n, sni: true, allNames: names})
+				}
+				if e.NoSNI || len(names) == 0 {
+					add(plan{endpoint: e.Name, address: a, dialed: dialed, allNames: names})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// limitConn fails reads past a byte budget, so a server cannot make the
+// handshake read without end.
+type limitConn struct {
+	net.Conn
+	left int
+}
+
+var errTooMuch = fmt.Errorf("the server sent more than %d bytes during the handshake", MaxHandshakeBytes)
+
+func (c *limitConn) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, errTooMuch
+	}
+	if len(p) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.Conn.Read(p)
+	c.left -= n
+	return n, err
+}
+
+func probeOne(ctx context.Context, p plan, o ProbeOptions) *ProbeResult {
+	r := &ProbeResult{Endpoint: p.endpoint, Address: p.address, Dialed: p.dialed, ServerName: p.servername, SNI: p.sni}
+	if p.err != nil {
+		r.Error = p.err.Error()
+		r.findings = append(r.findings, handshakeFailed(r, p.err, o))
+		return r
+	}
+	start := time.Now()
+	certs, version, err := handshake(ctx, p.dialed, p.servername, o.Timeout)
+	r.HandshakeMS = time.Since(start).Milliseconds()
+	if err != nil {
+		r.Error = err.Error()
+		r.findings = append(r.findings, handshakeFailed(r, err, o))
+		return r
+	}
+	r.OK = true
+	r.TLSVersion = tls.VersionName(version)
+	r.certs = certs
+	analyseServed(r, p, o)
+	return r
+}
+
+// handshake connects to addr and returns the certificates the server
+// sent, without verifying them: verification is done afterwards, against
+// kensa's own roots and only the served intermediates.
+func handshake(ctx context.Context, addr, servername string, timeout time.Duration) ([]*x509.Certificate, uint16, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var d net.Dialer
+	raw, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer raw.Close()
+	deadline, _ := ctx.Deadline()
+	raw.SetDeadline(deadline)
+	conn := tls.Client(&limitConn{Conn: raw, left: MaxHandshakeBytes}, &tls.Config{
+		// Verification is kensa's: with its roots, without AIA, after
+		// the handshake. Nothing is sent over the connection.
+		InsecureSkipVerify: true,
+		ServerName:         servername,
+		MinVersion:         tls.VersionTLS10,
+	})
+	if err := conn.HandshakeContext(ctx); err != nil {
+		return nil, 0, err
+	}
+	st := conn.ConnectionState()
+	conn.Close()
+	if len(st.PeerCertificates) == 0 {
+		return nil, 0, errors.New("the server sent no certificate")
+	}
+	return st.PeerCertificates, st.Version, nil
+}
+
+func handshakeFailed(r *ProbeResult, err error, o ProbeOptions) report.Finding {
+	remedy := "check that the listener is up and reachable from here, then probe again; an endpoint that cannot be checked is not known to serve the new certificate"
+	var ne net.Error
+	var alert tls.AlertError
+	var dnsErr *net.DNSError
+	switch {
+	case errors.As(err, &dnsErr):
+		remedy = "check the name (and the DNS this host uses); give the load balancer's addresses with --connect or in the targets file"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		remedy = "nothing listens on this address and port: check the listener, the port, and security groups or firewalls"
+	case errors.Is(err, errTooMuch):
+		remedy = "the server's handshake is abnormally large; check what it serves"
+	case errors.As(err, &alert):
+		remedy = "the server refused the handshake with a TLS alert: it may have no certificate for this name (check the listener's SNI certificate list) or accept no protocol version kensa offers"
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		remedy = fmt.Sprintf("the server did not complete a TLS handshake within %s: check that it speaks TLS on this port, that a firewall does not drop the traffic, or raise --timeout", o.Timeout)
+	}
+	return report.Finding{ID: "handshake-failed", Severity: report.Error, Subject: r.Label(),
+		Address: r.Dialed, ServerName: r.ServerName,
+		Message:     fmt.Sprintf("no TLS handshake with %s: %v", r.whereOrAddress(), err),
+		Remediation: remedy,
+		Citation:    "kensa: an endpoint that could not be checked counts as a finding, never as success"}
+}
+
+func (r *ProbeResult) whereOrAddress() string {
+	if r.Dialed == "" {
+		return r.Address
+	}
+	return r.where()
+}
+
+// analyseServed runs the checks on a served chain.
+func analyseServed(r *ProbeResult, p plan, o ProbeOptions) {
+	certs := r.certs
+	var fs []report.Finding
+	label := r.Label()
+	if len(certs) > MaxServedCertificates {
+		fs = append(fs, report.Finding{ID: "chain-extra", Severity: report.Warning, Subject: label,
+			Message:     fmt.Sprintf("%s sent %d certificates; kensa analysed the first %d", r.where(), len(certs), MaxServedCertificates),
+			Remediation: "serve the leaf and its intermediates only",
+			Citation:    citeChain})
+		certs = certs[:MaxServedCertificates]
+	}
+	leaf := certs[0]
+	lf := FactsOf(leaf, o.At)
+	r.Leaf = &lf
+	for _, c := range certs {
+		r.Served = append(r.Served, FactsOf(c, o.At))
+	}
+	var supplied []Supplied
+	for i, c := range certs[1:] {
+		supplied = append(supplied, Supplied{Cert: c, From: fmt.Sprintf("served #%d", i+2)})
+	}
+	ch := AnalyzeChain(ChainInput{Leaf: leaf, LeafFrom: "served #1", LeafFirst: true, Supplied: supplied,
+		Roots: o.Roots, At: o.At, Subject: label, Served: true})
+	r.Chain = &ch
+	fs = append(fs, ch.Findings...)
+	if r.SNI {
+		if !Covers(leaf, r.ServerName) {
+			fs = append(fs, report.Finding{ID: "hostname-mismatch", Severity: report.Error, Subject: label,
+				Message:     fmt.Sprintf("%s serves %q, which does not cover %s (its names: %s)", r.where(), ShortName(leaf), r.ServerName, strings.Join(SANs(leaf), ", ")),
+				Remediation: fmt.Sprintf("attach a certificate covering %s to this listener (check its SNI certificate list and default certificate)", r.ServerName),
+				Citation:    citeHostname})
+		}
+	} else {
+		var missing []string
+		for _, n := range p.allNames {
+			if !Covers(leaf, n) {
+				missing = append(missing, n)
+			}
+		}
+		if len(missing) > 0 {
+			fs = append(fs, report.Finding{ID: "hostname-mismatch", Severity: report.Warning, Subject: label,
+				Message:     fmt.Sprintf("clients that send no SNI get %q from %s, which does not cover %s", ShortName(leaf), r.where(), strings.Join(missing, ", ")),
+				Remediation: "make the listener's default certificate the one that covers these names, if clients without SNI must connect",
+				Citation:    citeHostname})
+		}
+	}
+	fs = append(fs, ValidityFindings(leaf, o.At, o.Remaining, label, "served certificate")...)
+	fs = append(fs, strengthOf(leaf, label)...)
+	if len(o.Expect) > 0 {
+		ok := slices.Contains(o.Expect, lf.SHA256)
+		r.Expected = &ok
+		if !ok {
+			fs = append(fs, report.Finding{ID: "stale-certificate", Severity: report.Error, Subject: label,
+				Message: fmt.Sprintf("%s serves %q (SHA-256 %s, serial %s, not after %s) instead of the expected certificate (%s)",
+					r.where(), ShortName(leaf), lf.SHA256, lf.Serial, lf.NotAfter.Format(time.DateOnly), o.ExpectFrom),
+				Remediation: "deploy the new certificate on this listener too (a second load balancer, another listener, or an SNI certificate list still holding the old one), then probe again",
+				Citation:    "kensa renewal check: every endpoint × name must serve the new certificate (seed 002, errors 4 and 5)"})
+		}
+	}
+	for i := range fs {
+		fs[i].Address, fs[i].ServerName = r.Dialed, r.ServerName
+	}
+	r.findings = fs
+}

@@ -1,0 +1,73 @@
+package cli
+
+import (
+	"crypto/x509"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kensa-project/kensa/internal/cert/certtest"
+)
+
+// TestCertExitCodes pins the exit codes of the cert commands: 0 clean,
+// 1 findings (an unreachable endpoint included), 2 bad input.
+func TestCertExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	root := certtest.NewRoot("Exit Root", certtest.P256)
+	inter := root.Intermediate("Exit CA", certtest.P256)
+	leaf, key := inter.Issue(certtest.Leaf{DNS: []string{"example.com"}, KeyType: certtest.P256})
+	other := certtest.NewKey(certtest.P256)
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	rootF := write("root.pem", certtest.PEM(root.Cert))
+	leafF := write("leaf.pem", certtest.PEM(leaf))
+	keyF := write("leaf.key", certtest.KeyPEM(key))
+	otherF := write("other.key", certtest.KeyPEM(other))
+	interF := write("inter.pem", certtest.PEM(inter.Cert))
+	junkF := write("junk.pem", []byte("not a certificate"))
+	addr, stop := certtest.Serve(certtest.Served{Chain: []*x509.Certificate{leaf, inter.Cert}, Key: key}, nil)
+	defer stop()
+	closed, stopClosed := certtest.Stall()
+	stopClosed()
+	at := "--at=2026-06-01"
+
+	tests := []struct {
+		name       string
+		args       []string
+		want       int
+		wantStderr string
+	}{
+		{"check clean", []string{"cert", "check", at, "--roots", rootF, "--cert", leafF, "--key", keyF, "--chain", interF}, ExitOK, ""},
+		{"check key mismatch", []string{"cert", "check", at, "--roots", rootF, "--cert", leafF, "--key", otherF, "--chain", interF}, ExitFindings, ""},
+		{"check findings below --fail-on", []string{"cert", "check", at, "--roots", rootF, "--cert", leafF, "--key", otherF, "--chain", interF, "--fail-on", "never"}, ExitOK, ""},
+		{"check junk", []string{"cert", "check", "--roots", rootF, "--cert", junkF}, ExitError, "kensa: error: --cert"},
+		{"check key file is not a key", []string{"cert", "check", "--roots", rootF, "--cert", leafF, "--key", leafF}, ExitError, "holds no private key"},
+		{"check password flag", []string{"cert", "check", "--cert", leafF, "--password", "x"}, ExitError, "--password-file"},
+		{"check unset password env", []string{"cert", "check", "--cert", leafF, "--password-env", "KENSA_NO_SUCH_VAR"}, ExitError, "is not set"},
+		{"check bad roots", []string{"cert", "check", "--roots", junkF, "--cert", leafF}, ExitError, "no PEM certificate"},
+		{"check bad threshold", []string{"cert", "check", "--cert", leafF, "--min-remaining", "lots"}, ExitError, "--min-remaining"},
+		{"probe clean", []string{"cert", "probe", at, "--roots", rootF, "--connect", addr, "--servername", "example.com", "--expect", leafF}, ExitOK, ""},
+		{"probe unreachable", []string{"cert", "probe", at, "--roots", rootF, "--connect", closed, "--servername", "example.com"}, ExitFindings, ""},
+		{"probe bad address", []string{"cert", "probe", "--connect", "a:b:c"}, ExitError, "--connect"},
+		{"probe bad concurrency", []string{"cert", "probe", "--connect", addr, "--concurrency", "0"}, ExitError, "--concurrency"},
+		{"probe bad baseline", []string{"cert", "probe", "--connect", addr, "--baseline", junkF}, ExitError, "--baseline"},
+		{"cert group", []string{"cert"}, ExitOK, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := run(t, tt.args...)
+			if code != tt.want {
+				t.Errorf("Main(%q) = %d, want %d (stderr %q)", tt.args, code, tt.want, stderr)
+			}
+			if !strings.Contains(stderr, tt.wantStderr) {
+				t.Errorf("stderr = %q, want it to contain %q", stderr, tt.wantStderr)
+			}
+		})
+	}
+}

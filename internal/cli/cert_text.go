@@ -1,0 +1,213 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/kensa-project/kensa/internal/cert"
+	"github.com/kensa-project/kensa/internal/report"
+)
+
+// The text views of the cert commands read like the summary an operator
+// checks by eye before and after a change: the certificate's facts first,
+// then the findings, each with what to do.
+
+type textWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (t *textWriter) printf(format string, args ...any) {
+	if t.err == nil {
+		_, t.err = fmt.Fprintf(t.w, format, args...)
+	}
+}
+
+func (t *textWriter) facts(title, from string, f cert.Facts, at time.Time) {
+	t.printf("%s  %s\n", title, from)
+	t.printf("  Subject      %s\n", f.Subject)
+	sans := strings.Join(f.SANs, ", ")
+	if sans == "" {
+		sans = "(none)"
+	}
+	t.printf("  SANs         %s\n", sans)
+	t.printf("  Issuer       %s\n", f.Issuer)
+	t.printf("  Serial       %s\n", f.Serial)
+	t.printf("  Not before   %s\n", f.NotBefore.Format("2006-01-02 15:04:05 MST"))
+	t.printf("  Not after    %s  (%s)\n", f.NotAfter.Format("2006-01-02 15:04:05 MST"), daysLeft(f, at))
+	t.printf("  SHA-256      %s\n", f.SHA256)
+	t.printf("  Key          %s, signed with %s\n", f.KeyType, f.SignatureAlgorithm)
+}
+
+func daysLeft(f cert.Facts, at time.Time) string {
+	switch {
+	case at.After(f.NotAfter):
+		return fmt.Sprintf("EXPIRED %d days ago, lifetime %d days", -f.DaysLeft, f.ValidityDays)
+	case at.Before(f.NotBefore):
+		return fmt.Sprintf("NOT YET VALID, lifetime %d days", f.ValidityDays)
+	}
+	return fmt.Sprintf("%d days left of %d", f.DaysLeft, f.ValidityDays)
+}
+
+func writeCheckText(w io.Writer, res cert.CheckResult, rep *report.Report) error {
+	t := &textWriter{w: w}
+	at := rep.At
+	t.facts("New certificate", res.File, res.Leaf, at)
+	switch {
+	case res.KeyMatches == nil:
+		t.printf("  Private key  not checked (give it with --key)\n")
+	case *res.KeyMatches:
+		t.printf("  Private key  %s: matches (%s)\n", res.KeyFrom, res.KeyType)
+	default:
+		t.printf("  Private key  %s: DOES NOT MATCH (%s)\n", res.KeyFrom, res.KeyType)
+	}
+	t.printf("  Chain        ")
+	for i, c := range res.Chain.Path {
+		if i > 0 {
+			t.printf("\n               ← ")
+		}
+		t.printf("%s [%s, %s]", short(c.Subject), c.Role, c.From)
+	}
+	if res.Chain.Trusted {
+		t.printf("\n               trusted (roots: %s)\n", res.Roots)
+	} else {
+		t.printf("\n               NOT TRUSTED with the supplied certificates (roots: %s)\n", res.Roots)
+	}
+	if res.Current != nil && res.Comparison != nil {
+		t.printf("\n")
+		t.facts("Certificate in service", res.Comparison.CurrentFrom, *res.Current, at)
+		c := res.Comparison
+		t.printf("\nCompared with the certificate in service\n")
+		t.printf("  Names dropped  %s\n", listOrNone(c.SANsDropped))
+		t.printf("  Names added    %s\n", listOrNone(c.SANsAdded))
+		t.printf("  Expires later  %s\n", yesNo(c.Newer))
+		t.printf("  Same key       %s\n", yesNo(c.KeyReused))
+		if c.SubjectChanged {
+			t.printf("  Subject        changed: %s → %s\n", res.Current.Subject, res.Leaf.Subject)
+		}
+		if c.IssuerChanged {
+			t.printf("  Issuer         changed: %s → %s\n", res.Current.Issuer, res.Leaf.Issuer)
+		}
+	}
+	t.printf("\n")
+	writeFindings(t, rep.Findings, false)
+	return t.err
+}
+
+func short(subject string) string {
+	if i := strings.Index(subject, "CN="); i >= 0 {
+		s := subject[i+3:]
+		if j := strings.Index(s, ","); j >= 0 {
+			s = s[:j]
+		}
+		return s
+	}
+	return subject
+}
+
+func listOrNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// writeFindings lists findings, most serious first, each with its
+// remediation.
+func writeFindings(t *textWriter, fs []report.Finding, endpoints bool) {
+	if len(fs) == 0 {
+		t.printf("No findings.\n")
+		return
+	}
+	c := report.CountBySeverity(fs)
+	t.printf("Findings: %d errors, %d warnings, %d info\n", c[report.Error], c[report.Warning], c[report.Info])
+	for _, f := range fs {
+		where := f.Subject
+		if endpoints && f.Address != "" {
+			if f.Address != f.Subject {
+				where = fmt.Sprintf("%s %s", f.Subject, f.Address)
+			}
+			if f.ServerName != "" {
+				where += " " + f.ServerName
+			} else {
+				where += " (no SNI)"
+			}
+		}
+		t.printf("  %-7s  %s  %s\n", strings.ToUpper(string(f.Severity)), f.ID, where)
+		t.printf("           %s\n", f.Message)
+		if f.Remediation != "" {
+			t.printf("           → %s\n", f.Remediation)
+		}
+	}
+}
+
+func writeProbeText(w io.Writer, results []*cert.ProbeResult, rep *report.Report, sum *probeSummaryT) error {
+	t := &textWriter{w: w}
+	tb := report.NewTable("ENDPOINT", "ADDRESS", "SERVERNAME", "STATUS", "SUBJECT", "SHA-256", "NOT AFTER", "DAYS")
+	tb.MaxWidth = 40
+	for _, r := range results {
+		sn := r.ServerName
+		if !r.SNI {
+			sn = "(no SNI)"
+		}
+		addr := r.Dialed
+		if addr == "" {
+			addr = r.Address
+		}
+		if !r.OK {
+			tb.Row(r.Endpoint, addr, sn, "FAILED", "", "", "", "")
+			continue
+		}
+		status := "ok"
+		switch {
+		case r.Expected != nil && !*r.Expected:
+			status = "STALE"
+		case r.Expected != nil:
+			status = "expected"
+		}
+		if r.Chain != nil && !r.Chain.Trusted {
+			status += ", chain!"
+		}
+		if r.Change != "" {
+			status += ", " + r.Change
+		}
+		tb.Row(r.Endpoint, addr, sn, status, short(r.Leaf.Subject), r.Leaf.SHA256[:23]+"…",
+			r.Leaf.NotAfter.Format(time.DateOnly), fmt.Sprint(r.Leaf.DaysLeft))
+	}
+	if t.err == nil {
+		t.err = tb.Write(w)
+	}
+	t.printf("\n%d handshakes: %d completed, %d failed", sum.Handshakes, sum.OK, sum.Failed)
+	if sum.Expected+sum.Stale > 0 {
+		t.printf("; %d served the expected certificate, %d did not", sum.Expected, sum.Stale)
+	}
+	t.printf("\n")
+	if sum.Baseline != "" {
+		t.printf("\nChanged since %s: %d handshakes\n", sum.Baseline, len(sum.Rollback))
+		if len(sum.Rollback) > 0 {
+			t.printf("Rollback plan (restore the previous certificate on each endpoint; its PEM is in %s, endpoints[N].chain):\n", sum.Baseline)
+			for _, s := range sum.Rollback {
+				sn := s.ServerName
+				if !s.SNI {
+					sn = "(no SNI)"
+				}
+				t.printf("  %s %s %s [N=%d]\n", s.Endpoint, s.Dialed, sn, s.RecordIndex)
+				t.printf("      restore %s  serial %s  not after %s\n", short(s.Previous.Subject), s.Previous.Serial, s.Previous.NotAfter.Format(time.DateOnly))
+				t.printf("      SHA-256 %s\n", s.Previous.SHA256)
+			}
+			t.printf("  The PEM of a previous chain: jq -r '.endpoints[N].chain[].pem' %s\n", sum.Baseline)
+		}
+	}
+	t.printf("\n")
+	writeFindings(t, rep.Findings, true)
+	return t.err
+}

@@ -1,0 +1,160 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func sample() *Report {
+	r := New("fips scan", "v0.1.0", time.Date(2026, 11, 24, 1, 2, 3, 0, time.UTC), time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC))
+	r.Results = []map[string]any{{"path": "/usr/bin/x"}}
+	r.Findings = []Finding{
+		{ID: "b-info", Severity: Info, Subject: "z", Message: "m1"},
+		{ID: "a-err", Severity: Error, Subject: "/usr/bin/x", Message: "m2", Citation: "CMVP #4407", Remediation: "rebuild"},
+		{ID: "c-warn", Severity: Warning, Subject: "lb:443", Message: "m3", Address: "10.0.0.5:443", ServerName: "example.com"},
+		{ID: "a-err", Severity: Error, Subject: "/usr/bin/a", Message: "m4"},
+	}
+	return r
+}
+
+func TestSortFindings(t *testing.T) {
+	r := sample()
+	SortFindings(r.Findings)
+	var got []string
+	for _, f := range r.Findings {
+		got = append(got, string(f.Severity)+" "+f.Subject)
+	}
+	want := []string{"error /usr/bin/a", "error /usr/bin/x", "warning lb:443", "info z"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("SortFindings order (-want +got):\n%s", diff)
+	}
+}
+
+func TestWorstAndCount(t *testing.T) {
+	tests := []struct {
+		name string
+		fs   []Finding
+		want Severity
+	}{
+		{"empty", nil, ""},
+		{"info", []Finding{{Severity: Info}}, Info},
+		{"mixed", []Finding{{Severity: Info}, {Severity: Error}, {Severity: Warning}}, Error},
+	}
+	for _, tt := range tests {
+		if got := Worst(tt.fs); got != tt.want {
+			t.Errorf("%s: Worst = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+	if got := CountBySeverity(sample().Findings); got[Error] != 2 || got[Warning] != 1 || got[Info] != 1 {
+		t.Errorf("CountBySeverity = %v", got)
+	}
+}
+
+// TestJSONContract pins the top-level field names pipelines build on.
+func TestJSONContract(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, sample()); err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatalf("WriteJSON output is not JSON: %v\n%s", err, buf.String())
+	}
+	var keys []string
+	for k := range doc {
+		keys = append(keys, k)
+	}
+	want := []string{"at", "command", "findings", "generated_at", "results", "schema", "summary", "tool"}
+	if diff := cmp.Diff(want, slices.Sorted(slices.Values(keys))); diff != "" {
+		t.Errorf("top-level keys (-want +got):\n%s", diff)
+	}
+	if got := string(doc["schema"]); got != `"kensa/v1"` {
+		t.Errorf("schema = %s", got)
+	}
+	if got := string(doc["at"]); got != `"2026-09-01T00:00:00Z"` {
+		t.Errorf("at = %s", got)
+	}
+	var fs []map[string]any
+	json.Unmarshal(doc["findings"], &fs)
+	if fs[0]["id"] != "a-err" || fs[0]["citation"] != nil {
+		t.Errorf("first finding = %v, want a-err without citation", fs[0])
+	}
+	if fs[2]["address"] != "10.0.0.5:443" || fs[2]["servername"] != "example.com" {
+		t.Errorf("probe finding lost its endpoint: %v", fs[2])
+	}
+}
+
+func TestEmptyReportHasArrays(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, New("x", "v", time.Unix(0, 0), time.Unix(0, 0))); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"results": []`, `"findings": []`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("empty report lacks %s:\n%s", want, buf.String())
+		}
+	}
+}
+
+func TestSARIF(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteSARIF(&buf, sample()); err != nil {
+		t.Fatal(err)
+	}
+	var log sarifLog
+	if err := json.Unmarshal(buf.Bytes(), &log); err != nil {
+		t.Fatal(err)
+	}
+	if log.Version != "2.1.0" || len(log.Runs) != 1 {
+		t.Fatalf("version %q, %d runs", log.Version, len(log.Runs))
+	}
+	run := log.Runs[0]
+	var ids []string
+	for _, r := range run.Tool.Driver.Rules {
+		ids = append(ids, r.ID)
+	}
+	if diff := cmp.Diff([]string{"a-err", "b-info", "c-warn"}, ids); diff != "" {
+		t.Errorf("rules (-want +got):\n%s", diff)
+	}
+	if len(run.Results) != 4 {
+		t.Fatalf("%d results, want 4", len(run.Results))
+	}
+	for _, res := range run.Results {
+		if got := run.Tool.Driver.Rules[res.RuleIndex].ID; got != res.RuleID {
+			t.Errorf("result %s points at rule %s", res.RuleID, got)
+		}
+	}
+	first := run.Results[0]
+	if first.Level != "error" || first.Locations[0].PhysicalLocation == nil ||
+		first.Locations[0].PhysicalLocation.ArtifactLocation.URI != "/usr/bin/a" {
+		t.Errorf("first result = %+v", first)
+	}
+	warn := run.Results[2]
+	if warn.Level != "warning" || warn.Locations[0].LogicalLocations[0].FullyQualifiedName != "lb:443" {
+		t.Errorf("endpoint result = %+v", warn)
+	}
+	if run.Results[3].Level != "note" {
+		t.Errorf("info level = %q, want note", run.Results[3].Level)
+	}
+}
+
+func TestTable(t *testing.T) {
+	tb := NewTable("PATH", "VERDICT", "REASON")
+	tb.MaxWidth = 8
+	tb.Row("/usr/bin/long-name", "ok", "a\tb")
+	tb.Row("x")
+	var buf bytes.Buffer
+	if err := tb.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	want := "PATH      VERDICT  REASON\n/usr/bi…  ok       a b\nx\n"
+	if diff := cmp.Diff(want, buf.String()); diff != "" {
+		t.Errorf("table (-want +got):\n%s", diff)
+	}
+}
