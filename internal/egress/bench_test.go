@@ -9,7 +9,7 @@ import (
 
 // BenchmarkAnalyzeText measures the full parse and aggregation of legacy
 // msg lines with timestamps (go test -bench AnalyzeText ./internal/egress).
-// bench/egress-analyze.sh compares the same work with mawk on 256 MiB.
+// bench/egress_analyze.sh compares the same work with mawk on 256 MiB.
 func BenchmarkAnalyzeText(b *testing.B) {
 	var buf bytes.Buffer
 	for i := 0; buf.Len() < 16<<20; i++ {

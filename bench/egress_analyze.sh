@@ -2,7 +2,7 @@
 # Side-by-side: kensa egress analyze vs mawk on the same Azure Firewall
 # legacy-text log (default 256 MiB), generated here with a fixed seed.
 #
-#   bench/egress-analyze.sh [SIZE_MIB]
+#   bench/egress_analyze.sh [SIZE_MIB]
 #
 # mawk runs the one-liner a user would reach for (count deny lines by a
 # field); kensa does the full parse: every line's protocol, source,
