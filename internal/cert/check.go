@@ -115,12 +115,13 @@ type Comparison struct {
 
 // Citations of the checks.
 const (
-	citeBRKeys     = "CA/B Forum TLS BR v2.2.6 §6.1.5; FIPS 186-5 §5.1 (RSA modulus ≥ 2048 bits) and §6 (ECDSA on P-256, P-384, P-521)"
-	citeSP800131A  = "NIST SP 800-131A Rev. 2 §9 (SHA-1 disallowed for digital signature generation); FIPS 186-5 (DSA no longer approved for signature generation)"
-	citeValidity   = "RFC 5280 §4.1.2.5 (validity); clients reject a certificate outside notBefore..notAfter"
-	citeHostname   = "RFC 6125 §6.4 and CA/B BR §7.1.2.7.12: clients match the name they connect to against the DNS and IP SANs; a wildcard covers exactly one leftmost label"
-	citeKeyMatch   = "RFC 5280 §4.1.2.7: the certificate's subjectPublicKeyInfo must be the public half of the server's private key"
-	citeRenewalSAN = "kensa renewal check: every name the certificate in service covers must be covered by its replacement (seed 002, error 3)"
+	citeBRKeys        = "CA/B Forum TLS BR v2.2.6 §6.1.5; FIPS 186-5 §5.1 (RSA modulus ≥ 2048 bits) and §6 (ECDSA on P-256, P-384, P-521)"
+	citeSP800131A     = "NIST SP 800-131A Rev. 2 §9 (SHA-1 disallowed for digital signature generation); FIPS 186-5 (DSA no longer approved for signature generation)"
+	citeValidity      = "RFC 5280 §4.1.2.5 (validity); clients reject a certificate outside notBefore..notAfter"
+	citeHostname      = "RFC 6125 §6.4 and CA/B BR §7.1.2.7.12: clients match the name they connect to against the DNS and IP SANs; a wildcard covers exactly one leftmost label"
+	citeKeyMatch      = "RFC 5280 §4.1.2.7: the certificate's subjectPublicKeyInfo must be the public half of the server's private key"
+	citeRenewalSAN    = "kensa renewal check: every name the certificate in service covers must be covered by its replacement (seed 002, error 3)"
+	citeRenewalChange = "kensa renewal check: what changes against the certificate in service (seed 002, error 4: an older or wrong certificate picked)"
 )
 
 // Check runs every check of "kensa cert check" and returns the result and
@@ -219,6 +220,18 @@ func Check(in CheckInput) (CheckResult, []report.Finding) {
 					leaf.NotAfter.UTC().Format(time.DateOnly), in.CurrentFrom, cur.NotAfter.UTC().Format(time.DateOnly)),
 				Remediation: "check that you picked the renewed certificate (compare serial and SHA-256 with what the CA issued)",
 				Citation:    "kensa renewal check: a renewal must expire later than what it replaces (seed 002, error 4)"})
+		}
+		if cmp.SubjectChanged {
+			fs = append(fs, report.Finding{ID: "subject-changed", Severity: report.Info, Subject: subject,
+				Message:     fmt.Sprintf("the subject changes from %q to %q", cur.Subject.String(), leaf.Subject.String()),
+				Remediation: "expected when the organisation or CN changed; otherwise check that this is the certificate ordered for this service",
+				Citation:    citeRenewalChange})
+		}
+		if cmp.IssuerChanged {
+			fs = append(fs, report.Finding{ID: "issuer-changed", Severity: report.Info, Subject: subject,
+				Message:     fmt.Sprintf("the issuer changes from %q to %q: the chain file must change with it", cur.Issuer.String(), leaf.Issuer.String()),
+				Remediation: "deploy the new issuer's intermediate with the certificate, and tell clients that pin the old intermediate or CA",
+				Citation:    citeRenewalChange})
 		}
 		if cmp.KeyReused && !leaf.Equal(cur) {
 			fs = append(fs, report.Finding{ID: "key-reused", Severity: report.Warning, Subject: subject,

@@ -73,6 +73,7 @@ func TestCheck(t *testing.T) {
 	// The certificate in service: older, one more name.
 	current, curKey := p.inter.Issue(certtest.Leaf{DNS: []string{"example.com", "www.example.com", "api.example.com"}, KeyType: certtest.P256,
 		NotBefore: at.AddDate(0, -6, 0), Days: 200})
+	renamed, renamedKey := p.other.Issue(certtest.Leaf{DNS: []string{"shop.example.com"}, KeyType: certtest.P256})
 	sameKey, _ := p.inter.Issue(certtest.Leaf{DNS: []string{"example.com", "www.example.com"}, Key: curKey})
 	rsaLeaf, rsaKey := p.inter.Issue(certtest.Leaf{DNS: []string{"example.com"}, KeyType: certtest.RSA2048})
 	weak, weakKey := p.inter.Issue(certtest.Leaf{DNS: []string{"example.com"}, KeyType: certtest.RSA1024})
@@ -131,6 +132,8 @@ func TestCheck(t *testing.T) {
 			want: []string{"error not-newer", "info san-added", "warning expires-soon"}, message: "not after the certificate in service"},
 		{name: "key reused", in: cert.CheckInput{Certs: []*x509.Certificate{sameKey}, Key: curKey, Chain: supplied(p.inter.Cert), Current: current, CurrentFrom: "old.crt"},
 			want: []string{"error san-dropped", "warning key-reused"}},
+		{name: "subject and issuer changed", in: cert.CheckInput{Certs: []*x509.Certificate{renamed}, Key: renamedKey, Chain: supplied(p.other.Cert), Current: current, CurrentFrom: "old.crt"},
+			want: []string{"error san-dropped", "info issuer-changed", "info san-added", "info subject-changed"}, message: "the chain file must change with it"},
 		{name: "hostname not covered", in: cert.CheckInput{Certs: []*x509.Certificate{leaf}, Key: key, Chain: supplied(p.inter.Cert), ServerNames: []string{"www.example.com", "shop.example.com"}},
 			want: []string{"error hostname-not-covered"}, message: `does not cover "shop.example.com"`},
 		{name: "rsa leaf", in: cert.CheckInput{Certs: []*x509.Certificate{rsaLeaf}, Key: rsaKey, Chain: supplied(p.inter.Cert)}, want: []string{}},
@@ -262,3 +265,4 @@ func TestCompareNamesWildcards(t *testing.T) {
 		})
 	}
 }
+

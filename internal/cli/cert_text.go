@@ -129,7 +129,7 @@ func writeFindings(t *textWriter, fs []report.Finding, endpoints bool) {
 		return
 	}
 	c := report.CountBySeverity(fs)
-	t.printf("Findings: %d errors, %d warnings, %d info\n", c[report.Error], c[report.Warning], c[report.Info])
+	t.printf("Findings: %s, %s, %d info\n", plural(c[report.Error], "error"), plural(c[report.Warning], "warning"), c[report.Info])
 	for _, f := range fs {
 		where := f.Subject
 		if endpoints && f.Address != "" {
@@ -210,4 +210,12 @@ func writeProbeText(w io.Writer, results []*cert.ProbeResult, rep *report.Report
 	t.printf("\n")
 	writeFindings(t, rep.Findings, true)
 	return t.err
+}
+
+// plural returns "1 error", "2 errors".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
