@@ -265,4 +265,3 @@ func TestCompareNamesWildcards(t *testing.T) {
 		})
 	}
 }
-
