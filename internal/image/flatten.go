@@ -324,11 +324,15 @@ func (fl *flattener) layer(idx int, open LayerOpener) error {
 	return nil
 }
 
+// maxPath is Linux's PATH_MAX: no runtime can create a longer name, and
+// it bounds the per-entry work on parents.
+const maxPath = 4096
+
 // cleanName turns a tar entry name into an absolute clean path, or
-// reports it unsafe: a ".." element would leave the root (runtimes refuse
+// reports it unsafe: too long for Linux, a ".." element would leave the root (runtimes refuse
 // such entries), and NUL bytes never name a file.
 func cleanName(name string) (string, bool) {
-	if name == "" || strings.ContainsRune(name, 0) {
+	if name == "" || len(name) > maxPath || strings.ContainsRune(name, 0) {
 		return "", false
 	}
 	for _, el := range strings.Split(name, "/") {

@@ -350,11 +350,19 @@ func (g plainHTTPGuard) RoundTrip(req *http.Request) (*http.Response, error) {
 func openArchive(ref Reference) ([]*Image, error) {
 	p, tag := ref.Value, (*name.Tag)(nil)
 	if _, err := os.Stat(p); err != nil {
-		// docker-archive:PATH:TAG picks one image of a multi-image save.
-		if i := strings.LastIndex(p, ":"); i > 0 {
-			t, terr := name.NewTag(p[i+1:])
-			if _, serr := os.Stat(p[:i]); serr == nil && terr == nil {
+		// docker-archive:PATH:TAG picks one image of a multi-image save;
+		// the tag has colons of its own.
+		for i := 0; i < len(p); i++ {
+			if p[i] != ':' {
+				continue
+			}
+			if st, serr := os.Stat(p[:i]); serr == nil && st.Mode().IsRegular() {
+				t, terr := name.NewTag(p[i+1:])
+				if terr != nil {
+					return nil, fmt.Errorf("%s: %w", ref, terr)
+				}
 				p, tag = p[:i], &t
+				break
 			}
 		}
 	}
