@@ -31,10 +31,10 @@ import (
 const (
 	KindExecutable    = "executable"
 	KindSharedLibrary = "shared-library"
-	KindRelocatable   = "relocatable"   // .o, .ko: never loaded as is
-	KindOtherELF      = "other-elf"     // core dumps and other ELF types
-	KindNotELF        = "not-elf"       // Facts only; a Result says not-applicable
-	KindUnreadable    = "unreadable"    // permissions, truncated or corrupt
+	KindRelocatable   = "relocatable"    // .o, .ko: never loaded as is
+	KindOtherELF      = "other-elf"      // core dumps and other ELF types
+	KindNotELF        = "not-elf"        // Facts only; a Result says not-applicable
+	KindUnreadable    = "unreadable"     // permissions, truncated or corrupt
 	KindNotApplicable = "not-applicable" // Result kind of a non-ELF file named directly
 )
 
