@@ -84,6 +84,7 @@ type command struct {
 // commands is the command table, in the order the usage lists them.
 // A command is added here when it works, whole.
 var commands = []command{
+	{"fips scan", "classify binaries and libraries by the crypto module they use", runFipsScan},
 	{"version", "print kensa's version", runVersion},
 }
 

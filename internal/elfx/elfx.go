@@ -27,7 +27,8 @@ const (
 	maxSections    = 4096
 	maxPrograms    = 1024
 	maxShstrtab    = 1 << 20
-	maxDynamic     = 1 << 20 // .dynamic + .dynstr
+	maxDynamic     = 1 << 20 // .dynamic
+	maxDynString   = 4096
 	maxBuildInfo   = 4 << 20 // the module information string
 	maxSymtab      = 32 << 20
 	maxStrtab      = 16 << 20
@@ -224,19 +225,20 @@ func (f *File) Dynamic() (Dynamic, error) {
 	if err != nil {
 		return d, err
 	}
-	strs, err := readCapped(f.sectionReader(f.Sections[dyn.Link]), maxDynamic, "the dynamic string table")
-	if err != nil {
-		return d, err
-	}
+	// The string table can be megabytes (C++ libraries): read only the
+	// strings the entries point at.
+	strs := f.sectionReader(f.Sections[dyn.Link])
 	str := func(off uint64) string {
-		if off >= uint64(len(strs)) {
+		if off >= uint64(strs.Size()) {
 			return ""
 		}
-		s := strs[off:]
-		if i := bytes.IndexByte(s, 0); i >= 0 {
-			s = s[:i]
+		var buf [maxDynString]byte
+		n, _ := strs.ReadAt(buf[:], int64(off))
+		b := buf[:n]
+		if i := bytes.IndexByte(b, 0); i >= 0 {
+			b = b[:i]
 		}
-		return string(s)
+		return string(b)
 	}
 	entSize := 16
 	if f.Class == elf.ELFCLASS32 {

@@ -348,6 +348,9 @@ func viaPrefix(via string) string {
 // the root) with facts lf.
 func (c *Classifier) libraryHit(fam, lib string, lf *Facts, via string) hit {
 	base := path.Base(lib)
+	if lf != nil && lf.Dynamic.SOName != "" && !strings.Contains(lf.Dynamic.SOName, "/") {
+		base = lf.Dynamic.SOName
+	}
 	switch fam {
 	case BackendOpenSSL:
 		h := c.opensslHit(lib, lf)
@@ -371,8 +374,8 @@ func (c *Classifier) libraryHit(fam, lib string, lf *Facts, via string) hit {
 		want = []string{"libsoftokn3.chk", "libfreeblpriv3.chk"}
 	default:
 		want = []string{"." + base + ".hmac"}
-		if lf != nil && lf.Dynamic.SOName != "" && lf.Dynamic.SOName != base {
-			want = append(want, "."+lf.Dynamic.SOName+".hmac")
+		if real := path.Base(lib); real != base {
+			want = append(want, "."+real+".hmac")
 		}
 	}
 	var found string

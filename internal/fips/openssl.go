@@ -38,6 +38,9 @@ func (c *Classifier) opensslHit(lib string, lf *Facts) hit {
 
 func (c *Classifier) evalOpenSSL(lib string, lf *Facts) hit {
 	base := path.Base(lib)
+	if lf != nil && lf.Dynamic.SOName != "" && !strings.Contains(lf.Dynamic.SOName, "/") {
+		base = lf.Dynamic.SOName
+	}
 	// libssl: judge the libcrypto it uses.
 	if strings.HasPrefix(base, "libssl") && lf != nil {
 		for _, n := range lf.Dynamic.Needed {
