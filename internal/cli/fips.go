@@ -16,12 +16,21 @@ import (
 	"github.com/kensa-project/kensa/internal/rootfs"
 )
 
-const fipsScanUsage = `Usage: kensa fips scan [flags] PATH...
+const fipsScanUsage = `Usage: kensa fips scan [flags] TARGET...
 
 Classifies every ELF executable and shared library by the crypto module it
 really uses, and says whether that module is FIPS 140 validated as of --at.
-A PATH is a file or a directory (walked; symbolic links are not followed).
-Nothing scanned is ever run.
+A TARGET is a file or a directory (walked; symbolic links are not followed)
+or a container image, read without a daemon, root or disk:
+    registry:REF                    from a registry (credentials as docker
+                                    uses them: ~/.docker/config.json and
+                                    credential helpers; anonymous otherwise)
+    docker-archive:PATH[:TAG]       docker save / podman save output
+    oci-layout:PATH[:TAG|@DIGEST]   an OCI image layout
+An image's layers are flattened in memory as a container would see them;
+its paths are absolute paths inside the image, and its ld.so.conf,
+libraries, OpenSSL and Env (GODEBUG=fips140, GOFIPS, GOLANG_FIPS,
+OPENSSL_CONF, OPENSSL_FORCE_FIPS_MODE) decide. Nothing scanned is ever run.
 
 Backends: go-std, go-boringcrypto, go-fips140, go-openssl, openssl,
 openssl-static, boringssl, gnutls, nss, libgcrypt, wolfssl, mbedtls.
@@ -36,6 +45,16 @@ Flags:
                         separate with commas
     --every-file        in directories, open every file, not only those with
                         an execute bit or a .so name
+    --platform OS/ARCH[/VARIANT]
+                        the platform of a multi-platform image (default
+                        linux/ and this machine's architecture)
+    --all-platforms     scan every platform of a multi-platform image
+    --images FILE       also scan the images listed in FILE, one reference
+                        per line, # comments ("-" reads standard input)
+    --insecure HOST[:PORT]
+                        allow plain HTTP to this registry (loopback
+                        registries always may); repeat or separate with commas
+    --jobs N            images scanned at a time (default 2)
     --format text|json|sarif
     --output FILE
     --fail-on noncompliant|conditional|error|warning|never
@@ -50,9 +69,15 @@ Examples:
     kensa fips scan --root /mnt/rootfs /mnt/rootfs/usr
     kensa fips scan --at 2026-09-01 ./bin
     kensa fips scan --accept historical --fail-on conditional ./dist
+    kensa fips scan registry:quay.io/org/app:1.2
+    kensa fips scan docker-archive:app.tar oci-layout:./layout:app
+    kensa fips scan --platform linux/arm64 registry:org/app:1.2
+    kensa fips scan --images images.txt --format json --output report.json
 
 Finding ids: fips-noncompliant (error), fips-conditional (warning),
-unreadable (warning). See docs/fips.md.
+unreadable (warning), image-unreadable (error: the image could not be
+scanned; kensa exits 2 after writing the report), image-entry-skipped
+(warning). See docs/fips.md.
 `
 
 // fipsSummary is the "summary" of a fips scan report.
@@ -62,6 +87,10 @@ type fipsSummary struct {
 	Verdicts   map[string]int `json:"verdicts"`
 	Backends   map[string]int `json:"backends"`
 	Unreadable int            `json:"unreadable"`
+	// Images counts the images (one per platform) scanned, ImagesFailed
+	// the references that could not be.
+	Images       int `json:"images,omitempty"`
+	ImagesFailed int `json:"images_failed,omitempty"`
 }
 
 func runFipsScan(ctx context.Context, env *Env, args []string) error {
@@ -75,6 +104,7 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 		return nil
 	})
 	everyFile := fs.Bool("every-file", false, "")
+	imf := addImageFlags(fs)
 	targets, err := parseArgs(env, fs, fipsScanUsage, args)
 	if errors.Is(err, errHelp) {
 		return nil
@@ -85,9 +115,13 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 	if err := common.validate(env.Now()); err != nil {
 		return err
 	}
-	if len(targets) == 0 {
-		return usageErrorf("fips scan needs a file or directory to scan").
-			withHint("kensa fips scan /usr    (or a binary, or several paths)")
+	refs, targets, err := imf.splitTargets(env, targets)
+	if err != nil {
+		return err
+	}
+	if len(targets) == 0 && len(refs) == 0 {
+		return usageErrorf("fips scan needs a file, directory or image to scan").
+			withHint("kensa fips scan /usr    (or a binary, several paths, or registry:REF)")
 	}
 	var opts fips.Options
 	opts.At = common.at
@@ -118,13 +152,17 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 	prog := newProgress(env)
 	var results []fips.Result
 	var walkErrs []fips.WalkError
-	seen := c.Walk(ctx, targets, fips.WalkOptions{
+	var seen int64
+	if len(targets) > 0 {
+		seen = c.Walk(ctx, targets, fips.WalkOptions{
 		RootDir:   *root,
 		EveryFile: *everyFile,
 		Progress: func(seen, elf int64) {
 			prog.update("kensa: %d files examined, %d ELF files classified", seen, elf)
 		},
-	}, func(r fips.Result) { results = append(results, r) }, func(e fips.WalkError) { walkErrs = append(walkErrs, e) })
+		}, func(r fips.Result) { results = append(results, r) }, func(e fips.WalkError) { walkErrs = append(walkErrs, e) })
+	}
+	outcomes := imf.scanImages(ctx, refs, opts, prog)
 	prog.done()
 	if err := ctx.Err(); err != nil {
 		return usageErrorf("interrupted: %v", err)
@@ -147,9 +185,37 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 		rep.Findings = append(rep.Findings, fips.UnreadableFinding(e))
 		sum.Unreadable++
 	}
+	var failed []imageOutcome
+	for _, o := range outcomes {
+		if o.err != nil {
+			failed = append(failed, o)
+			rep.Findings = append(rep.Findings, imageFailure(o))
+			continue
+		}
+		sum.Images += o.images
+		rep.Findings = append(rep.Findings, o.findings...)
+		for _, r := range o.results {
+			sum.Verdicts[string(r.Verdict)]++
+			if r.Kind == fips.KindUnreadable {
+				sum.Unreadable++
+			}
+			for _, b := range r.Crypto {
+				sum.Backends[b]++
+			}
+		}
+		results = append(results, o.results...)
+	}
+	sortFipsResults(results)
+	sum.Results, sum.ImagesFailed = len(results), len(failed)
 	rep.Results = results
 	rep.Summary = sum
-	return emit(env, common, rep, func(w io.Writer) error { return writeFipsText(w, results, walkErrs, sum) })
+	err = emit(env, common, rep, func(w io.Writer) error { return writeFipsText(w, results, walkErrs, failed, sum) })
+	if len(failed) > 0 && (err == nil || errors.Is(err, errFindings)) {
+		// A target that could not be scanned never looks like success.
+		return usageErrorf("%d of %d images could not be scanned (the report lists them as image-unreadable)", len(failed), len(refs)).
+			withHint("%s", failed[0].err.Error())
+	}
+	return err
 }
 
 func unwrapPath(err error) error {
@@ -163,11 +229,12 @@ func unwrapPath(err error) error {
 // sortFipsResults orders results worst verdict first, then by path.
 func sortFipsResults(rs []fips.Result) {
 	slices.SortFunc(rs, func(a, b fips.Result) int {
-		return cmp.Or(cmp.Compare(b.Verdict.Rank(), a.Verdict.Rank()), cmp.Compare(a.Path, b.Path))
+		return cmp.Or(cmp.Compare(b.Verdict.Rank(), a.Verdict.Rank()), cmp.Compare(a.Path, b.Path),
+			cmp.Compare(a.Image, b.Image), cmp.Compare(a.Platform, b.Platform))
 	})
 }
 
-func writeFipsText(w io.Writer, rs []fips.Result, errs []fips.WalkError, sum fipsSummary) error {
+func writeFipsText(w io.Writer, rs []fips.Result, errs []fips.WalkError, failed []imageOutcome, sum fipsSummary) error {
 	if len(rs) > 0 {
 		t := report.NewTable("PATH", "CRYPTO", "VERDICT", "REASON")
 		t.MaxWidth = 72
@@ -176,7 +243,7 @@ func writeFipsText(w io.Writer, rs []fips.Result, errs []fips.WalkError, sum fip
 			if crypto == "" {
 				crypto = "-"
 			}
-			t.Row(r.Path, crypto, string(r.Verdict), firstReason(r.Reasons))
+			t.Row(displayPath(r, sum.Images > 1), crypto, string(r.Verdict), firstReason(r.Reasons))
 		}
 		if err := t.Write(w); err != nil {
 			return err
@@ -186,11 +253,17 @@ func writeFipsText(w io.Writer, rs []fips.Result, errs []fips.WalkError, sum fip
 	for _, e := range errs {
 		fmt.Fprintf(w, "unreadable: %s\n", e.Error())
 	}
+	for _, o := range failed {
+		fmt.Fprintf(w, "image not scanned: %s: %v\n", o.ref, o.err)
+	}
 	var parts []string
 	for _, v := range []fips.Verdict{fips.Noncompliant, fips.Conditional, fips.Compliant, fips.NotApplicable} {
 		parts = append(parts, fmt.Sprintf("%d %s", sum.Verdicts[string(v)], v))
 	}
 	fmt.Fprintf(w, "%d files classified (%d examined): %s\n", sum.Results, sum.Files, strings.Join(parts, ", "))
+	if sum.Images > 0 || sum.ImagesFailed > 0 {
+		fmt.Fprintf(w, "%d images scanned, %d could not be\n", sum.Images, sum.ImagesFailed)
+	}
 	if sum.Unreadable > 0 {
 		fmt.Fprintf(w, "%d unreadable\n", sum.Unreadable)
 	}
