@@ -155,11 +155,11 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 	var seen int64
 	if len(targets) > 0 {
 		seen = c.Walk(ctx, targets, fips.WalkOptions{
-		RootDir:   *root,
-		EveryFile: *everyFile,
-		Progress: func(seen, elf int64) {
-			prog.update("kensa: %d files examined, %d ELF files classified", seen, elf)
-		},
+			RootDir:   *root,
+			EveryFile: *everyFile,
+			Progress: func(seen, elf int64) {
+				prog.update("kensa: %d files examined, %d ELF files classified", seen, elf)
+			},
 		}, func(r fips.Result) { results = append(results, r) }, func(e fips.WalkError) { walkErrs = append(walkErrs, e) })
 	}
 	outcomes := imf.scanImages(ctx, refs, opts, prog)
