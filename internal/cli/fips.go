@@ -193,6 +193,7 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 			continue
 		}
 		sum.Images += o.images
+		sum.Files += o.files
 		rep.Findings = append(rep.Findings, o.findings...)
 		for _, r := range o.results {
 			sum.Verdicts[string(r.Verdict)]++
@@ -235,15 +236,18 @@ func sortFipsResults(rs []fips.Result) {
 }
 
 func writeFipsText(w io.Writer, rs []fips.Result, errs []fips.WalkError, failed []imageOutcome, sum fipsSummary) error {
-	if len(rs) > 0 {
+	for _, g := range groupByImage(rs) {
+		if g.title != "" {
+			fmt.Fprintln(w, g.title)
+		}
 		t := report.NewTable("PATH", "CRYPTO", "VERDICT", "REASON")
 		t.MaxWidth = 72
-		for _, r := range rs {
+		for _, r := range g.results {
 			crypto := strings.Join(r.Crypto, ",")
 			if crypto == "" {
 				crypto = "-"
 			}
-			t.Row(displayPath(r, sum.Images > 1), crypto, string(r.Verdict), firstReason(r.Reasons))
+			t.Row(r.Path, crypto, string(r.Verdict), firstReason(r.Reasons))
 		}
 		if err := t.Write(w); err != nil {
 			return err
@@ -262,7 +266,7 @@ func writeFipsText(w io.Writer, rs []fips.Result, errs []fips.WalkError, failed 
 	}
 	fmt.Fprintf(w, "%d files classified (%d examined): %s\n", sum.Results, sum.Files, strings.Join(parts, ", "))
 	if sum.Images > 0 || sum.ImagesFailed > 0 {
-		fmt.Fprintf(w, "%d images scanned, %d could not be\n", sum.Images, sum.ImagesFailed)
+		fmt.Fprintf(w, "%s scanned, %d could not be\n", plural(sum.Images, "image"), sum.ImagesFailed)
 	}
 	if sum.Unreadable > 0 {
 		fmt.Fprintf(w, "%d unreadable\n", sum.Unreadable)

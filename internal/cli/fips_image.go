@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 
@@ -57,6 +58,11 @@ func (f *imageFlags) splitTargets(env *Env, targets []string) (refs []image.Refe
 	if f.platform != "" && f.allPlatforms {
 		return nil, nil, usageErrorf("--platform and --all-platforms cannot be used together").
 			withHint("pick one platform with --platform os/arch, or all of them with --all-platforms")
+	}
+	if f.platform != "" {
+		if err := image.CheckPlatform(f.platform); err != nil {
+			return nil, nil, usageErrorf("%v", err).withHint("write the platform as linux/amd64, linux/arm64 or linux/arm/v7")
+		}
 	}
 	if f.jobs < 1 {
 		return nil, nil, usageErrorf("--jobs %d: at least one image must be scanned at a time", f.jobs)
@@ -137,7 +143,8 @@ type imageOutcome struct {
 	ref      image.Reference
 	results  []fips.Result
 	findings []report.Finding
-	images   int // platforms scanned
+	images   int   // platforms scanned
+	files    int64 // regular files in their filesystems
 	err      error
 }
 
@@ -186,6 +193,7 @@ func (f *imageFlags) scanOne(ctx context.Context, ref image.Reference, opts fips
 			return o
 		}
 		o.images++
+		o.files += int64(scan.Stats.Files)
 		o.results = append(o.results, scan.Results...)
 		for _, r := range scan.Results {
 			for _, fd := range fips.Findings(r) {
@@ -224,11 +232,46 @@ func imageFailure(o imageOutcome) report.Finding {
 	}
 }
 
-// displayPath is the PATH column of the text view: an image's files are
-// prefixed by the image (and the platform when several were scanned).
-func displayPath(r fips.Result, multi bool) string {
-	if r.Image == "" {
-		return r.Path
+// resultGroup is a table of the text view: the files of one image (one
+// platform), or the files of paths (title "").
+type resultGroup struct {
+	title   string
+	results []fips.Result
+}
+
+// groupByImage splits results, keeping their order, into the plain
+// files first and then one group per image and platform.
+func groupByImage(rs []fips.Result) []resultGroup {
+	var out []resultGroup
+	idx := map[string]int{}
+	for _, r := range rs {
+		key := ""
+		if r.Image != "" {
+			key = fmt.Sprintf("%s (%s, %s)", r.Image, r.Platform, r.Digest)
+		}
+		i, ok := idx[key]
+		if !ok {
+			i = len(out)
+			idx[key] = i
+			out = append(out, resultGroup{title: key})
+		}
+		out[i].results = append(out[i].results, r)
 	}
-	return imageSubject(r.Image, r.Platform, multi, r.Path)
+	slices.SortStableFunc(out, func(a, b resultGroup) int {
+		if (a.title == "") != (b.title == "") {
+			if a.title == "" {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.title, b.title)
+	})
+	return out
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

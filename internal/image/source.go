@@ -133,6 +133,12 @@ func Open(ctx context.Context, ref Reference, opts Options) ([]*Image, error) {
 	return nil, fmt.Errorf("unknown image scheme %q", ref.Scheme)
 }
 
+// CheckPlatform reports whether s is a valid --platform value.
+func CheckPlatform(s string) error {
+	_, err := wantPlatform(s)
+	return err
+}
+
 // wantPlatform parses --platform, defaulting to linux/<host arch>.
 func wantPlatform(s string) (v1.Platform, error) {
 	if s == "" {
