@@ -270,6 +270,7 @@ var (
 	subMSOpenSSL    = []byte("github.com/microsoft/go-crypto-openssl")
 	pfxFIPSOnly     = []byte("crypto/tls/fipsonly.")
 	sigFIPSOnly     = []byte("crypto/internal/boring/sig.FIPSOnly")
+	reModuleVersion = regexp.MustCompile(`^v\d+\.\d+\.\d+(?:-[0-9a-f]{6,40})?`)
 )
 
 // noteFunc records what one function name tells.
@@ -282,17 +283,12 @@ func (g *GoFacts) noteFunc(name []byte) {
 	if bytes.HasPrefix(name, pfxCrypto) || bytes.HasPrefix(name, pfxXCrypto) || bytes.HasPrefix(name, pfxVendXCrypto) {
 		g.HasCrypto = true
 	}
-	if bytes.HasPrefix(name, pfxFIPSModule) {
-		v := name[len(pfxFIPSModule)-1:]
-		if i := bytes.IndexByte(v, '/'); i >= 0 {
-			v = v[:i]
-		} else if i := bytes.LastIndexByte(v, '.'); i >= 0 {
-			// The package's own symbols: v1%2e0%2e0-c2097c7c.CAST
-			v = v[:i]
-		}
-		ver := strings.ReplaceAll(string(v), "%2e", ".")
-		if len(ver) > 1 && ver[1] >= '0' && ver[1] <= '9' && len(ver) < 64 && !slices.Contains(g.FIPSModules, ver) && len(g.FIPSModules) < 8 {
-			g.FIPSModules = append(g.FIPSModules, ver)
+	if bytes.HasPrefix(name, pfxFIPSModule) && len(g.FIPSModules) < 8 {
+		// crypto/internal/fips140/v1.0.0-c2097c7c/sha256.…, and the
+		// package's own symbols with escaped dots: v1%2e0%2e0-c2097c7c.CAST
+		rest := bytes.ReplaceAll(name[len(pfxFIPSModule)-1:], []byte("%2e"), []byte("."))
+		if m := reModuleVersion.Find(rest); m != nil && !slices.Contains(g.FIPSModules, string(m)) {
+			g.FIPSModules = append(g.FIPSModules, string(m))
 		}
 	}
 	switch {
