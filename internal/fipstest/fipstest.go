@@ -277,6 +277,11 @@ func build() (*Set, error) {
 			missing[f.name] = err.Error()
 		}
 	}
+	if lib := HostLibcrypto(); lib != "" {
+		if err := CopyFile(filepath.Join(out, "host", "libcrypto.so.3"), lib, 0o644); err != nil {
+			return nil, err
+		}
+	}
 	var b strings.Builder
 	for _, n := range Names() {
 		if why, ok := missing[n]; ok {
@@ -309,7 +314,7 @@ func parseMissing(s string) map[string]string {
 // cacheKey hashes everything the fixtures depend on.
 func cacheKey() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "v3\n%s\n%s\n%s\n", OldGo, goMod(""), toolVersion("go", "version"))
+	fmt.Fprintf(h, "v4\n%s\n%s\n%s\n", OldGo, goMod(""), toolVersion("go", "version"))
 	fmt.Fprintln(h, toolVersion("gcc", "--version"))
 	for _, f := range goFixtures {
 		fmt.Fprintf(h, "%+v\n", f)
@@ -399,6 +404,22 @@ func CopyFile(dst, src string, mode os.FileMode) error {
 	return o.Close()
 }
 
+// LinkOrCopy hard-links src to dst (the fixtures are read-only), or
+// copies it across filesystems.
+func LinkOrCopy(dst, src string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	if err := os.Link(src, dst); err == nil {
+		return nil
+	}
+	st, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	return CopyFile(dst, src, st.Mode().Perm())
+}
+
 // HostLibcrypto returns the path of the host's libcrypto.so.3 (resolved),
 // or "".
 func HostLibcrypto() string {
@@ -418,8 +439,8 @@ func HostLibcrypto() string {
 // provider and fipsmodule.cnf) or "fake" (a fips.so that is not a FIPS
 // provider) or "unconfigured" (the provider without configuration).
 func MakeRoot(s *Set, dir, provider string) error {
-	lib := HostLibcrypto()
-	if lib == "" {
+	lib := filepath.Join(s.Dir, "host", "libcrypto.so.3")
+	if _, err := os.Stat(lib); err != nil {
 		return errors.New("no libcrypto.so.3 on this host")
 	}
 	if !s.Has("c_dyn") || !s.Has("fips.so") || !s.Has("legacy_as_fips.so") {
@@ -438,16 +459,16 @@ func MakeRoot(s *Set, dir, provider string) error {
 			return err
 		}
 	}
-	if err := CopyFile(filepath.Join(dir, "opt/ssl/lib/libcrypto.so.3"), lib, 0o644); err != nil {
+	if err := LinkOrCopy(filepath.Join(dir, "opt/ssl/lib/libcrypto.so.3"), lib); err != nil {
 		return err
 	}
-	if err := CopyFile(filepath.Join(dir, "usr/bin/c_dyn"), filepath.Join(s.Dir, "c_dyn"), 0o755); err != nil {
+	if err := LinkOrCopy(filepath.Join(dir, "usr/bin/c_dyn"), filepath.Join(s.Dir, "c_dyn")); err != nil {
 		return err
 	}
 	mods := filepath.Join(dir, "opt/ssl/lib/ossl-modules")
 	switch provider {
 	case "fips", "unconfigured":
-		if err := CopyFile(filepath.Join(mods, "fips.so"), filepath.Join(s.Dir, "fips.so"), 0o644); err != nil {
+		if err := LinkOrCopy(filepath.Join(mods, "fips.so"), filepath.Join(s.Dir, "fips.so")); err != nil {
 			return err
 		}
 		if provider == "fips" {
@@ -458,7 +479,7 @@ func MakeRoot(s *Set, dir, provider string) error {
 			return os.WriteFile(cnf, []byte("[fips_sect]\nactivate = 1\ninstall-version = 1\n"), 0o644)
 		}
 	case "fake":
-		return CopyFile(filepath.Join(mods, "fips.so"), filepath.Join(s.Dir, "legacy_as_fips.so"), 0o644)
+		return LinkOrCopy(filepath.Join(mods, "fips.so"), filepath.Join(s.Dir, "legacy_as_fips.so"))
 	}
 	return nil
 }
