@@ -19,7 +19,7 @@ func goBackend(g *GoFacts) string {
 	if g.HasExperiment("boringcrypto") || g.HasTag("goexperiment.boringcrypto") || g.BoringCgo {
 		return BackendGoBoringCrypto
 	}
-	if fipsMode(g) != "" || len(g.FIPSModules) > 0 || (g.GOFIPS140 != "" && g.GOFIPS140 != "off") {
+	if m := fipsMode(g); m != "" && m != "off" || len(g.FIPSModules) > 0 || (g.GOFIPS140 != "" && g.GOFIPS140 != "off") {
 		return BackendGoFIPS140
 	}
 	if g.NoFuncTable {
