@@ -298,17 +298,20 @@ func (c *Classifier) ownHits(name string, f *Facts) []hit {
 func staticHits(f *Facts, ownFamily, via string) []hit {
 	var hits []hit
 	boringGo := f.Go != nil && goBackend(f.Go) == BackendGoBoringCrypto
-	if ownFamily != BackendOpenSSL && f.OpenSSLVersion != "" && (f.OpenSSLSourcePaths >= 2 || f.OpenSSLSymbols >= 20) && f.BoringSSL == "" {
-		ver := strings.Fields(f.OpenSSLVersion)[1]
+	if ownFamily != BackendOpenSSL && f.BoringSSL == "" && staticOpenSSL(f) {
+		ver, what := "", "OpenSSL"
+		if f.OpenSSLVersion != "" {
+			ver, what = strings.Fields(f.OpenSSLVersion)[1], f.OpenSSLVersion
+		}
 		hits = append(hits, hit{
 			backend: BackendOpenSSLStatic,
 			module:  Module{Backend: BackendOpenSSLStatic, Name: "OpenSSL (linked in statically)", Version: ver, Status: StatusNotValidated},
 			verdict: Noncompliant,
-			reasons: []string{fmt.Sprintf("%sembeds its own copy of %s (static link): not a validated module", viaPrefix(via), f.OpenSSLVersion)},
+			reasons: []string{fmt.Sprintf("%sembeds its own copy of %s (static link, %s): not a validated module", viaPrefix(via), what, staticEvidence(f))},
 			via:     via,
 		})
 	}
-	if f.BoringSSL != "" && !boringGo && (f.OpenSSLSymbols >= 20 || f.BoringSSL == "BoringSSL" && f.OpenSSLSymbols > 0) {
+	if f.BoringSSL != "" && !boringGo && (f.BoringSSLSources || f.OpenSSLSymbols >= 20) {
 		hits = append(hits, hit{
 			backend: BackendBoringSSL,
 			module:  Module{Backend: BackendBoringSSL, Name: f.BoringSSL + " (embedded)", Status: StatusUnknown},
@@ -324,6 +327,26 @@ func staticHits(f *Facts, ownFamily, via string) []hit {
 		hits = append(hits, embeddedHit(BackendMbedTLS, "Mbed TLS", via))
 	}
 	return hits
+}
+
+// staticOpenSSL decides whether f carries a copy of OpenSSL: its version
+// string with source paths, many source paths, or defined entry points.
+// A mere mention of "OpenSSL" (build options, headers) is not enough.
+func staticOpenSSL(f *Facts) bool {
+	return f.OpenSSLVersion != "" && f.OpenSSLSourcePaths >= 2 ||
+		f.OpenSSLSourcePaths >= 4 ||
+		f.OpenSSLSymbols >= 20
+}
+
+func staticEvidence(f *Facts) string {
+	var ev []string
+	if f.OpenSSLSourcePaths > 0 {
+		ev = append(ev, fmt.Sprintf("%d OpenSSL source directories in its strings", f.OpenSSLSourcePaths))
+	}
+	if f.OpenSSLSymbols > 0 {
+		ev = append(ev, fmt.Sprintf("%d EVP_/OPENSSL_ functions defined", f.OpenSSLSymbols))
+	}
+	return strings.Join(ev, ", ")
 }
 
 func embeddedHit(backend, name, via string) hit {

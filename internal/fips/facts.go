@@ -74,8 +74,10 @@ type Facts struct {
 	// ("OpenSSL FIPS Provider").
 	ProviderInit bool
 	ProviderName string
-	// BoringSSL: embedded BoringSSL or AWS-LC markers.
-	BoringSSL string
+	// BoringSSL: embedded BoringSSL or AWS-LC markers ("BoringSSL",
+	// "AWS-LC"); BoringSSLSources: their source paths are in the strings.
+	BoringSSL        string
+	BoringSSLSources bool
 	// WolfSSL and MbedTLS: the file defines their entry points.
 	WolfSSL bool
 	MbedTLS bool
@@ -268,6 +270,7 @@ var (
 	subMSOpenSSL    = []byte("github.com/microsoft/go-crypto-openssl")
 	pfxFIPSOnly     = []byte("crypto/tls/fipsonly.")
 	sigFIPSOnly     = []byte("crypto/internal/boring/sig.FIPSOnly")
+	reModuleVersion = regexp.MustCompile(`^v\d+\.\d+\.\d+(?:-[0-9a-f]{6,40})?`)
 )
 
 // noteFunc records what one function name tells.
@@ -280,17 +283,12 @@ func (g *GoFacts) noteFunc(name []byte) {
 	if bytes.HasPrefix(name, pfxCrypto) || bytes.HasPrefix(name, pfxXCrypto) || bytes.HasPrefix(name, pfxVendXCrypto) {
 		g.HasCrypto = true
 	}
-	if bytes.HasPrefix(name, pfxFIPSModule) {
-		v := name[len(pfxFIPSModule)-1:]
-		if i := bytes.IndexByte(v, '/'); i >= 0 {
-			v = v[:i]
-		} else if i := bytes.LastIndexByte(v, '.'); i >= 0 {
-			// The package's own symbols: v1%2e0%2e0-c2097c7c.CAST
-			v = v[:i]
-		}
-		ver := strings.ReplaceAll(string(v), "%2e", ".")
-		if len(ver) > 1 && ver[1] >= '0' && ver[1] <= '9' && len(ver) < 64 && !slices.Contains(g.FIPSModules, ver) && len(g.FIPSModules) < 8 {
-			g.FIPSModules = append(g.FIPSModules, ver)
+	if bytes.HasPrefix(name, pfxFIPSModule) && len(g.FIPSModules) < 8 {
+		// crypto/internal/fips140/v1.0.0-c2097c7c/sha256.…, and the
+		// package's own symbols with escaped dots: v1%2e0%2e0-c2097c7c.CAST
+		rest := bytes.ReplaceAll(name[len(pfxFIPSModule)-1:], []byte("%2e"), []byte("."))
+		if m := reModuleVersion.Find(rest); m != nil && !slices.Contains(g.FIPSModules, string(m)) {
+			g.FIPSModules = append(g.FIPSModules, string(m))
 		}
 	}
 	switch {
@@ -345,14 +343,19 @@ var (
 	anchorDirs    = []byte("DIR: \"")
 	anchorBoring  = []byte("BoringSSL")
 	anchorAWSLC   = []byte("AWS-LC")
-	reOpenSSLVer  = regexp.MustCompile(`^OpenSSL (\d+\.\d+\.\d+[a-z]{0,2})(?:-[A-Za-z0-9.+~-]+)?(?:\s+FIPS)?\s+\d{1,2} [A-Z][a-z]{2} \d{4}`)
-	reProvider    = regexp.MustCompile(`^OpenSSL (?:FIPS|Base|Default|Legacy) Provider`)
+	// Source paths of an embedded copy: third_party/boringssl/…,
+	// external/boringssl/src/… (Bazel), aws-lc/crypto/….
+	anchorBoringSrc = []byte("boringssl/")
+	anchorAWSLCSrc  = []byte("aws-lc/")
+	reOpenSSLVer    = regexp.MustCompile(`^OpenSSL (\d+\.\d+\.\d+[a-z]{0,2})(?:-[A-Za-z0-9.+~-]+)?(?:\s+FIPS)?\s+\d{1,2} [A-Z][a-z]{2} \d{4}`)
+	reProvider      = regexp.MustCompile(`^OpenSSL (?:FIPS|Base|Default|Legacy) Provider`)
 )
 
 // scanC looks for C crypto linked into the file: OpenSSL's version and
 // source-path strings, BoringSSL/AWS-LC markers, and defined entry points.
 func scanC(ef *elfx.File, f *Facts) error {
-	anchors := [][]byte{anchorOpenSSL, anchorDirs, anchorBoring, anchorAWSLC}
+	anchors := [][]byte{anchorOpenSSL, anchorDirs, anchorBoring, anchorAWSLC, opensslPaths[0], anchorBoringSrc, anchorAWSLCSrc}
+	evp := false
 	err := ef.ScanStrings(anchors, maxScan, func(i int, at []byte) bool {
 		switch i {
 		case 0:
@@ -372,13 +375,20 @@ func scanC(ef *elfx.File, f *Facts) error {
 			if f.BoringSSL == "" {
 				f.BoringSSL = string(anchors[i])
 			}
+		case 4:
+			evp = true
+		case 5, 6:
+			f.BoringSSLSources = true
+			if f.BoringSSL == "" {
+				f.BoringSSL = map[int]string{5: "BoringSSL", 6: "AWS-LC"}[i]
+			}
 		}
 		return true
 	})
 	if err != nil {
 		return err
 	}
-	if f.OpenSSLVersion != "" {
+	if f.OpenSSLVersion != "" || evp {
 		seen := make([]bool, len(opensslPaths))
 		_ = ef.ScanStrings(opensslPaths, maxScan, func(i int, _ []byte) bool {
 			if !seen[i] {
@@ -388,7 +398,7 @@ func scanC(ef *elfx.File, f *Facts) error {
 			return f.OpenSSLSourcePaths < len(opensslPaths)
 		})
 	}
-	if f.OpenSSLVersion != "" || f.BoringSSL != "" || f.ProviderName != "" || f.Kind == KindSharedLibrary {
+	if f.OpenSSLVersion != "" || f.OpenSSLSourcePaths > 0 || f.BoringSSL != "" || f.ProviderName != "" || f.Kind == KindSharedLibrary {
 		readSymbols(ef, f)
 	}
 	return nil
@@ -410,7 +420,7 @@ func (f *Facts) noteDir(val string) {
 
 // readSymbols counts the crypto entry points the file defines.
 func readSymbols(ef *elfx.File, f *Facts) {
-	static := f.OpenSSLVersion != "" || f.BoringSSL != ""
+	static := f.OpenSSLVersion != "" || f.OpenSSLSourcePaths > 0 || f.BoringSSL != ""
 	_ = ef.Symbols(static, func(name []byte, _ bool) bool {
 		switch {
 		case bytes.HasPrefix(name, []byte("EVP_")), bytes.HasPrefix(name, []byte("OPENSSL_init_")):

@@ -19,7 +19,7 @@ func goBackend(g *GoFacts) string {
 	if g.HasExperiment("boringcrypto") || g.HasTag("goexperiment.boringcrypto") || g.BoringCgo {
 		return BackendGoBoringCrypto
 	}
-	if fipsMode(g) != "" || len(g.FIPSModules) > 0 || (g.GOFIPS140 != "" && g.GOFIPS140 != "off") {
+	if m := fipsMode(g); m != "" && m != "off" || len(g.FIPSModules) > 0 || (g.GOFIPS140 != "" && g.GOFIPS140 != "off") {
 		return BackendGoFIPS140
 	}
 	if g.NoFuncTable {
@@ -143,7 +143,7 @@ func (c *Classifier) evalRow(row *ModuleRow, version string) (Module, Verdict, [
 	label := fmt.Sprintf("%s %s%s", row.Name, version, cert)
 	if ev == nil {
 		m.Status = StatusNotValidated
-		return m, Noncompliant, []string{fmt.Sprintf("%s was not yet validated on %s", label, at)}
+		return m, Noncompliant, []string{fmt.Sprintf("%s: not yet validated on %s", label, at)}
 	}
 	m.Status = ev.Status
 	switch ev.Status {
@@ -151,14 +151,14 @@ func (c *Classifier) evalRow(row *ModuleRow, version string) (Module, Verdict, [
 		return m, Compliant, []string{fmt.Sprintf("%s: validated, active on %s", label, at)}
 	case StatusInProcess:
 		if c.opts.Accept.InProcess {
-			return m, Compliant, []string{fmt.Sprintf("%s is on the CMVP Modules In Process list on %s (accepted by --accept in-process)", label, at)}
+			return m, Compliant, []string{fmt.Sprintf("%s: on the CMVP Modules In Process list on %s, accepted by --accept in-process", label, at)}
 		}
-		return m, Noncompliant, []string{fmt.Sprintf("%s is only on the CMVP Modules In Process list on %s: not yet validated (--accept in-process to allow)", label, at)}
+		return m, Noncompliant, []string{fmt.Sprintf("%s: only on the CMVP Modules In Process list on %s, not yet validated (--accept in-process allows it)", label, at)}
 	case StatusHistorical:
 		if c.opts.Accept.Historical {
-			return m, Compliant, []string{fmt.Sprintf("%s is on the CMVP Historical list since %s (accepted by --accept historical)", label, ev.From)}
+			return m, Compliant, []string{fmt.Sprintf("%s: on the CMVP Historical list since %s, accepted by --accept historical", label, ev.From)}
 		}
-		return m, Noncompliant, []string{fmt.Sprintf("%s is on the CMVP Historical list since %s: %s (--accept historical to allow)", label, ev.From, ev.Note)}
+		return m, Noncompliant, []string{fmt.Sprintf("%s: on the CMVP Historical list since %s (%s; --accept historical allows it)", label, ev.From, ev.Note)}
 	}
 	return m, Noncompliant, []string{fmt.Sprintf("%s: status %s on %s", label, ev.Status, at)}
 }
@@ -184,7 +184,7 @@ func (c *Classifier) goBoringHit(g *GoFacts) hit {
 		return h
 	}
 	h.module, h.verdict, h.reasons = c.evalRow(row, tag)
-	h.reasons[0] = fmt.Sprintf("%s embeds %s", g.Release, h.reasons[0])
+	h.reasons[0] = fmt.Sprintf("%s builds in %s", g.Release, h.reasons[0])
 	h.reasons = append(h.reasons, notes...)
 	if h.verdict == Compliant {
 		h.reasons = append(h.reasons, "GOEXPERIMENT=boringcrypto is not supported by the Go project and is to be removed; move to GOFIPS140")
