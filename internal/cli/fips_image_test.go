@@ -7,11 +7,11 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/kensa-project/kensa/internal/fipstest"
 	"github.com/kensa-project/kensa/internal/image/imagetest"
 	"github.com/kensa-project/kensa/internal/testenv"
 )
@@ -80,50 +80,34 @@ func scanJSON(t *testing.T, args ...string) (int, imageReport, string) {
 }
 
 // fixtures are the files the test images are built from: Go binaries
-// built now by the real toolchain, this machine's OpenSSL command with
-// the libraries it loads, and a stand-in FIPS provider built by gcc.
+// built by the real toolchain (GOFIPS140=v1.0.0 and plain), this
+// machine's OpenSSL command with the libraries it loads, and a stand-in
+// FIPS provider built by gcc.
 type fixtures struct {
 	goFIPS, goPlain string
 	libdir          string // this machine's directory of libcrypto.so.3
 	provider        string
 }
 
-var (
-	fixOnce sync.Once
-	fix     fixtures
-	fixErr  string
-)
-
+// needFixtures gets the fixtures of the fips tests (internal/fipstest:
+// real toolchain builds, cached) and this machine's OpenSSL.
 func needFixtures(t *testing.T) fixtures {
 	t.Helper()
-	testenv.NeedCommand(t, "go")
-	testenv.NeedCommand(t, "gcc")
 	testenv.NeedFile(t, "/usr/bin/openssl", "the openssl command (Debian package openssl)")
-	fixOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "kensa-image-fixtures")
-		if err != nil {
-			fixErr = err.Error()
-			return
-		}
-		// The directory is shared by the tests of this process.
-		ft := t
-		fix.goFIPS = imagetest.GoBinary(ft, dir, "app-fips", "GOFIPS140=v1.0.0")
-		fix.goPlain = imagetest.GoBinary(ft, dir, "app-plain")
-		fix.provider = imagetest.FakeFIPSProvider(ft, dir)
-		for _, d := range []string{"/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib"} {
-			if _, err := os.Stat(filepath.Join(d, "libcrypto.so.3")); err == nil {
-				fix.libdir = d
-				break
-			}
-		}
-		if fix.libdir == "" {
-			fixErr = "no libcrypto.so.3 on this machine"
-		}
-	})
-	if fixErr != "" {
-		testenv.Missing(t, fixErr)
+	s, err := fipstest.Build()
+	if err != nil {
+		testenv.Missing(t, "building the fips fixtures: "+err.Error())
 	}
-	return fix
+	lib := fipstest.HostLibcrypto()
+	if lib == "" {
+		testenv.Missing(t, "no libcrypto.so.3 on this machine (Debian package libssl3)")
+	}
+	return fixtures{
+		goFIPS:   s.Path(t, "go_fips_v100"),
+		goPlain:  s.Path(t, "go_std"),
+		provider: s.Path(t, "fips.so"),
+		libdir:   filepath.Dir(lib),
+	}
 }
 
 // hostOpenSSL is the OpenSSL command with its libraries and the loader

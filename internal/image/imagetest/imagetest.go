@@ -12,8 +12,6 @@ import (
 	"log"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -238,52 +236,4 @@ func Layout(t testing.TB, dir, tag string, x any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-// GoBinary builds a small Go program that uses crypto/sha256 with the
-// real toolchain into dir/name, with extra environment (GOFIPS140=v1.0.0)
-// and CGO_ENABLED=0.
-func GoBinary(t testing.TB, dir, name string, env ...string) string {
-	t.Helper()
-	src := filepath.Join(dir, name+"-src")
-	if err := os.MkdirAll(src, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	files := map[string]string{
-		"go.mod":  "module example.com/" + name + "\n\ngo 1.26\n",
-		"main.go": "package main\n\nimport (\n\t\"crypto/sha256\"\n\t\"fmt\"\n\t\"os\"\n)\n\nfunc main() { fmt.Printf(\"%x\\n\", sha256.Sum256([]byte(os.Args[0]))) }\n",
-	}
-	for n, body := range files {
-		if err := os.WriteFile(filepath.Join(src, n), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	out := filepath.Join(dir, name)
-	cmd := exec.Command("go", "build", "-trimpath", "-o", out, ".")
-	cmd.Dir = src
-	cmd.Env = append(append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod"), env...)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", name, err, b)
-	}
-	return out
-}
-
-// FakeFIPSProvider builds, with gcc, a shared object that looks like an
-// OpenSSL 3 FIPS provider to a static reader: it defines
-// OSSL_provider_init and carries the name "OpenSSL FIPS Provider". It is
-// not a provider (it never runs): it stands for the distribution's
-// fips.so, which this machine's Debian OpenSSL does not ship.
-func FakeFIPSProvider(t testing.TB, dir string) string {
-	t.Helper()
-	src := filepath.Join(dir, "fips.c")
-	code := "const char *kensa_fixture_name = \"OpenSSL FIPS Provider\";\n" +
-		"int OSSL_provider_init(const void *h, const void *in, const void **out, void **ctx) { (void)h; (void)in; (void)out; (void)ctx; return kensa_fixture_name[0]; }\n"
-	if err := os.WriteFile(src, []byte(code), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "fips.so")
-	if b, err := exec.Command("gcc", "-shared", "-fPIC", "-o", out, src).CombinedOutput(); err != nil {
-		t.Fatalf("gcc: %v\n%s", err, b)
-	}
-	return out
 }
