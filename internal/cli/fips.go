@@ -120,7 +120,7 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if len(targets) == 0 && len(refs) == 0 {
-		return usageErrorf("fips scan needs a file or directory (or an image) to scan").
+		return usageErrorf("fips scan needs a file or directory to scan").
 			withHint("kensa fips scan /usr    (or a binary, several paths, or registry:REF)")
 	}
 	var opts fips.Options
