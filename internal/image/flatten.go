@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+
+	"github.com/kensa-project/kensa/internal/rootfs"
 )
 
 // Flattening model.
@@ -519,13 +521,21 @@ func (fl *flattener) finish() {
 func (fl *flattener) relocate() {
 	type move struct{ from, to string }
 	var moves []move
+	resolved := map[string]string{} // directory → where it resolves ("" for a loop)
 	for name := range fl.fs.nodes {
 		if name == "/" {
 			continue
 		}
 		dir := path.Dir(name)
-		rdir, ok := fl.resolveDir(dir)
-		if !ok || rdir == dir {
+		rdir, ok := resolved[dir]
+		if !ok {
+			r, err := rootfs.Resolve(fl.fs, dir)
+			if err != nil {
+				r = ""
+			}
+			resolved[dir], rdir = r, r
+		}
+		if rdir == "" || rdir == dir {
 			continue
 		}
 		moves = append(moves, move{name, path.Join(rdir, path.Base(name))})
@@ -544,43 +554,4 @@ func (fl *flattener) relocate() {
 		}
 		fl.fs.nodes[m.to] = n
 	}
-}
-
-// maxLinks bounds symbolic link resolution, as the kernel's ELOOP does.
-const maxLinks = 40
-
-// resolveDir follows symbolic links in dir within the tree, an absolute
-// target meaning the image's root. It reports false for loops and
-// dangling links.
-func (fl *flattener) resolveDir(dir string) (string, bool) {
-	resolved := "/"
-	rest := strings.Split(strings.TrimPrefix(dir, "/"), "/")
-	hops := 0
-	for len(rest) > 0 {
-		el := rest[0]
-		rest = rest[1:]
-		switch el {
-		case "", ".":
-			continue
-		case "..":
-			resolved = path.Dir(resolved)
-			continue
-		}
-		next := path.Join(resolved, el)
-		n, ok := fl.fs.nodes[next]
-		if !ok || n.typ != typeSymlink {
-			resolved = next
-			continue
-		}
-		hops++
-		if hops > maxLinks {
-			return "", false
-		}
-		target := n.link
-		if path.IsAbs(target) {
-			resolved = "/"
-		}
-		rest = append(strings.Split(target, "/"), rest...)
-	}
-	return resolved, true
 }

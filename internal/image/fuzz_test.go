@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"path"
+	"time"
 	"testing"
 )
 
@@ -22,16 +23,28 @@ func FuzzFlatten(f *testing.F) {
 		cut := min(int(split), len(data))
 		lim := Limits{MaxUncompressed: 1 << 20, MaxEntries: 1000, MaxExamine: 1 << 16, MaxRetainFile: 1 << 10, MaxRetainTotal: 1 << 14}
 		examined := map[string]bool{}
-		fsys, err := Flatten(context.Background(), []LayerOpener{layerOf(data[:cut]), layerOf(data[cut:])}, FlattenOptions{
-			Limits: lim,
-			Examine: func(name string, r io.ReaderAt, size int64) any {
-				if examined[name] {
-					t.Errorf("%s examined twice", name)
-				}
-				examined[name] = true
-				return nil
-			},
-		})
+		var fsys *FS
+		var err error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			fsys, err = Flatten(context.Background(), []LayerOpener{layerOf(data[:cut]), layerOf(data[cut:])}, FlattenOptions{
+				Limits: lim,
+				Examine: func(name string, r io.ReaderAt, size int64) any {
+					if examined[name] {
+						t.Errorf("%s examined twice", name)
+					}
+					examined[name] = true
+					return nil
+				},
+			})
+		}()
+		// Bounded work: a few MiB of input must never take seconds.
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("Flatten still running after 10s on %d bytes", len(data))
+		}
 		if err != nil {
 			return
 		}
