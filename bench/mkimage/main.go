@@ -121,4 +121,3 @@ func tarDir(dir string) io.ReadCloser {
 	}()
 	return pr
 }
-

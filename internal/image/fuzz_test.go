@@ -5,8 +5,8 @@ import (
 	"context"
 	"io"
 	"path"
-	"time"
 	"testing"
+	"time"
 )
 
 // FuzzFlatten feeds arbitrary bytes to the layer reader as two layers
