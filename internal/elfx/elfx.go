@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // Caps on what one file may make elfx read into memory.
@@ -36,6 +37,13 @@ const (
 	maxNameCarry   = 4 << 10
 	buildInfoProbe = 64 << 10
 )
+
+// bufPool holds the chunk buffers of the streaming readers, so that a
+// scan of thousands of files does not allocate a buffer per section.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, chunkSize+4096); return &b }}
+
+func getBuf() *[]byte  { return bufPool.Get().(*[]byte) }
+func putBuf(b *[]byte) { bufPool.Put(b) }
 
 // ErrNotELF is returned by [Open] for a file that does not start with the
 // ELF magic number.

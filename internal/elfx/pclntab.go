@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // Go's function table (.gopclntab) starts with a magic number that names
@@ -60,7 +61,9 @@ func (f *File) pclntab() (*io.SectionReader, error) {
 
 // findPcln scans r for a valid pclntab header.
 func (f *File) findPcln(r *io.SectionReader) (*io.SectionReader, bool) {
-	buf := make([]byte, chunkSize+8)
+	bp := getBuf()
+	defer putBuf(bp)
+	buf := (*bp)[:chunkSize+8]
 	for base := int64(0); base < r.Size(); base += chunkSize {
 		n, _ := r.ReadAt(buf, base)
 		for i := 0; i+8 <= n; i += 4 {
@@ -123,7 +126,9 @@ func (f *File) pclnNames(r *io.SectionReader, off int64) (*io.SectionReader, boo
 
 // splitNames streams r and calls fn for each NUL-terminated string.
 func splitNames(r *io.SectionReader, fn func([]byte) bool) error {
-	buf := make([]byte, chunkSize)
+	bp := getBuf()
+	defer putBuf(bp)
+	buf := (*bp)[:chunkSize]
 	var carry []byte
 	for off := int64(0); off < r.Size(); {
 		n, err := r.ReadAt(buf, off)
@@ -173,7 +178,9 @@ func (f *File) ScanStrings(needles [][]byte, limit int64, fn func(i int, at []by
 			if s.Type != elf.SHT_PROGBITS || s.Flags&elf.SHF_ALLOC == 0 || s.Flags&elf.SHF_EXECINSTR != 0 || s.Flags&elf.SHF_COMPRESSED != 0 {
 				continue
 			}
-			if s.Name == ".rodata" || bytes.HasPrefix([]byte(s.Name), []byte(".rodata.")) || s.Name == ".data.rel.ro" {
+			// Strings live in .rodata (.rodata.str1.1 in unlinked objects);
+			// .data.rel.ro holds pointers.
+			if s.Name == ".rodata" || strings.HasPrefix(s.Name, ".rodata.") {
 				regions = append(regions, f.sectionReader(s))
 			}
 		}
@@ -185,7 +192,9 @@ func (f *File) ScanStrings(needles [][]byte, limit int64, fn func(i int, at []by
 		}
 	}
 	const overlap = 256
-	buf := make([]byte, chunkSize+overlap)
+	bp := getBuf()
+	defer putBuf(bp)
+	buf := (*bp)[:chunkSize+overlap]
 	var scanned int64
 	for _, r := range regions {
 		for off := int64(0); off < r.Size() && scanned < limit; off += chunkSize {
@@ -241,7 +250,9 @@ func (f *File) Symbols(static bool, fn func(name []byte, dynamic bool) bool) err
 		if f.Class == elf.ELFCLASS32 {
 			entSize = 16
 		}
-		buf := make([]byte, (chunkSize/entSize)*entSize)
+		bp := getBuf()
+		defer putBuf(bp) // at most two tables
+		buf := (*bp)[:(chunkSize/entSize)*entSize]
 		for off := int64(0); off < sr.Size(); off += int64(len(buf)) {
 			n, _ := sr.ReadAt(buf, off)
 			if n <= 0 {

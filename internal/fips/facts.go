@@ -345,16 +345,20 @@ var (
 	anchorAWSLC   = []byte("AWS-LC")
 	// Source paths of an embedded copy: third_party/boringssl/…,
 	// external/boringssl/src/… (Bazel), aws-lc/crypto/….
-	anchorBoringSrc = []byte("boringssl/")
-	anchorAWSLCSrc  = []byte("aws-lc/")
-	reOpenSSLVer    = regexp.MustCompile(`^OpenSSL (\d+\.\d+\.\d+[a-z]{0,2})(?:-[A-Za-z0-9.+~-]+)?(?:\s+FIPS)?\s+\d{1,2} [A-Z][a-z]{2} \d{4}`)
-	reProvider      = regexp.MustCompile(`^OpenSSL (?:FIPS|Base|Default|Legacy) Provider`)
+	anchorBoringSrc = []byte("/boringssl/")
+	anchorAWSLCSrc  = []byte("/aws-lc/")
+	// "/evp/" finds OpenSSL's crypto/evp/ source paths. Anchors start
+	// with a byte that is rare in read-only data: bytes.Index is slowest
+	// when the first byte is common but not dominant.
+	anchorEVP    = []byte("/evp/")
+	reOpenSSLVer = regexp.MustCompile(`^OpenSSL (\d+\.\d+\.\d+[a-z]{0,2})(?:-[A-Za-z0-9.+~-]+)?(?:\s+FIPS)?\s+\d{1,2} [A-Z][a-z]{2} \d{4}`)
+	reProvider   = regexp.MustCompile(`^OpenSSL (?:FIPS|Base|Default|Legacy) Provider`)
 )
 
 // scanC looks for C crypto linked into the file: OpenSSL's version and
 // source-path strings, BoringSSL/AWS-LC markers, and defined entry points.
 func scanC(ef *elfx.File, f *Facts) error {
-	anchors := [][]byte{anchorOpenSSL, anchorDirs, anchorBoring, anchorAWSLC, opensslPaths[0], anchorBoringSrc, anchorAWSLCSrc}
+	anchors := [][]byte{anchorOpenSSL, anchorDirs, anchorBoring, anchorAWSLC, anchorEVP, anchorBoringSrc, anchorAWSLCSrc}
 	evp := false
 	err := ef.ScanStrings(anchors, maxScan, func(i int, at []byte) bool {
 		switch i {
@@ -398,7 +402,9 @@ func scanC(ef *elfx.File, f *Facts) error {
 			return f.OpenSSLSourcePaths < len(opensslPaths)
 		})
 	}
-	if f.OpenSSLVersion != "" || f.OpenSSLSourcePaths > 0 || f.BoringSSL != "" || f.ProviderName != "" || f.Kind == KindSharedLibrary {
+	// Symbols only when the strings hint at a crypto library: reading
+	// every library's symbol table would cost more than the scan.
+	if f.OpenSSLVersion != "" || f.OpenSSLSourcePaths > 0 || f.BoringSSL != "" || f.ProviderName != "" {
 		readSymbols(ef, f)
 	}
 	return nil

@@ -128,7 +128,7 @@ func TestGoBackend(t *testing.T) {
 
 func settings(kv ...string) (s []elfx.Setting) {
 	for i := 0; i+1 < len(kv); i += 2 {
-		s = append(s, elfx.Setting{kv[i], kv[i+1]})
+		s = append(s, elfx.Setting{Key: kv[i], Value: kv[i+1]})
 	}
 	return s
 }
