@@ -3,9 +3,12 @@ package image
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -253,5 +257,88 @@ func TestParseReference(t *testing.T) {
 		if ok != tt.ok || (err != nil) != tt.err || got != tt.want {
 			t.Errorf("ParseReference(%q) = %v, %v, %v", tt.in, got, ok, err)
 		}
+	}
+}
+
+// TestRegistryCredentials serves the registry behind basic
+// authentication: anonymous access fails, and the credentials of a
+// docker config ($DOCKER_CONFIG/config.json, as docker login writes it)
+// are used.
+func TestRegistryCredentials(t *testing.T) {
+	host, _ := testImages(t)
+	reg := imagetest.Registry(t)
+	imagetest.Push(t, reg+"/private:1", host)
+	auth := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "alice" || p != "s3cret" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="kensa-test"`)
+			http.Error(w, `{"errors":[{"code":"UNAUTHORIZED"}]}`, http.StatusUnauthorized)
+			return
+		}
+		r2 := r.Clone(r.Context())
+		r2.URL.Scheme, r2.URL.Host, r2.RequestURI = "http", reg, ""
+		r2.Header.Del("Authorization")
+		resp, err := http.DefaultTransport.RoundTrip(r2)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	}))
+	t.Cleanup(auth.Close)
+	authHost := strings.TrimPrefix(auth.URL, "http://")
+	ref := "registry:" + authHost + "/private:1"
+
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	if _, err := scan(t, ref, Options{}); err == nil || !strings.Contains(err.Error(), "UNAUTHORIZED") {
+		t.Fatalf("anonymous: err = %v, want UNAUTHORIZED", err)
+	}
+	conf := `{"auths":{"` + authHost + `":{"auth":"` + base64.StdEncoding.EncodeToString([]byte("alice:s3cret")) + `"}}}`
+	if err := os.WriteFile(filepath.Join(os.Getenv("DOCKER_CONFIG"), "config.json"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := scan(t, ref, Options{})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("with docker config: %v, %v", got, err)
+	}
+}
+
+// TestInsecureRegistry reaches a plain-HTTP registry on a non-loopback
+// address of this machine: refused unless the registry is named in
+// Insecure (go-containerregistry alone would fall back to HTTP for a
+// private address).
+func TestInsecureRegistry(t *testing.T) {
+	var ip net.IP
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+			ip = n.IP
+			break
+		}
+	}
+	if ip == nil {
+		t.Skip("no non-loopback IPv4 address on this machine")
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), "0"))
+	if err != nil {
+		t.Skipf("cannot listen on %s: %v", ip, err)
+	}
+	host := imagetest.RegistryOn(t, ln)
+	img, _ := testImages(t)
+	imagetest.Push(t, host+"/x:1", img, name.Insecure)
+
+	// HTTPS fails against a plain-HTTP server; for a private address the
+	// guard also refuses go-containerregistry's HTTP fallback.
+	if _, err := scan(t, "registry:"+host+"/x:1", Options{}); err == nil {
+		t.Errorf("without Insecure: no error")
+	} else if ip.IsPrivate() && !strings.Contains(err.Error(), "refusing plain HTTP") {
+		t.Errorf("without Insecure: err = %v, want a refusal of plain HTTP", err)
+	}
+	if _, err := scan(t, "registry:"+host+"/x:1", Options{Insecure: []string{host}}); err != nil {
+		t.Errorf("with Insecure: %v", err)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"bytes"
 	"io"
 	"log"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -177,15 +179,26 @@ func Index(t testing.TB, imgs ...v1.Image) v1.ImageIndex {
 // loopback and returns its host:port.
 func Registry(t testing.TB) string {
 	t.Helper()
-	s := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return RegistryOn(t, ln)
+}
+
+// RegistryOn serves the in-process registry on ln (plain HTTP) and
+// returns its host:port.
+func RegistryOn(t testing.TB, ln net.Listener) string {
+	s := &httptest.Server{Listener: ln, Config: &http.Server{Handler: registry.New(registry.Logger(log.New(io.Discard, "", 0)))}}
+	s.Start()
 	t.Cleanup(s.Close)
-	return strings.TrimPrefix(s.URL, "http://")
+	return ln.Addr().String()
 }
 
 // Push writes an image or an index to ref in a registry.
-func Push(t testing.TB, ref string, x any) {
+func Push(t testing.TB, ref string, x any, opts ...name.Option) {
 	t.Helper()
-	r, err := name.ParseReference(ref)
+	r, err := name.ParseReference(ref, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
