@@ -162,7 +162,7 @@ func (f *imageFlags) scanImages(ctx context.Context, refs []image.Reference, opt
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			out[i] = f.scanOne(ctx, ref, opts)
+			out[i] = f.scanOne(ctx, ref, opts, prog)
 			mu.Lock()
 			done++
 			prog.update("kensa: %d of %d images scanned", done, len(refs))
@@ -173,7 +173,7 @@ func (f *imageFlags) scanImages(ctx context.Context, refs []image.Reference, opt
 	return out
 }
 
-func (f *imageFlags) scanOne(ctx context.Context, ref image.Reference, opts fips.Options) (o imageOutcome) {
+func (f *imageFlags) scanOne(ctx context.Context, ref image.Reference, opts fips.Options, prog *progress) (o imageOutcome) {
 	o.ref = ref
 	defer func() {
 		// A bug in kensa must not cost the other images.
@@ -187,7 +187,10 @@ func (f *imageFlags) scanOne(ctx context.Context, ref image.Reference, opts fips
 		return o
 	}
 	for _, im := range imgs {
-		scan, err := fips.ScanImage(ctx, im, opts, image.DefaultLimits)
+		layers := len(im.Layers())
+		scan, err := fips.ScanImage(ctx, im, opts, image.DefaultLimits, func(s image.Stats, layer int) {
+			prog.update("kensa: %s: layer %d of %d, %d MB read, %d ELF files", ref, layers-layer, layers, s.UncompressedSize>>20, s.Examined)
+		})
 		if err != nil {
 			o.err = fmt.Errorf("%s (%s): %w", im.Digest, im.Platform, err)
 			return o

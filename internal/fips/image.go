@@ -26,11 +26,12 @@ type ImageScan struct {
 // OpenSSL installation are the image's), and the image's Env is applied
 // to each result ([Classifier.ApplyEnv]). An error means the image could
 // not be read whole.
-func ScanImage(ctx context.Context, im *image.Image, opts Options, lim image.Limits) (*ImageScan, error) {
+func ScanImage(ctx context.Context, im *image.Image, opts Options, lim image.Limits, progress func(image.Stats, int)) (*ImageScan, error) {
 	env := EnvMap(im.Env)
 	conf := env["OPENSSL_CONF"]
 	fsys, err := im.Flatten(ctx, image.FlattenOptions{
-		Limits: lim,
+		Limits:   lim,
+		Progress: progress,
 		Retain: func(name string, size int64) bool {
 			return name == conf || image.RetainConfig(name, size)
 		},

@@ -100,6 +100,9 @@ type FlattenOptions struct {
 	// Retain says whether a small non-ELF file's contents are kept for
 	// [FS.Open]; nil means [RetainConfig].
 	Retain func(name string, size int64) bool
+	// Progress, when set, is called now and then with the work done so
+	// far and the index of the layer being read.
+	Progress func(s Stats, layer int)
 }
 
 // RetainConfig keeps what dependency resolution and the OpenSSL checks
@@ -224,6 +227,9 @@ func (fl *flattener) layer(idx int, open LayerOpener) error {
 			return fmt.Errorf("reading tar: %w", err)
 		}
 		fl.fs.Stats.Entries++
+		if fl.opts.Progress != nil && fl.fs.Stats.Entries%256 == 0 {
+			fl.opts.Progress(fl.fs.Stats, idx)
+		}
 		if fl.fs.Stats.Entries > lim.MaxEntries {
 			return fmt.Errorf("%w: more than %d entries", ErrLimit, lim.MaxEntries)
 		}
