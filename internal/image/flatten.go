@@ -80,7 +80,7 @@ type Limits struct {
 // still stop a bomb.
 var DefaultLimits = Limits{
 	MaxUncompressed: 64 << 30,
-	MaxEntries:      2_000_000,
+	MaxEntries:      1_000_000,
 	MaxExamine:      512 << 20,
 	MaxRetainFile:   64 << 10,
 	MaxRetainTotal:  32 << 20,
@@ -141,6 +141,7 @@ func Flatten(ctx context.Context, layers []LayerOpener, opts FlattenOptions) (*F
 		ctx:       ctx,
 		opts:      opts,
 		fs:        &FS{nodes: map[string]*node{"/": {typ: typeDir, mode: fs.ModeDir | 0o755, layer: -1}}},
+		idx:       -1,
 		whiteouts: map[string]bool{},
 		opaque:    map[string]bool{},
 		pending:   map[string][]pendingLink{},
@@ -167,7 +168,12 @@ type flattener struct {
 	// layer, by target name.
 	pending map[string][]pendingLink
 	buf     []byte
+	idx     int // the layer being read
 }
+
+// skipped marks, in a layer's own index, a regular file whose contents
+// were not read because an upper layer replaced it.
+var skipped = &inode{}
 
 type pendingLink struct {
 	ino   *inode
@@ -212,9 +218,10 @@ func (fl *flattener) layer(idx int, open LayerOpener) error {
 	// only, so they are merged once the layer is read.
 	layerWh := map[string]bool{}
 	layerOpq := map[string]bool{}
-	// inodes of this layer's regular files by name, for hard links; nil
-	// marks a file whose contents were skipped (replaced higher up).
+	// This layer's regular files that are not in the final tree, for hard
+	// links to them (the visible ones are found in the tree).
 	local := map[string]*inode{}
+	fl.idx = idx
 	for {
 		if err := fl.ctx.Err(); err != nil {
 			return err
@@ -256,7 +263,7 @@ func (fl *flattener) layer(idx int, open LayerOpener) error {
 			waiting := fl.pending[name]
 			delete(fl.pending, name)
 			if !visible && len(waiting) == 0 {
-				local[name] = nil
+				local[name] = skipped
 				continue
 			}
 			shown := name
@@ -267,12 +274,13 @@ func (fl *flattener) layer(idx int, open LayerOpener) error {
 			if err != nil {
 				return err
 			}
-			local[name] = ino
 			for _, w := range waiting {
 				*w.ino = *ino
 			}
 			if visible {
-				fl.put(name, &node{typ: typeReg, mode: hdr.FileInfo().Mode(), modTime: hdr.ModTime, ino: ino, layer: idx})
+				fl.put(name, fl.newNode(typeReg, hdr, ino))
+			} else {
+				local[name] = ino
 			}
 		case tar.TypeLink:
 			target, ok := cleanName(hdr.Linkname)
@@ -280,38 +288,48 @@ func (fl *flattener) layer(idx int, open LayerOpener) error {
 				fl.problem(idx, name, "hard link to unsafe path %q skipped", hdr.Linkname)
 				continue
 			}
-			ino, seen := local[target]
-			if seen && ino == nil {
-				// The target's contents were skipped because an upper
-				// layer replaced that name; this link still shows them.
+			size, ino, found := fl.linkTarget(target, local)
+			switch {
+			case found && ino == skipped:
+				// The target's contents were not read because an upper
+				// layer replaced that path; this link still shows them.
 				ino = &inode{note: fmt.Sprintf("hard link to %s, whose contents in this layer were not read because an upper layer replaced that path", target)}
-				fl.problem(idx, name, "%s", ino.note)
-			}
-			if !seen {
+				if visible {
+					fl.problem(idx, name, "%s", ino.note)
+				}
+			case !found:
 				if !visible {
 					continue
 				}
 				ino = &inode{note: fmt.Sprintf("hard link to %s, which is not in the image", target)}
 				fl.pending[target] = append(fl.pending[target], pendingLink{ino: ino, layer: idx, name: name})
 			}
-			local[name] = ino
-			if visible {
-				fl.put(name, &node{typ: typeReg, mode: hdr.FileInfo().Mode() &^ fs.ModeType, modTime: hdr.ModTime, ino: ino, layer: idx})
+			if !visible {
+				local[name] = ino
+				continue
 			}
+			n := fl.newNode(typeReg, hdr, ino)
+			n.mode &^= fs.ModeType
+			if found {
+				n.size = size
+			}
+			fl.put(name, n)
 		case tar.TypeSymlink:
 			if visible {
-				fl.put(name, &node{typ: typeSymlink, mode: fs.ModeSymlink | 0o777, modTime: hdr.ModTime, link: hdr.Linkname, layer: idx})
+				n := fl.newNode(typeSymlink, hdr, nil)
+				n.mode, n.link = fs.ModeSymlink|0o777, hdr.Linkname
+				fl.put(name, n)
 			}
 		case tar.TypeDir:
 			if name == "/" {
 				continue
 			}
 			if visible {
-				fl.put(name, &node{typ: typeDir, mode: hdr.FileInfo().Mode(), modTime: hdr.ModTime, layer: idx})
+				fl.put(name, fl.newNode(typeDir, hdr, nil))
 			}
 		case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
 			if visible {
-				fl.put(name, &node{typ: hdr.Typeflag, mode: hdr.FileInfo().Mode(), modTime: hdr.ModTime, layer: idx})
+				fl.put(name, fl.newNode(hdr.Typeflag, hdr, nil))
 			}
 		default:
 			// Extended headers are consumed by archive/tar; anything else
@@ -354,7 +372,7 @@ func cleanName(name string) (string, bool) {
 // visible reports whether an entry of layer idx at name survives the
 // layers above it.
 func (fl *flattener) visible(name string, idx int) bool {
-	if n, ok := fl.fs.nodes[name]; ok && n.layer > idx && !n.implicit {
+	if n, ok := fl.fs.nodes[name]; ok && n.layer > int32(idx) && !n.implicit {
 		return false
 	}
 	if fl.whiteouts[name] {
@@ -364,7 +382,7 @@ func (fl *flattener) visible(name string, idx int) bool {
 		if fl.whiteouts[a] || fl.opaque[a] {
 			return false
 		}
-		if n, ok := fl.fs.nodes[a]; ok && n.typ != typeDir && n.layer > idx {
+		if n, ok := fl.fs.nodes[a]; ok && n.typ != typeDir && n.layer > int32(idx) {
 			return false
 		}
 	}
@@ -380,9 +398,37 @@ func (fl *flattener) implyParents(name string, idx int) {
 			return
 		}
 		if fl.visible(a, idx) {
-			fl.fs.nodes[a] = &node{typ: typeDir, mode: fs.ModeDir | 0o755, layer: idx, implicit: true}
+			fl.fs.nodes[a] = &node{typ: typeDir, mode: fs.ModeDir | 0o755, layer: int32(idx), implicit: true}
 		}
 	}
+}
+
+func (fl *flattener) newNode(typ byte, hdr *tar.Header, ino *inode) *node {
+	n := &node{typ: typ, mode: hdr.FileInfo().Mode(), layer: int32(fl.idx), mtime: hdr.ModTime.Unix(), ino: ino}
+	if typ == typeReg {
+		n.size = hdr.Size
+	}
+	return n
+}
+
+// linkTarget finds the file a hard link of the current layer names: one
+// of the layer's files that are not in the tree, or the tree's file from
+// this layer. ino is nil for a file whose contents were not needed.
+func (fl *flattener) linkTarget(target string, local map[string]*inode) (size int64, ino *inode, found bool) {
+	if ino, ok := local[target]; ok {
+		if ino == nil || ino == skipped {
+			return 0, ino, true
+		}
+		return ino.size, ino, true
+	}
+	if n, ok := fl.fs.nodes[target]; ok && n.typ == typeReg && n.layer == int32(fl.idx) {
+		if n.ino == nil {
+			// Give both names one inode from now on.
+			n.ino = &inode{size: n.size}
+		}
+		return n.size, n.ino, true
+	}
+	return 0, nil, false
 }
 
 func (fl *flattener) put(name string, n *node) {
@@ -413,7 +459,7 @@ func (fl *flattener) readFile(idx int, name string, hdr *tar.Header, r io.Reader
 		return fl.retainRest(ino, name, magic[:], r, waiting)
 	}
 	if fl.opts.Examine == nil {
-		return ino, nil
+		return keep(ino, waiting), nil
 	}
 	if hdr.Size > fl.opts.Limits.MaxExamine {
 		ino.note = fmt.Sprintf("ELF file of %d bytes, above the %d-byte examination limit", hdr.Size, fl.opts.Limits.MaxExamine)
@@ -432,6 +478,15 @@ func (fl *flattener) readFile(idx int, name string, hdr *tar.Header, r io.Reader
 	ino.examined = true
 	fl.fs.Stats.Examined++
 	return ino, nil
+}
+
+// keep returns ino when links wait for it, nil otherwise: a file whose
+// contents kensa did not keep needs no inode.
+func keep(ino *inode, waiting []pendingLink) *inode {
+	if len(waiting) > 0 {
+		return ino
+	}
+	return nil
 }
 
 // readerAt is a byte slice as an io.ReaderAt.
@@ -475,7 +530,7 @@ func (fl *flattener) retain(ino *inode, name string, r io.Reader, waiting []pend
 // of r) when the retention rule wants it.
 func (fl *flattener) retainRest(ino *inode, name string, head []byte, r io.Reader, waiting []pendingLink) (*inode, error) {
 	if !fl.wantRetain(name, ino.size, waiting) {
-		return ino, nil
+		return keep(ino, waiting), nil
 	}
 	data := make([]byte, ino.size)
 	n := copy(data, head)
@@ -508,7 +563,7 @@ func (fl *flattener) finish() {
 			if ok {
 				// A non-directory parent: the runtime would have failed or
 				// replaced it; the directory view is the useful one.
-				fl.problem(n.layer, a, "not a directory but has entries below it")
+				fl.problem(int(n.layer), a, "not a directory but has entries below it")
 				if n.typ == typeReg {
 					fl.fs.Stats.Files--
 				}

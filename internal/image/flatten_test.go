@@ -79,6 +79,8 @@ func tree(f *FS) map[string]string {
 		switch n.typ {
 		case typeReg:
 			switch {
+			case n.ino == nil:
+				out[name] = "file"
 			case n.ino.examined:
 				out[name] = "elf:" + n.ino.value.(string)
 			case n.ino.retained:
@@ -172,6 +174,22 @@ func TestFlatten(t *testing.T) {
 				{{name: ".wh.a"}},
 			},
 			want: map[string]string{"/": "dir", "/b": "elf:" + fakeELF + "a"},
+		},
+		{
+			name: "hard link to a file an upper layer replaced is listed without contents",
+			layers: [][]ent{
+				{{name: "a", body: fakeELF + "old"}, {name: "b", typ: tar.TypeLink, link: "a"}},
+				{{name: "a", body: fakeELF + "new"}},
+			},
+			want: map[string]string{"/": "dir", "/a": "elf:" + fakeELF + "new", "/b": "note"},
+		},
+		{
+			name: "hard links to configuration files keep their contents",
+			layers: [][]ent{
+				{{name: "etc/ssl/openssl.cnf", body: "[fips]"}, {name: "usr/lib/ssl/openssl.cnf", typ: tar.TypeLink, link: "etc/ssl/openssl.cnf"}},
+			},
+			want: map[string]string{"/": "dir", "/etc": "dir", "/etc/ssl": "dir", "/etc/ssl/openssl.cnf": "kept:[fips]",
+				"/usr": "dir", "/usr/lib": "dir", "/usr/lib/ssl": "dir", "/usr/lib/ssl/openssl.cnf": "kept:[fips]"},
 		},
 		{
 			name: "hostile names, links and devices",

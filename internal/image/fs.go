@@ -47,18 +47,31 @@ type Stats struct {
 	RetainedBytes    int64 // bytes of retained configuration files
 }
 
-// node is one path of the final tree.
+// node is one path of the final tree. It is kept small: an image has up
+// to a few hundred thousand of them.
 type node struct {
-	typ     byte // tar.TypeDir, TypeReg, TypeSymlink, TypeChar, TypeBlock, TypeFifo
-	mode    fs.FileMode
-	modTime time.Time
-	link    string // symbolic link target, verbatim
-	ino     *inode // regular files; hard links share it
-	layer   int    // the layer that put it there
+	typ   byte // tar.TypeDir, TypeReg, TypeSymlink, TypeChar, TypeBlock, TypeFifo
 	// implicit marks a directory no layer listed, created because a
 	// layer had entries below it; a lower layer's entry gives its
 	// metadata.
 	implicit bool
+	mode     fs.FileMode
+	layer    int32 // the layer that put it there (-1: none)
+	mtime    int64 // Unix seconds
+	size     int64
+	link     string // symbolic link target, verbatim
+	// ino holds what kensa kept of a regular file's contents, nil when
+	// it kept nothing (not ELF, not retained); hard links share it.
+	ino *inode
+}
+
+// fileSize is a regular file's size; a hard link resolved from a lower
+// layer knows it from the shared inode.
+func (n *node) fileSize() int64 {
+	if n.ino != nil && n.ino.size > n.size {
+		return n.ino.size
+	}
+	return n.size
 }
 
 // inode is a regular file's contents as far as kensa keeps them.
@@ -91,10 +104,10 @@ func (f *FS) Files() []File {
 	var out []File
 	for _, name := range slices.Sorted(mapsKeys(f.nodes)) {
 		n := f.nodes[name]
-		if n.typ != typeReg || (!n.ino.examined && n.ino.note == "") {
+		if n.typ != typeReg || n.ino == nil || (!n.ino.examined && n.ino.note == "") {
 			continue
 		}
-		out = append(out, File{Name: name, Size: n.ino.size, Mode: n.mode, Examined: n.ino.examined, Value: n.ino.value, Note: n.ino.note})
+		out = append(out, File{Name: name, Size: n.fileSize(), Mode: n.mode, Examined: n.ino.examined, Value: n.ino.value, Note: n.ino.note})
 	}
 	return out
 }
@@ -175,7 +188,7 @@ func (f *FS) Open(name string) (rootfs.File, error) {
 	if n.typ != typeReg {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("not a regular file")}
 	}
-	if !n.ino.retained {
+	if n.ino == nil || !n.ino.retained {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: rootfs.ErrNotRetained}
 	}
 	return memFile{bytes.NewReader(n.ino.data)}, nil
@@ -197,14 +210,14 @@ func (fi fileInfo) Name() string { return fi.name }
 func (fi fileInfo) Size() int64 {
 	switch fi.n.typ {
 	case typeReg:
-		return fi.n.ino.size
+		return fi.n.fileSize()
 	case typeSymlink:
 		return int64(len(fi.n.link))
 	}
 	return 0
 }
 func (fi fileInfo) Mode() fs.FileMode  { return fi.n.mode }
-func (fi fileInfo) ModTime() time.Time { return fi.n.modTime }
+func (fi fileInfo) ModTime() time.Time { return time.Unix(fi.n.mtime, 0) }
 func (fi fileInfo) IsDir() bool        { return fi.n.typ == typeDir }
 func (fi fileInfo) Sys() any           { return nil }
 
