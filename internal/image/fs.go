@@ -50,7 +50,7 @@ type Stats struct {
 // node is one path of the final tree. It is kept small: an image has up
 // to a few hundred thousand of them.
 type node struct {
-	typ   byte // tar.TypeDir, TypeReg, TypeSymlink, TypeChar, TypeBlock, TypeFifo
+	typ byte // tar.TypeDir, TypeReg, TypeSymlink, TypeChar, TypeBlock, TypeFifo
 	// implicit marks a directory no layer listed, created because a
 	// layer had entries below it; a lower layer's entry gives its
 	// metadata.
