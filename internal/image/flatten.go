@@ -169,6 +169,11 @@ type flattener struct {
 	pending map[string][]pendingLink
 	buf     []byte
 	idx     int // the layer being read
+	// below and implied remember, for the layer being read, which
+	// directories hide what is under them and which were considered
+	// by implyParents.
+	below   map[string]bool
+	implied map[string]bool
 }
 
 // skipped marks, in a layer's own index, a regular file whose contents
@@ -222,6 +227,7 @@ func (fl *flattener) layer(idx int, open LayerOpener) error {
 	// links to them (the visible ones are found in the tree).
 	local := map[string]*inode{}
 	fl.idx = idx
+	fl.below, fl.implied = map[string]bool{}, map[string]bool{}
 	for {
 		if err := fl.ctx.Err(); err != nil {
 			return err
@@ -378,26 +384,45 @@ func (fl *flattener) visible(name string, idx int) bool {
 	if fl.whiteouts[name] {
 		return false
 	}
-	for a := path.Dir(name); a != "/"; a = path.Dir(a) {
-		if fl.whiteouts[a] || fl.opaque[a] {
-			return false
-		}
-		if n, ok := fl.fs.nodes[a]; ok && n.typ != typeDir && n.layer > int32(idx) {
-			return false
-		}
+	return fl.belowVisible(path.Dir(name))
+}
+
+// belowVisible reports whether the current layer's entries under dir
+// survive the layers above it: no upper layer whited out dir or one of
+// its parents, made one opaque, or put a non-directory there. Within a
+// layer the answer cannot change (the upper layers' marks are merged
+// when a layer ends, and this layer's own nodes never hide its
+// entries), so it is kept per directory: a hostile image of deep paths
+// costs one look per new directory, not one per parent of every entry.
+func (fl *flattener) belowVisible(dir string) bool {
+	if v, ok := fl.below[dir]; ok {
+		return v
 	}
-	return !fl.opaque["/"]
+	var v bool
+	if dir == "/" {
+		v = !fl.opaque["/"]
+	} else {
+		v = !fl.whiteouts[dir] && !fl.opaque[dir]
+		if n, ok := fl.fs.nodes[dir]; v && ok && n.typ != typeDir && n.layer > int32(fl.idx) {
+			v = false
+		}
+		v = v && fl.belowVisible(path.Dir(dir))
+	}
+	fl.below[dir] = v
+	return v
 }
 
 // implyParents creates the missing parent directories of an entry of
 // layer idx that the layers above leave visible, as unpacking the entry
 // would (even when the entry itself is then hidden or is a whiteout).
+// Each directory is considered once per layer.
 func (fl *flattener) implyParents(name string, idx int) {
 	for a := path.Dir(name); a != "/"; a = path.Dir(a) {
-		if _, ok := fl.fs.nodes[a]; ok {
+		if _, ok := fl.fs.nodes[a]; ok || fl.implied[a] {
 			return
 		}
-		if fl.visible(a, idx) {
+		fl.implied[a] = true
+		if !fl.whiteouts[a] && fl.belowVisible(path.Dir(a)) {
 			fl.fs.nodes[a] = &node{typ: typeDir, mode: fs.ModeDir | 0o755, layer: int32(idx), implicit: true}
 		}
 	}
@@ -558,7 +583,8 @@ func (fl *flattener) finish() {
 		for a := path.Dir(name); a != "/"; a = path.Dir(a) {
 			n, ok := fl.fs.nodes[a]
 			if ok && n.typ == typeDir {
-				continue
+				// Its own parents are seen to when it is visited.
+				break
 			}
 			if ok {
 				// A non-directory parent: the runtime would have failed or
@@ -588,14 +614,7 @@ func (fl *flattener) relocate() {
 			continue
 		}
 		dir := path.Dir(name)
-		rdir, ok := resolved[dir]
-		if !ok {
-			r, err := rootfs.Resolve(fl.fs, dir)
-			if err != nil {
-				r = ""
-			}
-			resolved[dir], rdir = r, r
-		}
+		rdir := fl.resolvedDir(dir, resolved)
 		if rdir == "" || rdir == dir {
 			continue
 		}
@@ -615,4 +634,29 @@ func (fl *flattener) relocate() {
 		}
 		fl.fs.nodes[m.to] = n
 	}
+}
+
+// resolvedDir is where dir leads once the symbolic links of the tree in
+// it are followed ("" for a loop or a dangling link), computed from its
+// parent's answer so that a tree of deep paths costs one step per
+// directory; only a symbolic link costs a full [rootfs.Resolve].
+func (fl *flattener) resolvedDir(dir string, memo map[string]string) string {
+	if dir == "/" {
+		return "/"
+	}
+	if r, ok := memo[dir]; ok {
+		return r
+	}
+	r := ""
+	if parent := fl.resolvedDir(path.Dir(dir), memo); parent != "" {
+		r = path.Join(parent, path.Base(dir))
+		if n, ok := fl.fs.nodes[r]; ok && n.typ == typeSymlink {
+			var err error
+			if r, err = rootfs.Resolve(fl.fs, r); err != nil {
+				r = ""
+			}
+		}
+	}
+	memo[dir] = r
+	return r
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"strings"
@@ -364,5 +365,25 @@ func TestFS(t *testing.T) {
 	}
 	if _, err := f.Lstat("usr/lib"); err == nil {
 		t.Error("Lstat of a relative name succeeded")
+	}
+}
+
+// TestFlattenDeepPaths: a hostile layer of many entries at the deepest
+// paths Linux allows must cost work linear in its size (the parents of
+// an entry are looked at once per layer, not once per entry).
+func TestFlattenDeepPaths(t *testing.T) {
+	deep := strings.Repeat("d/", 2000)
+	var lower, upper []ent
+	for i := range 3000 {
+		lower = append(lower, ent{name: fmt.Sprintf("%sf%d", deep, i), body: "x"})
+		upper = append(upper, ent{name: fmt.Sprintf("%sg%d", deep, i), body: "y"})
+	}
+	upper = append(upper, ent{name: deep + "sub/.wh..wh..opq"})
+	f, err := Flatten(context.Background(), layers(t, lower, upper), FlattenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Stats.Files != 6000 || f.Len() != 6000+2000+1 {
+		t.Errorf("files %d, paths %d; want 6000 files and 8001 paths", f.Stats.Files, f.Len())
 	}
 }
