@@ -172,7 +172,12 @@ func (c *Classifier) classifyHostFile(host, shown, rootAbs string, named bool) (
 			res, ok = unreadableResult(shown, fmt.Sprintf("internal error: %v", p)), true
 		}
 	}()
-	f, err := os.Open(host)
+	if named {
+		if st, err := os.Stat(host); err == nil && !st.Mode().IsRegular() {
+			return Result{Path: shown, Kind: KindNotApplicable, Crypto: []string{}, Modules: []Module{}, Verdict: NotApplicable, Reasons: []string{"not a regular file"}}, true
+		}
+	}
+	f, err := openScan(host)
 	if err != nil {
 		return unreadableResult(shown, openReason(err)), true
 	}
