@@ -139,6 +139,13 @@ func (c *Classifier) Add(name string, f *Facts) {
 	c.facts.Store(path.Clean("/"+name), e)
 }
 
+// seed caches facts for name unless they are cached already.
+func (c *Classifier) seed(name string, f *Facts) {
+	e := &factsEntry{facts: f}
+	e.once.Do(func() {})
+	c.facts.LoadOrStore(name, e)
+}
+
 // factsOf returns the facts of the regular file name (already resolved),
 // reading them through the root filesystem once.
 func (c *Classifier) factsOf(name string) (*Facts, error) {

@@ -63,7 +63,6 @@ func TestFixtures(t *testing.T) {
 		reason  string // substring of some reason
 	}{
 		{"go_std", Options{At: now}, []string{"go-std"}, Noncompliant, "", "without GOFIPS140"},
-		{"go_std_pie", Options{At: now}, []string{"go-std"}, Noncompliant, "", ""},
 		{"go_nocrypto", Options{At: now}, []string{}, NotApplicable, "", "without crypto"},
 		{"go_fips_v100", Options{At: now}, []string{"go-fips140"}, Compliant, "v1.0.0-c2097c7c", "#5247"},
 		{"go_fips_certified", Options{At: now}, []string{"go-fips140"}, Compliant, "v1.0.0-c2097c7c", "#5247"},
@@ -212,6 +211,60 @@ func TestRoot(t *testing.T) {
 				t.Errorf("modules %+v: want the libcrypto of /opt/ssl/lib (from ld.so.conf.d)", r.Modules)
 			}
 			if diff := cmp.Diff([]string{"c_dyn → libcrypto.so.3"}, r.Via); diff != "" {
+				t.Errorf("via (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestGoOpenSSL checks Go binaries that dlopen OpenSSL (golang-fips, Microsoft
+// Go): the libcrypto the toolchain would load in the root decides. No such
+// toolchain is at hand, so the Go facts are written out; the ELF facts are a
+// real fixture's.
+func TestGoOpenSSL(t *testing.T) {
+	s := fixtures(t)
+	tests := []struct {
+		name     string
+		provider string
+		g        GoFacts
+		verdict  Verdict
+		reasons  []string
+	}{
+		{"red hat strict, fips root", "fips", GoFacts{Version: "go1.22.7 (Red Hat 1.22.7-1.el9) X:strictfipsruntime", HasCrypto: true, GolangFIPSOpenSSL: true, BoringCgo: true, CGO: true},
+			Conditional, []string{"Go calls OpenSSL via golang-fips (Red Hat go-toolset): libcrypto.so.3"}},
+		{"red hat, no provider", "", GoFacts{Version: "go1.22.7 (Red Hat 1.22.7-1.el9)", HasCrypto: true, GolangFIPSOpenSSL: true, CGO: true},
+			Noncompliant, []string{"has no FIPS provider", "built without strictfipsruntime"}},
+		{"microsoft 1.25 default", "fips", GoFacts{Version: "go1.25.3", HasCrypto: true, GOFIPS140: "latest", CGO: true},
+			Conditional, []string{"Microsoft Go systemcrypto", "without -tags requirefips"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			if err := fipstest.MakeRoot(s, root, tt.provider); err != nil {
+				fipstestMissing(t, err)
+			}
+			f := *inspectFile(t, filepath.Join(root, "usr/bin/c_dyn"))
+			f.Dynamic.Needed = []string{"libc.so.6"}
+			g := tt.g
+			g.Release, g.Vendor, g.Experiments = splitGoVersion(g.Version)
+			if strings.HasPrefix(tt.name, "microsoft") {
+				g.Settings = settings("microsoft_systemcrypto", "1")
+			}
+			f.Go = &g
+			c := NewClassifier(rootfs.Dir(root), Options{At: now})
+			r := c.Classify("/usr/bin/app", &f)
+			if diff := cmp.Diff([]string{"go-openssl"}, r.Crypto); diff != "" {
+				t.Errorf("crypto (-want +got):\n%s", diff)
+			}
+			if r.Verdict != tt.verdict {
+				t.Errorf("verdict = %s, want %s (%q)", r.Verdict, tt.verdict, r.Reasons)
+			}
+			for _, want := range tt.reasons {
+				if !slices.ContainsFunc(r.Reasons, func(s string) bool { return strings.Contains(s, want) }) {
+					t.Errorf("reasons %q, want one containing %q", r.Reasons, want)
+				}
+			}
+			if diff := cmp.Diff([]string{"app → dlopen libcrypto.so.3"}, r.Via); diff != "" {
 				t.Errorf("via (-want +got):\n%s", diff)
 			}
 		})

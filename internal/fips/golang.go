@@ -99,17 +99,13 @@ func (c *Classifier) goFIPS140Hit(g *GoFacts) hit {
 		if g.GOFIPS140 == "" {
 			what = "DefaultGODEBUG=fips140=" + mode + " without GOFIPS140"
 		}
-		h.module = Module{Backend: BackendGoFIPS140, Name: "Go Cryptographic Module", Version: "in-tree (" + g.Release + ")", Status: StatusNotValidated}
-		h.verdict = Noncompliant
-		h.reasons = []string{fmt.Sprintf("FIPS 140-3 mode on, but the module is the toolchain's in-tree code (%s), not a validated snapshot", what)}
-		return h
+		return noncompliant(BackendGoFIPS140, "Go Cryptographic Module", "in-tree ("+g.Release+")", StatusNotValidated,
+			fmt.Sprintf("FIPS 140-3 mode on, but the module is the toolchain's in-tree code (%s), not a validated snapshot", what))
 	}
 	row := lookupModule(BackendGoFIPS140, v)
 	if row == nil {
-		h.module = Module{Backend: BackendGoFIPS140, Name: "Go Cryptographic Module", Version: v, Status: StatusUnknown}
-		h.verdict = Noncompliant
-		h.reasons = []string{fmt.Sprintf("Go Cryptographic Module %s is not in kensa's module table: no known validation", v)}
-		return h
+		return noncompliant(BackendGoFIPS140, "Go Cryptographic Module", v, StatusUnknown,
+			fmt.Sprintf("Go Cryptographic Module %s is not in kensa's module table: no known validation", v))
 	}
 	h.module, h.verdict, h.reasons = c.evalRow(row, v)
 	switch mode {
@@ -128,6 +124,12 @@ func (c *Classifier) goFIPS140Hit(g *GoFacts) hit {
 		h.reasons = append(h.reasons, "a runtime GODEBUG=fips140=off would turn FIPS mode off: check the environment")
 	}
 	return h
+}
+
+// noncompliant is the hit of a module kensa cannot accept.
+func noncompliant(backend, name, version, status string, reasons ...string) hit {
+	return hit{backend: backend, verdict: Noncompliant, reasons: reasons,
+		module: Module{Backend: backend, Name: name, Version: version, Status: status}}
 }
 
 // evalRow turns a module-table row into a module, verdict and reason at
@@ -171,17 +173,12 @@ func (c *Classifier) goBoringHit(g *GoFacts) hit {
 		notes = append(notes, fmt.Sprintf("vendor toolchain %q: the BoringCrypto module is assumed to be upstream %s's", g.Version, g.Release))
 	}
 	if tag == "" {
-		h.module = Module{Backend: BackendGoBoringCrypto, Name: "BoringCrypto", Status: StatusUnknown}
-		h.verdict = Noncompliant
-		h.reasons = append([]string{fmt.Sprintf("cannot tell which BoringCrypto module toolchain %q embeds", g.Version)}, notes...)
-		return h
+		return noncompliant(BackendGoBoringCrypto, "BoringCrypto", "", StatusUnknown,
+			append([]string{fmt.Sprintf("cannot tell which BoringCrypto module toolchain %q embeds", g.Version)}, notes...)...)
 	}
 	row := lookupModule(BackendGoBoringCrypto, tag)
 	if row == nil {
-		h.module = Module{Backend: BackendGoBoringCrypto, Name: "BoringCrypto", Version: tag, Status: StatusUnknown}
-		h.verdict = Noncompliant
-		h.reasons = []string{fmt.Sprintf("BoringCrypto %s is not in kensa's module table", tag)}
-		return h
+		return noncompliant(BackendGoBoringCrypto, "BoringCrypto", tag, StatusUnknown, fmt.Sprintf("BoringCrypto %s is not in kensa's module table", tag))
 	}
 	h.module, h.verdict, h.reasons = c.evalRow(row, tag)
 	h.reasons[0] = fmt.Sprintf("%s builds in %s", g.Release, h.reasons[0])

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/kensa-project/kensa/internal/elfx"
+	"github.com/kensa-project/kensa/internal/rootfs"
 )
 
 // WalkOptions control a scan of files and directories on disk.
@@ -88,15 +89,14 @@ func (c *Classifier) Walk(ctx context.Context, targets []string, o WalkOptions, 
 			}
 		}()
 	}
-	// Directories are read by a bounded set of goroutines.
+	// Directories are read by at most dirWorkers extra goroutines; when
+	// all are busy a directory is walked inline (depth first), so memory
+	// stays bounded however many directories the tree holds.
 	dirSem := make(chan struct{}, max(2, runtime.NumCPU()))
 	var dirs sync.WaitGroup
 	var walkDir func(host, shown string)
 	walkDir = func(host, shown string) {
-		defer dirs.Done()
-		dirSem <- struct{}{}
 		ents, err := os.ReadDir(host)
-		<-dirSem
 		if err != nil {
 			reportErr(WalkError{shown, err})
 		}
@@ -107,8 +107,17 @@ func (c *Classifier) Walk(ctx context.Context, targets []string, o WalkOptions, 
 			h, s := filepath.Join(host, e.Name()), filepath.Join(shown, e.Name())
 			switch t := e.Type(); {
 			case t.IsDir():
-				dirs.Add(1)
-				go walkDir(h, s)
+				select {
+				case dirSem <- struct{}{}:
+					dirs.Add(1)
+					go func() {
+						defer dirs.Done()
+						walkDir(h, s)
+						<-dirSem
+					}()
+				default:
+					walkDir(h, s)
+				}
 			case t.IsRegular():
 				if !o.EveryFile && !libraryName(e.Name()) {
 					info, err := e.Info()
@@ -127,8 +136,7 @@ func (c *Classifier) Walk(ctx context.Context, targets []string, o WalkOptions, 
 			continue
 		}
 		if st.IsDir() {
-			dirs.Add(1)
-			go walkDir(t, t)
+			walkDir(t, t)
 			continue
 		}
 		jobs <- job{t, t, true}
@@ -164,7 +172,12 @@ func (c *Classifier) classifyHostFile(host, shown, rootAbs string, named bool) (
 			res, ok = unreadableResult(shown, fmt.Sprintf("internal error: %v", p)), true
 		}
 	}()
-	f, err := os.Open(host)
+	if named {
+		if st, err := os.Stat(host); err == nil && !st.Mode().IsRegular() {
+			return Result{Path: shown, Kind: KindNotApplicable, Crypto: []string{}, Modules: []Module{}, Verdict: NotApplicable, Reasons: []string{"not a regular file"}}, true
+		}
+	}
+	f, err := openScan(host)
 	if err != nil {
 		return unreadableResult(shown, openReason(err)), true
 	}
@@ -191,6 +204,12 @@ func (c *Classifier) classifyHostFile(host, shown, rootAbs string, named bool) (
 		return Result{}, false
 	}
 	name := inRoot(host, rootAbs)
+	if facts.Kind == KindSharedLibrary {
+		// Dependents will ask for this library: keep what was read.
+		if p, err := rootfs.Resolve(c.root, name); err == nil {
+			c.seed(p, facts)
+		}
+	}
 	res = c.Classify(name, facts)
 	res.Path = shown
 	return res, true

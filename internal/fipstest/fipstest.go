@@ -137,7 +137,6 @@ func goMod(extra string) string { return "module example.com/fixture\n\ngo 1.24\
 
 var goFixtures = []goFixture{
 	{name: "go_std", src: goCrypto, env: []string{"CGO_ENABLED=0"}},
-	{name: "go_std_pie", src: goCrypto, env: []string{"CGO_ENABLED=0"}, flags: []string{"-buildmode=pie"}},
 	{name: "go_nocrypto", src: goNoCrypto, env: []string{"CGO_ENABLED=0"}},
 	{name: "go_fips_v100", src: goCrypto, env: []string{"CGO_ENABLED=0", "GOFIPS140=v1.0.0"}},
 	{name: "go_fips_certified", src: goCrypto, env: []string{"CGO_ENABLED=0", "GOFIPS140=certified"}},
