@@ -78,17 +78,19 @@ current-context: fake
 	return out, nil
 }
 
-// TestJobManifest checks fips-scan-images.yaml with kubectl: every object
-// parses and maps to a kind (client-side dry run, against a discovery-only
-// server: schema validation needs a real cluster, `kubectl apply
-// --dry-run=server`), and the Job is wired to its ConfigMap, secret and
-// claim and runs the scan the documentation describes.
+// TestJobManifest checks fips-scan-images.yaml with kubectl apply
+// --dry-run=client: every object parses and maps to a served kind, and
+// apply looks each up (the discovery-only server answers 404, so apply
+// would create them). Schema validation needs a real cluster (`kubectl
+// apply --dry-run=server`). The test then checks that the Job is wired
+// to its ConfigMap and claim and runs the scan the documentation
+// describes.
 func TestJobManifest(t *testing.T) {
 	testenv.NeedCommand(t, "kubectl")
 	s := discovery(t)
-	out, err := kubectl(t, s.URL, "create", "--dry-run=client", "--validate=false", "-o", "json", "-f", "fips-scan-images.yaml")
+	out, err := kubectl(t, s.URL, "apply", "--dry-run=client", "--validate=false", "-o", "json", "-f", "fips-scan-images.yaml")
 	if err != nil {
-		t.Fatalf("kubectl create --dry-run=client: %v\n%s", err, out)
+		t.Fatalf("kubectl apply --dry-run=client: %v\n%s", err, out)
 	}
 	type object struct {
 		Kind     string `json:"kind"`
@@ -125,15 +127,22 @@ func TestJobManifest(t *testing.T) {
 			} `json:"template"`
 		} `json:"spec"`
 	}
-	// kubectl prints one JSON document per object.
+	// kubectl prints a List, or one JSON document per object.
 	var list struct{ Items []object }
 	dec := json.NewDecoder(bytes.NewReader(out))
 	for dec.More() {
-		var o object
-		if err := dec.Decode(&o); err != nil {
+		var doc struct {
+			object
+			Items []object `json:"items"`
+		}
+		if err := dec.Decode(&doc); err != nil {
 			t.Fatalf("kubectl output is not JSON: %v\n%s", err, out)
 		}
-		list.Items = append(list.Items, o)
+		if doc.Kind == "List" {
+			list.Items = append(list.Items, doc.Items...)
+		} else {
+			list.Items = append(list.Items, doc.object)
+		}
 	}
 	kinds := map[string]string{}
 	for _, it := range list.Items {
@@ -188,12 +197,12 @@ func TestDiscoveryRejectsUnknownKinds(t *testing.T) {
 	s := discovery(t)
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("apiVersion: batch/v1\nkind: Jobb\nmetadata:\n  name: x\n"), 0o644)
-	if out, err := kubectl(t, s.URL, "create", "--dry-run=client", "--validate=false", "-o", "json", "-f", bad); err == nil {
+	if out, err := kubectl(t, s.URL, "apply", "--dry-run=client", "--validate=false", "-o", "json", "-f", bad); err == nil {
 		t.Errorf("kubectl accepted kind Jobb:\n%s", out)
 	}
 	bad2 := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad2, []byte("apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: x\nspec: [\n"), 0o644)
-	if out, err := kubectl(t, s.URL, "create", "--dry-run=client", "--validate=false", "-o", "json", "-f", bad2); err == nil {
+	if out, err := kubectl(t, s.URL, "apply", "--dry-run=client", "--validate=false", "-o", "json", "-f", bad2); err == nil {
 		t.Errorf("kubectl accepted broken YAML:\n%s", out)
 	}
 }
