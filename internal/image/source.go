@@ -90,7 +90,9 @@ type Options struct {
 type Image struct {
 	// Reference is the reference the user gave.
 	Reference string
-	// Digest is the image manifest's digest.
+	// Digest is the image manifest's digest; for a docker-save archive,
+	// which has no registry manifest, the image ID (the configuration's
+	// digest).
 	Digest string
 	// Platform is os/arch[/variant] from the image configuration.
 	Platform string
@@ -252,11 +254,35 @@ func (s selector) fromImage(ref string, img v1.Image) ([]*Image, error) {
 	return []*Image{one}, nil
 }
 
+// Bounds on what an image's manifest may ask kensa to fetch (manifests
+// themselves are bounded to 100 MiB by go-containerregistry). Docker
+// builds at most 127 layers; image configurations are kilobytes.
+const (
+	maxLayers     = 1000
+	maxConfigSize = 16 << 20
+)
+
 func newImage(ref string, img v1.Image) (*Image, error) {
 	digest, err := img.Digest()
 	if err != nil {
 		return nil, fmt.Errorf("reading manifest: %w", err)
 	}
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest: %w", err)
+	}
+	if n := len(m.Layers); n > maxLayers {
+		return nil, fmt.Errorf("%w: the manifest lists %d layers (at most %d)", ErrLimit, n, maxLayers)
+	}
+	if m.Config.Size > maxConfigSize {
+		return nil, fmt.Errorf("%w: the image configuration is %d bytes (at most %d)", ErrLimit, m.Config.Size, maxConfigSize)
+	}
+	return describe(ref, digest, img)
+}
+
+// describe reads what kensa reports of img: its configuration's platform
+// and Env, and its layers.
+func describe(ref string, digest v1.Hash, img v1.Image) (*Image, error) {
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, fmt.Errorf("reading image configuration: %w", err)
@@ -376,7 +402,15 @@ func openArchive(ref Reference) ([]*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	one, err := newImage(ref.String(), img)
+	// A docker-save archive has no registry manifest: go-containerregistry
+	// would make one by compressing every uncompressed layer. Its image ID
+	// (the configuration's digest, as `docker images --no-trunc` shows)
+	// names it instead.
+	id, err := img.ConfigName()
+	if err != nil {
+		return nil, fmt.Errorf("reading the image configuration: %w", err)
+	}
+	one, err := describe(ref.String(), id, img)
 	if err != nil {
 		return nil, err
 	}

@@ -126,6 +126,21 @@ func TestSources(t *testing.T) {
 	}
 }
 
+// TestArchiveDigest: a docker-save archive is named by its image ID.
+func TestArchiveDigest(t *testing.T) {
+	host, _ := testImages(t)
+	archive := filepath.Join(t.TempDir(), "a.tar")
+	imagetest.Archive(t, archive, "example.com/a:1", host)
+	imgs, err := Open(context.Background(), Reference{SchemeDockerArchive, archive}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := host.ConfigName()
+	if imgs[0].Digest != id.String() {
+		t.Errorf("digest %s, want the image ID %s", imgs[0].Digest, id)
+	}
+}
+
 func TestSourceErrors(t *testing.T) {
 	host, other := testImages(t)
 	reg := imagetest.Registry(t)
