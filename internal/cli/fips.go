@@ -227,11 +227,12 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// sortFipsResults orders results worst verdict first, then by path.
+// sortFipsResults orders results by image (files of paths first) and
+// platform, then worst verdict first, then by path.
 func sortFipsResults(rs []fips.Result) {
 	slices.SortFunc(rs, func(a, b fips.Result) int {
-		return cmp.Or(cmp.Compare(b.Verdict.Rank(), a.Verdict.Rank()), cmp.Compare(a.Path, b.Path),
-			cmp.Compare(a.Image, b.Image), cmp.Compare(a.Platform, b.Platform))
+		return cmp.Or(cmp.Compare(a.Image, b.Image), cmp.Compare(a.Platform, b.Platform),
+			cmp.Compare(b.Verdict.Rank(), a.Verdict.Rank()), cmp.Compare(a.Path, b.Path))
 	})
 }
 
