@@ -15,7 +15,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"testing"
 
 	"github.com/google/go-containerregistry/pkg/compression"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -28,6 +27,15 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
+
+// TB is the part of testing.TB the builders use, so that testscript
+// setups can build images too.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+}
 
 // Entry is one tar entry of a layer.
 type Entry struct {
@@ -73,7 +81,7 @@ func Opaque(dir string) Entry {
 }
 
 // Tar returns the uncompressed tar stream of entries.
-func Tar(t testing.TB, entries ...Entry) []byte {
+func Tar(t TB, entries ...Entry) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	tw := tar.NewWriter(&b)
@@ -109,16 +117,16 @@ func Tar(t testing.TB, entries ...Entry) []byte {
 }
 
 // Layer is a gzip-compressed layer of entries.
-func Layer(t testing.TB, entries ...Entry) v1.Layer {
+func Layer(t TB, entries ...Entry) v1.Layer {
 	return layer(t, compression.GZip, entries)
 }
 
 // ZstdLayer is a zstd-compressed layer of entries.
-func ZstdLayer(t testing.TB, entries ...Entry) v1.Layer {
+func ZstdLayer(t TB, entries ...Entry) v1.Layer {
 	return layer(t, compression.ZStd, entries)
 }
 
-func layer(t testing.TB, c compression.Compression, entries []Entry) v1.Layer {
+func layer(t TB, c compression.Compression, entries []Entry) v1.Layer {
 	t.Helper()
 	data := Tar(t, entries...)
 	opts := []tarball.LayerOption{tarball.WithCompression(c), tarball.WithCompressedCaching}
@@ -136,7 +144,7 @@ func layer(t testing.TB, c compression.Compression, entries []Entry) v1.Layer {
 
 // Image is an OCI image for platform ("linux/amd64") with env and layers
 // (bottom first).
-func Image(t testing.TB, platform string, env []string, layers ...v1.Layer) v1.Image {
+func Image(t TB, platform string, env []string, layers ...v1.Layer) v1.Image {
 	t.Helper()
 	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layers...)
 	if err != nil {
@@ -162,7 +170,7 @@ func Image(t testing.TB, platform string, env []string, layers ...v1.Layer) v1.I
 
 // Index is an OCI image index of imgs, each with its configuration's
 // platform.
-func Index(t testing.TB, imgs ...v1.Image) v1.ImageIndex {
+func Index(t TB, imgs ...v1.Image) v1.ImageIndex {
 	t.Helper()
 	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
 	for _, img := range imgs {
@@ -177,7 +185,7 @@ func Index(t testing.TB, imgs ...v1.Image) v1.ImageIndex {
 
 // Registry starts go-containerregistry's in-process registry on
 // loopback and returns its host:port.
-func Registry(t testing.TB) string {
+func Registry(t TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -188,7 +196,7 @@ func Registry(t testing.TB) string {
 
 // RegistryOn serves the in-process registry on ln (plain HTTP) and
 // returns its host:port.
-func RegistryOn(t testing.TB, ln net.Listener) string {
+func RegistryOn(t TB, ln net.Listener) string {
 	s := &httptest.Server{Listener: ln, Config: &http.Server{Handler: registry.New(registry.Logger(log.New(io.Discard, "", 0)))}}
 	s.Start()
 	t.Cleanup(s.Close)
@@ -196,7 +204,7 @@ func RegistryOn(t testing.TB, ln net.Listener) string {
 }
 
 // Push writes an image or an index to ref in a registry.
-func Push(t testing.TB, ref string, x any, opts ...name.Option) {
+func Push(t TB, ref string, x any, opts ...name.Option) {
 	t.Helper()
 	r, err := name.ParseReference(ref, opts...)
 	if err != nil {
@@ -216,7 +224,7 @@ func Push(t testing.TB, ref string, x any, opts ...name.Option) {
 }
 
 // Archive writes img as a docker-save archive tagged tag.
-func Archive(t testing.TB, path, tag string, img v1.Image) {
+func Archive(t TB, path, tag string, img v1.Image) {
 	t.Helper()
 	tg, err := name.NewTag(tag)
 	if err != nil {
@@ -229,7 +237,7 @@ func Archive(t testing.TB, path, tag string, img v1.Image) {
 
 // Layout writes an image or index into an OCI layout at dir, its
 // descriptor annotated with the tag (org.opencontainers.image.ref.name).
-func Layout(t testing.TB, dir, tag string, x any) {
+func Layout(t TB, dir, tag string, x any) {
 	t.Helper()
 	lp, err := layout.FromPath(dir)
 	if err != nil {
