@@ -56,6 +56,11 @@ func ScanImage(ctx context.Context, im *image.Image, opts Options, lim image.Lim
 	}
 	scan := &ImageScan{Problems: fsys.Problems, Stats: fsys.Stats}
 	for i, file := range files {
+		if facts[i] != nil && facts[i].Kind == KindRelocatable {
+			// Object files and kernel modules are never loaded as they
+			// are; the directory walk leaves them out too.
+			continue
+		}
 		r := c.Classify(file.Name, facts[i])
 		c.ApplyEnv(&r, facts[i], env)
 		r.Image, r.Digest, r.Platform = im.Reference, im.Digest, im.Platform
