@@ -47,9 +47,9 @@ func ScanImage(ctx context.Context, im *image.Image, opts Options, lim image.Lim
 	files := fsys.Files()
 	facts := make([]*Facts, len(files))
 	for i, file := range files {
-		if file.Examined {
-			facts[i], _ = file.Value.(*Facts)
-			c.Add(file.Name, facts[i])
+		if f, ok := file.Value.(*Facts); ok && file.Examined && f != nil {
+			facts[i] = f
+			c.Add(file.Name, f)
 		} else {
 			facts[i] = &Facts{Kind: KindUnreadable, Size: file.Size, Reason: file.Note}
 		}
