@@ -297,6 +297,19 @@ func (c *Classifier) ownHits(name string, f *Facts) []hit {
 	if fam != "" {
 		hits = append(hits, c.libraryHit(fam, name, f, ""))
 	}
+	if fam == "" && f.ProviderInit && f.ProviderName != "" {
+		// An OpenSSL 3 provider module (ossl-modules/*.so) is OpenSSL's
+		// crypto itself.
+		fam = BackendOpenSSL
+		m := Module{Backend: BackendOpenSSL, Name: f.ProviderName, Status: StatusUnknown, Path: name}
+		if strings.Contains(f.ProviderName, "FIPS") {
+			hits = append(hits, hit{backend: fam, module: m, verdict: Conditional,
+				reasons: []string{fmt.Sprintf("%s: compliant when a configured OpenSSL loads it on a host in FIPS mode and the build is a validated one", f.ProviderName)}})
+		} else {
+			hits = append(hits, hit{backend: fam, module: m, verdict: Noncompliant,
+				reasons: []string{fmt.Sprintf("%s is an OpenSSL provider outside the FIPS module", f.ProviderName)}})
+		}
+	}
 	hits = append(hits, staticHits(f, fam, "")...)
 	return hits
 }

@@ -88,6 +88,8 @@ func TestFixtures(t *testing.T) {
 		{"c_mention", Options{At: now}, []string{}, NotApplicable, "", ""},
 		{"c_full_static", Options{At: now}, []string{}, NotApplicable, "", ""},
 		{"libbar.so", Options{At: now}, []string{}, NotApplicable, "", ""},
+		{"fips.so", Options{At: now}, []string{"openssl"}, Conditional, "", "OpenSSL FIPS Provider"},
+		{"legacy_as_fips.so", Options{At: now}, []string{"openssl"}, Noncompliant, "", "outside the FIPS module"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
