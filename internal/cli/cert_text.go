@@ -212,10 +212,3 @@ func writeProbeText(w io.Writer, results []*cert.ProbeResult, rep *report.Report
 	return t.err
 }
 
-// plural returns "1 error", "2 errors".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, noun)
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}

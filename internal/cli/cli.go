@@ -84,6 +84,7 @@ type command struct {
 // commands is the command table, in the order the usage lists them.
 // A command is added here when it works, whole.
 var commands = []command{
+	{"fips scan", "classify binaries and libraries by the crypto module they use", runFipsScan},
 	{"cert check", "check a new certificate bundle before the change", runCertCheck},
 	{"cert probe", "check what every endpoint serves after the change", runCertProbe},
 	{"egress analyze", "firewall / proxy logs → denied destinations and rules", runEgressAnalyze},

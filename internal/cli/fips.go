@@ -1,0 +1,291 @@
+package cli
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/kensa-project/kensa/internal/fips"
+	"github.com/kensa-project/kensa/internal/report"
+	"github.com/kensa-project/kensa/internal/rootfs"
+)
+
+const fipsScanUsage = `Usage: kensa fips scan [flags] TARGET...
+
+Classifies every ELF executable and shared library by the crypto module it
+really uses, and says whether that module is FIPS 140 validated as of --at.
+A TARGET is a file or a directory (walked; symbolic links are not followed)
+or a container image, read without a daemon, root or disk:
+    registry:REF                    from a registry (credentials as docker
+                                    uses them: ~/.docker/config.json and
+                                    credential helpers; anonymous otherwise)
+    docker-archive:PATH[:TAG]       docker save / podman save output
+    oci-layout:PATH[:TAG|@DIGEST]   an OCI image layout
+An image's layers are flattened in memory as a container would see them;
+its paths are absolute paths inside the image, and its ld.so.conf,
+libraries, OpenSSL and Env (GODEBUG=fips140, GOFIPS, GOLANG_FIPS,
+OPENSSL_CONF, OPENSSL_FORCE_FIPS_MODE) decide. Nothing scanned is ever run.
+
+Backends: go-std, go-boringcrypto, go-fips140, go-openssl, openssl,
+openssl-static, boringssl, gnutls, nss, libgcrypt, wolfssl, mbedtls.
+Verdicts: compliant, conditional (compliant when the host runs in FIPS
+mode), noncompliant, not-applicable (no crypto).
+
+Flags:
+    --root DIR          resolve shared libraries inside DIR, as the loader
+                        would with DIR as / (default /)
+    --accept WHAT       also accept in-process (CMVP Modules In Process) or
+                        historical (CMVP Historical list) modules; repeat or
+                        separate with commas
+    --every-file        in directories, open every file, not only those with
+                        an execute bit or a .so name
+    --platform OS/ARCH[/VARIANT]
+                        the platform of a multi-platform image (default
+                        linux/ and this machine's architecture)
+    --all-platforms     scan every platform of a multi-platform image
+    --images FILE       also scan the images listed in FILE, one reference
+                        per line, # comments ("-" reads standard input)
+    --insecure HOST[:PORT]
+                        allow plain HTTP to this registry (loopback
+                        registries always may); repeat or separate with commas
+    --jobs N            images scanned at a time (default 2)
+    --format text|json|sarif
+    --output FILE
+    --fail-on noncompliant|conditional|error|warning|never
+                        exit 1 when a file is at or above this (default
+                        noncompliant; conditional = warning, unreadable
+                        files are warnings)
+    --at TIME           evaluate as of TIME (2026-09-01 or RFC 3339)
+
+Examples:
+    kensa fips scan /usr
+    kensa fips scan --format json ./bin/myapp
+    kensa fips scan --root /mnt/rootfs /mnt/rootfs/usr
+    kensa fips scan --at 2026-09-01 ./bin
+    kensa fips scan --accept historical --fail-on conditional ./dist
+    kensa fips scan registry:quay.io/org/app:1.2
+    kensa fips scan docker-archive:app.tar oci-layout:./layout:app
+    kensa fips scan --platform linux/arm64 registry:org/app:1.2
+    kensa fips scan --images images.txt --format json --output report.json
+
+Finding ids: fips-noncompliant (error), fips-conditional (warning),
+unreadable (warning), image-unreadable (error: the image could not be
+scanned; kensa exits 2 after writing the report), image-entry-skipped
+(warning). See docs/fips.md.
+`
+
+// fipsSummary is the "summary" of a fips scan report.
+type fipsSummary struct {
+	Files      int64          `json:"files_examined"`
+	Results    int            `json:"results"`
+	Verdicts   map[string]int `json:"verdicts"`
+	Backends   map[string]int `json:"backends"`
+	Unreadable int            `json:"unreadable"`
+	// Images counts the images (one per platform) scanned, ImagesFailed
+	// the references that could not be.
+	Images       int `json:"images,omitempty"`
+	ImagesFailed int `json:"images_failed,omitempty"`
+}
+
+func runFipsScan(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet("fips scan")
+	common := addCommon(fs, "noncompliant")
+	common.failOnValues = map[string]report.Severity{"noncompliant": report.Error, "conditional": report.Warning}
+	root := fs.String("root", "/", "")
+	var accepts []string
+	fs.Func("accept", "", func(s string) error {
+		accepts = append(accepts, strings.Split(s, ",")...)
+		return nil
+	})
+	everyFile := fs.Bool("every-file", false, "")
+	imf := addImageFlags(fs)
+	targets, err := parseArgs(env, fs, fipsScanUsage, args)
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := common.validate(env.Now()); err != nil {
+		return err
+	}
+	refs, targets, err := imf.splitTargets(env, targets)
+	if err != nil {
+		return err
+	}
+	if len(targets) == 0 && len(refs) == 0 {
+		return usageErrorf("fips scan needs a file or directory to scan").
+			withHint("kensa fips scan /usr    (or a binary, several paths, or registry:REF)")
+	}
+	var opts fips.Options
+	opts.At = common.at
+	for _, a := range accepts {
+		switch strings.TrimSpace(a) {
+		case "in-process":
+			opts.Accept.InProcess = true
+		case "historical":
+			opts.Accept.Historical = true
+		case "":
+		default:
+			return usageErrorf("--accept %q is not something kensa can accept", a).
+				withHint("use --accept in-process, --accept historical, or both")
+		}
+	}
+	if st, err := os.Stat(*root); err != nil || !st.IsDir() {
+		return usageErrorf("--root %s is not a directory", *root).
+			withHint("give the directory where the root filesystem is mounted")
+	}
+	for _, t := range targets {
+		if _, err := os.Stat(t); err != nil {
+			return usageErrorf("cannot scan %s: %v", t, unwrapPath(err)).
+				withHint("give an existing file or directory")
+		}
+	}
+
+	c := fips.NewClassifier(rootfs.Dir(*root), opts)
+	prog := newProgress(env)
+	var results []fips.Result
+	var walkErrs []fips.WalkError
+	var seen int64
+	if len(targets) > 0 {
+		seen = c.Walk(ctx, targets, fips.WalkOptions{
+			RootDir:   *root,
+			EveryFile: *everyFile,
+			Progress: func(seen, elf int64) {
+				prog.update("kensa: %d files examined, %d ELF files classified", seen, elf)
+			},
+		}, func(r fips.Result) { results = append(results, r) }, func(e fips.WalkError) { walkErrs = append(walkErrs, e) })
+	}
+	outcomes := imf.scanImages(ctx, refs, opts, prog)
+	prog.done()
+	if err := ctx.Err(); err != nil {
+		return usageErrorf("interrupted: %v", err)
+	}
+	sortFipsResults(results)
+
+	rep := newReport(env, "fips scan", common.at)
+	sum := fipsSummary{Files: seen, Results: len(results), Verdicts: map[string]int{}, Backends: map[string]int{}}
+	for _, r := range results {
+		rep.Findings = append(rep.Findings, fips.Findings(r)...)
+		sum.Verdicts[string(r.Verdict)]++
+		if r.Kind == fips.KindUnreadable {
+			sum.Unreadable++
+		}
+		for _, b := range r.Crypto {
+			sum.Backends[b]++
+		}
+	}
+	for _, e := range walkErrs {
+		rep.Findings = append(rep.Findings, fips.UnreadableFinding(e))
+		sum.Unreadable++
+	}
+	var failed []imageOutcome
+	for _, o := range outcomes {
+		if o.err != nil {
+			failed = append(failed, o)
+			rep.Findings = append(rep.Findings, imageFailure(o))
+			continue
+		}
+		sum.Images += o.images
+		sum.Files += o.files
+		rep.Findings = append(rep.Findings, o.findings...)
+		for _, r := range o.results {
+			sum.Verdicts[string(r.Verdict)]++
+			if r.Kind == fips.KindUnreadable {
+				sum.Unreadable++
+			}
+			for _, b := range r.Crypto {
+				sum.Backends[b]++
+			}
+		}
+		results = append(results, o.results...)
+	}
+	sortFipsResults(results)
+	sum.Results, sum.ImagesFailed = len(results), len(failed)
+	rep.Results = results
+	rep.Summary = sum
+	err = emit(env, common, rep, func(w io.Writer) error { return writeFipsText(w, results, walkErrs, failed, sum) })
+	if len(failed) > 0 && (err == nil || errors.Is(err, errFindings)) {
+		// A target that could not be scanned never looks like success.
+		return usageErrorf("%d of %d images could not be scanned (the report lists them as image-unreadable)", len(failed), len(refs)).
+			withHint("%s", failed[0].err.Error())
+	}
+	return err
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// sortFipsResults orders results by image (files of paths first) and
+// platform, then worst verdict first, then by path.
+func sortFipsResults(rs []fips.Result) {
+	slices.SortFunc(rs, func(a, b fips.Result) int {
+		return cmp.Or(cmp.Compare(a.Image, b.Image), cmp.Compare(a.Platform, b.Platform),
+			cmp.Compare(b.Verdict.Rank(), a.Verdict.Rank()), cmp.Compare(a.Path, b.Path))
+	})
+}
+
+func writeFipsText(w io.Writer, rs []fips.Result, errs []fips.WalkError, failed []imageOutcome, sum fipsSummary) error {
+	for _, g := range groupByImage(rs) {
+		if g.title != "" {
+			fmt.Fprintln(w, g.title)
+		}
+		t := report.NewTable("PATH", "CRYPTO", "VERDICT", "REASON")
+		t.MaxWidth = 72
+		for _, r := range g.results {
+			crypto := strings.Join(r.Crypto, ",")
+			if crypto == "" {
+				crypto = "-"
+			}
+			t.Row(r.Path, crypto, string(r.Verdict), firstReason(r.Reasons))
+		}
+		if err := t.Write(w); err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+	}
+	for _, e := range errs {
+		fmt.Fprintf(w, "unreadable: %s\n", e.Error())
+	}
+	for _, o := range failed {
+		fmt.Fprintf(w, "image not scanned: %s: %v\n", o.ref, o.err)
+	}
+	var parts []string
+	for _, v := range []fips.Verdict{fips.Noncompliant, fips.Conditional, fips.Compliant, fips.NotApplicable} {
+		parts = append(parts, fmt.Sprintf("%d %s", sum.Verdicts[string(v)], v))
+	}
+	fmt.Fprintf(w, "%d files classified (%d examined): %s\n", sum.Results, sum.Files, strings.Join(parts, ", "))
+	if sum.Images > 0 || sum.ImagesFailed > 0 {
+		fmt.Fprintf(w, "%s scanned, %d could not be\n", plural(sum.Images, "image"), sum.ImagesFailed)
+	}
+	if sum.Unreadable > 0 {
+		fmt.Fprintf(w, "%d unreadable\n", sum.Unreadable)
+	}
+	if len(sum.Backends) > 0 {
+		var bs []string
+		for _, b := range slices.Sorted(maps.Keys(sum.Backends)) {
+			bs = append(bs, fmt.Sprintf("%s %d", b, sum.Backends[b]))
+		}
+		fmt.Fprintf(w, "backends: %s\n", strings.Join(bs, ", "))
+	}
+	_, err := fmt.Fprintln(w, "hint: --format json lists every file's modules, certificates, via chains and all reasons")
+	return err
+}
+
+func firstReason(rs []string) string {
+	if len(rs) == 0 {
+		return ""
+	}
+	return rs[0]
+}

@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kensa-project/kensa/internal/fipstest"
+)
+
+// TestFipsScanExitCodes checks the exit codes of fips scan: 0 nothing at
+// or above --fail-on, 1 findings at or above it, 2 kensa could not do what
+// was asked.
+func TestFipsScanExitCodes(t *testing.T) {
+	s, err := fipstest.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	goStd := s.Path(t, "go_std")
+	fips := s.Path(t, "go_fips_v100")
+	noCrypto := s.Path(t, "go_nocrypto")
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.txt")
+	os.WriteFile(text, []byte("hello"), 0o644)
+	broken := filepath.Join(dir, "broken")
+	os.WriteFile(broken, []byte("\x7fELF\x02\x01\x01garbage"), 0o755)
+	at := "--at=2026-11-24"
+	tests := []struct {
+		name       string
+		args       []string
+		want       int
+		wantStderr string
+	}{
+		{"noncompliant fails by default", []string{goStd}, ExitFindings, ""},
+		{"compliant passes", []string{fips}, ExitOK, ""},
+		{"no crypto passes", []string{noCrypto}, ExitOK, ""},
+		{"never", []string{"--fail-on", "never", goStd}, ExitOK, ""},
+		{"fail-on error = noncompliant", []string{"--fail-on", "error", goStd}, ExitFindings, ""},
+		{"not elf named directly", []string{text}, ExitOK, ""},
+		{"directory without elf", []string{dir, "--fail-on", "noncompliant"}, ExitOK, ""},
+		{"unreadable is a warning", []string{broken}, ExitOK, ""},
+		{"unreadable fails on warning", []string{"--fail-on", "warning", broken}, ExitFindings, ""},
+		{"unreadable fails on conditional", []string{"--fail-on", "conditional", broken}, ExitFindings, ""},
+		{"missing path", []string{filepath.Join(dir, "nope")}, ExitError, "kensa: error: cannot scan"},
+		{"no path", nil, ExitError, "needs a file or directory"},
+		{"bad accept", []string{"--accept", "maybe", fips}, ExitError, "--accept"},
+		{"bad format", []string{"--format", "xml", fips}, ExitError, "--format"},
+		{"bad at", []string{"--at", "tomorrow", fips}, ExitError, "--at"},
+		{"help", []string{"--help"}, ExitOK, ""},
+		{"output to missing dir", []string{"--output", filepath.Join(dir, "no", "r.json"), fips}, ExitError, "writing the report"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"fips", "scan", at}, tt.args...)
+			code, _, stderr := run(t, args...)
+			if code != tt.want {
+				t.Errorf("exit %d, want %d (stderr %q)", code, tt.want, stderr)
+			}
+			if !strings.Contains(stderr, tt.wantStderr) {
+				t.Errorf("stderr %q, want %q", stderr, tt.wantStderr)
+			}
+		})
+	}
+}

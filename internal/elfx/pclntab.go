@@ -1,0 +1,284 @@
+package elfx
+
+import (
+	"bytes"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Go's function table (.gopclntab) starts with a magic number that names
+// its layout.
+const (
+	pcln12  = 0xfffffffb // Go 1.2–1.15: names inline in the table
+	pcln116 = 0xfffffffa // Go 1.16–1.17
+	pcln118 = 0xfffffff0 // Go 1.18–1.19
+	pcln120 = 0xfffffff1 // Go 1.20+
+)
+
+// ErrNoPclntab means the file has no Go function table.
+var ErrNoPclntab = errors.New("no Go function table")
+
+// FuncNames calls fn with each function name of the Go function table,
+// streaming the table's name blob through a small buffer: memory stays
+// flat however large the binary. fn must not keep name; returning false
+// stops the walk. For tables older than Go 1.16 the names are not
+// separated from other data, so fn also sees fragments: match them with
+// care (prefix after a NUL works, as names are NUL-terminated).
+func (f *File) FuncNames(fn func(name []byte) bool) error {
+	r, err := f.pclntab()
+	if err != nil {
+		return err
+	}
+	return splitNames(r, fn)
+}
+
+// pclntab finds the function name region of the Go function table.
+func (f *File) pclntab() (*io.SectionReader, error) {
+	for _, name := range []string{".gopclntab", ".data.rel.ro.gopclntab"} {
+		if s := f.section(name); s != nil {
+			r := f.sectionReader(s)
+			if names, ok := f.pclnNames(r, 0); ok {
+				return names, nil
+			}
+		}
+	}
+	// External linking (PIE, cgo) merges the table into .data.rel.ro
+	// (or .rodata): find its header by its magic number.
+	for _, name := range []string{".data.rel.ro", ".rodata", ".noptrdata"} {
+		s := f.section(name)
+		if s == nil {
+			continue
+		}
+		if names, ok := f.findPcln(f.sectionReader(s)); ok {
+			return names, nil
+		}
+	}
+	return nil, ErrNoPclntab
+}
+
+// findPcln scans r for a valid pclntab header.
+func (f *File) findPcln(r *io.SectionReader) (*io.SectionReader, bool) {
+	bp := getBuf()
+	defer putBuf(bp)
+	buf := (*bp)[:chunkSize+8]
+	for base := int64(0); base < r.Size(); base += chunkSize {
+		n, _ := r.ReadAt(buf, base)
+		for i := 0; i+8 <= n; i += 4 {
+			m := f.ByteOrder.Uint32(buf[i:])
+			if m&0xfffffff0 != 0xfffffff0 || buf[i+4] != 0 || buf[i+5] != 0 {
+				continue
+			}
+			if names, ok := f.pclnNames(r, base+int64(i)); ok {
+				return names, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// pclnNames validates the header at off in r and returns the region that
+// holds the function names.
+func (f *File) pclnNames(r *io.SectionReader, off int64) (*io.SectionReader, bool) {
+	var h [8 + 8*8]byte
+	n, _ := r.ReadAt(h[:], off)
+	if n < 16 {
+		return nil, false
+	}
+	magic := f.ByteOrder.Uint32(h[:])
+	minLC, ptrSize := h[6], int(h[7])
+	if h[4] != 0 || h[5] != 0 || (minLC != 1 && minLC != 2 && minLC != 4) || (ptrSize != 4 && ptrSize != 8) {
+		return nil, false
+	}
+	word := func(i int) uint64 {
+		o := 8 + i*ptrSize
+		if o+ptrSize > n {
+			return ^uint64(0)
+		}
+		if ptrSize == 4 {
+			return uint64(f.ByteOrder.Uint32(h[o:]))
+		}
+		return f.ByteOrder.Uint64(h[o:])
+	}
+	size := uint64(r.Size() - off)
+	var nameOff, nameEnd uint64
+	switch magic {
+	case pcln12:
+		// Names are interleaved with the rest of the table: hand out the
+		// whole table.
+		return io.NewSectionReader(r, off, int64(size)), true
+	case pcln116:
+		// nfunc, nfiles, funcnameOffset, cuOffset, ...
+		nameOff, nameEnd = word(2), word(3)
+	case pcln118, pcln120:
+		// nfunc, nfiles, textStart, funcnameOffset, cuOffset, ...
+		nameOff, nameEnd = word(3), word(4)
+	default:
+		return nil, false
+	}
+	if nameOff == 0 || nameOff > nameEnd || nameEnd > size {
+		return nil, false
+	}
+	return io.NewSectionReader(r, off+int64(nameOff), int64(nameEnd-nameOff)), true
+}
+
+// splitNames streams r and calls fn for each NUL-terminated string.
+func splitNames(r *io.SectionReader, fn func([]byte) bool) error {
+	bp := getBuf()
+	defer putBuf(bp)
+	buf := (*bp)[:chunkSize]
+	var carry []byte
+	for off := int64(0); off < r.Size(); {
+		n, err := r.ReadAt(buf, off)
+		if n == 0 {
+			if err != nil && !errors.Is(err, io.EOF) {
+				return fmt.Errorf("reading the Go function table: %w", err)
+			}
+			break
+		}
+		off += int64(n)
+		b := buf[:n]
+		for len(b) > 0 {
+			i := bytes.IndexByte(b, 0)
+			if i < 0 {
+				if len(carry) < maxNameCarry {
+					carry = append(carry, b[:min(len(b), maxNameCarry-len(carry))]...)
+				}
+				break
+			}
+			name := b[:i]
+			if len(carry) > 0 {
+				carry = append(carry, name[:min(len(name), maxNameCarry-len(carry))]...)
+				name = carry
+			}
+			if len(name) > 0 && !fn(name) {
+				return nil
+			}
+			carry = carry[:0]
+			b = b[i+1:]
+		}
+	}
+	if len(carry) > 0 {
+		fn(carry)
+	}
+	return nil
+}
+
+// ScanStrings streams the read-only data of the file (.rodata and its
+// kin; without section headers, the read-only loaded segments) and calls
+// fn with the index of each needle found and the bytes around it (up to
+// 256 bytes after its start, within the same chunk). limit caps how many
+// bytes are scanned. fn returning false stops the scan.
+func (f *File) ScanStrings(needles [][]byte, limit int64, fn func(i int, at []byte) bool) error {
+	var regions []*io.SectionReader
+	if len(f.Sections) > 0 {
+		for _, s := range f.Sections {
+			if s.Type != elf.SHT_PROGBITS || s.Flags&elf.SHF_ALLOC == 0 || s.Flags&elf.SHF_EXECINSTR != 0 || s.Flags&elf.SHF_COMPRESSED != 0 {
+				continue
+			}
+			// Strings live in .rodata (.rodata.str1.1 in unlinked objects);
+			// .data.rel.ro holds pointers.
+			if s.Name == ".rodata" || strings.HasPrefix(s.Name, ".rodata.") {
+				regions = append(regions, f.sectionReader(s))
+			}
+		}
+	} else {
+		for _, p := range f.Progs {
+			if p.Type == elf.PT_LOAD && p.Flags&elf.PF_X == 0 && p.Off < uint64(f.size) {
+				regions = append(regions, io.NewSectionReader(f.r, int64(p.Off), min(int64(p.Filesz), f.size-int64(p.Off))))
+			}
+		}
+	}
+	const overlap = 256
+	bp := getBuf()
+	defer putBuf(bp)
+	buf := (*bp)[:chunkSize+overlap]
+	var scanned int64
+	for _, r := range regions {
+		for off := int64(0); off < r.Size() && scanned < limit; off += chunkSize {
+			n, err := r.ReadAt(buf, off)
+			if n == 0 {
+				if err != nil && !errors.Is(err, io.EOF) {
+					return fmt.Errorf("reading read-only data: %w", err)
+				}
+				break
+			}
+			scanned += int64(min(n, chunkSize))
+			b := buf[:n]
+			for i, nd := range needles {
+				for from := 0; from < min(n, chunkSize); {
+					j := bytes.Index(b[from:], nd)
+					if j < 0 || from+j >= chunkSize {
+						break
+					}
+					at := b[from+j:]
+					if !fn(i, at[:min(len(at), overlap)]) {
+						return nil
+					}
+					from += j + len(nd)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Symbols calls fn with the name of each symbol defined in the file
+// (section index not undefined), from the dynamic symbol table and, when
+// present and not too large, the static one. fn returning false stops.
+func (f *File) Symbols(static bool, fn func(name []byte, dynamic bool) bool) error {
+	types := []elf.SectionType{elf.SHT_DYNSYM}
+	if static {
+		types = append(types, elf.SHT_SYMTAB)
+	}
+	for _, t := range types {
+		s := f.SectionByType(t)
+		if s == nil || s.Type == elf.SHT_NOBITS || int(s.Link) <= 0 || int(s.Link) >= len(f.Sections) {
+			continue
+		}
+		sr := f.sectionReader(s)
+		if sr.Size() > maxSymtab {
+			continue
+		}
+		strs, err := readCapped(f.sectionReader(f.Sections[s.Link]), maxStrtab, "a symbol name table")
+		if err != nil {
+			continue
+		}
+		entSize := 24
+		if f.Class == elf.ELFCLASS32 {
+			entSize = 16
+		}
+		bp := getBuf()
+		defer putBuf(bp) // at most two tables
+		buf := (*bp)[:(chunkSize/entSize)*entSize]
+		for off := int64(0); off < sr.Size(); off += int64(len(buf)) {
+			n, _ := sr.ReadAt(buf, off)
+			if n <= 0 {
+				break
+			}
+			for i := 0; i+entSize <= n; i += entSize {
+				e := buf[i : i+entSize]
+				var name uint32
+				var shndx uint16
+				if entSize == 24 {
+					name, shndx = f.ByteOrder.Uint32(e), f.ByteOrder.Uint16(e[6:])
+				} else {
+					name, shndx = f.ByteOrder.Uint32(e), f.ByteOrder.Uint16(e[14:])
+				}
+				if shndx == uint16(elf.SHN_UNDEF) || uint64(name) >= uint64(len(strs)) {
+					continue
+				}
+				nm := strs[name:]
+				if j := bytes.IndexByte(nm, 0); j >= 0 {
+					nm = nm[:j]
+				}
+				if !fn(nm, t == elf.SHT_DYNSYM) {
+					return nil
+				}
+			}
+		}
+	}
+	return nil
+}

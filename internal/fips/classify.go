@@ -1,0 +1,438 @@
+package fips
+
+import (
+	"cmp"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kensa-project/kensa/internal/rootfs"
+)
+
+// Crypto backends: the names of DESIGN.md.
+const (
+	BackendGoStd          = "go-std"
+	BackendGoBoringCrypto = "go-boringcrypto"
+	BackendGoFIPS140      = "go-fips140"
+	BackendGoOpenSSL      = "go-openssl"
+	BackendOpenSSL        = "openssl"
+	BackendOpenSSLStatic  = "openssl-static"
+	BackendBoringSSL      = "boringssl"
+	BackendGnuTLS         = "gnutls"
+	BackendNSS            = "nss"
+	BackendLibgcrypt      = "libgcrypt"
+	BackendWolfSSL        = "wolfssl"
+	BackendMbedTLS        = "mbedtls"
+)
+
+// Verdict is a file's FIPS 140 verdict.
+type Verdict string
+
+// The verdicts, from the best to the worst (see [Verdict.Rank]).
+const (
+	NotApplicable Verdict = "not-applicable" // no crypto
+	Compliant     Verdict = "compliant"
+	Conditional   Verdict = "conditional" // compliant when the host runs in FIPS mode
+	Noncompliant  Verdict = "noncompliant"
+)
+
+// Rank orders verdicts: a file's verdict is its worst module's.
+func (v Verdict) Rank() int {
+	switch v {
+	case Compliant:
+		return 1
+	case Conditional:
+		return 2
+	case Noncompliant:
+		return 3
+	}
+	return 0
+}
+
+// Accept widens the default policy.
+type Accept struct {
+	// InProcess accepts modules on the CMVP Modules In Process list
+	// (Go Cryptographic Module v1.26.0).
+	InProcess bool
+	// Historical accepts modules whose certificate is on the CMVP
+	// Historical list (FIPS 140-2 BoringCrypto since 2026-09-21).
+	Historical bool
+}
+
+// Options are the evaluation settings.
+type Options struct {
+	// At is the evaluation time (--at); zero means now.
+	At     time.Time
+	Accept Accept
+}
+
+// Module is one crypto module a file uses, as reported.
+type Module struct {
+	Backend     string `json:"backend"`
+	Name        string `json:"name"`
+	Version     string `json:"version,omitempty"`
+	Standard    string `json:"standard,omitempty"`
+	Certificate string `json:"certificate,omitempty"`
+	// Status is the validation status at the evaluation time: active,
+	// historical, in-process, not-validated or unknown.
+	Status string `json:"status"`
+	// AsOf is the date of the data the status comes from.
+	AsOf string `json:"as_of,omitempty"`
+	// Path is the library file in the root filesystem, where one was used.
+	Path string `json:"path,omitempty"`
+}
+
+// Result is the classification of one file. The JSON field names are the
+// DESIGN.md contract.
+type Result struct {
+	Path      string   `json:"path"`
+	Kind      string   `json:"kind"`
+	Language  string   `json:"language,omitempty"`
+	GoVersion string   `json:"go_version,omitempty"`
+	Crypto    []string `json:"crypto"`
+	Modules   []Module `json:"modules"`
+	Via       []string `json:"via,omitempty"`
+	Verdict   Verdict  `json:"verdict"`
+	Reasons   []string `json:"reasons"`
+	// Image scans fill these.
+	Image    string `json:"image,omitempty"`
+	Digest   string `json:"digest,omitempty"`
+	Platform string `json:"platform,omitempty"`
+}
+
+// Classifier resolves the dependencies of files inside one root
+// filesystem and gives verdicts. It caches the facts of every library it
+// reads and is safe for concurrent use.
+type Classifier struct {
+	root rootfs.FS
+	opts Options
+
+	facts   sync.Map // path → *factsEntry
+	lookups sync.Map // search key → lookupResult
+	ossl    sync.Map // libcrypto path → *osslEntry
+
+	confOnce sync.Once
+	confDirs []string
+}
+
+type factsEntry struct {
+	once  sync.Once
+	facts *Facts
+	err   error
+}
+
+// NewClassifier returns a Classifier over root.
+func NewClassifier(root rootfs.FS, opts Options) *Classifier {
+	if opts.At.IsZero() {
+		opts.At = time.Now()
+	}
+	return &Classifier{root: root, opts: opts}
+}
+
+// Add seeds the cache with facts already read for name.
+func (c *Classifier) Add(name string, f *Facts) {
+	e := &factsEntry{facts: f}
+	e.once.Do(func() {})
+	c.facts.Store(path.Clean("/"+name), e)
+}
+
+// seed caches facts for name unless they are cached already.
+func (c *Classifier) seed(name string, f *Facts) {
+	e := &factsEntry{facts: f}
+	e.once.Do(func() {})
+	c.facts.LoadOrStore(name, e)
+}
+
+// factsOf returns the facts of the regular file name (already resolved),
+// reading them through the root filesystem once.
+func (c *Classifier) factsOf(name string) (*Facts, error) {
+	v, _ := c.facts.LoadOrStore(name, &factsEntry{})
+	e := v.(*factsEntry)
+	e.once.Do(func() {
+		fl, err := c.root.Open(name)
+		if err != nil {
+			e.err = err
+			return
+		}
+		defer fl.Close()
+		e.facts, _ = Inspect(fl, fl.Size())
+	})
+	return e.facts, e.err
+}
+
+// hit is one crypto backend a file reaches, with its evaluation.
+type hit struct {
+	backend string
+	module  Module
+	verdict Verdict
+	reasons []string
+	via     string
+}
+
+// Classify gives the result for the file name (a path inside the root,
+// or the path as the user named it) with facts f.
+func (c *Classifier) Classify(name string, f *Facts) (res Result) {
+	res = Result{Path: name, Crypto: []string{}, Modules: []Module{}, Reasons: []string{}}
+	defer func() {
+		if p := recover(); p != nil {
+			res = Result{Path: name, Kind: KindUnreadable, Crypto: []string{}, Modules: []Module{},
+				Verdict: NotApplicable, Reasons: []string{fmt.Sprintf("internal error while classifying: %v", p)}}
+		}
+	}()
+	if f == nil {
+		f = &Facts{Kind: KindUnreadable, Reason: "no facts"}
+	}
+	switch f.Kind {
+	case KindNotELF:
+		res.Kind, res.Verdict = KindNotApplicable, NotApplicable
+		res.Reasons = []string{"not an ELF executable or shared library"}
+		return res
+	case KindUnreadable:
+		res.Kind, res.Verdict = KindUnreadable, NotApplicable
+		res.Reasons = []string{"unreadable: " + f.Reason}
+		return res
+	case KindRelocatable, KindOtherELF:
+		res.Kind, res.Verdict = f.Kind, NotApplicable
+		res.Reasons = []string{"not a loadable program or library"}
+		return res
+	}
+	res.Kind = f.Kind
+	if f.Go != nil {
+		res.Language, res.GoVersion = "go", f.Go.Version
+	} else {
+		res.Language = "c"
+	}
+	var hits []hit
+	var notes []string
+	if f.Go != nil {
+		h, n := c.goHit(name, f)
+		notes = append(notes, n...)
+		if h != nil {
+			hits = append(hits, *h)
+		}
+	}
+	hits = append(hits, c.ownHits(name, f)...)
+	dh, dn := c.depHits(name, f)
+	hits = append(hits, dh...)
+	notes = append(notes, dn...)
+
+	if len(hits) == 0 {
+		res.Verdict = NotApplicable
+		switch {
+		case f.Go != nil && f.Go.NoFuncTable:
+			res.Reasons = append(res.Reasons, "no crypto found (the Go function table could not be read)")
+		case f.Go != nil:
+			res.Reasons = append(res.Reasons, "Go binary without crypto packages")
+		default:
+			res.Reasons = append(res.Reasons, "no crypto library linked or embedded")
+		}
+		res.Reasons = append(res.Reasons, notes...)
+		return res
+	}
+	// Worst first, so the first reason explains the verdict.
+	slices.SortStableFunc(hits, func(a, b hit) int { return cmp.Compare(b.verdict.Rank(), a.verdict.Rank()) })
+	res.Verdict = hits[0].verdict
+	seenMod := map[Module]bool{}
+	for _, h := range hits {
+		if !slices.Contains(res.Crypto, h.backend) {
+			res.Crypto = append(res.Crypto, h.backend)
+		}
+		if !seenMod[h.module] {
+			seenMod[h.module] = true
+			res.Modules = append(res.Modules, h.module)
+		}
+		for _, r := range h.reasons {
+			if !slices.Contains(res.Reasons, r) {
+				res.Reasons = append(res.Reasons, r)
+			}
+		}
+		if h.via != "" && !slices.Contains(res.Via, h.via) {
+			res.Via = append(res.Via, h.via)
+		}
+	}
+	slices.Sort(res.Crypto)
+	res.Reasons = append(res.Reasons, notes...)
+	return res
+}
+
+// familyOf names the crypto family of a library by its file name or
+// soname: libcrypto.so.3 → openssl, libssl3.so → nss, … or "".
+func familyOf(name string) string {
+	base := path.Base(name)
+	stem, _, ok := strings.Cut(base, ".so")
+	if !ok {
+		return ""
+	}
+	// Vendored copies: libcrypto-1a2b3c4d.so.3 (Python wheels).
+	if i := strings.IndexByte(stem, '-'); i > 0 && (strings.HasPrefix(stem, "libcrypto-") || strings.HasPrefix(stem, "libssl-")) {
+		stem = stem[:i]
+	}
+	switch stem {
+	case "libcrypto", "libssl":
+		return BackendOpenSSL
+	case "libgnutls", "libnettle", "libhogweed":
+		return BackendGnuTLS
+	case "libnss3", "libssl3", "libsoftokn3", "libfreeblpriv3", "libfreebl3", "libsmime3":
+		return BackendNSS
+	case "libgcrypt":
+		return BackendLibgcrypt
+	case "libwolfssl":
+		return BackendWolfSSL
+	case "libmbedcrypto", "libmbedtls", "libmbedx509", "libtfpsacrypto":
+		return BackendMbedTLS
+	}
+	return ""
+}
+
+// ownHits are the backends a file is or embeds itself.
+func (c *Classifier) ownHits(name string, f *Facts) []hit {
+	var hits []hit
+	fam := familyOf(name)
+	if f.Dynamic.SOName != "" && fam == "" {
+		fam = familyOf(f.Dynamic.SOName)
+	}
+	if fam != "" {
+		hits = append(hits, c.libraryHit(fam, name, f, ""))
+	}
+	if fam == "" && f.ProviderInit && f.ProviderName != "" {
+		// An OpenSSL 3 provider module (ossl-modules/*.so) is OpenSSL's
+		// crypto itself.
+		fam = BackendOpenSSL
+		m := Module{Backend: BackendOpenSSL, Name: f.ProviderName, Status: StatusUnknown, Path: name}
+		if strings.Contains(f.ProviderName, "FIPS") {
+			hits = append(hits, hit{backend: fam, module: m, verdict: Conditional,
+				reasons: []string{fmt.Sprintf("%s: compliant when a configured OpenSSL loads it on a host in FIPS mode and the build is a validated one", f.ProviderName)}})
+		} else {
+			hits = append(hits, hit{backend: fam, module: m, verdict: Noncompliant,
+				reasons: []string{fmt.Sprintf("%s is an OpenSSL provider outside the FIPS module", f.ProviderName)}})
+		}
+	}
+	hits = append(hits, staticHits(f, fam, "")...)
+	return hits
+}
+
+// staticHits are the crypto libraries linked into f statically.
+func staticHits(f *Facts, ownFamily, via string) []hit {
+	var hits []hit
+	boringGo := f.Go != nil && goBackend(f.Go) == BackendGoBoringCrypto
+	if ownFamily != BackendOpenSSL && f.BoringSSL == "" && staticOpenSSL(f) {
+		ver, what := "", "OpenSSL"
+		if f.OpenSSLVersion != "" {
+			ver, what = strings.Fields(f.OpenSSLVersion)[1], f.OpenSSLVersion
+		}
+		hits = append(hits, hit{
+			backend: BackendOpenSSLStatic,
+			module:  Module{Backend: BackendOpenSSLStatic, Name: "OpenSSL (linked in statically)", Version: ver, Status: StatusNotValidated},
+			verdict: Noncompliant,
+			reasons: []string{fmt.Sprintf("%sembeds its own copy of %s (static link, %s): not a validated module", viaPrefix(via), what, staticEvidence(f))},
+			via:     via,
+		})
+	}
+	if f.BoringSSL != "" && !boringGo && (f.BoringSSLSources || f.OpenSSLSymbols >= 20) {
+		hits = append(hits, hit{
+			backend: BackendBoringSSL,
+			module:  Module{Backend: BackendBoringSSL, Name: f.BoringSSL + " (embedded)", Status: StatusUnknown},
+			verdict: Noncompliant,
+			reasons: []string{fmt.Sprintf("%sembeds %s: unvalidated unless it is a FIPS build of a certified tag", viaPrefix(via), f.BoringSSL)},
+			via:     via,
+		})
+	}
+	if f.WolfSSL && ownFamily != BackendWolfSSL {
+		hits = append(hits, embeddedHit(BackendWolfSSL, "wolfSSL", via))
+	}
+	if f.MbedTLS && ownFamily != BackendMbedTLS {
+		hits = append(hits, embeddedHit(BackendMbedTLS, "Mbed TLS", via))
+	}
+	return hits
+}
+
+// staticOpenSSL decides whether f carries a copy of OpenSSL: its version
+// string with source paths, many source paths, or defined entry points.
+// A mere mention of "OpenSSL" (build options, headers) is not enough.
+func staticOpenSSL(f *Facts) bool {
+	return f.OpenSSLVersion != "" && f.OpenSSLSourcePaths >= 2 ||
+		f.OpenSSLSourcePaths >= 4 ||
+		f.OpenSSLSymbols >= 20
+}
+
+func staticEvidence(f *Facts) string {
+	var ev []string
+	if f.OpenSSLSourcePaths > 0 {
+		ev = append(ev, fmt.Sprintf("%d OpenSSL source directories in its strings", f.OpenSSLSourcePaths))
+	}
+	if f.OpenSSLSymbols > 0 {
+		ev = append(ev, fmt.Sprintf("%d EVP_/OPENSSL_ functions defined", f.OpenSSLSymbols))
+	}
+	return strings.Join(ev, ", ")
+}
+
+func embeddedHit(backend, name, via string) hit {
+	return hit{
+		backend: backend,
+		module:  Module{Backend: backend, Name: name + " (embedded)", Status: StatusUnknown},
+		verdict: Noncompliant,
+		reasons: []string{fmt.Sprintf("%sembeds %s: not a validated module", viaPrefix(via), name)},
+		via:     via,
+	}
+}
+
+func viaPrefix(via string) string {
+	if via == "" {
+		return ""
+	}
+	parts := strings.Split(via, " → ")
+	return parts[len(parts)-1] + " "
+}
+
+// libraryHit evaluates a crypto library of family fam at lib (a path in
+// the root) with facts lf.
+func (c *Classifier) libraryHit(fam, lib string, lf *Facts, via string) hit {
+	base := path.Base(lib)
+	if lf != nil && lf.Dynamic.SOName != "" && !strings.Contains(lf.Dynamic.SOName, "/") {
+		base = lf.Dynamic.SOName
+	}
+	switch fam {
+	case BackendOpenSSL:
+		h := c.opensslHit(lib, lf)
+		h.backend, h.module.Backend, h.via = BackendOpenSSL, BackendOpenSSL, via
+		return h
+	case BackendWolfSSL, BackendMbedTLS:
+		return hit{
+			backend: fam,
+			module:  Module{Backend: fam, Name: base, Status: StatusUnknown, Path: lib},
+			verdict: Noncompliant,
+			reasons: []string{fmt.Sprintf("%s is not a FIPS-validated module kensa can recognise", base)},
+			via:     via,
+		}
+	}
+	// GnuTLS, NSS, libgcrypt: FIPS builds ship integrity files beside the
+	// library; without them the FIPS self-test cannot pass.
+	dir := path.Dir(lib)
+	var want []string
+	switch fam {
+	case BackendNSS:
+		want = []string{"libsoftokn3.chk", "libfreeblpriv3.chk"}
+	default:
+		want = []string{"." + base + ".hmac"}
+		if real := path.Base(lib); real != base {
+			want = append(want, "."+real+".hmac")
+		}
+	}
+	var found string
+	for _, w := range want {
+		if fi, err := c.root.Lstat(path.Join(dir, w)); err == nil && !fi.IsDir() {
+			found = path.Join(dir, w)
+			break
+		}
+	}
+	m := Module{Backend: fam, Name: base, Status: StatusUnknown, Path: lib}
+	if found != "" {
+		return hit{backend: fam, module: m, verdict: Conditional, via: via,
+			reasons: []string{fmt.Sprintf("%s has its FIPS integrity file (%s): compliant when the host runs in FIPS mode and the build is a validated one", base, path.Base(found))}}
+	}
+	return hit{backend: fam, module: m, verdict: Noncompliant, via: via,
+		reasons: []string{fmt.Sprintf("%s has no FIPS integrity file (%s) beside it: not a FIPS build", base, strings.Join(want, " or "))}}
+}

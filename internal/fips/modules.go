@@ -1,0 +1,180 @@
+package fips
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// modules.json is the module table: each crypto module kensa can name,
+// with its FIPS 140 validation status over time and the sources of every
+// row, plus which BoringCrypto module each Go release embeds.
+//
+//go:embed modules.json
+var modulesJSON []byte
+
+// ModuleRow is one row of the module table.
+type ModuleRow struct {
+	ID          string        `json:"id"`
+	Backend     string        `json:"backend"`
+	Name        string        `json:"name"`
+	Version     string        `json:"version"`
+	Standard    string        `json:"standard"`
+	Certificate string        `json:"certificate"`
+	Events      []StatusEvent `json:"events"`
+	Sources     []string      `json:"sources"`
+	AsOf        string        `json:"as_of"`
+}
+
+// StatusEvent is a validation status that holds from a date on.
+type StatusEvent struct {
+	From   string `json:"from"`
+	Status string `json:"status"`
+	Note   string `json:"note"`
+}
+
+type boringRule struct {
+	From  string `json:"from"`
+	Until string `json:"until"`
+	Tag   string `json:"tag"`
+}
+
+type moduleTable struct {
+	Modules []ModuleRow `json:"modules"`
+	Boring  struct {
+		Rules []boringRule `json:"rules"`
+		AsOf  string       `json:"as_of"`
+	} `json:"boringcrypto_releases"`
+}
+
+var table = mustLoadTable()
+
+func mustLoadTable() *moduleTable {
+	var t moduleTable
+	if err := json.Unmarshal(modulesJSON, &t); err != nil {
+		panic(fmt.Sprintf("fips: modules.json: %v", err))
+	}
+	for _, m := range t.Modules {
+		for _, e := range m.Events {
+			if _, err := time.Parse(time.DateOnly, e.From); err != nil {
+				panic(fmt.Sprintf("fips: modules.json %s: %v", m.ID, err))
+			}
+		}
+	}
+	return &t
+}
+
+// Modules returns the module table (for documentation and tests).
+func Modules() []ModuleRow { return table.Modules }
+
+// Module statuses.
+const (
+	StatusActive       = "active"
+	StatusHistorical   = "historical"
+	StatusInProcess    = "in-process"
+	StatusNotValidated = "not-validated" // no validation of this code exists (yet)
+	StatusUnknown      = "unknown"       // kensa cannot tie the build to a certificate
+)
+
+// statusAt returns the row's status event in force at t (nil before the
+// first event).
+func (m *ModuleRow) statusAt(t time.Time) *StatusEvent {
+	var cur *StatusEvent
+	for i := range m.Events {
+		from, _ := time.Parse(time.DateOnly, m.Events[i].From)
+		if !t.Before(from) {
+			cur = &m.Events[i]
+		}
+	}
+	return cur
+}
+
+// lookupModule finds the row of backend whose version is v or a prefix of
+// it up to a '-' ("v1.0.0-c2097c7c" matches "v1.0.0").
+func lookupModule(backend, v string) *ModuleRow {
+	for i := range table.Modules {
+		m := &table.Modules[i]
+		if m.Backend != backend {
+			continue
+		}
+		if m.Version == v || strings.HasPrefix(v, m.Version+"-") {
+			return m
+		}
+	}
+	return nil
+}
+
+// boringTagFor returns the BoringSSL FIPS tag that the upstream Go
+// release embeds, or "" when release cannot be placed.
+func boringTagFor(release string) string {
+	rv, ok := parseGoRelease(release)
+	if !ok {
+		return ""
+	}
+	for _, r := range table.Boring.Rules {
+		from, ok1 := parseGoRelease(r.From)
+		if !ok1 || compareRelease(rv, from) < 0 {
+			continue
+		}
+		if r.Until != "" {
+			until, ok2 := parseGoRelease(r.Until)
+			if !ok2 || compareRelease(rv, until) >= 0 {
+				continue
+			}
+		}
+		return r.Tag
+	}
+	return ""
+}
+
+// goRelease is a parsed Go release: go1.22rc1 is {1,22,0,-1,1}, go1.22.3
+// {1,22,3,0,0}. pre is -2 for beta, -1 for rc, 0 for a release.
+type goRelease struct{ major, minor, patch, pre, preN int }
+
+func parseGoRelease(s string) (goRelease, bool) {
+	var r goRelease
+	s, ok := strings.CutPrefix(s, "go")
+	if !ok {
+		return r, false
+	}
+	for _, p := range []struct {
+		sep string
+		val int
+	}{{"rc", -1}, {"beta", -2}} {
+		if a, b, ok := strings.Cut(s, p.sep); ok {
+			n, err := strconv.Atoi(b)
+			if err != nil {
+				return r, false
+			}
+			r.pre, r.preN, s = p.val, n, a
+		}
+	}
+	parts := strings.Split(s, ".")
+	if len(parts) < 1 || len(parts) > 3 {
+		return r, false
+	}
+	nums := []*int{&r.major, &r.minor, &r.patch}
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 {
+			return r, false
+		}
+		*nums[i] = n
+	}
+	return r, true
+}
+
+func compareRelease(a, b goRelease) int {
+	for _, d := range [][2]int{{a.major, b.major}, {a.minor, b.minor}, {a.patch, b.patch}, {a.pre, b.pre}, {a.preN, b.preN}} {
+		if d[0] != d[1] {
+			if d[0] < d[1] {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}

@@ -1,0 +1,142 @@
+package fips
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+	"sync"
+)
+
+// An OpenSSL installation is judged by the libcrypto the loader would
+// load: OpenSSL 3 is FIPS-capable only with a FIPS provider (an
+// ossl-modules/fips.so that really is one) and the configuration that
+// loads it; OpenSSL 1.x only as a FIPS build (FIPS_mode_set, "FIPS" in
+// its version, as RHEL 8 ships).
+
+type osslEntry struct {
+	once sync.Once
+	h    hit
+}
+
+// opensslDirs are where distributions keep openssl.cnf and fipsmodule.cnf,
+// after the libcrypto's own compiled-in OPENSSLDIR.
+var opensslDirs = []string{"/usr/lib/ssl", "/etc/ssl", "/etc/pki/tls", "/usr/local/ssl"}
+
+var reFIPSConf = regexp.MustCompile(`(?im)^[ \t]*[^#;\s][^\n]*fips`)
+
+// opensslHit evaluates the OpenSSL installation of the library lib (a
+// libcrypto or libssl path in the root). The result is cached per path.
+func (c *Classifier) opensslHit(lib string, lf *Facts) hit {
+	v, _ := c.ossl.LoadOrStore(lib, &osslEntry{})
+	e := v.(*osslEntry)
+	e.once.Do(func() { e.h = c.evalOpenSSL(lib, lf) })
+	h := e.h
+	h.reasons = append([]string(nil), h.reasons...)
+	return h
+}
+
+func (c *Classifier) evalOpenSSL(lib string, lf *Facts) hit {
+	base := path.Base(lib)
+	if lf != nil && lf.Dynamic.SOName != "" && !strings.Contains(lf.Dynamic.SOName, "/") {
+		base = lf.Dynamic.SOName
+	}
+	// libssl: judge the libcrypto it uses.
+	if strings.HasPrefix(base, "libssl") && lf != nil {
+		for _, n := range lf.Dynamic.Needed {
+			if strings.HasPrefix(n, "libcrypto") {
+				if p, cf := c.findLibrary(lib, lf, n, nil); p != "" {
+					return c.opensslHit(p, cf)
+				}
+			}
+		}
+	}
+	ver := ""
+	if lf != nil && lf.OpenSSLVersion != "" {
+		ver = strings.Fields(lf.OpenSSLVersion)[1]
+	}
+	label := base
+	if ver != "" {
+		label = fmt.Sprintf("%s (OpenSSL %s)", base, ver)
+	}
+	mod := Module{Name: "OpenSSL", Version: ver, Status: StatusNotValidated, Path: lib}
+	major := ver
+	if major == "" {
+		_, major, _ = strings.Cut(base, ".so.")
+	}
+	if major != "" && major[0] < '3' && major[0] >= '0' && !strings.HasPrefix(major, "3") {
+		// OpenSSL 0.9.x, 1.0.x, 1.1.x: FIPS only as a FIPS build.
+		if lf != nil && (lf.FIPSModeAPI || strings.Contains(lf.OpenSSLVersion, "FIPS")) {
+			mod.Name, mod.Status = "OpenSSL FIPS build", StatusUnknown
+			return hit{verdict: Conditional, module: mod, reasons: []string{fmt.Sprintf("%s is a FIPS build (FIPS_mode_set): compliant when the host runs in FIPS mode and the build is a validated one", label)}}
+		}
+		return hit{verdict: Noncompliant, module: mod, reasons: []string{fmt.Sprintf("%s is not a FIPS build", label)}}
+	}
+	// OpenSSL 3: look for the FIPS provider.
+	var modDirs []string
+	if lf != nil && lf.ModulesDir != "" {
+		modDirs = append(modDirs, lf.ModulesDir)
+	}
+	modDirs = append(modDirs, path.Join(path.Dir(lib), "ossl-modules"))
+	var prov, provName, notProv string
+	for _, d := range modDirs {
+		for _, pname := range []string{"fips.so", "symcryptprovider.so"} {
+			p, pf := c.tryLibrary(path.Join(d, pname), lfOr(lf))
+			if p == "" {
+				continue
+			}
+			if pf.ProviderInit && (strings.Contains(pf.ProviderName, "FIPS") || pname == "symcryptprovider.so") {
+				prov, provName = p, pf.ProviderName
+				if provName == "" {
+					provName = "SymCrypt provider"
+				}
+				break
+			}
+			notProv = p
+		}
+		if prov != "" {
+			break
+		}
+	}
+	if prov == "" {
+		if notProv != "" {
+			return hit{verdict: Noncompliant, module: mod, reasons: []string{fmt.Sprintf("%s: %s is not an OpenSSL FIPS provider", label, notProv)}}
+		}
+		return hit{verdict: Noncompliant, module: mod, reasons: []string{fmt.Sprintf("%s has no FIPS provider (no ossl-modules/fips.so)", label)}}
+	}
+	mod = Module{Name: provName, Version: ver, Status: StatusUnknown, Path: prov}
+	if pf, _ := c.factsOf(prov); pf != nil && pf.OpenSSLVersion != "" {
+		mod.Version = strings.Fields(pf.OpenSSLVersion)[1]
+	}
+	conf := c.fipsConfig(lf)
+	if conf == "" {
+		return hit{verdict: Noncompliant, module: mod, reasons: []string{fmt.Sprintf("%s has a FIPS provider (%s) but no configuration loads it (no fipsmodule.cnf, no fips section in openssl.cnf)", label, prov)}}
+	}
+	return hit{verdict: Conditional, module: mod, reasons: []string{fmt.Sprintf("%s has a FIPS provider (%s, configured in %s): compliant when the host runs in FIPS mode and the provider build is a validated one", label, prov, conf)}}
+}
+
+func lfOr(f *Facts) *Facts {
+	if f == nil {
+		return &Facts{}
+	}
+	return f
+}
+
+// fipsConfig returns the file that configures the FIPS provider, or "".
+func (c *Classifier) fipsConfig(lf *Facts) string {
+	dirs := opensslDirs
+	if lf != nil && lf.OpenSSLDir != "" {
+		dirs = append([]string{lf.OpenSSLDir}, dirs...)
+	}
+	for _, d := range dirs {
+		if data, err := c.readSmall(path.Join(d, "fipsmodule.cnf"), maxConfBytes); err == nil && len(data) > 0 {
+			return path.Join(d, "fipsmodule.cnf")
+		}
+	}
+	for _, d := range dirs {
+		if data, err := c.readSmall(path.Join(d, "openssl.cnf"), maxConfBytes); err == nil && reFIPSConf.Match(data) {
+			return path.Join(d, "openssl.cnf")
+		}
+	}
+	return ""
+}

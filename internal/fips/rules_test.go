@@ -1,0 +1,134 @@
+package fips
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kensa-project/kensa/internal/elfx"
+)
+
+func TestSplitGoVersion(t *testing.T) {
+	tests := []struct {
+		in, release, vendor string
+		exps                []string
+	}{
+		{"go1.26.8", "go1.26.8", "", nil},
+		{"go1.26.8-X:boringcrypto", "go1.26.8", "", []string{"boringcrypto"}},
+		{"go1.22.12 X:boringcrypto", "go1.22.12", "", []string{"boringcrypto"}},
+		{"go1.24.4 X:systemcrypto", "go1.24.4", "", []string{"systemcrypto"}},
+		{"go1.21.9 (Red Hat 1.21.9-1.module+el8.10.0+21671+b35c3b78) X:strictfipsruntime", "go1.21.9", "(Red Hat 1.21.9-1.module+el8.10.0+21671+b35c3b78)", []string{"strictfipsruntime"}},
+		{"go1.26.0-microsoft", "go1.26.0", "-microsoft", nil},
+		{"go1.22-20231128-RC02 cl/586117301 +6111acc8e6 X:fieldtrack,boringcrypto", "go1.22", "-20231128-RC02 cl/586117301 +6111acc8e6", []string{"fieldtrack", "boringcrypto"}},
+		{"devel go1.27-abcdef", "devel", "go1.27-abcdef", nil},
+	}
+	for _, tt := range tests {
+		r, v, x := splitGoVersion(tt.in)
+		if r != tt.release || v != tt.vendor || !cmp.Equal(x, tt.exps) {
+			t.Errorf("splitGoVersion(%q) = %q, %q, %q; want %q, %q, %q", tt.in, r, v, x, tt.release, tt.vendor, tt.exps)
+		}
+	}
+}
+
+// TestBoringTag checks the release → BoringCrypto module map against
+// the Dockerfiles read in the toolchain zips (see modules.json).
+func TestBoringTag(t *testing.T) {
+	tests := map[string]string{
+		"go1.19.13": "fips-20210429", "go1.20.12": "fips-20210429", "go1.20.13": "fips-20220613",
+		"go1.20.14": "fips-20210429", "go1.21.5": "fips-20210429", "go1.21.6": "fips-20220613",
+		"go1.21.7": "fips-20210429", "go1.21.13": "fips-20210429", "go1.22rc1": "fips-20220613",
+		"go1.22rc2": "fips-20220613", "go1.22.0": "fips-20210429", "go1.22.12": "fips-20210429",
+		"go1.23.12": "fips-20210429", "go1.24rc1": "fips-20210429", "go1.24.0": "fips-20220613",
+		"go1.26.8": "fips-20220613", "go1.22": "fips-20210429", "gofoo": "", "devel": "",
+	}
+	for rel, want := range tests {
+		if got := boringTagFor(rel); got != want {
+			t.Errorf("boringTagFor(%q) = %q, want %q", rel, got, want)
+		}
+	}
+}
+
+func TestModuleStatusAt(t *testing.T) {
+	day := func(s string) time.Time { d, _ := time.Parse(time.DateOnly, s); return d }
+	tests := []struct {
+		id, at, want string
+	}{
+		{"go-boringcrypto/fips-20210429", "2026-09-20", StatusActive},
+		{"go-boringcrypto/fips-20210429", "2026-09-21", StatusHistorical},
+		{"go-boringcrypto/fips-20220613", "2024-01-01", StatusInProcess},
+		{"go-boringcrypto/fips-20220613", "2026-11-24", StatusActive},
+		{"go-fips140/v1.0.0", "2026-11-24", StatusActive},
+		{"go-fips140/v1.0.0", "2025-06-01", StatusInProcess},
+		{"go-fips140/v1.26.0", "2026-11-24", StatusInProcess},
+	}
+	for _, tt := range tests {
+		var row *ModuleRow
+		for i := range table.Modules {
+			if table.Modules[i].ID == tt.id {
+				row = &table.Modules[i]
+			}
+		}
+		if row == nil {
+			t.Fatalf("no row %s", tt.id)
+		}
+		got := ""
+		if ev := row.statusAt(day(tt.at)); ev != nil {
+			got = ev.Status
+		}
+		if got != tt.want {
+			t.Errorf("%s at %s: %q, want %q", tt.id, tt.at, got, tt.want)
+		}
+	}
+	for _, m := range Modules() {
+		if len(m.Sources) == 0 || m.AsOf == "" {
+			t.Errorf("row %s has no source or as-of date", m.ID)
+		}
+	}
+}
+
+func TestFamilyOf(t *testing.T) {
+	tests := map[string]string{
+		"libcrypto.so.3": BackendOpenSSL, "libssl.so.1.1": BackendOpenSSL, "libssl3.so": BackendNSS,
+		"libcrypto-a1b2c3d4.so.3": BackendOpenSSL, "libgnutls.so.30": BackendGnuTLS, "libnss3.so": BackendNSS,
+		"libgcrypt.so.20": BackendLibgcrypt, "libwolfssl.so.35": BackendWolfSSL, "libmbedcrypto.so.7": BackendMbedTLS,
+		"libc.so.6": "", "libcryptsetup.so.12": "", "libk5crypto.so.3": "", "crypto.py": "",
+	}
+	for in, want := range tests {
+		if got := familyOf(in); got != want {
+			t.Errorf("familyOf(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestGoBackend(t *testing.T) {
+	tests := []struct {
+		name string
+		g    GoFacts
+		want string
+	}{
+		{"no crypto", GoFacts{}, ""},
+		{"std", GoFacts{HasCrypto: true}, BackendGoStd},
+		{"golang-fips", GoFacts{HasCrypto: true, GolangFIPSOpenSSL: true, BoringCgo: true}, BackendGoOpenSSL},
+		{"no_openssl", GoFacts{HasCrypto: true, GolangFIPSOpenSSL: true, Tags: []string{"no_openssl"}}, BackendGoStd},
+		{"ms 1.25 default", GoFacts{HasCrypto: true, Settings: settings("microsoft_systemcrypto", "1"), GOFIPS140: "latest"}, BackendGoOpenSSL},
+		{"ms systemcrypto experiment", GoFacts{HasCrypto: true, Experiments: []string{"systemcrypto"}}, BackendGoOpenSSL},
+		{"ms opt-out", GoFacts{HasCrypto: true, Experiments: []string{"nosystemcrypto"}, Settings: settings("microsoft_systemcrypto", "1")}, BackendGoStd},
+		{"boring tag", GoFacts{HasCrypto: true, Tags: []string{"goexperiment.boringcrypto"}}, BackendGoBoringCrypto},
+		{"fips140 auto", GoFacts{HasCrypto: true, DefaultGODEBUG: "fips140=auto"}, BackendGoFIPS140},
+		{"fips140 off only", GoFacts{HasCrypto: true, DefaultGODEBUG: "fips140=off"}, BackendGoStd},
+		{"GOFIPS140 with fips140=off", GoFacts{HasCrypto: true, GOFIPS140: "v1.0.0-c2097c7c", DefaultGODEBUG: "fips140=off"}, BackendGoFIPS140},
+	}
+	for _, tt := range tests {
+		if got := goBackend(&tt.g); got != tt.want {
+			t.Errorf("%s: goBackend = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func settings(kv ...string) (s []elfx.Setting) {
+	for i := 0; i+1 < len(kv); i += 2 {
+		s = append(s, elfx.Setting{Key: kv[i], Value: kv[i+1]})
+	}
+	return s
+}

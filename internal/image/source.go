@@ -1,0 +1,616 @@
+// Package image reads container images without a daemon, root or disk:
+// from a registry, a docker-save archive or an OCI image layout, through
+// go-containerregistry. It selects the platforms asked for and flattens
+// each image's layers in one streaming pass into an in-memory
+// [rootfs.FS] ([Flatten]), handing every ELF file's contents to a
+// caller's examiner on the way.
+package image
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	kgzip "github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// Source schemes of image references.
+const (
+	SchemeRegistry      = "registry"
+	SchemeDockerArchive = "docker-archive"
+	SchemeOCILayout     = "oci-layout"
+)
+
+// Reference is an image reference as the user wrote it:
+// "registry:REF", "docker-archive:PATH[:TAG]", "oci-layout:PATH[:TAG|@DIGEST]".
+type Reference struct {
+	Scheme string
+	Value  string
+}
+
+func (r Reference) String() string { return r.Scheme + ":" + r.Value }
+
+// ParseReference splits s into a scheme and its value. ok is false when s
+// names no image scheme (it is then a path).
+func ParseReference(s string) (ref Reference, ok bool, err error) {
+	scheme, value, found := strings.Cut(s, ":")
+	if !found {
+		return Reference{}, false, nil
+	}
+	switch scheme {
+	case SchemeRegistry, SchemeDockerArchive, SchemeOCILayout:
+	default:
+		return Reference{}, false, nil
+	}
+	if value == "" {
+		return Reference{}, true, fmt.Errorf("%s: reference is empty", s)
+	}
+	return Reference{Scheme: scheme, Value: value}, true, nil
+}
+
+// Options say how to reach images and which platforms to select.
+type Options struct {
+	// Platform selects one platform of an index ("linux/arm64/v8");
+	// empty means linux and the host's architecture.
+	Platform string
+	// AllPlatforms selects every platform of an index.
+	AllPlatforms bool
+	// Insecure names registries (host[:port]) that may be reached over
+	// plain HTTP. Loopback registries always may.
+	Insecure []string
+	// Keychain gives registry credentials; nil means
+	// authn.DefaultKeychain (the docker config and its credential
+	// helpers, anonymous otherwise).
+	Keychain authn.Keychain
+	// Transport is the HTTP transport (tests); nil means
+	// http.DefaultTransport.
+	Transport http.RoundTripper
+}
+
+// Image is one platform's image, ready to flatten.
+type Image struct {
+	// Reference is the reference the user gave.
+	Reference string
+	// Digest is the image manifest's digest; for a docker-save archive,
+	// which has no registry manifest, the image ID (the configuration's
+	// digest).
+	Digest string
+	// Platform is os/arch[/variant] from the image configuration.
+	Platform string
+	// Env is the configuration's Env, as NAME=value strings.
+	Env []string
+
+	img     v1.Image
+	layers  []v1.Layer
+	archive bool // a docker-save archive: read layers with Uncompressed
+	verify  bool // blobs on local disk: verify their digest while reading
+}
+
+// Layers returns the openers of the image's layer streams, bottom first,
+// decompressed (gzip or zstd, detected by magic) and, for local blobs,
+// verified against their digests.
+func (im *Image) Layers() []LayerOpener {
+	out := make([]LayerOpener, len(im.layers))
+	for i, l := range im.layers {
+		out[i] = func() (io.ReadCloser, error) { return openLayer(l, im.archive, im.verify) }
+	}
+	return out
+}
+
+// Open resolves ref into the images to scan: one for a single image, the
+// selected platforms of an index. ctx bounds network work.
+func Open(ctx context.Context, ref Reference, opts Options) ([]*Image, error) {
+	want, err := wantPlatform(opts.Platform)
+	if err != nil {
+		return nil, err
+	}
+	sel := selector{want: want, explicit: opts.Platform != "", all: opts.AllPlatforms}
+	switch ref.Scheme {
+	case SchemeRegistry:
+		return openRegistry(ctx, ref, opts, sel)
+	case SchemeDockerArchive:
+		return openArchive(ref)
+	case SchemeOCILayout:
+		return openLayout(ref, sel)
+	}
+	return nil, fmt.Errorf("unknown image scheme %q", ref.Scheme)
+}
+
+// CheckPlatform reports whether s is a valid --platform value.
+func CheckPlatform(s string) error {
+	_, err := wantPlatform(s)
+	return err
+}
+
+// wantPlatform parses --platform, defaulting to linux/<host arch>.
+func wantPlatform(s string) (v1.Platform, error) {
+	if s == "" {
+		return v1.Platform{OS: "linux", Architecture: runtime.GOARCH}, nil
+	}
+	p, err := v1.ParsePlatform(s)
+	if err != nil || p.OS == "" || p.Architecture == "" || strings.Count(s, "/") > 2 {
+		return v1.Platform{}, fmt.Errorf("--platform %q is not os/arch[/variant]", s)
+	}
+	return *p, nil
+}
+
+func platformString(p *v1.Platform) string {
+	if p == nil {
+		return ""
+	}
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
+}
+
+// selector picks manifests of an index.
+type selector struct {
+	want     v1.Platform
+	explicit bool
+	all      bool
+}
+
+func (s selector) matches(p *v1.Platform) bool {
+	if p == nil {
+		return false
+	}
+	if s.all {
+		// Attestation and signature manifests carry unknown/unknown.
+		return p.OS != "unknown" && p.Architecture != "unknown"
+	}
+	if p.OS != s.want.OS || p.Architecture != s.want.Architecture {
+		return false
+	}
+	return s.want.Variant == "" || p.Variant == s.want.Variant
+}
+
+// fromIndex selects the images of idx (nested indexes included, to a
+// small depth).
+func (s selector) fromIndex(ref string, idx v1.ImageIndex, depth int) ([]*Image, error) {
+	if depth > 4 {
+		return nil, errors.New("image indexes nested too deep")
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading index: %w", err)
+	}
+	var out []*Image
+	var seen []string
+	for _, d := range im.Manifests {
+		switch {
+		case d.MediaType.IsIndex():
+			child, err := idx.ImageIndex(d.Digest)
+			if err != nil {
+				return nil, fmt.Errorf("reading index %s: %w", d.Digest, err)
+			}
+			imgs, err := s.fromIndex(ref, child, depth+1)
+			if err != nil && !errors.Is(err, errNoPlatform) {
+				return nil, err
+			}
+			out = append(out, imgs...)
+		case d.MediaType.IsImage():
+			seen = append(seen, platformString(d.Platform))
+			if !s.matches(d.Platform) {
+				continue
+			}
+			img, err := idx.Image(d.Digest)
+			if err != nil {
+				return nil, fmt.Errorf("reading image %s: %w", d.Digest, err)
+			}
+			one, err := newImage(ref, img)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, one)
+			if !s.all {
+				return out, nil
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w %s in the index (it has: %s)", errNoPlatform, platformString(&s.want), strings.Join(seen, ", "))
+	}
+	return out, nil
+}
+
+var errNoPlatform = errors.New("no image for platform")
+
+// ErrNoPlatform reports an index without the platform asked for.
+var ErrNoPlatform = errNoPlatform
+
+// fromImage checks a single image against an explicit --platform.
+func (s selector) fromImage(ref string, img v1.Image) ([]*Image, error) {
+	one, err := newImage(ref, img)
+	if err != nil {
+		return nil, err
+	}
+	if s.explicit && !s.all {
+		p, _ := v1.ParsePlatform(one.Platform)
+		if p != nil && !s.matches(p) {
+			return nil, fmt.Errorf("%w %s: the image is %s", errNoPlatform, platformString(&s.want), one.Platform)
+		}
+	}
+	return []*Image{one}, nil
+}
+
+// Bounds on what an image's manifest may ask kensa to fetch (manifests
+// themselves are bounded to 100 MiB by go-containerregistry). Docker
+// builds at most 127 layers; image configurations are kilobytes.
+const (
+	maxLayers     = 1000
+	maxConfigSize = 16 << 20
+)
+
+func newImage(ref string, img v1.Image) (*Image, error) {
+	digest, err := img.Digest()
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest: %w", err)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest: %w", err)
+	}
+	if n := len(m.Layers); n > maxLayers {
+		return nil, fmt.Errorf("%w: the manifest lists %d layers (at most %d)", ErrLimit, n, maxLayers)
+	}
+	if m.Config.Size > maxConfigSize {
+		return nil, fmt.Errorf("%w: the image configuration is %d bytes (at most %d)", ErrLimit, m.Config.Size, maxConfigSize)
+	}
+	return describe(ref, digest, img)
+}
+
+// describe reads what kensa reports of img: its configuration's platform
+// and Env, and its layers.
+func describe(ref string, digest v1.Hash, img v1.Image) (*Image, error) {
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("reading image configuration: %w", err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, fmt.Errorf("listing layers: %w", err)
+	}
+	return &Image{
+		Reference: ref,
+		Digest:    digest.String(),
+		Platform:  platformString(cf.Platform()),
+		Env:       cf.Config.Env,
+		img:       img,
+		layers:    layers,
+	}, nil
+}
+
+func openRegistry(ctx context.Context, ref Reference, opts Options, sel selector) ([]*Image, error) {
+	r, err := name.ParseReference(ref.Value)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ref, err)
+	}
+	reg := r.Context().RegistryStr()
+	insecure := isLoopback(reg)
+	for _, h := range opts.Insecure {
+		if h == reg {
+			insecure = true
+		}
+	}
+	if insecure {
+		if r, err = name.ParseReference(ref.Value, name.Insecure); err != nil {
+			return nil, fmt.Errorf("%s: %w", ref, err)
+		}
+	}
+	keychain := opts.Keychain
+	if keychain == nil {
+		keychain = authn.DefaultKeychain
+	}
+	base := opts.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	ropts := []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(keychain),
+		remote.WithTransport(plainHTTPGuard{base: base, allowed: insecure}),
+		remote.WithUserAgent("kensa"),
+	}
+	desc, err := remote.Get(r, ropts...)
+	if err != nil {
+		return nil, err
+	}
+	if desc.MediaType.IsIndex() {
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return nil, err
+		}
+		return sel.fromIndex(ref.String(), idx, 0)
+	}
+	img, err := desc.Image()
+	if err != nil {
+		return nil, err
+	}
+	return sel.fromImage(ref.String(), img)
+}
+
+// isLoopback reports whether a registry host[:port] is on this machine.
+func isLoopback(reg string) bool {
+	host := reg
+	if h, _, err := net.SplitHostPort(reg); err == nil {
+		host = h
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+// plainHTTPGuard refuses plain HTTP except where allowed.
+// go-containerregistry falls back to HTTP on its own for private
+// (RFC 1918) addresses and *.local names; kensa allows it only for
+// loopback registries and those named with --insecure, as docker does.
+type plainHTTPGuard struct {
+	base    http.RoundTripper
+	allowed bool
+}
+
+func (g plainHTTPGuard) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme == "http" && !g.allowed && !isLoopback(req.URL.Host) {
+		return nil, fmt.Errorf("refusing plain HTTP to %s (name the registry with --insecure to allow it)", req.URL.Host)
+	}
+	return g.base.RoundTrip(req)
+}
+
+func openArchive(ref Reference) ([]*Image, error) {
+	p, tag := ref.Value, (*name.Tag)(nil)
+	if _, err := os.Stat(p); err != nil {
+		// docker-archive:PATH:TAG picks one image of a multi-image save;
+		// the tag has colons of its own.
+		for i := 0; i < len(p); i++ {
+			if p[i] != ':' {
+				continue
+			}
+			if st, serr := os.Stat(p[:i]); serr == nil && st.Mode().IsRegular() {
+				t, terr := name.NewTag(p[i+1:])
+				if terr != nil {
+					return nil, fmt.Errorf("%s: %w", ref, terr)
+				}
+				p, tag = p[:i], &t
+				break
+			}
+		}
+	}
+	img, err := tarball.ImageFromPath(p, tag)
+	if err != nil {
+		return nil, err
+	}
+	// A docker-save archive has no registry manifest: go-containerregistry
+	// would make one by compressing every uncompressed layer. Its image ID
+	// (the configuration's digest, as `docker images --no-trunc` shows)
+	// names it instead.
+	id, err := img.ConfigName()
+	if err != nil {
+		return nil, fmt.Errorf("reading the image configuration: %w", err)
+	}
+	one, err := describe(ref.String(), id, img)
+	if err != nil {
+		return nil, err
+	}
+	one.archive = true
+	return []*Image{one}, nil
+}
+
+func openLayout(ref Reference, sel selector) ([]*Image, error) {
+	p, tag, digest := ref.Value, "", ""
+	if i := strings.LastIndex(p, "@"); i > 0 {
+		p, digest = p[:i], p[i+1:]
+	} else if _, err := os.Stat(p); err != nil {
+		if i := strings.LastIndex(p, ":"); i > 0 && !strings.Contains(p[i:], "/") {
+			p, tag = p[:i], p[i+1:]
+		}
+	}
+	lp, err := layout.FromPath(p)
+	if err != nil {
+		return nil, err
+	}
+	root, err := lp.ImageIndex()
+	if err != nil {
+		return nil, err
+	}
+	im, err := root.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	var picked []v1.Descriptor
+	var names []string
+	for _, d := range im.Manifests {
+		refName := d.Annotations["org.opencontainers.image.ref.name"]
+		if refName != "" {
+			names = append(names, refName)
+		}
+		switch {
+		case digest != "":
+			if d.Digest.String() == digest {
+				picked = append(picked, d)
+			}
+		case tag != "":
+			if refName == tag || strings.HasSuffix(refName, ":"+tag) {
+				picked = append(picked, d)
+			}
+		default:
+			picked = append(picked, d)
+		}
+	}
+	switch {
+	case len(picked) == 0 && digest != "":
+		return nil, fmt.Errorf("no manifest %s in the layout's index.json", digest)
+	case len(picked) == 0 && tag != "":
+		return nil, fmt.Errorf("no image tagged %q in the layout (tags: %s)", tag, strings.Join(names, ", "))
+	case len(picked) == 0:
+		return nil, errors.New("the layout's index.json lists no manifest")
+	case len(picked) > 1 && tag == "" && digest == "":
+		// Several descriptors: a tagless reference scans the platforms
+		// the layout holds as if its index.json were an image index.
+		imgs, err := sel.fromIndex(ref.String(), root, 0)
+		for _, im := range imgs {
+			im.verify = true
+		}
+		return imgs, err
+	}
+	d := picked[0]
+	var imgs []*Image
+	if d.MediaType.IsIndex() {
+		idx, err := root.ImageIndex(d.Digest)
+		if err != nil {
+			return nil, err
+		}
+		imgs, err = sel.fromIndex(ref.String(), idx, 0)
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		img, err := root.Image(d.Digest)
+		if err != nil {
+			return nil, err
+		}
+		imgs, err = sel.fromImage(ref.String(), img)
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, im := range imgs {
+		im.verify = true
+	}
+	return imgs, nil
+}
+
+// maxZstdWindow bounds the memory a zstd frame can ask for (zstd --long
+// uses 128 MiB windows at most).
+const maxZstdWindow = 128 << 20
+
+// openLayer opens a layer's uncompressed tar stream. Registry and layout
+// blobs are read compressed and decompressed here (klauspost/compress is
+// about twice as fast as compress/gzip); a docker-save archive may hold
+// uncompressed layers, which go-containerregistry would recompress to
+// give a compressed stream, so those are read with Uncompressed.
+func openLayer(l v1.Layer, archive, verify bool) (io.ReadCloser, error) {
+	if archive {
+		return l.Uncompressed()
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, err
+	}
+	var src io.Reader = rc
+	if verify {
+		d, err := l.Digest()
+		if err != nil {
+			rc.Close()
+			return nil, err
+		}
+		src = newVerifier(rc, d)
+	}
+	br := bufio.NewReaderSize(src, 1<<16)
+	magic, _ := br.Peek(4)
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+		zr, err := kgzip.NewReader(br)
+		if err != nil {
+			rc.Close()
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		return &stack{Reader: zr, closers: []io.Closer{zr, rc}, tail: br}, nil
+	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(maxZstdWindow), zstd.WithDecoderMaxMemory(maxZstdWindow))
+		if err != nil {
+			rc.Close()
+			return nil, fmt.Errorf("zstd: %w", err)
+		}
+		return &stack{Reader: zr, closers: []io.Closer{closerFunc(func() error { zr.Close(); return nil }), rc}, tail: br}, nil
+	}
+	if mt, _ := l.MediaType(); mt == types.OCILayerZStd {
+		rc.Close()
+		return nil, errors.New("zstd layer without a zstd frame")
+	}
+	return &stack{Reader: br, closers: []io.Closer{rc}}, nil
+}
+
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
+
+// stack is a decompressed stream over a compressed one. At the end of the
+// decompressed data it reads the compressed stream to its end, so a
+// verifying reader below sees all bytes and checks the digest.
+type stack struct {
+	io.Reader
+	closers []io.Closer
+	tail    io.Reader
+}
+
+func (s *stack) Read(p []byte) (int, error) {
+	n, err := s.Reader.Read(p)
+	if err == io.EOF && s.tail != nil {
+		if _, derr := io.Copy(io.Discard, s.tail); derr != nil {
+			return n, derr
+		}
+		s.tail = nil
+	}
+	return n, err
+}
+
+func (s *stack) Close() error {
+	var errs []error
+	for _, c := range s.closers {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// verifier checks a blob's sha256 digest when its stream ends.
+type verifier struct {
+	r    io.Reader
+	h    hash.Hash
+	want v1.Hash
+}
+
+func newVerifier(r io.Reader, want v1.Hash) io.Reader {
+	if want.Algorithm != "sha256" {
+		return r
+	}
+	return &verifier{r: r, h: sha256.New(), want: want}
+}
+
+func (v *verifier) Read(p []byte) (int, error) {
+	n, err := v.r.Read(p)
+	v.h.Write(p[:n])
+	if err == io.EOF {
+		if got := hex.EncodeToString(v.h.Sum(nil)); got != v.want.Hex {
+			return n, fmt.Errorf("blob %s has digest sha256:%s", v.want, got)
+		}
+	}
+	return n, err
+}
+
+// Flatten flattens the image with opts ([Flatten]).
+func (im *Image) Flatten(ctx context.Context, opts FlattenOptions) (*FS, error) {
+	return Flatten(ctx, im.Layers(), opts)
+}
