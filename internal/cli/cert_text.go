@@ -211,4 +211,3 @@ func writeProbeText(w io.Writer, results []*cert.ProbeResult, rep *report.Report
 	writeFindings(t, rep.Findings, true)
 	return t.err
 }
-
