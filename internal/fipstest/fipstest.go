@@ -290,14 +290,25 @@ func build() (*Set, error) {
 	if err := os.WriteFile(filepath.Join(out, "missing.txt"), []byte(b.String()), 0o644); err != nil {
 		return nil, err
 	}
-	if err := os.Rename(out, dir); err != nil && !errors.Is(err, os.ErrExist) {
+	if len(missing) > 0 {
+		// Do not cache a partial set: a missing compiler or a network
+		// hiccup must not stick. This process uses its own copy.
+		kept, err := os.MkdirTemp("", "kensa-fipstest-")
+		if err != nil {
+			return nil, err
+		}
+		if err := os.Rename(out, filepath.Join(kept, "set")); err != nil {
+			return nil, err
+		}
+		return &Set{Dir: filepath.Join(kept, "set"), missing: missing}, nil
+	}
+	if err := os.Rename(out, dir); err != nil {
 		// Another process won the race: use its directory.
 		if _, statErr := os.Stat(filepath.Join(dir, "missing.txt")); statErr != nil {
 			return nil, err
 		}
 	}
-	data, _ := os.ReadFile(filepath.Join(dir, "missing.txt"))
-	return &Set{Dir: dir, missing: parseMissing(string(data))}, nil
+	return &Set{Dir: dir, missing: map[string]string{}}, nil
 }
 
 func parseMissing(s string) map[string]string {
