@@ -174,6 +174,17 @@ func TestFixtureFacts(t *testing.T) {
 			t.Errorf("Needed = %q, want libcrypto.so.3 (kind %s %s)", facts.Dynamic.Needed, facts.Kind, facts.Reason)
 		}
 	})
+	t.Run("upx", func(t *testing.T) {
+		data, err := os.ReadFile(s.Path(t, "go_std"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		copy(data[1000:], "UPX!") // where the packer's header would be
+		facts, _ := Inspect(strings.NewReader(string(data)), int64(len(data)))
+		if facts.Kind != KindUnreadable || !strings.Contains(facts.Reason, "UPX") {
+			t.Errorf("facts = %s %q, want unreadable: packed with UPX", facts.Kind, facts.Reason)
+		}
+	})
 	t.Run("not elf", func(t *testing.T) {
 		p := filepath.Join(t.TempDir(), "script")
 		os.WriteFile(p, []byte("#!/bin/sh\necho hi\n"), 0o755)
