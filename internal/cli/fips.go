@@ -170,7 +170,7 @@ func sortFipsResults(rs []fips.Result) {
 func writeFipsText(w io.Writer, rs []fips.Result, errs []fips.WalkError, sum fipsSummary) error {
 	if len(rs) > 0 {
 		t := report.NewTable("PATH", "CRYPTO", "VERDICT", "REASON")
-		t.MaxWidth = 72
+		t.MaxWidth = 120 // paths stay whole; only freak columns are cut
 		for _, r := range rs {
 			crypto := strings.Join(r.Crypto, ",")
 			if crypto == "" {

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/kensa-project/kensa/internal/testenv"
 )
@@ -302,6 +303,7 @@ func build() (*Set, error) {
 		}
 		return &Set{Dir: filepath.Join(kept, "set"), missing: missing}, nil
 	}
+	pruneOld(filepath.Dir(dir), filepath.Base(dir))
 	if err := os.Rename(out, dir); err != nil {
 		// Another process won the race: use its directory.
 		if _, statErr := os.Stat(filepath.Join(dir, "missing.txt")); statErr != nil {
@@ -309,6 +311,20 @@ func build() (*Set, error) {
 		}
 	}
 	return &Set{Dir: dir, missing: map[string]string{}}, nil
+}
+
+// pruneOld removes fixture sets of other cache keys untouched for a week
+// (older toolchains, older fixture sources).
+func pruneOld(base, keep string) {
+	ents, _ := os.ReadDir(base)
+	for _, e := range ents {
+		if e.Name() == keep || strings.HasPrefix(e.Name(), "build-") {
+			continue
+		}
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > 7*24*time.Hour {
+			os.RemoveAll(filepath.Join(base, e.Name()))
+		}
+	}
 }
 
 func parseMissing(s string) map[string]string {
