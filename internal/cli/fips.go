@@ -242,7 +242,7 @@ func writeFipsText(w io.Writer, rs []fips.Result, errs []fips.WalkError, failed 
 			fmt.Fprintln(w, g.title)
 		}
 		t := report.NewTable("PATH", "CRYPTO", "VERDICT", "REASON")
-		t.MaxWidth = 72
+		t.MaxWidth = 120 // paths stay whole; only freak columns are cut
 		for _, r := range g.results {
 			crypto := strings.Join(r.Crypto, ",")
 			if crypto == "" {

@@ -190,8 +190,18 @@ func failing(fs []report.Finding, sev report.Severity) bool {
 }
 
 // writeFileAtomic writes data to a temporary file beside name and renames
-// it into place, so a reader never sees half a report.
+// it into place, so a reader never sees half a report. A name that exists
+// and is not a regular file (/dev/null, a FIFO, a terminal) is written to
+// directly: renaming over it would replace the device.
 func writeFileAtomic(name string, data []byte) error {
+	if st, err := os.Stat(name); err == nil && !st.Mode().IsRegular() {
+		f, err := os.OpenFile(name, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		_, werr := f.Write(data)
+		return errors.Join(werr, f.Close())
+	}
 	dir := filepath.Dir(name)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp*")
 	if err != nil {

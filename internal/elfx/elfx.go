@@ -222,20 +222,12 @@ func (f *File) Dynamic() (Dynamic, error) {
 			d.Interp = string(bytes.TrimRight(b[:m], "\x00"))
 		}
 	}
-	dyn := f.SectionByType(elf.SHT_DYNAMIC)
-	if dyn == nil || dyn.Type == elf.SHT_NOBITS {
-		return d, nil
-	}
-	if int(dyn.Link) <= 0 || int(dyn.Link) >= len(f.Sections) {
-		return d, errors.New("corrupt ELF file: dynamic section has no string table")
-	}
-	raw, err := readCapped(f.sectionReader(dyn), maxDynamic, "the dynamic section")
-	if err != nil {
+	raw, strs, err := f.dynamicTables()
+	if raw == nil || err != nil {
 		return d, err
 	}
 	// The string table can be megabytes (C++ libraries): read only the
 	// strings the entries point at.
-	strs := f.sectionReader(f.Sections[dyn.Link])
 	str := func(off uint64) string {
 		if off >= uint64(strs.Size()) {
 			return ""
@@ -248,20 +240,8 @@ func (f *File) Dynamic() (Dynamic, error) {
 		}
 		return string(b)
 	}
-	entSize := 16
-	if f.Class == elf.ELFCLASS32 {
-		entSize = 8
-	}
-	for i := 0; i+entSize <= len(raw); i += entSize {
-		var tag, val uint64
-		if entSize == 16 {
-			tag, val = f.ByteOrder.Uint64(raw[i:]), f.ByteOrder.Uint64(raw[i+8:])
-		} else {
-			tag, val = uint64(f.ByteOrder.Uint32(raw[i:])), uint64(f.ByteOrder.Uint32(raw[i+4:]))
-		}
-		switch elf.DynTag(tag) {
-		case elf.DT_NULL:
-			return d, nil
+	f.dynEntries(raw, func(tag elf.DynTag, val uint64) {
+		switch tag {
 		case elf.DT_NEEDED:
 			if len(d.Needed) < 1024 {
 				d.Needed = append(d.Needed, str(val))
@@ -275,8 +255,84 @@ func (f *File) Dynamic() (Dynamic, error) {
 		case elf.DT_FLAGS_1:
 			d.PIE = val&uint64(elf.DF_1_PIE) != 0
 		}
-	}
+	})
 	return d, nil
+}
+
+// dynamicTables returns the dynamic entries and a reader over the dynamic
+// string table: from the section headers, or, when they are stripped, from
+// PT_DYNAMIC and its DT_STRTAB/DT_STRSZ entries.
+func (f *File) dynamicTables() ([]byte, *io.SectionReader, error) {
+	if dyn := f.SectionByType(elf.SHT_DYNAMIC); dyn != nil {
+		if dyn.Type == elf.SHT_NOBITS {
+			return nil, nil, nil // separate debug information
+		}
+		if int(dyn.Link) <= 0 || int(dyn.Link) >= len(f.Sections) {
+			return nil, nil, errors.New("corrupt ELF file: dynamic section has no string table")
+		}
+		raw, err := readCapped(f.sectionReader(dyn), maxDynamic, "the dynamic section")
+		if err != nil {
+			return nil, nil, err
+		}
+		return raw, f.sectionReader(f.Sections[dyn.Link]), nil
+	}
+	for _, p := range f.Progs {
+		if p.Type != elf.PT_DYNAMIC {
+			continue
+		}
+		if p.Off > uint64(f.size) {
+			return nil, nil, errors.New("corrupt ELF file: PT_DYNAMIC beyond the end of the file")
+		}
+		raw, err := readCapped(io.NewSectionReader(f.r, int64(p.Off), min(int64(p.Filesz), f.size-int64(p.Off))), maxDynamic, "the dynamic segment")
+		if err != nil {
+			return nil, nil, err
+		}
+		var strtab, strsz uint64
+		f.dynEntries(raw, func(tag elf.DynTag, val uint64) {
+			switch tag {
+			case elf.DT_STRTAB:
+				strtab = val
+			case elf.DT_STRSZ:
+				strsz = val
+			}
+		})
+		off, ok := f.fileOffset(strtab)
+		if !ok || off > uint64(f.size) {
+			return nil, nil, errors.New("corrupt ELF file: DT_STRTAB is not in a loaded segment")
+		}
+		return raw, io.NewSectionReader(f.r, int64(off), int64(min(strsz, uint64(f.size)-off))), nil
+	}
+	return nil, nil, nil
+}
+
+// dynEntries calls fn for each dynamic entry of raw until DT_NULL.
+func (f *File) dynEntries(raw []byte, fn func(elf.DynTag, uint64)) {
+	entSize := 16
+	if f.Class == elf.ELFCLASS32 {
+		entSize = 8
+	}
+	for i := 0; i+entSize <= len(raw); i += entSize {
+		var tag, val uint64
+		if entSize == 16 {
+			tag, val = f.ByteOrder.Uint64(raw[i:]), f.ByteOrder.Uint64(raw[i+8:])
+		} else {
+			tag, val = uint64(f.ByteOrder.Uint32(raw[i:])), uint64(f.ByteOrder.Uint32(raw[i+4:]))
+		}
+		if elf.DynTag(tag) == elf.DT_NULL {
+			return
+		}
+		fn(elf.DynTag(tag), val)
+	}
+}
+
+// fileOffset maps a virtual address to its file offset through PT_LOAD.
+func (f *File) fileOffset(addr uint64) (uint64, bool) {
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_LOAD && addr >= p.Vaddr && addr-p.Vaddr < p.Filesz {
+			return p.Off + (addr - p.Vaddr), true
+		}
+	}
+	return 0, false
 }
 
 func splitPath(s string) []string {

@@ -205,6 +205,10 @@ func Inspect(r io.ReaderAt, size int64) (f *Facts, err error) {
 		f.Kind = KindOtherELF
 		return f, nil
 	}
+	if packedUPX(r, size) {
+		f.Kind, f.Reason = KindUnreadable, "packed with UPX: its contents are hidden until unpacked (upx -d), so kensa cannot classify it"
+		return f, nil
+	}
 	bi, err := ef.BuildInfo()
 	switch {
 	case err == nil:
@@ -221,6 +225,14 @@ func Inspect(r io.ReaderAt, size int64) (f *Facts, err error) {
 		}
 	}
 	return f, nil
+}
+
+// packedUPX reports whether the file carries UPX's packer header, which
+// sits in the first kilobytes of a packed ELF file.
+func packedUPX(r io.ReaderAt, size int64) bool {
+	var head [4096]byte
+	n, _ := r.ReadAt(head[:min(size, int64(len(head)))], 0)
+	return bytes.Contains(head[:n], []byte("UPX!"))
 }
 
 // goFacts reads the build settings and the function names of a Go binary.

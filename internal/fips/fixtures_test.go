@@ -157,6 +157,34 @@ func TestFixtureFacts(t *testing.T) {
 			t.Errorf("facts = %+v", f)
 		}
 	})
+	t.Run("section headers stripped", func(t *testing.T) {
+		// sstrip-style: no section headers, so the dynamic section is
+		// found through PT_DYNAMIC and DT_STRTAB.
+		data, err := os.ReadFile(s.Path(t, "c_dyn"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if data[4] != 2 || data[5] != 1 {
+			t.Skip("not a little-endian ELF64 host")
+		}
+		clear(data[40:48]) // e_shoff
+		clear(data[60:64]) // e_shnum, e_shstrndx
+		facts, _ := Inspect(strings.NewReader(string(data)), int64(len(data)))
+		if !slices.Contains(facts.Dynamic.Needed, "libcrypto.so.3") {
+			t.Errorf("Needed = %q, want libcrypto.so.3 (kind %s %s)", facts.Dynamic.Needed, facts.Kind, facts.Reason)
+		}
+	})
+	t.Run("upx", func(t *testing.T) {
+		data, err := os.ReadFile(s.Path(t, "go_std"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		copy(data[1000:], "UPX!") // where the packer's header would be
+		facts, _ := Inspect(strings.NewReader(string(data)), int64(len(data)))
+		if facts.Kind != KindUnreadable || !strings.Contains(facts.Reason, "UPX") {
+			t.Errorf("facts = %s %q, want unreadable: packed with UPX", facts.Kind, facts.Reason)
+		}
+	})
 	t.Run("not elf", func(t *testing.T) {
 		p := filepath.Join(t.TempDir(), "script")
 		os.WriteFile(p, []byte("#!/bin/sh\necho hi\n"), 0o755)

@@ -107,6 +107,9 @@ func (c *Classifier) Walk(ctx context.Context, targets []string, o WalkOptions, 
 			h, s := filepath.Join(host, e.Name()), filepath.Join(shown, e.Name())
 			switch t := e.Type(); {
 			case t.IsDir():
+				if pseudoFS(h) {
+					continue
+				}
 				select {
 				case dirSem <- struct{}{}:
 					dirs.Add(1)

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/kensa-project/kensa/internal/testenv"
 )
@@ -290,14 +291,40 @@ func build() (*Set, error) {
 	if err := os.WriteFile(filepath.Join(out, "missing.txt"), []byte(b.String()), 0o644); err != nil {
 		return nil, err
 	}
-	if err := os.Rename(out, dir); err != nil && !errors.Is(err, os.ErrExist) {
+	if len(missing) > 0 {
+		// Do not cache a partial set: a missing compiler or a network
+		// hiccup must not stick. This process uses its own copy.
+		kept, err := os.MkdirTemp("", "kensa-fipstest-")
+		if err != nil {
+			return nil, err
+		}
+		if err := os.Rename(out, filepath.Join(kept, "set")); err != nil {
+			return nil, err
+		}
+		return &Set{Dir: filepath.Join(kept, "set"), missing: missing}, nil
+	}
+	pruneOld(filepath.Dir(dir), filepath.Base(dir))
+	if err := os.Rename(out, dir); err != nil {
 		// Another process won the race: use its directory.
 		if _, statErr := os.Stat(filepath.Join(dir, "missing.txt")); statErr != nil {
 			return nil, err
 		}
 	}
-	data, _ := os.ReadFile(filepath.Join(dir, "missing.txt"))
-	return &Set{Dir: dir, missing: parseMissing(string(data))}, nil
+	return &Set{Dir: dir, missing: map[string]string{}}, nil
+}
+
+// pruneOld removes fixture sets of other cache keys untouched for a week
+// (older toolchains, older fixture sources).
+func pruneOld(base, keep string) {
+	ents, _ := os.ReadDir(base)
+	for _, e := range ents {
+		if e.Name() == keep || strings.HasPrefix(e.Name(), "build-") {
+			continue
+		}
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > 7*24*time.Hour {
+			os.RemoveAll(filepath.Join(base, e.Name()))
+		}
+	}
 }
 
 func parseMissing(s string) map[string]string {
