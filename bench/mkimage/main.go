@@ -1,5 +1,5 @@
 // Command mkimage writes an OCI image layout whose layers are directories
-// of this machine, for the image-scan benchmark (bench/fips-image.sh).
+// of this machine, for the image-scan benchmark (bench/fips_image.sh).
 //
 //	go run ./bench/mkimage -o bench/out/layout [-zstd] DIR...
 //

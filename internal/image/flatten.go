@@ -158,7 +158,7 @@ func Flatten(ctx context.Context, layers []LayerOpener, opts FlattenOptions) (*F
 
 // examine runs the Examiner on one file's contents. (Running it on a
 // goroutine of its own, overlapped with decompression, was measured: no
-// gain on bench/fips-image.sh, 8% more memory.)
+// gain on bench/fips_image.sh, 8% more memory.)
 func (fl *flattener) examine(ino *inode, name string, buf []byte) {
 	defer func() {
 		if p := recover(); p != nil {

@@ -4,8 +4,8 @@
 # (gzip -dc BLOB | tar -t, or zstd -dc). The layers are this machine's
 # /usr/bin and /usr/lib/<multiarch> (or the directories given).
 #
-#   sh bench/fips-image.sh [DIR...]
-#   KENSA_BENCH_ZSTD=1 sh bench/fips-image.sh
+#   sh bench/fips_image.sh [DIR...]
+#   KENSA_BENCH_ZSTD=1 sh bench/fips_image.sh
 set -eu
 cd "$(dirname "$0")/.."
 out=bench/out

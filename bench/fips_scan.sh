@@ -5,7 +5,7 @@
 # warm page cache. Prints the median wall time of RUNS runs of each, the
 # ratio, and kensa's peak RSS (GNU time's %M).
 #
-#   bench/fips-scan.sh [DIR] [RUNS]      (defaults: /usr 5)
+#   bench/fips_scan.sh [DIR] [RUNS]      (defaults: /usr 5)
 set -eu
 dir=${1:-/usr}
 runs=${2:-5}
