@@ -305,3 +305,22 @@ func fipstestMissing(t *testing.T, err error) {
 	t.Helper()
 	t.Skipf("cannot make the test root: %v", err)
 }
+
+// TestMissingLibraries: a C program whose libraries are absent from the
+// root has unknown crypto; the first reason must say so rather than "no
+// crypto".
+func TestMissingLibraries(t *testing.T) {
+	s := fixtures(t)
+	root := t.TempDir()
+	if err := fipstest.LinkOrCopy(filepath.Join(root, "usr/bin/c_mention"), s.Path(t, "c_mention")); err != nil {
+		t.Fatal(err)
+	}
+	c := NewClassifier(rootfs.Dir(root), Options{At: now})
+	r := c.Classify("/usr/bin/c_mention", inspectFile(t, filepath.Join(root, "usr/bin/c_mention")))
+	if r.Verdict != NotApplicable {
+		t.Errorf("verdict = %s, want %s", r.Verdict, NotApplicable)
+	}
+	if want := "1 needed library is missing from the root filesystem"; len(r.Reasons) == 0 || !strings.Contains(r.Reasons[0], want) {
+		t.Errorf("reasons = %q, want the first to contain %q", r.Reasons, want)
+	}
+}
