@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -244,9 +245,44 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 	}
 	rep.Summary = sum
 	if *emitLang != "" {
-		return emit(env, common, rep, func(w io.Writer) error { return egress.WriteRules(w, *emitLang, plan) })
+		err = emit(env, common, rep, func(w io.Writer) error { return egress.WriteRules(w, *emitLang, plan) })
+	} else {
+		err = emit(env, common, rep, func(w io.Writer) error { return writeEgressText(w, res, results, plan, sum) })
 	}
-	return emit(env, common, rep, func(w io.Writer) error { return writeEgressText(w, res, results, plan, sum) })
+	if err != nil && !errors.Is(err, errFindings) {
+		return err
+	}
+	return unreadableInputs(res.Files, err)
+}
+
+// unreadableInputs turns inputs that could not be analysed into exit 2
+// (after the report is written): an unreadable, empty or wholly
+// unrecognised log must never pass for a clean one, whatever --fail-on.
+func unreadableInputs(files []egress.FileStats, err error) error {
+	var bad []string
+	empty, unknown := false, false
+	for i := range files {
+		f := &files[i]
+		if why := f.Unreadable(); why != "" {
+			bad = append(bad, f.Name+": "+why)
+			empty = empty || f.Empty
+			unknown = unknown || (f.Err == "" && !f.Empty)
+		}
+	}
+	if len(bad) == 0 {
+		return err
+	}
+	e := usageErrorf("%d of %d inputs could not be analysed: %s", len(bad), len(files), strings.Join(bad, "; "))
+	if len(bad) == 1 && len(files) == 1 {
+		e = usageErrorf("the input could not be analysed: %s", bad[0])
+	}
+	if empty {
+		e.withHint("an empty input often means the command that produced it failed (az login expired, a wrong query)")
+	}
+	if unknown {
+		e.withHint("kensa reads azfw-text, json, csv and squid logs (kensa egress analyze --help); --input-format forces one")
+	}
+	return e.withHint("the report above covers what could be read")
 }
 
 // parseWhen reads a duration before at, or a time.
@@ -393,9 +429,14 @@ func egressFindings(res *egress.Result) ([]egressResult, []report.Finding) {
 		})
 	}
 	for _, f := range res.Files {
-		if f.Err != "" {
+		switch {
+		case f.Err != "":
 			findings = append(findings, report.Finding{ID: "egress-read-error", Severity: report.Error, Subject: f.Name,
 				Message: "reading stopped early: " + f.Err, Remediation: "check the file; the records before the error were analysed"})
+		case f.Unreadable() != "":
+			findings = append(findings, report.Finding{ID: "egress-read-error", Severity: report.Error, Subject: f.Name,
+				Message:     "nothing could be analysed: " + f.Unreadable(),
+				Remediation: "check that the input is a firewall or proxy log kensa reads (--input-format), and that the command that produced it succeeded"})
 		}
 		if f.Unknown > 0 {
 			findings = append(findings, report.Finding{ID: "egress-unparsed", Severity: report.Info, Subject: f.Name,
@@ -424,10 +465,14 @@ func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, pl
 		}
 	}
 	fmt.Fprintln(w)
+	unreadable := false
 	for _, f := range res.Files {
 		if f.Err != "" {
 			fmt.Fprintf(w, "%s: reading stopped early: %s\n", f.Name, f.Err)
+		} else if why := f.Unreadable(); why != "" {
+			fmt.Fprintf(w, "%s: nothing could be analysed: %s\n", f.Name, why)
 		}
+		unreadable = unreadable || f.Unreadable() != ""
 	}
 	if len(results) > 0 {
 		fmt.Fprintln(w)
@@ -463,7 +508,11 @@ func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, pl
 		}
 		tb.Write(w)
 	} else {
-		fmt.Fprintln(w, "\nNothing was denied.")
+		if unreadable {
+			fmt.Fprintln(w, "\nNothing was denied in what could be read: that is not a clean log.")
+		} else {
+			fmt.Fprintln(w, "\nNothing was denied.")
+		}
 	}
 	if s := sum.SNIMissing; s != nil {
 		conns := "connections"

@@ -20,6 +20,14 @@ func TestEgressAnalyzeExitCodes(t *testing.T) {
 	os.WriteFile(clean, []byte("HTTPS request from 10.1.0.5:55640 to ok.example.com:443. Action: Allow. Rule Collection: c. Rule: r\n"), 0o644)
 	alertOnly := filepath.Join(dir, "alert.log")
 	os.WriteFile(alertOnly, []byte("HTTP request from 10.0.0.5:54074 to bad.example.com:80. Action: Alert. ThreatIntel: Bot Networks\n"), 0o644)
+	empty := filepath.Join(dir, "empty.log")
+	os.WriteFile(empty, nil, 0o644)
+	vpcFlow := filepath.Join(dir, "vpc.log")
+	os.WriteFile(vpcFlow, []byte("2 123456789010 eni-1235b8ca123456789 172.31.9.69 172.31.9.12 49761 3389 6 20 4249 1418530010 1418530070 REJECT OK\n"), 0o644)
+	broken := filepath.Join(dir, "broken.json")
+	os.WriteFile(broken, []byte("{\n \"records\": [\n  {\"properties\": {\"msg\": \"x\"}},\n  {oops\n"), 0o644)
+	emptyArray := filepath.Join(dir, "none.json")
+	os.WriteFile(emptyArray, []byte("[]\n"), 0o644)
 	tiDeny := filepath.Join(dir, "ti.log")
 	os.WriteFile(tiDeny, []byte("HTTP request from 10.0.0.5:54074 to bad.example.com:80. Action: Deny. ThreatIntel: Bot Networks\n"), 0o644)
 	tests := []struct {
@@ -45,6 +53,14 @@ func TestEgressAnalyzeExitCodes(t *testing.T) {
 		{"since after until", []string{"egress", "analyze", "--since", "2026-11-24", "--until", "2026-11-01", clean}, ExitError, "swap them"},
 		{"bad source", []string{"egress", "analyze", "--source", "10.0.0.0/99", clean}, ExitError, "not an IP address or CIDR"},
 		{"stdin twice", []string{"egress", "analyze", "-", "-"}, ExitError, "named twice"},
+		// An input that could not be analysed never passes for a clean log,
+		// whatever --fail-on says.
+		{"empty input", []string{"egress", "analyze", empty}, ExitError, "the input is empty"},
+		{"empty standard input", []string{"egress", "analyze", "--fail-on", "never", "-"}, ExitError, "command that produced it failed"},
+		{"no line understood", []string{"egress", "analyze", "--fail-on", "never", vpcFlow}, ExitError, "of no format kensa reads"},
+		{"broken JSON", []string{"egress", "analyze", "--fail-on", "error", broken}, ExitError, "could not be analysed"},
+		{"one bad of two", []string{"egress", "analyze", clean, empty}, ExitError, "1 of 2 inputs could not be analysed"},
+		{"empty query result", []string{"egress", "analyze", emptyArray}, ExitOK, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

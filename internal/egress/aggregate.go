@@ -3,6 +3,7 @@ package egress
 import (
 	"bytes"
 	"cmp"
+	"fmt"
 	"slices"
 	"strconv"
 )
@@ -89,6 +90,26 @@ type FileStats struct {
 	Untimed    int64
 	// Err is why reading stopped early, "" when the input was read whole.
 	Err string
+	// Empty is set when the input held no byte at all (after gzip).
+	Empty bool
+}
+
+// Unreadable says why an input could not be analysed, "" when it was: it
+// could not be opened or broke part-way, it was empty, or not one of its
+// lines or records is of a known format. Such an input must never pass
+// for a clean log.
+func (f *FileStats) Unreadable() string {
+	switch {
+	case f.Err != "":
+		return f.Err
+	case f.Empty:
+		return "the input is empty"
+	case f.Records == 1 && f.Unknown == 1:
+		return "its one line or record is of no format kensa reads"
+	case f.Records > 0 && f.Unknown == f.Records:
+		return fmt.Sprintf("none of its %d lines or records is of a format kensa reads", f.Records)
+	}
+	return ""
 }
 
 func (f *FileStats) merge(o *FileStats) {

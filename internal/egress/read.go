@@ -171,6 +171,7 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Result, error)
 	main := newAggregator(&opts)
 	var read atomic.Int64
 	errs := make([]string, len(inputs))
+	empty := make([]bool, len(inputs))
 	formats := make([]Format, len(inputs))
 	for i, in := range inputs {
 		if ctx.Err() != nil {
@@ -178,7 +179,10 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Result, error)
 		}
 		f, err := readInput(ctx, i, in, &opts, jobs, bufs, &read)
 		formats[i] = f
-		if err != nil {
+		switch {
+		case errors.Is(err, errEmpty):
+			empty[i] = true
+		case err != nil:
 			errs[i] = err.Error()
 		}
 	}
@@ -196,7 +200,7 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Result, error)
 	res.SNIMissing.sources = nil
 	for i, in := range inputs {
 		fs := *main.file(i)
-		fs.Name, fs.Format, fs.Err = in.Name, formats[i], errs[i]
+		fs.Name, fs.Format, fs.Err, fs.Empty = in.Name, formats[i], errs[i], empty[i]
 		res.Files = append(res.Files, fs)
 	}
 	for _, u := range main.unknown {
@@ -236,6 +240,12 @@ func readInput(ctx context.Context, fi int, in Input, opts *Options, jobs chan<-
 		src = zr
 	}
 	br := bufio.NewReaderSize(src, peekSize)
+	if b, err := br.Peek(1); len(b) == 0 {
+		if err != nil && err != io.EOF {
+			return "", err
+		}
+		return "", errEmpty
+	}
 	format = opts.Format
 	stream := false
 	if format == FormatAuto || format == FormatJSON {
@@ -256,6 +266,10 @@ func readInput(ctx context.Context, fi int, in Input, opts *Options, jobs chan<-
 		return format, readLines(ctx, fi, format, br, jobs, bufs)
 	}
 }
+
+// errEmpty is readInput's answer for an input without a single byte
+// (after gzip): nothing to analyse is not the same as nothing denied.
+var errEmpty = errors.New("the input is empty")
 
 type countingReader struct {
 	r        io.Reader
