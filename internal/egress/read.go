@@ -239,7 +239,7 @@ func readInput(ctx context.Context, fi int, in Input, opts *Options, jobs chan<-
 		defer zr.Close()
 		src = zr
 	}
-	br := bufio.NewReaderSize(src, peekSize)
+	br := bufio.NewReaderSize(decodeBOM(bufio.NewReaderSize(src, peekSize)), peekSize)
 	if b, err := br.Peek(1); len(b) == 0 {
 		if err != nil && err != io.EOF {
 			return "", err
