@@ -251,6 +251,7 @@ func (a *aggregator) add(fi int, ev *Event) {
 	case ActionDeny:
 		fs.Denied++
 	}
+	normalize(ev)
 	if ev.Reason == ReasonSNIMissing {
 		a.sni.add(ev.Time, ev.Src)
 		return
@@ -280,6 +281,39 @@ func (a *aggregator) add(fi int, ev *Event) {
 		a.dests[string(k)] = d
 	}
 	d.add(ev.Time, ev.Src)
+}
+
+// normalize makes one destination of the spellings of a name (DNS is
+// case-insensitive, and "x.com." is "x.com") and defuses the text a
+// hostile log could aim at a terminal: control bytes (ESC, C1 CSI) in the
+// fields that are printed become '?'.
+func normalize(ev *Event) {
+	h := ev.Host
+	for i, c := range h {
+		if 'A' <= c && c <= 'Z' {
+			h[i] = c + ('a' - 'A')
+		}
+	}
+	if n := len(h); n > 1 && h[n-1] == '.' {
+		ev.Host = h[:n-1]
+	}
+	defuse(ev.Host)
+	defuse(ev.Src)
+	defuse(ev.Rule)
+	defuse(ev.Detail)
+}
+
+// defuse replaces C0 and C1 control characters (and DEL) in place.
+func defuse(b []byte) {
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case c < 0x20 || c == 0x7f:
+			b[i] = '?'
+		case c == 0xc2 && i+1 < len(b) && b[i+1] >= 0x80 && b[i+1] < 0xa0: // U+0080–U+009F
+			b[i], b[i+1] = '?', '?'
+			i++
+		}
+	}
 }
 
 func minTime(a, b int64) int64 {

@@ -1,0 +1,54 @@
+package egress
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestOneDestinationPerName: DNS names are case-insensitive and "x.com."
+// is "x.com", so the spellings of one name count as one destination.
+func TestOneDestinationPerName(t *testing.T) {
+	in := strings.Join([]string{
+		"HTTPS request from 10.0.0.5:1 to Mixed.Example.COM:443. Action: Deny. No rule matched. Proceeding with default action",
+		"HTTPS request from 10.0.0.6:1 to mixed.example.com.:443. Action: Deny. No rule matched. Proceeding with default action",
+		"HTTPS request from 10.0.0.7:1 to mixed.example.com:443. Action: Deny. No rule matched. Proceeding with default action",
+		`{"category":"AZFWApplicationRule","properties":{"Protocol":"HTTPS","SourceIp":"10.0.0.8","DestinationPort":443,"Fqdn":"MIXED.example.com","Action":"Deny","ActionReason":"Default Action"}}`,
+		"1757106054.100      0 10.0.0.9 TCP_DENIED/403 3867 CONNECT Mixed.Example.Com.:443 - HIER_NONE/- text/html",
+	}, "\n")
+	var got []string
+	for i, l := range strings.Split(in, "\n") {
+		format := []Format{FormatText, FormatText, FormatText, FormatJSON, FormatSquid}[i]
+		res := analyze(t, Options{Format: format}, bytesInput("x", []byte(l+"\n")))
+		got = append(got, summarize(res)...)
+	}
+	res := analyze(t, Options{Format: FormatText}, bytesInput("x", []byte(in)))
+	want := []string{"deny mixed.example.com:443 HTTPS n=3 src=10.0.0.5,10.0.0.6,10.0.0.7 no-rule-matched -"}
+	if diff := cmp.Diff(want, summarize(res)); diff != "" {
+		t.Errorf("one file (-want +got):\n%s", diff)
+	}
+	for _, s := range got {
+		if !strings.Contains(s, " mixed.example.com:443 ") {
+			t.Errorf("a spelling kept apart: %s", s)
+		}
+	}
+}
+
+// TestHostileTextIsDefused: control characters from a log (ESC, C1 CSI)
+// never reach the fields a terminal prints.
+func TestHostileTextIsDefused(t *testing.T) {
+	in := `{"category":"AZFWApplicationRule","properties":{"Protocol":"HTTPS","SourceIp":"10.0.0.1\u001b]2;x\u0007","DestinationPort":443,"Fqdn":"evil\u001b[31m.example.com\u009b2J","Action":"Deny","Policy":"p\u001b[5m","Rule":"r"}}` + "\n" +
+		`{"category":"AZFWApplicationRule","properties":{"Protocol":"HTTPS","SourceIp":"10.0.0.1","DestinationPort":443,"Fqdn":"n.example.com","Action":"Deny","ActionReason":"Failed to resolve\r\u001b[2K"}}` + "\n"
+	res := analyze(t, Options{}, bytesInput("x", []byte(in)))
+	if len(res.Destinations) != 2 {
+		t.Fatalf("destinations: %q", summarize(res))
+	}
+	for _, d := range res.Destinations {
+		for _, s := range append([]string{d.Host, d.Rule, d.Detail}, d.Sources...) {
+			if strings.ContainsAny(s, "\x1b\x07\r\u009b") {
+				t.Errorf("control characters left in %q", s)
+			}
+		}
+	}
+}
