@@ -84,6 +84,11 @@ type PlanOptions struct {
 	NoCompanions bool
 }
 
+// maxAppRulePort is the highest port an application rule takes
+// (FirewallPolicyRuleApplicationProtocol.port: "cannot be greater than
+// 64000"; the azurerm provider's protocols.port: 0-64000).
+const maxAppRulePort = 64000
+
 type planEntry struct {
 	fqdn, addr string
 	app        ProtoPort // application rule protocol
@@ -136,6 +141,12 @@ func MakePlan(ds []*Destination, opts PlanOptions) *Plan {
 		case !validName(allow):
 			p.Skipped = append(p.Skipped, Skipped{d.Host, d.Port, "not a valid DNS name, so no rule can name it"})
 			continue
+		case (proto == "HTTP" || proto == "HTTPS") && d.Port > maxAppRulePort:
+			// Azure rejects an application rule on a port above 64000,
+			// and with it the whole rule collection group.
+			e.fqdn = allow
+			e.ipProto, e.port = netProto(proto, d.Port)
+			e.note = fmt.Sprintf("%s on port %d: an application rule's port cannot be above %d, so a network rule allows it", allow, d.Port, maxAppRulePort)
 		case proto == "HTTP" || proto == "HTTPS":
 			e.fqdn = allow
 			e.app = ProtoPort{Protocol: "Https", Port: d.Port}
@@ -282,6 +293,9 @@ func groupRules(id string, entries []*planEntry, sourceOverride []string) []Rule
 			a.rule.Addresses = appendUnique(a.rule.Addresses, e.addr)
 		} else {
 			a.rule.FQDNs = appendUnique(a.rule.FQDNs, e.fqdn)
+		}
+		if e.note != "" {
+			a.rule.Notes = appendUnique(a.rule.Notes, e.note)
 		}
 		for s := range e.sources {
 			a.sources[s] = struct{}{}

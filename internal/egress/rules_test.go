@@ -2,6 +2,7 @@ package egress
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -200,5 +201,34 @@ func TestBicepStructure(t *testing.T) {
 		if !strings.Contains(src, want) {
 			t.Errorf("bicep lacks %q", want)
 		}
+	}
+}
+
+// TestAppRulePortLimit: Azure takes application rule ports up to 64000
+// only, and rejects the whole rule collection group otherwise; HTTP(S) on
+// a higher port needs a network rule.
+func TestAppRulePortLimit(t *testing.T) {
+	log := "HTTPS request from 10.0.0.5:1 to big.example.com:65001. Action: Deny. No rule matched. Proceeding with default action\n" +
+		"HTTP request from 10.0.0.5:1 to edge.example.com:64000. Action: Deny. No rule matched. Proceeding with default action\n"
+	p := MakePlan(analyze(t, Options{}, bytesInput("x", []byte(log))).Destinations, PlanOptions{})
+	var got []string
+	for _, c := range p.Collections {
+		r := c.Rule
+		for _, pp := range r.Protocols {
+			if pp.Port > maxAppRulePort {
+				t.Errorf("application rule %s on port %d", r.Name, pp.Port)
+			}
+		}
+		got = append(got, fmt.Sprintf("%s %s %v %v %v", r.Type, r.Name, r.Protocols, r.Ports, r.FQDNs))
+	}
+	want := []string{
+		"ApplicationRule other-http-64000 [{Http 64000}] [] [edge.example.com]",
+		"NetworkRule other-tcp-65001 [] [65001] [big.example.com]",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("rules (-want +got):\n%s", diff)
+	}
+	if !p.NeedsDNSProxy {
+		t.Error("a network rule naming an FQDN needs DNS proxy")
 	}
 }
