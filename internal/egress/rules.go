@@ -115,7 +115,7 @@ func MakePlan(ds []*Destination, opts PlanOptions) *Plan {
 			}
 			continue
 		}
-		if inbound(d.Sources) {
+		if d.Reason != ReasonProxy && inbound(d.Sources) {
 			p.Skipped = append(p.Skipped, Skipped{d.Host, d.Port, "every source is a public address: inbound traffic, not egress"})
 			continue
 		}
@@ -356,8 +356,11 @@ func groupRules(id string, entries []*planEntry, sourceOverride []string) []Rule
 			r.Sources = slices.Clone(sourceOverride)
 		} else {
 			for _, src := range sortedKeys(a.sources) {
+				if ip, err := netip.ParseAddr(src); err == nil && ip.Is4In6() {
+					src = ip.Unmap().String() // a dual-stack proxy's ::ffff:10.1.2.3
+				}
 				if validSource(src) {
-					r.Sources = append(r.Sources, src)
+					r.Sources = appendUnique(r.Sources, src)
 				}
 			}
 			if len(r.Sources) == 0 {
@@ -449,16 +452,22 @@ func parseTimeDate(s string) (time.Time, error) { return time.Parse("2006-01-02"
 // RFC 1918 space.
 var cgnat = netip.MustParsePrefix("100.64.0.0/10")
 
-// inbound reports whether every source is a public address: a connection
-// from the internet to the firewall (a scan of its public IP, the docs'
-// own example), which no egress allow rule should answer.
+// inbound reports whether every source is a public IPv4 address: a
+// connection from the internet to the firewall (a scan of its public IP,
+// the docs' own example), which no egress allow rule should answer. IPv6
+// proves nothing (inside networks use global addresses), nor does a
+// forward proxy's log (its clients are inside by definition).
 func inbound(sources []string) bool {
 	if len(sources) == 0 {
 		return false
 	}
 	for _, s := range sources {
 		a, err := netip.ParseAddr(s)
-		if err != nil || a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() || cgnat.Contains(a) {
+		if err != nil {
+			return false
+		}
+		a = a.Unmap()
+		if !a.Is4() || a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() || cgnat.Contains(a) {
 			return false
 		}
 	}

@@ -232,3 +232,30 @@ func TestAppRulePortLimit(t *testing.T) {
 		t.Error("a network rule naming an FQDN needs DNS proxy")
 	}
 }
+
+// TestProxyAndIPv6ClientsAreEgress: a forward proxy's clients are inside
+// by definition, and inside networks use global IPv6 addresses, so
+// neither is taken for inbound traffic; a dual-stack proxy's IPv4-mapped
+// client becomes the IPv4 address a rule names.
+func TestProxyAndIPv6ClientsAreEgress(t *testing.T) {
+	squid := "1757106049.100      0 2001:db8::77 TCP_DENIED/403 3867 CONNECT pypi.org:443 - HIER_NONE/- text/html\n" +
+		"1757106049.200      0 203.0.113.7 TCP_DENIED/403 3867 CONNECT registry.npmjs.org:443 - HIER_NONE/- text/html\n" +
+		"1757106049.300      0 ::ffff:10.1.2.3 TCP_DENIED/403 3867 CONNECT api.nuget.org:443 - HIER_NONE/- text/html\n" +
+		"1757106049.400      0 10.1.2.3 TCP_DENIED/403 3867 CONNECT api.nuget.org:443 - HIER_NONE/- text/html\n"
+	fw := "TCP request from [2001:db8::5]:50412 to [2001:db8:1::9]:8443. Action: Deny. \n" +
+		"TCP request from 198.18.7.21:12518 to 10.20.0.4:2323. Action: Deny\n"
+	res := analyze(t, Options{}, bytesInput("access.log", []byte(squid)), bytesInput("fw.log", []byte(fw)))
+	p := MakePlan(res.Destinations, PlanOptions{})
+	var skipped []string
+	for _, s := range p.Skipped {
+		skipped = append(skipped, s.Host)
+	}
+	if want := []string{"10.20.0.4"}; !slices.Equal(skipped, want) {
+		t.Errorf("skipped %v, want only the public IPv4 scan %v", skipped, want)
+	}
+	for _, c := range p.Collections {
+		if slices.Contains(c.Rule.FQDNs, "api.nuget.org") && !slices.Equal(c.Rule.Sources, []string{"10.1.2.3"}) {
+			t.Errorf("nuget sources = %v, want [10.1.2.3]", c.Rule.Sources)
+		}
+	}
+}
