@@ -52,3 +52,29 @@ func TestHostileTextIsDefused(t *testing.T) {
 		}
 	}
 }
+
+// TestUnexpectedJSONTypes: a field of an unexpected type costs that field,
+// not the record.
+func TestUnexpectedJSONTypes(t *testing.T) {
+	in := `{"category":"AZFWApplicationRule","time":1694010826,"properties":{"Protocol":"HTTPS","SourceIp":"10.13.2.4","DestinationPort":443,"Fqdn":"a.example.com","Action":"Deny","ActionReason":"Default Action"}}
+{"category":"AZFWNetworkRule","time":"2023-09-06T14:33:46.812+00:00","properties":{"Protocol":"TCP","SourceIp":"10.13.2.4","DestinationIp":"203.0.113.8","DestinationPort":443,"Action":"Deny","ActionReason":"Default Action","Rule":123,"Policy":["x"]}}
+{"category":"AZFWNetworkRule","time":"2023-09-06T14:33:46.812+00:00","properties":{"Protocol":"TCP","SourceIp":"10.13.2.4","DestinationIp":"203.0.113.9","DestinationPort":true,"Action":"Deny","ActionReason":"Default Action"}}
+[1,2,3]
+{"properties":"str","category":"AZFWNetworkRule"}
+`
+	res := analyze(t, Options{}, bytesInput("x", []byte(in)))
+	want := []string{
+		"deny 203.0.113.8:443 TCP n=1 src=10.13.2.4 no-rule-matched -",
+		"deny 203.0.113.9 TCP n=1 src=10.13.2.4 no-rule-matched -",
+		"deny a.example.com:443 HTTPS n=1 src=10.13.2.4 no-rule-matched -",
+	}
+	if diff := cmp.Diff(want, summarize(res)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if d := res.Destinations[2]; d.First != 1694010826e9 {
+		t.Errorf("a numeric time: %d", d.First)
+	}
+	if u := res.Files[0].Unknown; u != 2 {
+		t.Errorf("unknown = %d, want 2", u)
+	}
+}
