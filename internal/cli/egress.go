@@ -322,12 +322,7 @@ func timePtr(ns int64) *string {
 	return &s
 }
 
-func hostPortString(host string, port int) string {
-	if port < 0 {
-		return host
-	}
-	return host + ":" + strconv.Itoa(port)
-}
+func hostPortString(host string, port int) string { return egress.HostPort(host, port) }
 
 // egressFindings makes one result per destination and one finding per
 // denied (or alerted) destination, plus the SNI-missing and unreadable

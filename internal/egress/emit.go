@@ -39,16 +39,21 @@ func header(w io.Writer, comment string, p *Plan) {
 	}
 	for _, s := range p.Skipped {
 		// The host comes from the log: printable keeps it on one line.
-		fmt.Fprintf(w, "%s Not allowed: %s: %s\n", comment, printable([]byte(hostPort(s.Host, s.Port)), 200), s.Reason)
+		fmt.Fprintf(w, "%s Not allowed: %s: %s\n", comment, printable([]byte(HostPort(s.Host, s.Port)), 200), s.Reason)
 	}
 	if len(p.Collections) == 0 {
 		fmt.Fprintf(w, "%s No denied destination needs an allow rule.\n", comment)
 	}
 }
 
-func hostPort(h string, port int) string {
+// HostPort writes a destination as a person reads it: "x.com:443",
+// "[2001:db8::9]:8080", or the host alone when there is no port.
+func HostPort(h string, port int) string {
 	if port < 0 {
 		return h
+	}
+	if strings.IndexByte(h, ':') >= 0 {
+		return "[" + h + "]:" + strconv.Itoa(port)
 	}
 	return h + ":" + strconv.Itoa(port)
 }

@@ -78,3 +78,20 @@ func TestUnexpectedJSONTypes(t *testing.T) {
 		t.Errorf("unknown = %d, want 2", u)
 	}
 }
+
+func TestHostPort(t *testing.T) {
+	for _, tt := range []struct {
+		host string
+		port int
+		want string
+	}{
+		{"x.example.com", 443, "x.example.com:443"},
+		{"2001:db8:1::9", 8443, "[2001:db8:1::9]:8443"},
+		{"2001:db8:1::9", -1, "2001:db8:1::9"},
+		{"192.0.2.45", -1, "192.0.2.45"},
+	} {
+		if got := HostPort(tt.host, tt.port); got != tt.want {
+			t.Errorf("HostPort(%q, %d) = %q, want %q", tt.host, tt.port, got, tt.want)
+		}
+	}
+}

@@ -150,7 +150,7 @@ http_access deny all
 	originPort := origin.Listener.Addr().(*net.TCPAddr).Port
 	var got []string
 	for _, d := range res.Destinations {
-		got = append(got, fmt.Sprintf("%s %s %s n=%d src=%s %s", d.Action, hostPort(d.Host, d.Port), d.Proto, d.Count, strings.Join(d.Sources, ","), d.Reason))
+		got = append(got, fmt.Sprintf("%s %s %s n=%d src=%s %s", d.Action, HostPort(d.Host, d.Port), d.Proto, d.Count, strings.Join(d.Sources, ","), d.Reason))
 	}
 	want := []string{
 		"deny blocked.invalid:80 HTTP n=2 src=127.0.0.1 denied-by-proxy",
