@@ -95,3 +95,27 @@ func TestHostPort(t *testing.T) {
 		}
 	}
 }
+
+// TestProjectedColumns: az monitor log-analytics query -o json prints
+// every value as a string, and a query that projects columns has no Type:
+// the columns name the table.
+func TestProjectedColumns(t *testing.T) {
+	in := `[
+  {"Action": "Deny", "ActionReason": "Default Action", "DestinationPort": "443", "Fqdn": "pypi.org", "Protocol": "HTTPS", "SourceIp": "10.0.3.254", "TableName": "PrimaryResult", "TimeGenerated": "2026-11-20T10:00:00.123Z"},
+  {"Action": "Deny", "ActionReason": "Default Action", "DestinationIp": "203.0.113.9", "DestinationPort": "445", "Protocol": "TCP", "SourceIp": "10.0.3.254", "TableName": "PrimaryResult", "TimeGenerated": "2026-11-20T10:00:01Z"},
+  {"Action": "Deny", "DestinationIp": "198.51.100.23", "DestinationPort": "443", "Protocol": "TCP", "SourceIp": "10.0.3.254", "ThreatDescription": "Bot Networks", "TableName": "PrimaryResult"},
+  {"TableName": "PrimaryResult", "Computer": "x"}
+]`
+	res := analyze(t, Options{}, bytesInput("az.json", []byte(in)))
+	want := []string{
+		"deny 203.0.113.9:445 TCP n=1 src=10.0.3.254 no-rule-matched app-service-content-share",
+		"deny pypi.org:443 HTTPS n=1 src=10.0.3.254 no-rule-matched pypi",
+		"deny 198.51.100.23:443 TCP n=1 src=10.0.3.254 threat-intel -",
+	}
+	if diff := cmp.Diff(want, summarize(res)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if u := res.Files[0].Unknown; u != 1 {
+		t.Errorf("unknown = %d, want 1 (the row of another table)", u)
+	}
+}

@@ -225,6 +225,9 @@ func (r *record) events(ev *Event, sink recordSink) bool {
 	if !strings.HasPrefix(strings.ToUpper(table), "AZFW") {
 		table = r.Type
 	}
+	if table == "" {
+		table = p.table()
+	}
 	if !p.structured(strings.ToUpper(table), ev) {
 		return false
 	}
@@ -303,6 +306,26 @@ func (p *azProps) structured(table string, ev *Event) bool {
 		return false
 	}
 	return true
+}
+
+// table names the AZFW* table a record without "category" or "Type"
+// comes from, by its columns: a Log Analytics query that projects columns
+// ("AZFWApplicationRule | project TimeGenerated, SourceIp, Fqdn, …")
+// drops Type. "" when the columns say nothing.
+func (p *azProps) table() string {
+	switch {
+	case p.Action == "" || p.SourceIP == "":
+		return ""
+	case p.ThreatDescription != "":
+		return "AZFWThreatIntel"
+	case p.SignatureID != "":
+		return "AZFWIdpsSignature"
+	case p.Fqdn != "":
+		return "AZFWApplicationRule"
+	case p.DestinationIP != "":
+		return "AZFWNetworkRule"
+	}
+	return ""
 }
 
 func rulePath(p *azProps) string {
