@@ -574,6 +574,9 @@ func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, pl
 		if plan.NeedsDNSProxy {
 			fmt.Fprintln(w, "  (network rules with FQDNs need DNS proxy enabled on the firewall policy)")
 		}
+		if plan.SourcesCut {
+			fmt.Fprintln(w, "  (a destination had more distinct sources than kensa keeps, so the rules miss some: name the subnets with --source)")
+		}
 	}
 	if len(plan.Skipped) > 0 {
 		fmt.Fprintln(w, "\nDenied, but not to be fixed with an allow rule:")

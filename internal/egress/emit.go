@@ -34,6 +34,10 @@ func header(w io.Writer, comment string, p *Plan) {
 	fmt.Fprintf(w, "%s Azure Firewall Policy rules that allow the destinations kensa found denied\n", comment)
 	fmt.Fprintf(w, "%s (kensa egress analyze). Review them before applying: each rule names the\n", comment)
 	fmt.Fprintf(w, "%s sources seen in the logs; a subnet may suit you better (--source).\n", comment)
+	if p.SourcesCut {
+		fmt.Fprintf(w, "%s WARNING: a destination had more than %d distinct sources and the rules name\n", comment, maxSources)
+		fmt.Fprintf(w, "%s only %d of them: name the subnets instead (--source 10.0.2.0/24).\n", comment, maxSources)
+	}
 	if p.NeedsDNSProxy {
 		fmt.Fprintf(w, "%s Network rules with FQDNs need DNS proxy enabled on the firewall policy.\n", comment)
 	}

@@ -40,6 +40,10 @@ type Plan struct {
 	// NeedsDNSProxy is set when a network rule names FQDNs: Azure
 	// Firewall resolves them only with DNS proxy enabled.
 	NeedsDNSProxy bool
+	// SourcesCut is set when a destination had more distinct sources
+	// than kensa keeps (maxSources): the rules name only those kept, and
+	// --source should name the subnet instead.
+	SourcesCut bool
 }
 
 // Collection is one filter rule collection holding one rule.
@@ -124,6 +128,9 @@ func MakePlan(ds []*Destination, opts PlanOptions) *Plan {
 		if d.Service != nil {
 			id, name, source = d.Service.Service.ID, d.Service.Service.Name, d.Service.Service.Source
 			allow = d.Service.Allow
+		}
+		if d.SourcesTruncated && len(opts.Sources) == 0 {
+			p.SourcesCut = true
 		}
 		e := &planEntry{sources: map[string]struct{}{}}
 		for _, s := range d.Sources {

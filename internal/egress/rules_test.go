@@ -259,3 +259,25 @@ func TestProxyAndIPv6ClientsAreEgress(t *testing.T) {
 		}
 	}
 }
+
+// TestCutSourceListIsSaid: past maxSources distinct sources a rule would
+// silently miss the rest; the plan says so, and --source settles it.
+func TestCutSourceListIsSaid(t *testing.T) {
+	var b strings.Builder
+	for i := range maxSources + 10 {
+		fmt.Fprintf(&b, "HTTPS request from 10.1.%d.%d:1 to pypi.org:443. Action: Deny. No rule matched. Proceeding with default action\n", i/250, i%250+1)
+	}
+	ds := analyze(t, Options{}, bytesInput("x", []byte(b.String()))).Destinations
+	p := MakePlan(ds, PlanOptions{})
+	if !p.SourcesCut {
+		t.Fatal("SourcesCut not set")
+	}
+	var out bytes.Buffer
+	WriteTerraform(&out, p)
+	if !strings.Contains(out.String(), "WARNING: a destination had more than 256 distinct sources") {
+		t.Errorf("terraform output does not say the sources are cut:\n%s", out.String()[:400])
+	}
+	if MakePlan(ds, PlanOptions{Sources: []string{"10.1.0.0/16"}}).SourcesCut {
+		t.Error("SourcesCut with --source")
+	}
+}
