@@ -151,7 +151,7 @@ func MakePlan(ds []*Destination, opts PlanOptions) *Plan {
 		case (proto == "HTTP" || proto == "HTTPS") && d.Port > maxAppRulePort:
 			// Azure rejects an application rule on a port above 64000,
 			// and with it the whole rule collection group.
-			e.fqdn = allow
+			e.fqdn = netFQDN(allow, d.Host)
 			e.ipProto, e.port = netProto(proto, d.Port)
 			e.note = fmt.Sprintf("%s on port %d: an application rule's port cannot be above %d, so a network rule allows it", allow, d.Port, maxAppRulePort)
 		case proto == "HTTP" || proto == "HTTPS":
@@ -164,7 +164,7 @@ func MakePlan(ds []*Destination, opts PlanOptions) *Plan {
 				e.app.Port = map[string]int{"Http": 80, "Https": 443}[e.app.Protocol]
 			}
 		default:
-			e.fqdn = allow
+			e.fqdn = netFQDN(allow, d.Host)
 			e.ipProto, e.port = netProto(proto, d.Port)
 		}
 		g := groups[id]
@@ -218,6 +218,16 @@ func MakePlan(ds []*Destination, opts PlanOptions) *Plan {
 		c.Priority = min(100+10*i, 65000)
 	}
 	return p
+}
+
+// netFQDN is the name a network rule allows: the catalog's name, but
+// never a wildcard. A network rule's FQDNs are resolved by the firewall's
+// DNS proxy, which cannot resolve "*.x.com": the name seen is allowed.
+func netFQDN(allow, host string) string {
+	if strings.HasPrefix(allow, "*") {
+		return strings.ToLower(strings.TrimSuffix(host, "."))
+	}
+	return allow
 }
 
 func boolInt(b bool) int {

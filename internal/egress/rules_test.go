@@ -281,3 +281,23 @@ func TestCutSourceListIsSaid(t *testing.T) {
 		t.Error("SourcesCut with --source")
 	}
 }
+
+// TestNetworkRulesNameNoWildcard: a network rule's FQDNs are resolved by
+// DNS proxy, which cannot resolve a wildcard; the name seen is allowed,
+// while an application rule keeps the catalog's pattern (and its apex).
+func TestNetworkRulesNameNoWildcard(t *testing.T) {
+	log := "TCP request from 10.0.0.5:1 to westeurope.data.mcr.microsoft.com:8443. Action: Deny. \n" +
+		"HTTPS request from 10.0.0.5:1 to westeurope.data.mcr.microsoft.com:443. Action: Deny. No rule matched. Proceeding with default action\n"
+	p := MakePlan(analyze(t, Options{}, bytesInput("x", []byte(log))).Destinations, PlanOptions{NoCompanions: true})
+	var got []string
+	for _, c := range p.Collections {
+		got = append(got, fmt.Sprintf("%s %v", c.Rule.Type, c.Rule.FQDNs))
+	}
+	want := []string{
+		"ApplicationRule [*.data.mcr.microsoft.com data.mcr.microsoft.com]",
+		"NetworkRule [westeurope.data.mcr.microsoft.com]",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
