@@ -260,13 +260,15 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 // unrecognised log must never pass for a clean one, whatever --fail-on.
 func unreadableInputs(files []egress.FileStats, err error) error {
 	var bad []string
-	empty, unknown := false, false
+	empty, unknown, untimed := false, false, false
 	for i := range files {
 		f := &files[i]
 		if why := f.Unreadable(); why != "" {
 			bad = append(bad, f.Name+": "+why)
+			noTime := f.Untimed > 0 && f.Untimed == f.Traffic
 			empty = empty || f.Empty
-			unknown = unknown || (f.Err == "" && !f.Empty)
+			untimed = untimed || noTime
+			unknown = unknown || (f.Err == "" && !f.Empty && !noTime)
 		}
 	}
 	if len(bad) == 0 {
@@ -278,6 +280,9 @@ func unreadableInputs(files []egress.FileStats, err error) error {
 	}
 	if empty {
 		e.withHint("an empty input often means the command that produced it failed (az login expired, a wrong query)")
+	}
+	if untimed {
+		e.withHint("plain msg_s lines carry no time: export TimeGenerated with them, or drop --since/--until")
 	}
 	if unknown {
 		e.withHint("kensa reads azfw-text, json, csv and squid logs (kensa egress analyze --help); --input-format forces one")

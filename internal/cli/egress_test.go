@@ -61,6 +61,7 @@ func TestEgressAnalyzeExitCodes(t *testing.T) {
 		{"broken JSON", []string{"egress", "analyze", "--fail-on", "error", broken}, ExitError, "could not be analysed"},
 		{"one bad of two", []string{"egress", "analyze", clean, empty}, ExitError, "1 of 2 inputs could not be analysed"},
 		{"empty query result", []string{"egress", "analyze", emptyArray}, ExitOK, ""},
+		{"no time to filter on", []string{"egress", "analyze", "--since", "2h", egressFixture("azfw.log")}, ExitError, "carry no time"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -95,9 +95,10 @@ type FileStats struct {
 }
 
 // Unreadable says why an input could not be analysed, "" when it was: it
-// could not be opened or broke part-way, it was empty, or not one of its
-// lines or records is of a known format. Such an input must never pass
-// for a clean log.
+// could not be opened or broke part-way, it was empty, not one of its
+// lines or records is of a known format, or a time filter left out all
+// its connections for want of a time. Such an input must never pass for a
+// clean log.
 func (f *FileStats) Unreadable() string {
 	switch {
 	case f.Err != "":
@@ -108,6 +109,8 @@ func (f *FileStats) Unreadable() string {
 		return "its one line or record is of no format kensa reads"
 	case f.Records > 0 && f.Unknown == f.Records:
 		return fmt.Sprintf("none of its %d lines or records is of a format kensa reads", f.Records)
+	case f.Untimed > 0 && f.Untimed == f.Traffic:
+		return fmt.Sprintf("none of its %d connections has a time, so --since/--until left them all out", f.Traffic)
 	}
 	return ""
 }
