@@ -212,12 +212,27 @@ func MakePlan(ds []*Destination, opts PlanOptions) *Plan {
 			p.Collections = append(p.Collections, Collection{Service: g.name, ServiceSource: g.source, Rule: r})
 		}
 	}
+	used := map[string]bool{}
 	for i := range p.Collections {
 		c := &p.Collections[i]
-		c.Name = azName("kensa-" + c.Rule.Name)
+		c.Name = uniqueName(azName("kensa-"+c.Rule.Name), used)
 		c.Priority = min(100+10*i, 65000)
 	}
 	return p
+}
+
+// uniqueName returns name, or name with a numeric suffix (kept within
+// Azure's 80 characters) when an earlier collection has it: names cut at
+// 80 characters (a host seen on many ports) could otherwise repeat, and
+// Azure rejects a rule collection group with two collections of one name.
+func uniqueName(name string, used map[string]bool) string {
+	n := name
+	for i := 2; used[n]; i++ {
+		suffix := "-" + strconv.Itoa(i)
+		n = strings.TrimRight(name[:min(len(name), 80-len(suffix))], "-.") + suffix
+	}
+	used[n] = true
+	return n
 }
 
 // netFQDN is the name a network rule allows: the catalog's name, but

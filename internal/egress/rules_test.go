@@ -301,3 +301,26 @@ func TestNetworkRulesNameNoWildcard(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// TestCollectionNamesUnique: names are cut at Azure's 80 characters; two
+// rules whose names share those 80 must not make two collections of one
+// name (Azure rejects the whole group).
+func TestCollectionNamesUnique(t *testing.T) {
+	var b strings.Builder
+	for port := 8001; port <= 8012; port++ {
+		fmt.Fprintf(&b, "HTTPS request from 10.0.0.5:1 to a.example.com:%d. Action: Deny. No rule matched. Proceeding with default action\n", port)
+		fmt.Fprintf(&b, "HTTPS request from 10.0.0.5:1 to b.example.com:%d. Action: Deny. No rule matched. Proceeding with default action\n", port)
+	}
+	b.WriteString("HTTPS request from 10.0.0.5:1 to a.example.com:9999. Action: Deny. No rule matched. Proceeding with default action\n")
+	p := MakePlan(analyze(t, Options{}, bytesInput("x", []byte(b.String()))).Destinations, PlanOptions{})
+	if len(p.Collections) != 2 {
+		t.Fatalf("%d collections, want 2", len(p.Collections))
+	}
+	seen := map[string]bool{}
+	for _, c := range p.Collections {
+		if seen[c.Name] || len(c.Name) > 80 {
+			t.Errorf("collection name %q repeated or too long", c.Name)
+		}
+		seen[c.Name] = true
+	}
+}
