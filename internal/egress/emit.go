@@ -88,7 +88,14 @@ func WriteAz(w io.Writer, p *Plan) error {
 	fmt.Fprintln(bw, `RCG="${RCG:-kensa-egress}"`)
 	fmt.Fprintln(bw, `PRIORITY="${PRIORITY:-300}"`)
 	if len(p.Collections) > 0 {
+		// create is a PUT: on an existing group it would replace every
+		// collection in it, the user's own rules included.
 		fmt.Fprintln(bw)
+		fmt.Fprintln(bw, `if az network firewall policy rule-collection-group show --resource-group "$RG" --policy-name "$POLICY" \`)
+		fmt.Fprintln(bw, `  --name "$RCG" >/dev/null 2>&1; then`)
+		fmt.Fprintln(bw, `  echo "rule collection group $RCG already exists in $POLICY: creating it again would replace its rules; set RCG to a new name" >&2`)
+		fmt.Fprintln(bw, `  exit 1`)
+		fmt.Fprintln(bw, `fi`)
 		fmt.Fprintln(bw, `az network firewall policy rule-collection-group create --resource-group "$RG" --policy-name "$POLICY" \`)
 		fmt.Fprintln(bw, `  --name "$RCG" --priority "$PRIORITY"`)
 	}
@@ -155,7 +162,7 @@ func WriteBicep(w io.Writer, p *Plan) error {
 @description('Name of the existing firewall policy')
 param firewallPolicyName string
 
-@description('Name of the rule collection group to create')
+@description('Name of the rule collection group to create: a new one. Deploying over an existing group replaces all its rule collections.')
 param ruleCollectionGroupName string = 'kensa-egress'
 
 @minValue(100)

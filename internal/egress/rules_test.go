@@ -324,3 +324,34 @@ func TestCollectionNamesUnique(t *testing.T) {
 		seen[c.Name] = true
 	}
 }
+
+// TestAzScriptNeverReplacesAGroup runs the script against a stand-in az
+// that records its calls: "rule-collection-group create" is a PUT that
+// would replace an existing group's collections (the user's own rules),
+// so the script stops when the group exists, and creates it otherwise.
+func TestAzScriptNeverReplacesAGroup(t *testing.T) {
+	sh := testenv.NeedCommand(t, "sh")
+	dir := t.TempDir()
+	var b bytes.Buffer
+	WriteAz(&b, goldenPlan(t))
+	script := filepath.Join(dir, "rules.sh")
+	os.WriteFile(script, b.Bytes(), 0o755)
+	calls := filepath.Join(dir, "calls")
+	fake := "#!/bin/sh\necho \"$*\" >> " + calls + "\ncase \"$*\" in *' show '*) exit $SHOW_EXIT;; esac\nexit 0\n"
+	os.WriteFile(filepath.Join(dir, "az"), []byte(fake), 0o755)
+	for _, tt := range []struct {
+		showExit   string
+		wantErr    bool
+		wantCreate bool
+	}{{"0", true, false}, {"3", false, true}} {
+		os.Remove(calls)
+		cmd := exec.Command(sh, script)
+		cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"), "RG=rg", "POLICY=pol", "SHOW_EXIT="+tt.showExit)
+		out, err := cmd.CombinedOutput()
+		got, _ := os.ReadFile(calls)
+		created := strings.Contains(string(got), "rule-collection-group create")
+		if (err != nil) != tt.wantErr || created != tt.wantCreate {
+			t.Errorf("show exits %s: err %v, created %v\noutput: %s\ncalls:\n%s", tt.showExit, err, created, out, got)
+		}
+	}
+}
