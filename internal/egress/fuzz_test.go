@@ -83,6 +83,11 @@ func FuzzAnalyze(f *testing.F) {
 		}
 		f.Add(data, uint8(0))
 	}
+	// Byte order marks and UTF-16 (PowerShell's ">") reach decodeBOM.
+	msg := "HTTPS request from 10.0.2.254:50347 to app.scm.azurewebsites.net:443. Action: Deny. No rule matched. Proceeding with default action\r\n"
+	f.Add(append([]byte("\xef\xbb\xbf[\n"), `{"msg_s":"x"}]`...), uint8(0))
+	f.Add(utf16Bytes(msg, true), uint8(0))
+	f.Add(utf16Bytes(`{"records":[{"properties":{"msg":"`+msg[:len(msg)-2]+`"}}]}`, false), uint8(0))
 	f.Fuzz(func(t *testing.T, data []byte, format uint8) {
 		opts := Options{Format: Formats[int(format)%len(Formats)], Workers: 2, All: format&0x80 != 0}
 		res, err := Analyze(context.Background(), []Input{bytesInput("fuzz", data)}, opts)
