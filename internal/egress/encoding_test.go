@@ -3,7 +3,10 @@ package egress
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf16"
@@ -80,4 +83,28 @@ func readAllString(t *testing.T, r io.Reader) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestTruncatedGzipIsAReadError: a gzip file cut short (a partial
+// download) ends in io.ErrUnexpectedEOF, which is a broken input, never
+// the end of a clean one.
+func TestTruncatedGzipIsAReadError(t *testing.T) {
+	for _, name := range []string{"azfw.log", "blob.jsonl", "eventhub.json", "la-export.csv"} {
+		data, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		zw.Write(data)
+		zw.Close()
+		whole := analyze(t, Options{}, bytesInput(name+".gz", gz.Bytes()))
+		if e := whole.Files[0].Err; e != "" {
+			t.Fatalf("%s.gz whole: %s", name, e)
+		}
+		res := analyze(t, Options{}, bytesInput(name+".gz", gz.Bytes()[:gz.Len()*2/3]))
+		if e := res.Files[0].Err; !strings.Contains(e, "gzip stream is cut short") {
+			t.Errorf("%s.gz cut short: Err = %q", name, e)
+		}
+	}
 }

@@ -237,7 +237,7 @@ func readInput(ctx context.Context, fi int, in Input, opts *Options, jobs chan<-
 			return "", fmt.Errorf("reading gzip: %w", err)
 		}
 		defer zr.Close()
-		src = zr
+		src = gzipErrors{zr}
 	}
 	br := bufio.NewReaderSize(decodeBOM(bufio.NewReaderSize(src, peekSize)), peekSize)
 	if b, err := br.Peek(1); len(b) == 0 {
@@ -265,6 +265,18 @@ func readInput(ctx context.Context, fi int, in Input, opts *Options, jobs chan<-
 	default:
 		return format, readLines(ctx, fi, format, br, jobs, bufs)
 	}
+}
+
+// gzipErrors names the gzip stream in its errors: a bare "unexpected EOF"
+// does not say that the file was cut short.
+type gzipErrors struct{ r io.Reader }
+
+func (g gzipErrors) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("the gzip stream is cut short or corrupt: %w", err)
+	}
+	return n, err
 }
 
 // errEmpty is readInput's answer for an input without a single byte
@@ -347,9 +359,9 @@ func readLines(ctx context.Context, fi int, format Format, r io.Reader, jobs cha
 		}
 		bp := bufs.get()
 		buf := append((*bp)[:0], carry...)
-		n, err := io.ReadFull(r, buf[len(buf):cap(buf)])
+		n, err := readFull(r, buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
-		eof := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+		eof := err == io.EOF
 		if err != nil && !eof {
 			bufs.put(bp)
 			return err
@@ -392,6 +404,21 @@ func readLines(ctx context.Context, fi int, format Format, r io.Reader, jobs cha
 			return nil
 		}
 	}
+}
+
+// readFull reads until p is full or the input ends. Unlike io.ReadFull it
+// passes on every error but io.EOF as is: a truncated gzip stream's
+// io.ErrUnexpectedEOF is a broken input, not its end.
+func readFull(r io.Reader, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := r.Read(p[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // process parses one job into the worker's aggregator. A panic (a bug
