@@ -16,6 +16,13 @@ const (
 	maxDestinations = 100_000
 )
 
+// maxStoredSources bounds the sources one aggregator keeps over all its
+// destinations: 100 000 destinations of 256 sources each (an internet
+// scan of the firewall's public address, port by port) would otherwise
+// hold 25 million strings. Past it, destinations count their records but
+// keep no new source (SourcesTruncated). A variable for the tests.
+var maxStoredSources = 1 << 19
+
 // Tally counts records: how many, from which sources, when.
 type Tally struct {
 	Count int64
@@ -28,21 +35,21 @@ type Tally struct {
 	sources          map[string]struct{}
 }
 
-func (t *Tally) add(at int64, src []byte) {
+func (t *Tally) add(at int64, src []byte, budget *int) {
 	t.Count++
 	if at != 0 {
 		t.First, t.Last = minTime(t.First, at), max(t.Last, at)
 	}
-	addSource(&t.sources, &t.SourcesTruncated, src)
+	addSource(&t.sources, &t.SourcesTruncated, src, budget)
 }
 
-func (t *Tally) merge(o *Tally) {
+func (t *Tally) merge(o *Tally, budget *int) {
 	t.Count += o.Count
 	if o.First != 0 {
 		t.First, t.Last = minTime(t.First, o.First), max(t.Last, o.Last)
 	}
 	for s := range o.sources {
-		addSource(&t.sources, &t.SourcesTruncated, []byte(s))
+		addSource(&t.sources, &t.SourcesTruncated, []byte(s), budget)
 	}
 	t.SourcesTruncated = t.SourcesTruncated || o.SourcesTruncated
 }
@@ -151,6 +158,8 @@ type aggregator struct {
 	overflow int64
 	files    []FileStats
 	unknown  []unknownAt
+	// budget is how many more sources it may keep (maxStoredSources).
+	budget int
 }
 
 type unknownAt struct {
@@ -159,7 +168,7 @@ type unknownAt struct {
 }
 
 func newAggregator(opts *Options) *aggregator {
-	return &aggregator{opts: opts, dests: map[string]*Destination{}}
+	return &aggregator{opts: opts, dests: map[string]*Destination{}, budget: maxStoredSources}
 }
 
 func (a *aggregator) file(i int) *FileStats {
@@ -256,7 +265,7 @@ func (a *aggregator) add(fi int, ev *Event) {
 	}
 	normalize(ev)
 	if ev.Reason == ReasonSNIMissing {
-		a.sni.add(ev.Time, ev.Src)
+		a.sni.add(ev.Time, ev.Src, &a.budget)
 		return
 	}
 	if len(ev.Proto) == 4 && string(ev.Proto) == "ICMP" {
@@ -283,7 +292,7 @@ func (a *aggregator) add(fi int, ev *Event) {
 		}
 		a.dests[string(k)] = d
 	}
-	d.add(ev.Time, ev.Src)
+	d.add(ev.Time, ev.Src, &a.budget)
 }
 
 // normalize makes one destination of the spellings of a name (DNS is
@@ -326,7 +335,7 @@ func minTime(a, b int64) int64 {
 	return a
 }
 
-func addSource(m *map[string]struct{}, truncated *bool, src []byte) {
+func addSource(m *map[string]struct{}, truncated *bool, src []byte, budget *int) {
 	if len(src) == 0 {
 		return
 	}
@@ -336,10 +345,11 @@ func addSource(m *map[string]struct{}, truncated *bool, src []byte) {
 	if _, ok := (*m)[string(src)]; ok {
 		return
 	}
-	if len(*m) >= maxSources {
+	if len(*m) >= maxSources || *budget <= 0 {
 		*truncated = true
 		return
 	}
+	*budget--
 	(*m)[string(src)] = struct{}{}
 }
 
@@ -355,9 +365,9 @@ func (a *aggregator) merge(b *aggregator) {
 			a.dests[k] = d
 			continue
 		}
-		x.merge(&d.Tally)
+		x.merge(&d.Tally, &a.budget)
 	}
-	a.sni.merge(&b.sni.Tally)
+	a.sni.merge(&b.sni.Tally, &a.budget)
 	a.overflow += b.overflow
 	for i := range b.files {
 		a.file(i).merge(&b.files[i])

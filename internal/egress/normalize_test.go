@@ -1,6 +1,7 @@
 package egress
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -117,5 +118,32 @@ func TestProjectedColumns(t *testing.T) {
 	}
 	if u := res.Files[0].Unknown; u != 1 {
 		t.Errorf("unknown = %d, want 1 (the row of another table)", u)
+	}
+}
+
+// TestStoredSourcesAreBounded: over all destinations an analysis keeps at
+// most maxStoredSources sources per aggregator; past it destinations still
+// count, and say their source list is cut.
+func TestStoredSourcesAreBounded(t *testing.T) {
+	defer func(n int) { maxStoredSources = n }(maxStoredSources)
+	maxStoredSources = 1000
+	var b strings.Builder
+	for port := 1; port <= 50; port++ {
+		for src := 1; src <= 100; src++ {
+			fmt.Fprintf(&b, "TCP request from 198.51.%d.%d:4000 to 203.0.113.1:%d. Action: Deny\n", src/250, src%250, port)
+		}
+	}
+	res := analyze(t, Options{Workers: 1}, bytesInput("scan", []byte(b.String())))
+	kept, cut := 0, 0
+	var count int64
+	for _, d := range res.Destinations {
+		kept += len(d.Sources)
+		count += d.Count
+		if d.SourcesTruncated {
+			cut++
+		}
+	}
+	if kept > 2*maxStoredSources || count != 5000 || cut == 0 {
+		t.Errorf("kept %d sources (bound %d), counted %d of 5000 records, %d destinations cut", kept, 2*maxStoredSources, count, cut)
 	}
 }
