@@ -347,8 +347,13 @@ func egressFindings(res *egress.Result) ([]egressResult, []report.Finding) {
 			r.Port = &p
 		}
 		citation := "the firewall's default action: no allow rule matched"
-		if d.Reason == egress.ReasonProxy {
+		switch d.Reason {
+		case egress.ReasonProxy:
 			citation = "the proxy's access rules (Squid TCP_DENIED/403: http_access deny)"
+		case egress.ReasonRule:
+			citation = "a deny rule of the firewall policy's own"
+		case egress.ReasonUnresolved:
+			citation = "Azure Firewall resolves the names of application rules itself (DNS settings, DNS proxy)"
 		}
 		if s := d.Service; s != nil {
 			r.Service = &egressService{ID: s.Service.ID, Name: s.Service.Name, Source: s.Service.Source, AsOf: s.Service.AsOf}

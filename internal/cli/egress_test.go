@@ -128,3 +128,31 @@ func TestEgressAnalyzeJSONFromStdin(t *testing.T) {
 		}
 	}
 }
+
+// TestEgressCitationsByReason: a finding cites what it enforces; a deny by
+// the user's own rule or a name the firewall could not resolve is not the
+// default action.
+func TestEgressCitationsByReason(t *testing.T) {
+	log := "HTTPS request from 10.0.0.1:1 to telemetry.example.org:443. Action: Deny. Policy: p. Rule Collection Group: g. Rule Collection: c. Rule: block\n" +
+		"HTTPS request from 10.0.0.1:1 to agent.example.net:443. Action: Deny. Failed to resolve address agent.example.net:443: lookup agent.example.net on 10.0.0.10:53: no such host\n" +
+		"HTTPS request from 10.0.0.1:1 to plain.example.com:443. Action: Deny. No rule matched. Proceeding with default action\n"
+	var out, errOut bytes.Buffer
+	Main(context.Background(), []string{"egress", "analyze", "--format", "json", "-"},
+		Env{Stdin: strings.NewReader(log), Stdout: &out, Stderr: &errOut})
+	var rep struct {
+		Findings []struct{ ID, Subject, Citation string } `json:"findings"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err, errOut.String())
+	}
+	got := map[string]string{}
+	for _, f := range rep.Findings {
+		got[f.ID] = f.Citation
+	}
+	for id, want := range map[string]string{"egress-denied": "default action", "egress-denied-by-rule": "deny rule",
+		"egress-name-unresolved": "resolves the names"} {
+		if !strings.Contains(got[id], want) {
+			t.Errorf("%s cites %q, want it to mention %q", id, got[id], want)
+		}
+	}
+}
