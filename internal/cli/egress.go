@@ -483,6 +483,7 @@ func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, pl
 		fmt.Fprintln(w)
 		tb := report.NewTable("ACTION", "DESTINATION", "PROTO", "COUNT", "SOURCES", "FIRST SEEN", "LAST SEEN", "REASON", "SERVICE")
 		tb.MaxWidth = 48
+		tb.Uncut = []int{1} // the destination is what a person allows
 		for _, r := range results {
 			port := -1
 			if r.Port != nil {

@@ -156,3 +156,14 @@ func TestEgressCitationsByReason(t *testing.T) {
 		}
 	}
 }
+
+// TestEgressTextKeepsTheDestinationWhole: the destination is what a person
+// allows; a long App Service name must not lose its port to the column cap.
+func TestEgressTextKeepsTheDestinationWhole(t *testing.T) {
+	log := "HTTPS request from 10.0.2.254:50347 to contoso-functions-java11-westeurope-prod.scm.azurewebsites.net:443. Action: Deny. No rule matched. Proceeding with default action\n"
+	var out bytes.Buffer
+	Main(context.Background(), []string{"egress", "analyze", "-"}, Env{Stdin: strings.NewReader(log), Stdout: &out, Stderr: &out})
+	if !strings.Contains(out.String(), "deny    contoso-functions-java11-westeurope-prod.scm.azurewebsites.net:443  HTTPS") {
+		t.Errorf("the destination was cut:\n%s", out.String())
+	}
+}
