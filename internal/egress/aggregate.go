@@ -286,19 +286,17 @@ func (a *aggregator) add(fi int, ev *Event) {
 			return
 		}
 		d = &Destination{
-			Host: string(ev.Host), Port: ev.Port, Proto: string(ev.Proto),
+			Host: defused(ev.Host), Port: ev.Port, Proto: defused(ev.Proto),
 			Action: ev.Action, Reason: ev.Reason,
-			rawRule: string(ev.Rule), Detail: string(ev.Detail),
+			rawRule: defused(ev.Rule), Detail: defused(ev.Detail),
 		}
 		a.dests[string(k)] = d
 	}
 	d.add(ev.Time, ev.Src, &a.budget)
 }
 
-// normalize makes one destination of the spellings of a name (DNS is
-// case-insensitive, and "x.com." is "x.com") and defuses the text a
-// hostile log could aim at a terminal: control bytes (ESC, C1 CSI) in the
-// fields that are printed become '?'.
+// normalize makes one destination of the spellings of a name: DNS is
+// case-insensitive, and "x.com." is "x.com".
 func normalize(ev *Event) {
 	h := ev.Host
 	for i, c := range h {
@@ -309,23 +307,30 @@ func normalize(ev *Event) {
 	if n := len(h); n > 1 && h[n-1] == '.' {
 		ev.Host = h[:n-1]
 	}
-	defuse(ev.Host)
-	defuse(ev.Src)
-	defuse(ev.Rule)
-	defuse(ev.Detail)
 }
 
-// defuse replaces C0 and C1 control characters (and DEL) in place.
-func defuse(b []byte) {
-	for i := 0; i < len(b); i++ {
-		switch c := b[i]; {
+// defused copies b with the text a hostile log could aim at a terminal
+// made harmless: C0 and C1 control characters (ESC, CSI) and DEL become
+// '?'. It runs once per destination or source kept, not per record.
+func defused(b []byte) string {
+	i := 0
+	for i < len(b) && b[i] >= 0x20 && b[i] != 0x7f && b[i] != 0xc2 {
+		i++
+	}
+	if i == len(b) {
+		return string(b)
+	}
+	out := []byte(string(b))
+	for ; i < len(out); i++ {
+		switch c := out[i]; {
 		case c < 0x20 || c == 0x7f:
-			b[i] = '?'
-		case c == 0xc2 && i+1 < len(b) && b[i+1] >= 0x80 && b[i+1] < 0xa0: // U+0080–U+009F
-			b[i], b[i+1] = '?', '?'
+			out[i] = '?'
+		case c == 0xc2 && i+1 < len(out) && out[i+1] >= 0x80 && out[i+1] < 0xa0: // U+0080–U+009F
+			out[i], out[i+1] = '?', '?'
 			i++
 		}
 	}
+	return string(out)
 }
 
 func minTime(a, b int64) int64 {
@@ -439,10 +444,11 @@ func actionRank(a Action) int {
 	return 2
 }
 
+// sortedKeys returns the sources of m sorted, defused for a terminal.
 func sortedKeys(m map[string]struct{}) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
-		out = append(out, k)
+		out = append(out, defused([]byte(k)))
 	}
 	slices.SortFunc(out, compareIP)
 	return out
