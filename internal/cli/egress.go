@@ -21,7 +21,8 @@ Reads firewall and proxy logs and lists the outbound destinations that were
 denied, the service that needs each (Kudu, Oryx, pip, npm, NuGet, MCR, Docker
 Hub, AKS…, with the hosts that usually come with it) and the Azure Firewall
 rules that would allow them. Exit 1 when anything was denied, 0 when the
-logs are clean.
+logs are clean, 2 when an input could not be analysed (unreadable, empty, or
+not one line of a known format): such a log never passes for a clean one.
 
 LOG is a file (gzip is read transparently) or - for standard input. Formats,
 detected per file (--input-format forces one):
