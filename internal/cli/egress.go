@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,7 +21,8 @@ Reads firewall and proxy logs and lists the outbound destinations that were
 denied, the service that needs each (Kudu, Oryx, pip, npm, NuGet, MCR, Docker
 Hub, AKS…, with the hosts that usually come with it) and the Azure Firewall
 rules that would allow them. Exit 1 when anything was denied, 0 when the
-logs are clean.
+logs are clean, 2 when an input could not be analysed (unreadable, empty, or
+not one line of a known format): such a log never passes for a clean one.
 
 LOG is a file (gzip is read transparently) or - for standard input. Formats,
 detected per file (--input-format forces one):
@@ -244,9 +246,49 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 	}
 	rep.Summary = sum
 	if *emitLang != "" {
-		return emit(env, common, rep, func(w io.Writer) error { return egress.WriteRules(w, *emitLang, plan) })
+		err = emit(env, common, rep, func(w io.Writer) error { return egress.WriteRules(w, *emitLang, plan) })
+	} else {
+		err = emit(env, common, rep, func(w io.Writer) error { return writeEgressText(w, res, results, plan, sum) })
 	}
-	return emit(env, common, rep, func(w io.Writer) error { return writeEgressText(w, res, results, plan, sum) })
+	if err != nil && !errors.Is(err, errFindings) {
+		return err
+	}
+	return unreadableInputs(res.Files, err)
+}
+
+// unreadableInputs turns inputs that could not be analysed into exit 2
+// (after the report is written): an unreadable, empty or wholly
+// unrecognised log must never pass for a clean one, whatever --fail-on.
+func unreadableInputs(files []egress.FileStats, err error) error {
+	var bad []string
+	empty, unknown, untimed := false, false, false
+	for i := range files {
+		f := &files[i]
+		if why := f.Unreadable(); why != "" {
+			bad = append(bad, f.Name+": "+why)
+			noTime := f.Untimed > 0 && f.Untimed == f.Traffic
+			empty = empty || f.Empty
+			untimed = untimed || noTime
+			unknown = unknown || (f.Err == "" && !f.Empty && !noTime)
+		}
+	}
+	if len(bad) == 0 {
+		return err
+	}
+	e := usageErrorf("%d of %d inputs could not be analysed: %s", len(bad), len(files), strings.Join(bad, "; "))
+	if len(bad) == 1 && len(files) == 1 {
+		e = usageErrorf("the input could not be analysed: %s", bad[0])
+	}
+	if empty {
+		e.withHint("an empty input often means the command that produced it failed (az login expired, a wrong query)")
+	}
+	if untimed {
+		e.withHint("plain msg_s lines carry no time: export TimeGenerated with them, or drop --since/--until")
+	}
+	if unknown {
+		e.withHint("kensa reads azfw-text, json, csv and squid logs (kensa egress analyze --help); --input-format forces one")
+	}
+	return e.withHint("the report above covers what could be read")
 }
 
 // parseWhen reads a duration before at, or a time.
@@ -286,12 +328,7 @@ func timePtr(ns int64) *string {
 	return &s
 }
 
-func hostPortString(host string, port int) string {
-	if port < 0 {
-		return host
-	}
-	return host + ":" + strconv.Itoa(port)
-}
+func hostPortString(host string, port int) string { return egress.HostPort(host, port) }
 
 // egressFindings makes one result per destination and one finding per
 // denied (or alerted) destination, plus the SNI-missing and unreadable
@@ -311,8 +348,13 @@ func egressFindings(res *egress.Result) ([]egressResult, []report.Finding) {
 			r.Port = &p
 		}
 		citation := "the firewall's default action: no allow rule matched"
-		if d.Reason == egress.ReasonProxy {
+		switch d.Reason {
+		case egress.ReasonProxy:
 			citation = "the proxy's access rules (Squid TCP_DENIED/403: http_access deny)"
+		case egress.ReasonRule:
+			citation = "a deny rule of the firewall policy's own"
+		case egress.ReasonUnresolved:
+			citation = "Azure Firewall resolves the names of application rules itself (DNS settings, DNS proxy)"
 		}
 		if s := d.Service; s != nil {
 			r.Service = &egressService{ID: s.Service.ID, Name: s.Service.Name, Source: s.Service.Source, AsOf: s.Service.AsOf}
@@ -393,9 +435,14 @@ func egressFindings(res *egress.Result) ([]egressResult, []report.Finding) {
 		})
 	}
 	for _, f := range res.Files {
-		if f.Err != "" {
+		switch {
+		case f.Err != "":
 			findings = append(findings, report.Finding{ID: "egress-read-error", Severity: report.Error, Subject: f.Name,
 				Message: "reading stopped early: " + f.Err, Remediation: "check the file; the records before the error were analysed"})
+		case f.Unreadable() != "":
+			findings = append(findings, report.Finding{ID: "egress-read-error", Severity: report.Error, Subject: f.Name,
+				Message:     "nothing could be analysed: " + f.Unreadable(),
+				Remediation: "check that the input is a firewall or proxy log kensa reads (--input-format), and that the command that produced it succeeded"})
 		}
 		if f.Unknown > 0 {
 			findings = append(findings, report.Finding{ID: "egress-unparsed", Severity: report.Info, Subject: f.Name,
@@ -424,15 +471,20 @@ func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, pl
 		}
 	}
 	fmt.Fprintln(w)
+	unreadable := false
 	for _, f := range res.Files {
 		if f.Err != "" {
 			fmt.Fprintf(w, "%s: reading stopped early: %s\n", f.Name, f.Err)
+		} else if why := f.Unreadable(); why != "" {
+			fmt.Fprintf(w, "%s: nothing could be analysed: %s\n", f.Name, why)
 		}
+		unreadable = unreadable || f.Unreadable() != ""
 	}
 	if len(results) > 0 {
 		fmt.Fprintln(w)
 		tb := report.NewTable("ACTION", "DESTINATION", "PROTO", "COUNT", "SOURCES", "FIRST SEEN", "LAST SEEN", "REASON", "SERVICE")
 		tb.MaxWidth = 48
+		tb.Uncut = []int{1} // the destination is what a person allows
 		for _, r := range results {
 			port := -1
 			if r.Port != nil {
@@ -463,7 +515,11 @@ func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, pl
 		}
 		tb.Write(w)
 	} else {
-		fmt.Fprintln(w, "\nNothing was denied.")
+		if unreadable {
+			fmt.Fprintln(w, "\nNothing was denied in what could be read: that is not a clean log.")
+		} else {
+			fmt.Fprintln(w, "\nNothing was denied.")
+		}
 	}
 	if s := sum.SNIMissing; s != nil {
 		conns := "connections"
@@ -529,6 +585,9 @@ func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, pl
 		}
 		if plan.NeedsDNSProxy {
 			fmt.Fprintln(w, "  (network rules with FQDNs need DNS proxy enabled on the firewall policy)")
+		}
+		if plan.SourcesCut {
+			fmt.Fprintln(w, "  (a destination had more distinct sources than kensa keeps, so the rules miss some: name the subnets with --source)")
 		}
 	}
 	if len(plan.Skipped) > 0 {

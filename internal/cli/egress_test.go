@@ -20,6 +20,14 @@ func TestEgressAnalyzeExitCodes(t *testing.T) {
 	os.WriteFile(clean, []byte("HTTPS request from 10.1.0.5:55640 to ok.example.com:443. Action: Allow. Rule Collection: c. Rule: r\n"), 0o644)
 	alertOnly := filepath.Join(dir, "alert.log")
 	os.WriteFile(alertOnly, []byte("HTTP request from 10.0.0.5:54074 to bad.example.com:80. Action: Alert. ThreatIntel: Bot Networks\n"), 0o644)
+	empty := filepath.Join(dir, "empty.log")
+	os.WriteFile(empty, nil, 0o644)
+	vpcFlow := filepath.Join(dir, "vpc.log")
+	os.WriteFile(vpcFlow, []byte("2 123456789010 eni-1235b8ca123456789 172.31.9.69 172.31.9.12 49761 3389 6 20 4249 1418530010 1418530070 REJECT OK\n"), 0o644)
+	broken := filepath.Join(dir, "broken.json")
+	os.WriteFile(broken, []byte("{\n \"records\": [\n  {\"properties\": {\"msg\": \"x\"}},\n  {oops\n"), 0o644)
+	emptyArray := filepath.Join(dir, "none.json")
+	os.WriteFile(emptyArray, []byte("[]\n"), 0o644)
 	tiDeny := filepath.Join(dir, "ti.log")
 	os.WriteFile(tiDeny, []byte("HTTP request from 10.0.0.5:54074 to bad.example.com:80. Action: Deny. ThreatIntel: Bot Networks\n"), 0o644)
 	tests := []struct {
@@ -45,6 +53,15 @@ func TestEgressAnalyzeExitCodes(t *testing.T) {
 		{"since after until", []string{"egress", "analyze", "--since", "2026-11-24", "--until", "2026-11-01", clean}, ExitError, "swap them"},
 		{"bad source", []string{"egress", "analyze", "--source", "10.0.0.0/99", clean}, ExitError, "not an IP address or CIDR"},
 		{"stdin twice", []string{"egress", "analyze", "-", "-"}, ExitError, "named twice"},
+		// An input that could not be analysed never passes for a clean log,
+		// whatever --fail-on says.
+		{"empty input", []string{"egress", "analyze", empty}, ExitError, "the input is empty"},
+		{"empty standard input", []string{"egress", "analyze", "--fail-on", "never", "-"}, ExitError, "command that produced it failed"},
+		{"no line understood", []string{"egress", "analyze", "--fail-on", "never", vpcFlow}, ExitError, "of no format kensa reads"},
+		{"broken JSON", []string{"egress", "analyze", "--fail-on", "error", broken}, ExitError, "could not be analysed"},
+		{"one bad of two", []string{"egress", "analyze", clean, empty}, ExitError, "1 of 2 inputs could not be analysed"},
+		{"empty query result", []string{"egress", "analyze", emptyArray}, ExitOK, ""},
+		{"no time to filter on", []string{"egress", "analyze", "--since", "2h", egressFixture("azfw.log")}, ExitError, "carry no time"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,5 +126,44 @@ func TestEgressAnalyzeJSONFromStdin(t *testing.T) {
 		if ids[id] != n {
 			t.Errorf("findings %s = %d, want %d (all: %v)", id, ids[id], n, ids)
 		}
+	}
+}
+
+// TestEgressCitationsByReason: a finding cites what it enforces; a deny by
+// the user's own rule or a name the firewall could not resolve is not the
+// default action.
+func TestEgressCitationsByReason(t *testing.T) {
+	log := "HTTPS request from 10.0.0.1:1 to telemetry.example.org:443. Action: Deny. Policy: p. Rule Collection Group: g. Rule Collection: c. Rule: block\n" +
+		"HTTPS request from 10.0.0.1:1 to agent.example.net:443. Action: Deny. Failed to resolve address agent.example.net:443: lookup agent.example.net on 10.0.0.10:53: no such host\n" +
+		"HTTPS request from 10.0.0.1:1 to plain.example.com:443. Action: Deny. No rule matched. Proceeding with default action\n"
+	var out, errOut bytes.Buffer
+	Main(context.Background(), []string{"egress", "analyze", "--format", "json", "-"},
+		Env{Stdin: strings.NewReader(log), Stdout: &out, Stderr: &errOut})
+	var rep struct {
+		Findings []struct{ ID, Subject, Citation string } `json:"findings"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err, errOut.String())
+	}
+	got := map[string]string{}
+	for _, f := range rep.Findings {
+		got[f.ID] = f.Citation
+	}
+	for id, want := range map[string]string{"egress-denied": "default action", "egress-denied-by-rule": "deny rule",
+		"egress-name-unresolved": "resolves the names"} {
+		if !strings.Contains(got[id], want) {
+			t.Errorf("%s cites %q, want it to mention %q", id, got[id], want)
+		}
+	}
+}
+
+// TestEgressTextKeepsTheDestinationWhole: the destination is what a person
+// allows; a long App Service name must not lose its port to the column cap.
+func TestEgressTextKeepsTheDestinationWhole(t *testing.T) {
+	log := "HTTPS request from 10.0.2.254:50347 to contoso-functions-java11-westeurope-prod.scm.azurewebsites.net:443. Action: Deny. No rule matched. Proceeding with default action\n"
+	var out bytes.Buffer
+	Main(context.Background(), []string{"egress", "analyze", "-"}, Env{Stdin: strings.NewReader(log), Stdout: &out, Stderr: &out})
+	if !strings.Contains(out.String(), "deny    contoso-functions-java11-westeurope-prod.scm.azurewebsites.net:443  HTTPS") {
+		t.Errorf("the destination was cut:\n%s", out.String())
 	}
 }

@@ -3,6 +3,7 @@ package egress
 import (
 	"bytes"
 	"cmp"
+	"fmt"
 	"slices"
 	"strconv"
 )
@@ -14,6 +15,13 @@ const (
 	maxSources      = 256
 	maxDestinations = 100_000
 )
+
+// maxStoredSources bounds the sources one aggregator keeps over all its
+// destinations: 100 000 destinations of 256 sources each (an internet
+// scan of the firewall's public address, port by port) would otherwise
+// hold 25 million strings. Past it, destinations count their records but
+// keep no new source (SourcesTruncated). A variable for the tests.
+var maxStoredSources = 1 << 19
 
 // Tally counts records: how many, from which sources, when.
 type Tally struct {
@@ -27,21 +35,21 @@ type Tally struct {
 	sources          map[string]struct{}
 }
 
-func (t *Tally) add(at int64, src []byte) {
+func (t *Tally) add(at int64, src []byte, budget *int) {
 	t.Count++
 	if at != 0 {
 		t.First, t.Last = minTime(t.First, at), max(t.Last, at)
 	}
-	addSource(&t.sources, &t.SourcesTruncated, src)
+	addSource(&t.sources, &t.SourcesTruncated, src, budget)
 }
 
-func (t *Tally) merge(o *Tally) {
+func (t *Tally) merge(o *Tally, budget *int) {
 	t.Count += o.Count
 	if o.First != 0 {
 		t.First, t.Last = minTime(t.First, o.First), max(t.Last, o.Last)
 	}
 	for s := range o.sources {
-		addSource(&t.sources, &t.SourcesTruncated, []byte(s))
+		addSource(&t.sources, &t.SourcesTruncated, []byte(s), budget)
 	}
 	t.SourcesTruncated = t.SourcesTruncated || o.SourcesTruncated
 }
@@ -89,6 +97,29 @@ type FileStats struct {
 	Untimed    int64
 	// Err is why reading stopped early, "" when the input was read whole.
 	Err string
+	// Empty is set when the input held no byte at all (after gzip).
+	Empty bool
+}
+
+// Unreadable says why an input could not be analysed, "" when it was: it
+// could not be opened or broke part-way, it was empty, not one of its
+// lines or records is of a known format, or a time filter left out all
+// its connections for want of a time. Such an input must never pass for a
+// clean log.
+func (f *FileStats) Unreadable() string {
+	switch {
+	case f.Err != "":
+		return f.Err
+	case f.Empty:
+		return "the input is empty"
+	case f.Records == 1 && f.Unknown == 1:
+		return "its one line or record is of no format kensa reads"
+	case f.Records > 0 && f.Unknown == f.Records:
+		return fmt.Sprintf("none of its %d lines or records is of a format kensa reads", f.Records)
+	case f.Untimed > 0 && f.Untimed == f.Traffic:
+		return fmt.Sprintf("none of its %d connections has a time, so --since/--until left them all out", f.Traffic)
+	}
+	return ""
 }
 
 func (f *FileStats) merge(o *FileStats) {
@@ -127,6 +158,8 @@ type aggregator struct {
 	overflow int64
 	files    []FileStats
 	unknown  []unknownAt
+	// budget is how many more sources it may keep (maxStoredSources).
+	budget int
 }
 
 type unknownAt struct {
@@ -135,7 +168,7 @@ type unknownAt struct {
 }
 
 func newAggregator(opts *Options) *aggregator {
-	return &aggregator{opts: opts, dests: map[string]*Destination{}}
+	return &aggregator{opts: opts, dests: map[string]*Destination{}, budget: maxStoredSources}
 }
 
 func (a *aggregator) file(i int) *FileStats {
@@ -230,8 +263,9 @@ func (a *aggregator) add(fi int, ev *Event) {
 	case ActionDeny:
 		fs.Denied++
 	}
+	normalize(ev)
 	if ev.Reason == ReasonSNIMissing {
-		a.sni.add(ev.Time, ev.Src)
+		a.sni.add(ev.Time, ev.Src, &a.budget)
 		return
 	}
 	if len(ev.Proto) == 4 && string(ev.Proto) == "ICMP" {
@@ -252,13 +286,51 @@ func (a *aggregator) add(fi int, ev *Event) {
 			return
 		}
 		d = &Destination{
-			Host: string(ev.Host), Port: ev.Port, Proto: string(ev.Proto),
+			Host: defused(ev.Host), Port: ev.Port, Proto: defused(ev.Proto),
 			Action: ev.Action, Reason: ev.Reason,
-			rawRule: string(ev.Rule), Detail: string(ev.Detail),
+			rawRule: defused(ev.Rule), Detail: defused(ev.Detail),
 		}
 		a.dests[string(k)] = d
 	}
-	d.add(ev.Time, ev.Src)
+	d.add(ev.Time, ev.Src, &a.budget)
+}
+
+// normalize makes one destination of the spellings of a name: DNS is
+// case-insensitive, and "x.com." is "x.com".
+func normalize(ev *Event) {
+	h := ev.Host
+	for i, c := range h {
+		if 'A' <= c && c <= 'Z' {
+			h[i] = c + ('a' - 'A')
+		}
+	}
+	if n := len(h); n > 1 && h[n-1] == '.' {
+		ev.Host = h[:n-1]
+	}
+}
+
+// defused copies b with the text a hostile log could aim at a terminal
+// made harmless: C0 and C1 control characters (ESC, CSI) and DEL become
+// '?'. It runs once per destination or source kept, not per record.
+func defused(b []byte) string {
+	i := 0
+	for i < len(b) && b[i] >= 0x20 && b[i] != 0x7f && b[i] != 0xc2 {
+		i++
+	}
+	if i == len(b) {
+		return string(b)
+	}
+	out := []byte(string(b))
+	for ; i < len(out); i++ {
+		switch c := out[i]; {
+		case c < 0x20 || c == 0x7f:
+			out[i] = '?'
+		case c == 0xc2 && i+1 < len(out) && out[i+1] >= 0x80 && out[i+1] < 0xa0: // U+0080–U+009F
+			out[i], out[i+1] = '?', '?'
+			i++
+		}
+	}
+	return string(out)
 }
 
 func minTime(a, b int64) int64 {
@@ -268,7 +340,7 @@ func minTime(a, b int64) int64 {
 	return a
 }
 
-func addSource(m *map[string]struct{}, truncated *bool, src []byte) {
+func addSource(m *map[string]struct{}, truncated *bool, src []byte, budget *int) {
 	if len(src) == 0 {
 		return
 	}
@@ -278,10 +350,11 @@ func addSource(m *map[string]struct{}, truncated *bool, src []byte) {
 	if _, ok := (*m)[string(src)]; ok {
 		return
 	}
-	if len(*m) >= maxSources {
+	if len(*m) >= maxSources || *budget <= 0 {
 		*truncated = true
 		return
 	}
+	*budget--
 	(*m)[string(src)] = struct{}{}
 }
 
@@ -297,9 +370,9 @@ func (a *aggregator) merge(b *aggregator) {
 			a.dests[k] = d
 			continue
 		}
-		x.merge(&d.Tally)
+		x.merge(&d.Tally, &a.budget)
 	}
-	a.sni.merge(&b.sni.Tally)
+	a.sni.merge(&b.sni.Tally, &a.budget)
 	a.overflow += b.overflow
 	for i := range b.files {
 		a.file(i).merge(&b.files[i])
@@ -371,10 +444,11 @@ func actionRank(a Action) int {
 	return 2
 }
 
+// sortedKeys returns the sources of m sorted, defused for a terminal.
 func sortedKeys(m map[string]struct{}) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
-		out = append(out, k)
+		out = append(out, defused([]byte(k)))
 	}
 	slices.SortFunc(out, compareIP)
 	return out

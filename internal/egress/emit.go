@@ -34,21 +34,30 @@ func header(w io.Writer, comment string, p *Plan) {
 	fmt.Fprintf(w, "%s Azure Firewall Policy rules that allow the destinations kensa found denied\n", comment)
 	fmt.Fprintf(w, "%s (kensa egress analyze). Review them before applying: each rule names the\n", comment)
 	fmt.Fprintf(w, "%s sources seen in the logs; a subnet may suit you better (--source).\n", comment)
+	if p.SourcesCut {
+		fmt.Fprintf(w, "%s WARNING: a destination had more than %d distinct sources and the rules name\n", comment, maxSources)
+		fmt.Fprintf(w, "%s only %d of them: name the subnets instead (--source 10.0.2.0/24).\n", comment, maxSources)
+	}
 	if p.NeedsDNSProxy {
 		fmt.Fprintf(w, "%s Network rules with FQDNs need DNS proxy enabled on the firewall policy.\n", comment)
 	}
 	for _, s := range p.Skipped {
 		// The host comes from the log: printable keeps it on one line.
-		fmt.Fprintf(w, "%s Not allowed: %s: %s\n", comment, printable([]byte(hostPort(s.Host, s.Port)), 200), s.Reason)
+		fmt.Fprintf(w, "%s Not allowed: %s: %s\n", comment, printable([]byte(HostPort(s.Host, s.Port)), 200), s.Reason)
 	}
 	if len(p.Collections) == 0 {
 		fmt.Fprintf(w, "%s No denied destination needs an allow rule.\n", comment)
 	}
 }
 
-func hostPort(h string, port int) string {
+// HostPort writes a destination as a person reads it: "x.com:443",
+// "[2001:db8::9]:8080", or the host alone when there is no port.
+func HostPort(h string, port int) string {
 	if port < 0 {
 		return h
+	}
+	if strings.IndexByte(h, ':') >= 0 {
+		return "[" + h + "]:" + strconv.Itoa(port)
 	}
 	return h + ":" + strconv.Itoa(port)
 }
@@ -79,7 +88,14 @@ func WriteAz(w io.Writer, p *Plan) error {
 	fmt.Fprintln(bw, `RCG="${RCG:-kensa-egress}"`)
 	fmt.Fprintln(bw, `PRIORITY="${PRIORITY:-300}"`)
 	if len(p.Collections) > 0 {
+		// create is a PUT: on an existing group it would replace every
+		// collection in it, the user's own rules included.
 		fmt.Fprintln(bw)
+		fmt.Fprintln(bw, `if az network firewall policy rule-collection-group show --resource-group "$RG" --policy-name "$POLICY" \`)
+		fmt.Fprintln(bw, `  --name "$RCG" >/dev/null 2>&1; then`)
+		fmt.Fprintln(bw, `  echo "rule collection group $RCG already exists in $POLICY: creating it again would replace its rules; set RCG to a new name" >&2`)
+		fmt.Fprintln(bw, `  exit 1`)
+		fmt.Fprintln(bw, `fi`)
 		fmt.Fprintln(bw, `az network firewall policy rule-collection-group create --resource-group "$RG" --policy-name "$POLICY" \`)
 		fmt.Fprintln(bw, `  --name "$RCG" --priority "$PRIORITY"`)
 	}
@@ -146,7 +162,7 @@ func WriteBicep(w io.Writer, p *Plan) error {
 @description('Name of the existing firewall policy')
 param firewallPolicyName string
 
-@description('Name of the rule collection group to create')
+@description('Name of the rule collection group to create: a new one. Deploying over an existing group replaces all its rule collections.')
 param ruleCollectionGroupName string = 'kensa-egress'
 
 @minValue(100)

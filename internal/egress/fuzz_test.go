@@ -1,13 +1,16 @@
 package egress
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 )
 
 func seedFixtures(f *testing.F, files ...string) {
@@ -83,6 +86,11 @@ func FuzzAnalyze(f *testing.F) {
 		}
 		f.Add(data, uint8(0))
 	}
+	// Byte order marks and UTF-16 (PowerShell's ">") reach decodeBOM.
+	msg := "HTTPS request from 10.0.2.254:50347 to app.scm.azurewebsites.net:443. Action: Deny. No rule matched. Proceeding with default action\r\n"
+	f.Add(append([]byte("\xef\xbb\xbf[\n"), `{"msg_s":"x"}]`...), uint8(0))
+	f.Add(utf16Bytes(msg, true), uint8(0))
+	f.Add(utf16Bytes(`{"records":[{"properties":{"msg":"`+msg[:len(msg)-2]+`"}}]}`, false), uint8(0))
 	f.Fuzz(func(t *testing.T, data []byte, format uint8) {
 		opts := Options{Format: Formats[int(format)%len(Formats)], Workers: 2, All: format&0x80 != 0}
 		res, err := Analyze(context.Background(), []Input{bytesInput("fuzz", data)}, opts)
@@ -124,6 +132,45 @@ func FuzzParseTime(f *testing.F) {
 			if got != want.UnixNano() {
 				t.Fatalf("parseTime(%q) = %d %v, time.Parse = %d", s, got, ok, want.UnixNano())
 			}
+		}
+	})
+}
+
+// FuzzDecodeUTF16: the streaming UTF-16 decoder agrees with
+// unicode/utf16.Decode on the whole input, read in pieces of any size.
+func FuzzDecodeUTF16(f *testing.F) {
+	f.Add([]byte("\xff\xfeH\x00i\x00"), uint8(1))
+	f.Add([]byte("\xfe\xff\xd8\x3d\xde\x00\x00a"), uint8(3))
+	f.Add([]byte("\xff\xfe\x00\xd8a\x00\x00\xdc"), uint8(2))
+	f.Fuzz(func(t *testing.T, data []byte, piece uint8) {
+		if len(data) < 2 || !(data[0] == 0xff && data[1] == 0xfe || data[0] == 0xfe && data[1] == 0xff) {
+			return
+		}
+		le := data[0] == 0xff
+		units := make([]uint16, 0, len(data)/2)
+		for i := 2; i+1 < len(data); i += 2 {
+			if le {
+				units = append(units, uint16(data[i])|uint16(data[i+1])<<8)
+			} else {
+				units = append(units, uint16(data[i+1])|uint16(data[i])<<8)
+			}
+		}
+		want := string(utf16.Decode(units))
+		r := decodeBOM(bufio.NewReader(bytes.NewReader(data)))
+		var got []byte
+		buf := make([]byte, int(piece)%7+1)
+		for {
+			n, err := r.Read(buf)
+			got = append(got, buf[:n]...)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if string(got) != want {
+			t.Fatalf("decoded %q, want %q", got, want)
 		}
 	})
 }

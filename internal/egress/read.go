@@ -171,6 +171,7 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Result, error)
 	main := newAggregator(&opts)
 	var read atomic.Int64
 	errs := make([]string, len(inputs))
+	empty := make([]bool, len(inputs))
 	formats := make([]Format, len(inputs))
 	for i, in := range inputs {
 		if ctx.Err() != nil {
@@ -178,7 +179,10 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Result, error)
 		}
 		f, err := readInput(ctx, i, in, &opts, jobs, bufs, &read)
 		formats[i] = f
-		if err != nil {
+		switch {
+		case errors.Is(err, errEmpty):
+			empty[i] = true
+		case err != nil:
 			errs[i] = err.Error()
 		}
 	}
@@ -196,7 +200,7 @@ func Analyze(ctx context.Context, inputs []Input, opts Options) (*Result, error)
 	res.SNIMissing.sources = nil
 	for i, in := range inputs {
 		fs := *main.file(i)
-		fs.Name, fs.Format, fs.Err = in.Name, formats[i], errs[i]
+		fs.Name, fs.Format, fs.Err, fs.Empty = in.Name, formats[i], errs[i], empty[i]
 		res.Files = append(res.Files, fs)
 	}
 	for _, u := range main.unknown {
@@ -233,9 +237,15 @@ func readInput(ctx context.Context, fi int, in Input, opts *Options, jobs chan<-
 			return "", fmt.Errorf("reading gzip: %w", err)
 		}
 		defer zr.Close()
-		src = zr
+		src = gzipErrors{zr}
 	}
-	br := bufio.NewReaderSize(src, peekSize)
+	br := bufio.NewReaderSize(decodeBOM(bufio.NewReaderSize(src, peekSize)), peekSize)
+	if b, err := br.Peek(1); len(b) == 0 {
+		if err != nil && err != io.EOF {
+			return "", err
+		}
+		return "", errEmpty
+	}
 	format = opts.Format
 	stream := false
 	if format == FormatAuto || format == FormatJSON {
@@ -256,6 +266,22 @@ func readInput(ctx context.Context, fi int, in Input, opts *Options, jobs chan<-
 		return format, readLines(ctx, fi, format, br, jobs, bufs)
 	}
 }
+
+// gzipErrors names the gzip stream in its errors: a bare "unexpected EOF"
+// does not say that the file was cut short.
+type gzipErrors struct{ r io.Reader }
+
+func (g gzipErrors) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("the gzip stream is cut short or corrupt: %w", err)
+	}
+	return n, err
+}
+
+// errEmpty is readInput's answer for an input without a single byte
+// (after gzip): nothing to analyse is not the same as nothing denied.
+var errEmpty = errors.New("the input is empty")
 
 type countingReader struct {
 	r        io.Reader
@@ -333,9 +359,9 @@ func readLines(ctx context.Context, fi int, format Format, r io.Reader, jobs cha
 		}
 		bp := bufs.get()
 		buf := append((*bp)[:0], carry...)
-		n, err := io.ReadFull(r, buf[len(buf):cap(buf)])
+		n, err := readFull(r, buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
-		eof := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+		eof := err == io.EOF
 		if err != nil && !eof {
 			bufs.put(bp)
 			return err
@@ -378,6 +404,21 @@ func readLines(ctx context.Context, fi int, format Format, r io.Reader, jobs cha
 			return nil
 		}
 	}
+}
+
+// readFull reads until p is full or the input ends. Unlike io.ReadFull it
+// passes on every error but io.EOF as is: a truncated gzip stream's
+// io.ErrUnexpectedEOF is a broken input, not its end.
+func readFull(r io.Reader, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := r.Read(p[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // process parses one job into the worker's aggregator. A panic (a bug

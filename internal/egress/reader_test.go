@@ -42,7 +42,7 @@ func summarize(res *Result) []string {
 		if d.Service != nil {
 			svc = d.Service.Service.ID
 		}
-		out = append(out, fmt.Sprintf("%s %s %s n=%d src=%s %s %s", d.Action, hostPort(d.Host, d.Port), d.Proto, d.Count,
+		out = append(out, fmt.Sprintf("%s %s %s n=%d src=%s %s %s", d.Action, HostPort(d.Host, d.Port), d.Proto, d.Count,
 			strings.Join(d.Sources, ","), d.Reason, svc))
 	}
 	return out

@@ -3,6 +3,7 @@ package egress
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 )
@@ -44,8 +45,8 @@ type record struct {
 	Category       string            `json:"category"`
 	Type           string            `json:"Type"`
 	OperationName  string            `json:"operationName"`
-	Time           string            `json:"time"`
-	TimeGenerated  string            `json:"TimeGenerated"`
+	Time           flexText          `json:"time"`
+	TimeGenerated  flexText          `json:"TimeGenerated"`
 	Properties     *azProps          `json:"properties"`
 	Records        []json.RawMessage `json:"records"`
 	Tables         []laTable         `json:"tables"`
@@ -137,7 +138,11 @@ func parseRecord(data []byte, ev *Event, sink recordSink) bool {
 func parseRecordDepth(data []byte, ev *Event, sink recordSink, depth int) bool {
 	var r record
 	if err := json.Unmarshal(data, &r); err != nil {
-		return false
+		// A field of an unexpected type ("time": 1694010826, "Rule":
+		// 123) is left empty; the rest of the record still counts.
+		if _, ok := errors.AsType[*json.UnmarshalTypeError](err); !ok {
+			return false
+		}
 	}
 	if r.Tables != nil {
 		for _, t := range r.Tables {
@@ -197,9 +202,9 @@ func (r *record) events(ev *Event, sink recordSink) bool {
 	}
 	var t int64
 	if r.Time != "" {
-		t, _ = parseTimeString(r.Time)
+		t, _ = parseTimeString(string(r.Time))
 	} else if r.TimeGenerated != "" {
-		t, _ = parseTimeString(r.TimeGenerated)
+		t, _ = parseTimeString(string(r.TimeGenerated))
 	}
 	msg := p.Msg
 	if msg == "" {
@@ -219,6 +224,9 @@ func (r *record) events(ev *Event, sink recordSink) bool {
 	table := r.Category
 	if !strings.HasPrefix(strings.ToUpper(table), "AZFW") {
 		table = r.Type
+	}
+	if table == "" {
+		table = p.table()
 	}
 	if !p.structured(strings.ToUpper(table), ev) {
 		return false
@@ -298,6 +306,26 @@ func (p *azProps) structured(table string, ev *Event) bool {
 		return false
 	}
 	return true
+}
+
+// table names the AZFW* table a record without "category" or "Type"
+// comes from, by its columns: a Log Analytics query that projects columns
+// ("AZFWApplicationRule | project TimeGenerated, SourceIp, Fqdn, …")
+// drops Type. "" when the columns say nothing.
+func (p *azProps) table() string {
+	switch {
+	case p.Action == "" || p.SourceIP == "":
+		return ""
+	case p.ThreatDescription != "":
+		return "AZFWThreatIntel"
+	case p.SignatureID != "":
+		return "AZFWIdpsSignature"
+	case p.Fqdn != "":
+		return "AZFWApplicationRule"
+	case p.DestinationIP != "":
+		return "AZFWNetworkRule"
+	}
+	return ""
 }
 
 func rulePath(p *azProps) string {

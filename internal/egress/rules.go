@@ -40,6 +40,10 @@ type Plan struct {
 	// NeedsDNSProxy is set when a network rule names FQDNs: Azure
 	// Firewall resolves them only with DNS proxy enabled.
 	NeedsDNSProxy bool
+	// SourcesCut is set when a destination had more distinct sources
+	// than kensa keeps (maxSources): the rules name only those kept, and
+	// --source should name the subnet instead.
+	SourcesCut bool
 }
 
 // Collection is one filter rule collection holding one rule.
@@ -84,6 +88,11 @@ type PlanOptions struct {
 	NoCompanions bool
 }
 
+// maxAppRulePort is the highest port an application rule takes
+// (FirewallPolicyRuleApplicationProtocol.port: "cannot be greater than
+// 64000"; the azurerm provider's protocols.port: 0-64000).
+const maxAppRulePort = 64000
+
 type planEntry struct {
 	fqdn, addr string
 	app        ProtoPort // application rule protocol
@@ -110,7 +119,7 @@ func MakePlan(ds []*Destination, opts PlanOptions) *Plan {
 			}
 			continue
 		}
-		if inbound(d.Sources) {
+		if d.Reason != ReasonProxy && inbound(d.Sources) {
 			p.Skipped = append(p.Skipped, Skipped{d.Host, d.Port, "every source is a public address: inbound traffic, not egress"})
 			continue
 		}
@@ -119,6 +128,9 @@ func MakePlan(ds []*Destination, opts PlanOptions) *Plan {
 		if d.Service != nil {
 			id, name, source = d.Service.Service.ID, d.Service.Service.Name, d.Service.Service.Source
 			allow = d.Service.Allow
+		}
+		if d.SourcesTruncated && len(opts.Sources) == 0 {
+			p.SourcesCut = true
 		}
 		e := &planEntry{sources: map[string]struct{}{}}
 		for _, s := range d.Sources {
@@ -136,6 +148,12 @@ func MakePlan(ds []*Destination, opts PlanOptions) *Plan {
 		case !validName(allow):
 			p.Skipped = append(p.Skipped, Skipped{d.Host, d.Port, "not a valid DNS name, so no rule can name it"})
 			continue
+		case (proto == "HTTP" || proto == "HTTPS") && d.Port > maxAppRulePort:
+			// Azure rejects an application rule on a port above 64000,
+			// and with it the whole rule collection group.
+			e.fqdn = netFQDN(allow, d.Host)
+			e.ipProto, e.port = netProto(proto, d.Port)
+			e.note = fmt.Sprintf("%s on port %d: an application rule's port cannot be above %d, so a network rule allows it", allow, d.Port, maxAppRulePort)
 		case proto == "HTTP" || proto == "HTTPS":
 			e.fqdn = allow
 			e.app = ProtoPort{Protocol: "Https", Port: d.Port}
@@ -146,7 +164,7 @@ func MakePlan(ds []*Destination, opts PlanOptions) *Plan {
 				e.app.Port = map[string]int{"Http": 80, "Https": 443}[e.app.Protocol]
 			}
 		default:
-			e.fqdn = allow
+			e.fqdn = netFQDN(allow, d.Host)
 			e.ipProto, e.port = netProto(proto, d.Port)
 		}
 		g := groups[id]
@@ -194,12 +212,37 @@ func MakePlan(ds []*Destination, opts PlanOptions) *Plan {
 			p.Collections = append(p.Collections, Collection{Service: g.name, ServiceSource: g.source, Rule: r})
 		}
 	}
+	used := map[string]bool{}
 	for i := range p.Collections {
 		c := &p.Collections[i]
-		c.Name = azName("kensa-" + c.Rule.Name)
+		c.Name = uniqueName(azName("kensa-"+c.Rule.Name), used)
 		c.Priority = min(100+10*i, 65000)
 	}
 	return p
+}
+
+// uniqueName returns name, or name with a numeric suffix (kept within
+// Azure's 80 characters) when an earlier collection has it: names cut at
+// 80 characters (a host seen on many ports) could otherwise repeat, and
+// Azure rejects a rule collection group with two collections of one name.
+func uniqueName(name string, used map[string]bool) string {
+	n := name
+	for i := 2; used[n]; i++ {
+		suffix := "-" + strconv.Itoa(i)
+		n = strings.TrimRight(name[:min(len(name), 80-len(suffix))], "-.") + suffix
+	}
+	used[n] = true
+	return n
+}
+
+// netFQDN is the name a network rule allows: the catalog's name, but
+// never a wildcard. A network rule's FQDNs are resolved by the firewall's
+// DNS proxy, which cannot resolve "*.x.com": the name seen is allowed.
+func netFQDN(allow, host string) string {
+	if strings.HasPrefix(allow, "*") {
+		return strings.ToLower(strings.TrimSuffix(host, "."))
+	}
+	return allow
 }
 
 func boolInt(b bool) int {
@@ -283,6 +326,9 @@ func groupRules(id string, entries []*planEntry, sourceOverride []string) []Rule
 		} else {
 			a.rule.FQDNs = appendUnique(a.rule.FQDNs, e.fqdn)
 		}
+		if e.note != "" {
+			a.rule.Notes = appendUnique(a.rule.Notes, e.note)
+		}
 		for s := range e.sources {
 			a.sources[s] = struct{}{}
 		}
@@ -342,8 +388,11 @@ func groupRules(id string, entries []*planEntry, sourceOverride []string) []Rule
 			r.Sources = slices.Clone(sourceOverride)
 		} else {
 			for _, src := range sortedKeys(a.sources) {
+				if ip, err := netip.ParseAddr(src); err == nil && ip.Is4In6() {
+					src = ip.Unmap().String() // a dual-stack proxy's ::ffff:10.1.2.3
+				}
 				if validSource(src) {
-					r.Sources = append(r.Sources, src)
+					r.Sources = appendUnique(r.Sources, src)
 				}
 			}
 			if len(r.Sources) == 0 {
@@ -435,16 +484,22 @@ func parseTimeDate(s string) (time.Time, error) { return time.Parse("2006-01-02"
 // RFC 1918 space.
 var cgnat = netip.MustParsePrefix("100.64.0.0/10")
 
-// inbound reports whether every source is a public address: a connection
-// from the internet to the firewall (a scan of its public IP, the docs'
-// own example), which no egress allow rule should answer.
+// inbound reports whether every source is a public IPv4 address: a
+// connection from the internet to the firewall (a scan of its public IP,
+// the docs' own example), which no egress allow rule should answer. IPv6
+// proves nothing (inside networks use global addresses), nor does a
+// forward proxy's log (its clients are inside by definition).
 func inbound(sources []string) bool {
 	if len(sources) == 0 {
 		return false
 	}
 	for _, s := range sources {
 		a, err := netip.ParseAddr(s)
-		if err != nil || a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() || cgnat.Contains(a) {
+		if err != nil {
+			return false
+		}
+		a = a.Unmap()
+		if !a.Is4() || a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() || cgnat.Contains(a) {
 			return false
 		}
 	}

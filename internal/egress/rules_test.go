@@ -2,6 +2,7 @@ package egress
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -199,6 +200,158 @@ func TestBicepStructure(t *testing.T) {
 		"parent: firewallPolicy", "'Microsoft.Network/firewallPolicies/ruleCollectionGroups@2023-11-01'"} {
 		if !strings.Contains(src, want) {
 			t.Errorf("bicep lacks %q", want)
+		}
+	}
+}
+
+// TestAppRulePortLimit: Azure takes application rule ports up to 64000
+// only, and rejects the whole rule collection group otherwise; HTTP(S) on
+// a higher port needs a network rule.
+func TestAppRulePortLimit(t *testing.T) {
+	log := "HTTPS request from 10.0.0.5:1 to big.example.com:65001. Action: Deny. No rule matched. Proceeding with default action\n" +
+		"HTTP request from 10.0.0.5:1 to edge.example.com:64000. Action: Deny. No rule matched. Proceeding with default action\n"
+	p := MakePlan(analyze(t, Options{}, bytesInput("x", []byte(log))).Destinations, PlanOptions{})
+	var got []string
+	for _, c := range p.Collections {
+		r := c.Rule
+		for _, pp := range r.Protocols {
+			if pp.Port > maxAppRulePort {
+				t.Errorf("application rule %s on port %d", r.Name, pp.Port)
+			}
+		}
+		got = append(got, fmt.Sprintf("%s %s %v %v %v", r.Type, r.Name, r.Protocols, r.Ports, r.FQDNs))
+	}
+	want := []string{
+		"ApplicationRule other-http-64000 [{Http 64000}] [] [edge.example.com]",
+		"NetworkRule other-tcp-65001 [] [65001] [big.example.com]",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("rules (-want +got):\n%s", diff)
+	}
+	if !p.NeedsDNSProxy {
+		t.Error("a network rule naming an FQDN needs DNS proxy")
+	}
+}
+
+// TestProxyAndIPv6ClientsAreEgress: a forward proxy's clients are inside
+// by definition, and inside networks use global IPv6 addresses, so
+// neither is taken for inbound traffic; a dual-stack proxy's IPv4-mapped
+// client becomes the IPv4 address a rule names.
+func TestProxyAndIPv6ClientsAreEgress(t *testing.T) {
+	squid := "1757106049.100      0 2001:db8::77 TCP_DENIED/403 3867 CONNECT pypi.org:443 - HIER_NONE/- text/html\n" +
+		"1757106049.200      0 203.0.113.7 TCP_DENIED/403 3867 CONNECT registry.npmjs.org:443 - HIER_NONE/- text/html\n" +
+		"1757106049.300      0 ::ffff:10.1.2.3 TCP_DENIED/403 3867 CONNECT api.nuget.org:443 - HIER_NONE/- text/html\n" +
+		"1757106049.400      0 10.1.2.3 TCP_DENIED/403 3867 CONNECT api.nuget.org:443 - HIER_NONE/- text/html\n"
+	fw := "TCP request from [2001:db8::5]:50412 to [2001:db8:1::9]:8443. Action: Deny. \n" +
+		"TCP request from 198.18.7.21:12518 to 10.20.0.4:2323. Action: Deny\n"
+	res := analyze(t, Options{}, bytesInput("access.log", []byte(squid)), bytesInput("fw.log", []byte(fw)))
+	p := MakePlan(res.Destinations, PlanOptions{})
+	var skipped []string
+	for _, s := range p.Skipped {
+		skipped = append(skipped, s.Host)
+	}
+	if want := []string{"10.20.0.4"}; !slices.Equal(skipped, want) {
+		t.Errorf("skipped %v, want only the public IPv4 scan %v", skipped, want)
+	}
+	for _, c := range p.Collections {
+		if slices.Contains(c.Rule.FQDNs, "api.nuget.org") && !slices.Equal(c.Rule.Sources, []string{"10.1.2.3"}) {
+			t.Errorf("nuget sources = %v, want [10.1.2.3]", c.Rule.Sources)
+		}
+	}
+}
+
+// TestCutSourceListIsSaid: past maxSources distinct sources a rule would
+// silently miss the rest; the plan says so, and --source settles it.
+func TestCutSourceListIsSaid(t *testing.T) {
+	var b strings.Builder
+	for i := range maxSources + 10 {
+		fmt.Fprintf(&b, "HTTPS request from 10.1.%d.%d:1 to pypi.org:443. Action: Deny. No rule matched. Proceeding with default action\n", i/250, i%250+1)
+	}
+	ds := analyze(t, Options{}, bytesInput("x", []byte(b.String()))).Destinations
+	p := MakePlan(ds, PlanOptions{})
+	if !p.SourcesCut {
+		t.Fatal("SourcesCut not set")
+	}
+	var out bytes.Buffer
+	WriteTerraform(&out, p)
+	if !strings.Contains(out.String(), "WARNING: a destination had more than 256 distinct sources") {
+		t.Errorf("terraform output does not say the sources are cut:\n%s", out.String()[:400])
+	}
+	if MakePlan(ds, PlanOptions{Sources: []string{"10.1.0.0/16"}}).SourcesCut {
+		t.Error("SourcesCut with --source")
+	}
+}
+
+// TestNetworkRulesNameNoWildcard: a network rule's FQDNs are resolved by
+// DNS proxy, which cannot resolve a wildcard; the name seen is allowed,
+// while an application rule keeps the catalog's pattern (and its apex).
+func TestNetworkRulesNameNoWildcard(t *testing.T) {
+	log := "TCP request from 10.0.0.5:1 to westeurope.data.mcr.microsoft.com:8443. Action: Deny. \n" +
+		"HTTPS request from 10.0.0.5:1 to westeurope.data.mcr.microsoft.com:443. Action: Deny. No rule matched. Proceeding with default action\n"
+	p := MakePlan(analyze(t, Options{}, bytesInput("x", []byte(log))).Destinations, PlanOptions{NoCompanions: true})
+	var got []string
+	for _, c := range p.Collections {
+		got = append(got, fmt.Sprintf("%s %v", c.Rule.Type, c.Rule.FQDNs))
+	}
+	want := []string{
+		"ApplicationRule [*.data.mcr.microsoft.com data.mcr.microsoft.com]",
+		"NetworkRule [westeurope.data.mcr.microsoft.com]",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestCollectionNamesUnique: names are cut at Azure's 80 characters; two
+// rules whose names share those 80 must not make two collections of one
+// name (Azure rejects the whole group).
+func TestCollectionNamesUnique(t *testing.T) {
+	var b strings.Builder
+	for port := 8001; port <= 8012; port++ {
+		fmt.Fprintf(&b, "HTTPS request from 10.0.0.5:1 to a.example.com:%d. Action: Deny. No rule matched. Proceeding with default action\n", port)
+		fmt.Fprintf(&b, "HTTPS request from 10.0.0.5:1 to b.example.com:%d. Action: Deny. No rule matched. Proceeding with default action\n", port)
+	}
+	b.WriteString("HTTPS request from 10.0.0.5:1 to a.example.com:9999. Action: Deny. No rule matched. Proceeding with default action\n")
+	p := MakePlan(analyze(t, Options{}, bytesInput("x", []byte(b.String()))).Destinations, PlanOptions{})
+	if len(p.Collections) != 2 {
+		t.Fatalf("%d collections, want 2", len(p.Collections))
+	}
+	seen := map[string]bool{}
+	for _, c := range p.Collections {
+		if seen[c.Name] || len(c.Name) > 80 {
+			t.Errorf("collection name %q repeated or too long", c.Name)
+		}
+		seen[c.Name] = true
+	}
+}
+
+// TestAzScriptNeverReplacesAGroup runs the script against a stand-in az
+// that records its calls: "rule-collection-group create" is a PUT that
+// would replace an existing group's collections (the user's own rules),
+// so the script stops when the group exists, and creates it otherwise.
+func TestAzScriptNeverReplacesAGroup(t *testing.T) {
+	sh := testenv.NeedCommand(t, "sh")
+	dir := t.TempDir()
+	var b bytes.Buffer
+	WriteAz(&b, goldenPlan(t))
+	script := filepath.Join(dir, "rules.sh")
+	os.WriteFile(script, b.Bytes(), 0o755)
+	calls := filepath.Join(dir, "calls")
+	fake := "#!/bin/sh\necho \"$*\" >> " + calls + "\ncase \"$*\" in *' show '*) exit $SHOW_EXIT;; esac\nexit 0\n"
+	os.WriteFile(filepath.Join(dir, "az"), []byte(fake), 0o755)
+	for _, tt := range []struct {
+		showExit   string
+		wantErr    bool
+		wantCreate bool
+	}{{"0", true, false}, {"3", false, true}} {
+		os.Remove(calls)
+		cmd := exec.Command(sh, script)
+		cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"), "RG=rg", "POLICY=pol", "SHOW_EXIT="+tt.showExit)
+		out, err := cmd.CombinedOutput()
+		got, _ := os.ReadFile(calls)
+		created := strings.Contains(string(got), "rule-collection-group create")
+		if (err != nil) != tt.wantErr || created != tt.wantCreate {
+			t.Errorf("show exits %s: err %v, created %v\noutput: %s\ncalls:\n%s", tt.showExit, err, created, out, got)
 		}
 	}
 }

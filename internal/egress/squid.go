@@ -9,8 +9,8 @@ import (
 //	time elapsed client code/status bytes method URL ident hierarchy/peer type
 //	1757106048.542      1 192.168.12.87 TCP_DENIED/403 3867 CONNECT host:443 - HIER_NONE/- text/html
 //
-// TCP_DENIED/403 (and any *_DENIED*/403) is a policy deny: the proxy's
-// access rules refused the destination. A 407 is the proxy asking for
+// TCP_DENIED/403 (and any *_DENIED*, whatever the status but 407) is a
+// policy deny: the proxy's access rules refused the destination. A 407 is the proxy asking for
 // authentication, not a deny of the destination. Everything else is
 // traffic the proxy let through (whatever the origin answered).
 
@@ -71,7 +71,10 @@ func parseSquid(line []byte, ev *Event) bool {
 	switch {
 	case st == 407:
 		ev.Kind = KindAuth
-	case st == 403 && bytes.Contains(code, []byte("DENIED")):
+	case bytes.Contains(code, []byte("DENIED")):
+		// 403 by default; a deny_info page can carry another status, and
+		// with SslBump a denied CONNECT is bumped to show the error page
+		// and logged TCP_DENIED/200.
 		ev.Action = ActionDeny
 		ev.Reason = ReasonProxy
 	default:

@@ -158,3 +158,18 @@ func TestTable(t *testing.T) {
 		t.Errorf("table (-want +got):\n%s", diff)
 	}
 }
+
+func TestTableUncut(t *testing.T) {
+	tb := NewTable("PATH", "VERDICT", "REASON")
+	tb.MaxWidth = 8
+	tb.Uncut = []int{0}
+	tb.Row("/usr/bin/long-name", "not-applicable", "r")
+	var buf bytes.Buffer
+	if err := tb.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	want := "PATH                VERDICT   REASON\n/usr/bin/long-name  not-app…  r\n"
+	if diff := cmp.Diff(want, buf.String()); diff != "" {
+		t.Errorf("table (-want +got):\n%s", diff)
+	}
+}

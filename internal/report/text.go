@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -16,6 +17,9 @@ type Table struct {
 	// MaxWidth caps a column's width; longer cells are cut with "…".
 	// Zero means no cap. The last column is never cut.
 	MaxWidth int
+	// Uncut lists the columns (0-based) MaxWidth never cuts: those a
+	// reader needs whole, such as a destination to allow.
+	Uncut []int
 }
 
 // NewTable returns a table with the given column headings.
@@ -44,7 +48,7 @@ func (t *Table) Write(w io.Writer) error {
 	for _, row := range all {
 		for i, c := range row {
 			n := utf8.RuneCountInString(c)
-			if t.MaxWidth > 0 && i < len(row)-1 && n > t.MaxWidth {
+			if t.MaxWidth > 0 && i < len(row)-1 && n > t.MaxWidth && !slices.Contains(t.Uncut, i) {
 				n = t.MaxWidth
 			}
 			widths[i] = max(widths[i], n)

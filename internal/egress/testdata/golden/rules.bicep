@@ -15,7 +15,7 @@
 @description('Name of the existing firewall policy')
 param firewallPolicyName string
 
-@description('Name of the rule collection group to create')
+@description('Name of the rule collection group to create: a new one. Deploying over an existing group replaces all its rule collections.')
 param ruleCollectionGroupName string = 'kensa-egress'
 
 @minValue(100)

@@ -19,6 +19,11 @@ POLICY="${POLICY:?set POLICY to the name of the firewall policy}"
 RCG="${RCG:-kensa-egress}"
 PRIORITY="${PRIORITY:-300}"
 
+if az network firewall policy rule-collection-group show --resource-group "$RG" --policy-name "$POLICY" \
+  --name "$RCG" >/dev/null 2>&1; then
+  echo "rule collection group $RCG already exists in $POLICY: creating it again would replace its rules; set RCG to a new name" >&2
+  exit 1
+fi
 az network firewall policy rule-collection-group create --resource-group "$RG" --policy-name "$POLICY" \
   --name "$RCG" --priority "$PRIORITY"
 
