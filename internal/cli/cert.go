@@ -136,11 +136,25 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
-// refusePassword makes --password an error that explains why.
-func refusePassword(fs *flag.FlagSet) {
-	fs.Func("password", "", func(string) error {
-		return errors.New("kensa takes no password as a flag value (it would show in ps and shell history); use --password-file FILE or --password-env NAME")
-	})
+// refusePasswordArgs refuses a password given as a flag value (--password,
+// --pass, --passin, -passwd and their "=" forms), before flag parsing so
+// that no error message repeats the value.
+func refusePasswordArgs(args []string) error {
+	for _, a := range args {
+		if a == "--" {
+			return nil
+		}
+		if !strings.HasPrefix(a, "-") {
+			continue
+		}
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		switch name {
+		case "password", "pass", "passin", "passwd", "pw":
+			return usageErrorf("kensa takes no password as a flag value (--%s): it would show in ps and shell history", name).
+				withHint("put it in a file readable only by you and give --password-file FILE, or export it and give --password-env NAME")
+		}
+	}
+	return nil
 }
 
 func runCertCheck(ctx context.Context, env *Env, args []string) error {
@@ -157,7 +171,6 @@ func runCertCheck(ctx context.Context, env *Env, args []string) error {
 	fs.Var(&chains, "chain", "")
 	fs.StringVar(&pwFile, "password-file", "", "")
 	fs.StringVar(&pwEnv, "password-env", "", "")
-	refusePassword(fs)
 	fs.StringVar(&current, "current", "", "")
 	fs.StringVar(&currentEP, "current-endpoint", "", "")
 	fs.Var(&names, "servername", "")
@@ -166,6 +179,9 @@ func runCertCheck(ctx context.Context, env *Env, args []string) error {
 	fs.BoolVar(&private, "private", false, "")
 	fs.DurationVar(&timeout, "timeout", timeout, "")
 	fs.StringVar(&record, "record", "", "")
+	if err := refusePasswordArgs(args); err != nil {
+		return err
+	}
 	pos, err := parseCommand(env, fs, common, certCheckUsage, args)
 	if err != nil || pos == nil {
 		return err

@@ -71,3 +71,26 @@ func TestCertExitCodes(t *testing.T) {
 		})
 	}
 }
+
+// TestCertPasswordNeverEchoed: a password typed as a flag value is refused
+// without being repeated on stderr (where CI logs and terminals keep it).
+func TestCertPasswordNeverEchoed(t *testing.T) {
+	const secret = "hunter2-Sekret"
+	for _, args := range [][]string{
+		{"cert", "check", "--cert", "x.pem", "--password", secret},
+		{"cert", "check", "--cert", "x.pem", "--password=" + secret},
+		{"cert", "check", "-password", secret, "--cert", "x.pem"},
+		{"cert", "check", "--cert", "x.pem", "--pass", secret},
+	} {
+		code, stdout, stderr := run(t, args...)
+		if code != ExitError {
+			t.Errorf("Main(%q) = %d, want %d", args, code, ExitError)
+		}
+		if strings.Contains(stderr+stdout, secret) {
+			t.Errorf("Main(%q) printed the password: %q", args, stderr)
+		}
+		if !strings.Contains(stderr, "--password-file") {
+			t.Errorf("Main(%q) stderr = %q, want the hint to --password-file", args, stderr)
+		}
+	}
+}
