@@ -236,3 +236,37 @@ func TestParseTargets(t *testing.T) {
 		}
 	}
 }
+
+// TestParseTargetsErrors: every error of a targets file names its line
+// and says what was expected, in the file's terms (not Go's).
+func TestParseTargetsErrors(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", "empty"},
+		{"# only a comment\n", "empty"},
+		{"endpoints: []", "no endpoints"},
+		{"- name: a\n  addresses: [a:1]\n", "line 1: expected a mapping with \"endpoints:\""},
+		{"endpoint:\n  - name: a\n", "line 1: unknown key \"endpoint\""},
+		{"endpoints:\n  - name: x\n    addresses: [a:1]\n  - name: y\n    servername: [a]\n    addresses: [a:1]\n", "line 5: unknown key \"servername\" (known: name, addresses, servernames, no_sni)"},
+		{"endpoints:\n  - name: x\n    addresses: [a:1]\n  - name: b\n    servernames: [x.example.com]\n", "line 4: endpoint 2 (b): no addresses"},
+		{"endpoints:\n  - name: a\n    addresses:\n      - 10.0.0.1:443\n      - '1.2.3.4:99999'\n", "line 5: endpoint 1 (a): address \"1.2.3.4:99999\": bad port"},
+		{"endpoints:\n  - name: a\n    addresses: {x: 1}\n", "line 3: \"addresses\" must be a list"},
+		{"endpoints:\n  - name: a\n    addresses: [a:1]\n    no_sni: maybe\n", "line 4: \"no_sni\" must be true or false"},
+		{"endpoints:\n  name: a\n", "line 2: \"endpoints\" must be a list"},
+		{"endpoints:\n  - [a]\n", "line 2: endpoint 1 must be a mapping"},
+		{"endpoints:\n  - name: a\n    addresses: [a:1\n", "line "},
+	} {
+		_, err := cert.ParseTargets([]byte(tc.in))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseTargets(%q) error = %v, want it to contain %q", tc.in, err, tc.want)
+		}
+	}
+	// A single address or name may be written without brackets.
+	tg, err := cert.ParseTargets([]byte("endpoints:\n  - name: a\n    addresses: 10.0.0.1:443\n    servernames: example.com\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []cert.Endpoint{{Name: "a", Addresses: []string{"10.0.0.1:443"}, ServerNames: []string{"example.com"}}}
+	if diff := cmp.Diff(want, tg.Endpoints); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
