@@ -253,6 +253,7 @@ func TestParseTargetsErrors(t *testing.T) {
 		{"endpoints:\n  - name: a\n    addresses: [a:1]\n    no_sni: maybe\n", "line 4: \"no_sni\" must be true or false"},
 		{"endpoints:\n  name: a\n", "line 2: \"endpoints\" must be a list"},
 		{"endpoints:\n  - [a]\n", "line 2: endpoint 1 must be a mapping"},
+		{"endpoints:\n  - name: a\n    addresses: [\"\"]\n", "line 3: endpoint 1 (a): empty address"},
 		{"endpoints:\n  - name: a\n    addresses: [a:1\n", "line "},
 	} {
 		_, err := cert.ParseTargets([]byte(tc.in))
@@ -269,4 +270,28 @@ func TestParseTargetsErrors(t *testing.T) {
 	if diff := cmp.Diff(want, tg.Endpoints); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
+}
+
+// FuzzParseTargets: a targets file never panics, and what it accepts is
+// within the limits.
+func FuzzParseTargets(f *testing.F) {
+	f.Add([]byte("endpoints:\n  - name: public\n    addresses: [10.0.0.5:443, lb.example.com]\n    servernames: [example.com]\n    no_sni: true\n"))
+	f.Add([]byte("endpoints:\n  - name: a\n    addresses: 10.0.0.1\n    servernames: example.com\n"))
+	f.Add([]byte("endpoints: &a [*a]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tg, err := cert.ParseTargets(data)
+		if err != nil {
+			return
+		}
+		n := 0
+		for _, e := range tg.Endpoints {
+			if len(e.Addresses) == 0 {
+				t.Fatalf("endpoint %q accepted without addresses", e.Name)
+			}
+			n += len(e.Addresses) * max(1, len(e.ServerNames)+1)
+		}
+		if n > cert.MaxProbes {
+			t.Fatalf("%d handshakes accepted", n)
+		}
+	})
 }

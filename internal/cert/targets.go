@@ -107,7 +107,7 @@ func parseEndpoint(item *yaml.Node, i int) (Endpoint, error) {
 				items = []*yaml.Node{v}
 			}
 			for _, a := range items {
-				if _, _, aerr := SplitAddress(a.Value); err == nil && a.Value != "" && aerr != nil {
+				if _, _, aerr := SplitAddress(a.Value); err == nil && aerr != nil {
 					err = fmt.Errorf("line %d: endpoint %d (%s): %w", a.Line, i, e.Name, aerr)
 				}
 			}
