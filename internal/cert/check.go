@@ -2,11 +2,15 @@ package cert
 
 import (
 	"crypto"
+	"crypto/dsa" //nolint:staticcheck // only to recognise DSA keys, which kensa reports as weak
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -243,6 +247,22 @@ func Check(in CheckInput) (CheckResult, []report.Finding) {
 	return res, fs
 }
 
+// signatureName names c's signature algorithm when Go does not know it:
+// RSASSA-PSS with unusual parameters, or the algorithm's OID.
+func signatureName(c *x509.Certificate) string {
+	var outer struct {
+		TBS    asn1.RawValue
+		SigAlg pkix.AlgorithmIdentifier
+	}
+	if _, err := asn1.Unmarshal(c.Raw, &outer); err != nil {
+		return "an unknown algorithm"
+	}
+	if outer.SigAlg.Algorithm.Equal(oidRSAPSS) {
+		return "RSASSA-PSS with parameters (hash, salt length) outside the three Go supports"
+	}
+	return "the algorithm " + outer.SigAlg.Algorithm.String()
+}
+
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}
@@ -285,7 +305,7 @@ func publicKeyEqual(a, b crypto.PublicKey) bool {
 func keyMismatch(in CheckInput, leaf *x509.Certificate, subject string) report.Finding {
 	pub := in.Key.Public()
 	msg := fmt.Sprintf("the private key %s (%s) does not belong to the certificate %q (%s): a server configured with them fails to start or fails every handshake",
-		in.KeyFrom, KeyType(pub), ShortName(leaf), KeyType(leaf.PublicKey))
+		in.KeyFrom, KeyType(pub), ShortName(leaf), CertKeyType(leaf))
 	remedy := "find the private key generated with the CSR of this certificate (\"openssl x509 -noout -pubkey -in CERT\" and \"openssl pkey -pubout -in KEY\" print the same key when they match), or have the certificate reissued for this key"
 	if in.Current != nil && publicKeyEqual(pub, in.Current.PublicKey) {
 		msg += fmt.Sprintf("; the key is the one of the certificate in service (%s): the new certificate was issued for another key", in.CurrentFrom)
@@ -378,8 +398,27 @@ func strengthOf(c *x509.Certificate, subject string) []report.Finding {
 	case ed25519.PublicKey:
 		// FIPS 186-5 approves EdDSA; the CA/B BR does not allow it for
 		// public TLS certificates, which no public CA issues.
+	case *dsa.PublicKey:
+		weakKey(fmt.Sprintf("a %s key: FIPS 186-5 no longer approves DSA for signatures, and the CA/B BR do not allow it", KeyType(k)))
 	default:
-		weakKey(fmt.Sprintf("a %s key, which neither FIPS 186-5 nor the CA/B BR allow", KeyType(c.PublicKey)))
+		kt := CertKeyType(c)
+		var bits int
+		if rest, ok := strings.CutPrefix(kt, "RSA-PSS "); ok {
+			bits, _ = strconv.Atoi(rest)
+		}
+		switch {
+		case kt == "Ed448":
+			// EdDSA, approved by FIPS 186-5 (as Ed25519 above).
+		case bits > 0 && bits < 2048:
+			weakKey(fmt.Sprintf("an %s key (id-RSASSA-PSS): below the 2048 bits FIPS 186-5 and the CA/B BR require", kt))
+		case strings.HasPrefix(kt, "RSA-PSS"):
+			out = append(out, report.Finding{ID: "weak-key", Severity: report.Warning, Subject: subject,
+				Message:     fmt.Sprintf("%q has an %s key (id-RSASSA-PSS): FIPS 186-5 approves RSASSA-PSS, but the CA/B BR allow only rsaEncryption keys in public certificates, and Go and many TLS clients cannot use this key type", name, kt),
+				Remediation: "reissue it with an ordinary RSA key (rsaEncryption, PSS signatures still possible in TLS 1.3) or an ECDSA key on P-256 or P-384",
+				Citation:    citeBRKeys + "; CA/B BR §7.1.3.1"})
+		default:
+			weakKey(fmt.Sprintf("a key of %s, outside FIPS 186-5's approved signature algorithms (RSA, ECDSA, EdDSA) and the CA/B BR", kt))
+		}
 	}
 	if !selfSigned(c) {
 		switch c.SignatureAlgorithm {
@@ -398,7 +437,7 @@ func strengthOf(c *x509.Certificate, subject string) []report.Finding {
 				Citation:    citeSP800131A})
 		case x509.UnknownSignatureAlgorithm:
 			out = append(out, report.Finding{ID: "weak-signature", Severity: report.Warning, Subject: subject,
-				Message:     fmt.Sprintf("%q is signed with an algorithm kensa does not know; it is outside FIPS 186-5 / SP 800-131A's approved set", name),
+				Message:     fmt.Sprintf("%q is signed with %s, which kensa (and Go's TLS clients) cannot verify, so its strength is not known", name, signatureName(c)),
 				Remediation: "have the CA reissue it with a SHA-256 (or stronger) RSA or ECDSA signature",
 				Citation:    citeSP800131A})
 		}

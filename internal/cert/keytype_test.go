@@ -1,0 +1,71 @@
+package cert_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/kensa-project/kensa/internal/cert"
+	"github.com/kensa-project/kensa/internal/cert/certtest"
+	"github.com/kensa-project/kensa/internal/testenv"
+)
+
+// TestKeyTypesGoCannotUse: certificates whose key Go's crypto/x509 does
+// not decode (RSA-PSS SubjectPublicKeyInfo, DSA) are named for what they
+// are, and judged by FIPS 186-5 and the CA/B BR, never as "<nil>" or a Go
+// type name. The certificates are made by OpenSSL, as a CA would.
+func TestKeyTypesGoCannotUse(t *testing.T) {
+	openssl := testenv.NeedCommand(t, "openssl")
+	dir := t.TempDir()
+	dsaParams := filepath.Join(dir, "dsa.params")
+	if out, err := exec.Command(openssl, "dsaparam", "-out", dsaParams, "1024").CombinedOutput(); err != nil {
+		t.Fatalf("openssl dsaparam: %v\n%s", err, out)
+	}
+	for _, tc := range []struct {
+		name, newkey, keyType string
+		want                  []string // "severity id"
+		msg                   string
+	}{
+		{"rsa-pss", "rsa-pss", "RSA-PSS 2048", []string{"warning weak-key", "warning weak-signature"}, "FIPS 186-5 approves RSASSA-PSS"},
+		{"rsa-pss-1024", "rsa-pss", "RSA-PSS 1024", []string{"error weak-key", "warning weak-signature"}, "below the 2048 bits"},
+		{"dsa", "dsa:" + dsaParams, "DSA 1024", []string{"error weak-key", "error weak-signature"}, "DSA"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"req", "-x509", "-newkey", tc.newkey, "-nodes", "-keyout", filepath.Join(dir, "k.pem"),
+				"-out", filepath.Join(dir, "c.pem"), "-subj", "/CN=" + tc.name, "-days", "30"}
+			if tc.name == "rsa-pss-1024" {
+				args = append(args, "-pkeyopt", "rsa_keygen_bits:1024")
+			}
+			if out, err := exec.Command(openssl, args...).CombinedOutput(); err != nil {
+				t.Fatalf("openssl req: %v\n%s", err, out)
+			}
+			data, err := os.ReadFile(filepath.Join(dir, "c.pem"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := cert.ParseBundle(data, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := b.Certs[0]
+			if got := cert.FactsOf(c, certtest.Now).KeyType; got != tc.keyType {
+				t.Errorf("KeyType = %q, want %q", got, tc.keyType)
+			}
+			fs := cert.StrengthFindings(c, "c.pem")
+			got := []string{}
+			for _, f := range fs {
+				got = append(got, string(f.Severity)+" "+f.ID)
+				if strings.Contains(f.Message, "<nil>") || strings.Contains(f.Message, "*dsa") || (f.ID == "weak-key" && !strings.Contains(f.Message, tc.msg)) {
+					t.Errorf("message %q: want it to contain %q and no Go type name", f.Message, tc.msg)
+				}
+			}
+			slices.Sort(got)
+			if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("findings = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
