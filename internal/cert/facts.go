@@ -137,6 +137,7 @@ func KeyType(pub any) string {
 // Public key algorithms crypto/x509 does not decode.
 var (
 	oidRSAPSS = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 10}
+	oidDSA    = asn1.ObjectIdentifier{1, 2, 840, 10040, 4, 1}
 	oidEd448  = asn1.ObjectIdentifier{1, 3, 101, 113}
 	oidX25519 = asn1.ObjectIdentifier{1, 3, 101, 110}
 	oidX448   = asn1.ObjectIdentifier{1, 3, 101, 111}

@@ -69,3 +69,39 @@ func TestKeyTypesGoCannotUse(t *testing.T) {
 		})
 	}
 }
+
+// TestUnreadableInputsExplained: a private key Go cannot decode (RSA-PSS,
+// DSA) and a certificate with a negative serial are refused with what
+// they are and what to do, not "not a PKCS#8, PKCS#1 or SEC1 private key".
+func TestUnreadableInputsExplained(t *testing.T) {
+	openssl := testenv.NeedCommand(t, "openssl")
+	dir := t.TempDir()
+	run := func(args ...string) []byte {
+		t.Helper()
+		if out, err := exec.Command(openssl, args...).CombinedOutput(); err != nil {
+			t.Fatalf("openssl %v: %v\n%s", args, err, out)
+		}
+		data, err := os.ReadFile(filepath.Join(dir, "out.pem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	out := filepath.Join(dir, "out.pem")
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"rsa-pss key", run("genpkey", "-algorithm", "RSA-PSS", "-pkeyopt", "rsa_keygen_bits:1024", "-out", out), "RSA-PSS private key"},
+		{"negative serial", run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", filepath.Join(dir, "k"), "-out", out, "-subj", "/CN=neg", "-set_serial", "-1234"), "negative serial number"},
+	} {
+		_, err := cert.ParseBundle(tc.data, nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want it to contain %q", tc.name, err, tc.want)
+		}
+		if err != nil && !strings.Contains(err.Error(), "openssl") && !strings.Contains(err.Error(), "reissue") {
+			t.Errorf("%s: err = %v, want it to say what to do", tc.name, err)
+		}
+	}
+}

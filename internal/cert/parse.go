@@ -7,10 +7,12 @@ import (
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"software.sslmate.com/src/go-pkcs12"
@@ -101,7 +103,7 @@ func parsePEM(data []byte, password []byte) (*Bundle, bool, error) {
 			}
 			c, err := x509.ParseCertificate(block.Bytes)
 			if err != nil {
-				return nil, true, fmt.Errorf("certificate %d: %w", len(b.Certs)+1, err)
+				return nil, true, certError(len(b.Certs)+1, err)
 			}
 			b.Certs = append(b.Certs, c)
 		case "TRUSTED CERTIFICATE":
@@ -229,7 +231,44 @@ func parseKeyDER(der []byte) (crypto.Signer, error) {
 	if k, err := x509.ParseECPrivateKey(der); err == nil {
 		return k, nil
 	}
+	if alg := pkcs8Algorithm(der); alg != "" {
+		return nil, fmt.Errorf("a %s private key, which kensa cannot read; compare it with the certificate by hand: \"openssl pkey -in KEY -pubout\" and \"openssl x509 -in CERT -noout -pubkey\" print the same key when they match", alg)
+	}
 	return nil, errors.New("not a PKCS#8, PKCS#1 or SEC1 private key")
+}
+
+// pkcs8Algorithm names the algorithm of a PKCS#8 key Go does not decode
+// (RSA-PSS, DSA, Ed448, X25519, X448), or returns "".
+func pkcs8Algorithm(der []byte) string {
+	var p8 struct {
+		Version    int
+		Algorithm  pkix.AlgorithmIdentifier
+		PrivateKey []byte
+	}
+	if _, err := asn1.Unmarshal(der, &p8); err != nil {
+		return ""
+	}
+	switch oid := p8.Algorithm.Algorithm; {
+	case oid.Equal(oidRSAPSS):
+		return "RSA-PSS"
+	case oid.Equal(oidDSA):
+		return "DSA"
+	case oid.Equal(oidEd448):
+		return "Ed448"
+	case oid.Equal(oidX25519):
+		return "X25519"
+	case oid.Equal(oidX448):
+		return "X448"
+	}
+	return ""
+}
+
+// certError explains a certificate crypto/x509 refuses.
+func certError(n int, err error) error {
+	if strings.Contains(err.Error(), "negative serial number") {
+		return fmt.Errorf("certificate %d has a negative serial number, which RFC 5280 §4.1.2.2 forbids; Go-based clients (and kensa) reject it: have the CA reissue it with a positive serial", n)
+	}
+	return fmt.Errorf("certificate %d: %w", n, err)
 }
 
 func asSigner(k any) (crypto.Signer, error) {
