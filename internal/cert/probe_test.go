@@ -295,3 +295,36 @@ func FuzzParseTargets(f *testing.F) {
 		}
 	})
 }
+
+// TestProbeBaselineOlder: an endpoint that now serves a certificate
+// issued before the one it served at the baseline got an older or wrong
+// certificate (seed 002, error 4); "changed" alone would look like the
+// renewal went through.
+func TestProbeBaselineOlder(t *testing.T) {
+	p := newPKI(t)
+	names := []string{"example.com"}
+	oldLeaf, oldKey := p.inter.Issue(certtest.Leaf{DNS: names, KeyType: certtest.P256, Days: 200, NotBefore: certtest.Now.AddDate(0, -3, 0)})
+	curLeaf, curKey := p.inter.Issue(certtest.Leaf{DNS: names, KeyType: certtest.P256})
+	lb, stop := certtest.Serve(certtest.Served{Chain: []*x509.Certificate{curLeaf, p.inter.Cert}, Key: curKey}, nil)
+	eps := []cert.Endpoint{{Name: "alb-1", Addresses: []string{lb}, ServerNames: names}}
+	opts := cert.ProbeOptions{Roots: p.roots, At: certtest.Now, Timeout: 2 * time.Second, Concurrency: 1}
+	before, _ := cert.ProbeAll(context.Background(), eps, opts)
+	stop()
+	data, _ := cert.NewProbeRecord(before, certtest.Now).Marshal()
+	base, err := cert.ParseRecord(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb2, stop2 := certtest.Serve(certtest.Served{Chain: []*x509.Certificate{oldLeaf, p.inter.Cert}, Key: oldKey}, nil)
+	defer stop2()
+	eps[0].Addresses = []string{lb2}
+	base.Endpoints[0].Address, base.Endpoints[0].Dialed = lb2, lb2
+	after, _ := cert.ProbeAll(context.Background(), eps, opts)
+	_, fs := cert.CompareBaseline(after, base, false)
+	if diff := cmp.Diff([]string{"error not-newer"}, ids(fs)); diff != "" {
+		t.Fatalf("findings (-want +got):\n%s\n%s", diff, dump(fs))
+	}
+	if f := fs[0]; f.Subject != "alb-1" || !strings.Contains(f.Message, oldLeaf.NotAfter.UTC().Format(time.DateOnly)) || !strings.Contains(f.Message, curLeaf.NotAfter.UTC().Format(time.DateOnly)) {
+		t.Errorf("finding = %+v, want alb-1 and both dates", f)
+	}
+}
