@@ -65,6 +65,19 @@ const (
 // supplied certificates are unused or out of order.
 func AnalyzeChain(in ChainInput) ChainResult {
 	var res ChainResult
+	// Never a nil pool: x509.Verify would take the system roots, which on
+	// macOS and Windows is the platform verifier (AIA fetching).
+	if in.Roots == nil {
+		in.Roots = &Roots{Source: "no trust anchors"}
+	}
+	if in.Roots.Pool == nil {
+		r := *in.Roots
+		r.Pool = x509.NewCertPool()
+		for _, c := range r.Certs {
+			r.Pool.AddCert(c)
+		}
+		in.Roots = &r
+	}
 	inter := x509.NewCertPool()
 	for _, s := range in.Supplied {
 		inter.AddCert(s.Cert)
