@@ -157,7 +157,7 @@ func Check(in CheckInput) (CheckResult, []report.Finding) {
 	}
 	supplied = append(supplied, in.Chain...)
 	res.Chain = AnalyzeChain(ChainInput{
-		Leaf: leaf, LeafFrom: in.CertFrom, LeafFirst: leafIdx == 0, Supplied: supplied,
+		Leaf: leaf, LeafFrom: in.CertFrom, LeafFirst: leafIdx == 0, LeafAt: leafIdx, Supplied: supplied,
 		Roots: in.Roots, At: in.At, Subject: subject,
 	})
 	fs = append(fs, res.Chain.Findings...)
