@@ -163,19 +163,36 @@ func expand(ctx context.Context, endpoints []Endpoint, o ProbeOptions) []plan {
 		addrs []net.IPAddr
 		err   error
 	}
-	cache := map[string]answer{}
+	// Resolve every distinct name first, concurrently within the bound:
+	// a DNS server that never answers costs one timeout, not one per name.
+	cache := map[string]*answer{}
+	for _, e := range endpoints {
+		for _, a := range e.Addresses {
+			if host, _, err := SplitAddress(a); err == nil && net.ParseIP(host) == nil {
+				if _, ok := cache[host]; !ok {
+					cache[host] = &answer{}
+				}
+			}
+		}
+	}
+	sem := make(chan struct{}, max(1, o.Concurrency))
+	var wg sync.WaitGroup
+	for host, ans := range cache {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			rctx, cancel := context.WithTimeout(ctx, max(o.Timeout, time.Second))
+			defer cancel()
+			ans.addrs, ans.err = res.LookupIPAddr(rctx, host)
+			if ans.err == nil && len(ans.addrs) == 0 {
+				ans.err = errors.New("no addresses")
+			}
+		})
+	}
+	wg.Wait()
 	lookup := func(host string) ([]net.IPAddr, error) {
-		if a, ok := cache[host]; ok {
-			return a.addrs, a.err
-		}
-		rctx, cancel := context.WithTimeout(ctx, max(o.Timeout, time.Second))
-		addrs, err := res.LookupIPAddr(rctx, host)
-		cancel()
-		if err == nil && len(addrs) == 0 {
-			err = errors.New("no addresses")
-		}
-		cache[host] = answer{addrs, err}
-		return addrs, err
+		a := cache[host]
+		return a.addrs, a.err
 	}
 	for _, e := range endpoints {
 		for _, a := range e.Addresses {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -326,5 +328,44 @@ func TestProbeBaselineOlder(t *testing.T) {
 	}
 	if f := fs[0]; f.Subject != "alb-1" || !strings.Contains(f.Message, oldLeaf.NotAfter.UTC().Format(time.DateOnly)) || !strings.Contains(f.Message, curLeaf.NotAfter.UTC().Format(time.DateOnly)) {
 		t.Errorf("finding = %+v, want alb-1 and both dates", f)
+	}
+}
+
+// TestProbeDeadDNSIsBounded: names are resolved concurrently, so a DNS
+// server that never answers costs one timeout for the run, not one per
+// name (40 names × 1s would be 40s before the first handshake).
+func TestProbeDeadDNSIsBounded(t *testing.T) {
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	dead := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		mu.Unlock()
+		<-ctx.Done()
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		return nil, ctx.Err()
+	}}
+	var eps []cert.Endpoint
+	for i := range 40 {
+		eps = append(eps, cert.Endpoint{Name: fmt.Sprint("lb", i), Addresses: []string{fmt.Sprintf("lb%d.invalid-kensa-test.example:443", i)}})
+	}
+	results, fs := cert.ProbeAll(context.Background(), eps, cert.ProbeOptions{Roots: newPKI(t).roots, At: certtest.Now,
+		Timeout: time.Second, Concurrency: 8, Resolver: dead})
+	if len(results) != 40 {
+		t.Fatalf("%d results, want 40", len(results))
+	}
+	for _, r := range results {
+		if r.OK || r.Error == "" {
+			t.Errorf("%s: ok=%v error=%q, want a resolution failure", r.Address, r.OK, r.Error)
+		}
+	}
+	if got := ids(fs); len(got) != 40 || got[0] != "error handshake-failed" {
+		t.Errorf("findings = %v, want 40 handshake-failed", got)
+	}
+	if most < 8 {
+		t.Errorf("at most %d lookups in flight, want them concurrent (8 at once)", most)
 	}
 }
