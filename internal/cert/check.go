@@ -168,11 +168,7 @@ func Check(in CheckInput) (CheckResult, []report.Finding) {
 		fs = append(fs, lifetimeFinding(leaf, subject)...)
 	}
 	fs = append(fs, StrengthFindings(leaf, subject)...)
-	for i, c := range res.Chain.Path {
-		if i > 0 && c.Role == "intermediate" {
-			fs = append(fs, strengthOf(findCert(supplied, c.SHA256), subject)...)
-		}
-	}
+	fs = append(fs, intermediatesStrength(res.Chain, supplied, subject)...)
 
 	// Names.
 	for _, n := range in.ServerNames {
@@ -268,6 +264,18 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// intermediatesStrength reports weak-key and weak-signature for the
+// supplied intermediates on a chain's path.
+func intermediatesStrength(ch ChainResult, supplied []Supplied, subject string) []report.Finding {
+	var out []report.Finding
+	for i, c := range ch.Path {
+		if i > 0 && c.Role == "intermediate" {
+			out = append(out, strengthOf(findCert(supplied, c.SHA256), subject)...)
+		}
+	}
+	return out
 }
 
 func findCert(s []Supplied, fp string) *x509.Certificate {

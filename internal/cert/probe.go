@@ -390,6 +390,7 @@ func analyseServed(r *ProbeResult, p plan, o ProbeOptions) {
 	}
 	fs = append(fs, ValidityFindings(leaf, o.At, o.Remaining, label, "served certificate")...)
 	fs = append(fs, strengthOf(leaf, label)...)
+	fs = append(fs, intermediatesStrength(ch, supplied, label)...)
 	if len(o.Expect) > 0 {
 		ok := slices.Contains(o.Expect, lf.SHA256)
 		r.Expected = &ok

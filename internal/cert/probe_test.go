@@ -369,3 +369,21 @@ func TestProbeDeadDNSIsBounded(t *testing.T) {
 		t.Errorf("at most %d lookups in flight, want them concurrent (8 at once)", most)
 	}
 }
+
+// TestProbeWeakIntermediate: a served intermediate with a weak key is
+// reported, as cert check reports it for a bundle.
+func TestProbeWeakIntermediate(t *testing.T) {
+	p := newPKI(t)
+	weak := p.root.Intermediate("Weak Issuing CA", certtest.RSA1024)
+	leaf, key := weak.Issue(certtest.Leaf{DNS: []string{"example.com"}, KeyType: certtest.P256})
+	addr, stop := certtest.Serve(certtest.Served{Chain: []*x509.Certificate{leaf, weak.Cert}, Key: key}, nil)
+	defer stop()
+	_, fs := cert.ProbeAll(context.Background(), []cert.Endpoint{{Addresses: []string{addr}, ServerNames: []string{"example.com"}}},
+		cert.ProbeOptions{Roots: p.roots, At: certtest.Now, Timeout: 2 * time.Second, Concurrency: 1})
+	if diff := cmp.Diff([]string{"error weak-key"}, ids(fs)); diff != "" {
+		t.Errorf("findings (-want +got):\n%s\n%s", diff, dump(fs))
+	}
+	if !containsText(fs, "Weak Issuing CA") {
+		t.Errorf("the finding does not name the intermediate:\n%s", dump(fs))
+	}
+}
