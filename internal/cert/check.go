@@ -24,6 +24,8 @@ import (
 type Threshold struct {
 	Duration time.Duration
 	Fraction float64
+	// Never turns expires-soon off ("--min-remaining 0d").
+	Never bool
 }
 
 // ParseThreshold reads "30d", "720h" or "20%".
@@ -39,11 +41,17 @@ func ParseThreshold(s string, parseDuration func(string) (time.Duration, error))
 	if err != nil {
 		return Threshold{}, err
 	}
-	return Threshold{Duration: d}, nil
+	if d < 0 {
+		return Threshold{}, fmt.Errorf("%q is negative", s)
+	}
+	return Threshold{Duration: d, Never: d == 0}, nil
 }
 
 // For returns the remaining validity under which c expires soon.
 func (t Threshold) For(c *x509.Certificate) time.Duration {
+	if t.Never {
+		return 0
+	}
 	if t.Duration > 0 {
 		return t.Duration
 	}
@@ -57,6 +65,8 @@ func (t Threshold) For(c *x509.Certificate) time.Duration {
 // String describes the threshold for messages.
 func (t Threshold) String() string {
 	switch {
+	case t.Never:
+		return "zero (expires-soon off)"
 	case t.Duration > 0:
 		return fmt.Sprintf("%d days", int(t.Duration.Hours()/24))
 	case t.Fraction > 0:

@@ -269,3 +269,27 @@ func TestCompareNamesWildcards(t *testing.T) {
 		})
 	}
 }
+
+// TestThresholdZero: --min-remaining 0d turns expires-soon off; it used to
+// fall back to the default third of the lifetime. A negative one is an
+// error.
+func TestThresholdZero(t *testing.T) {
+	parse := func(s string) (time.Duration, error) {
+		n, _ := strings.CutSuffix(s, "d")
+		var d float64
+		_, err := fmt.Sscanf(n, "%g", &d)
+		return time.Duration(d * float64(24*time.Hour)), err
+	}
+	p := newPKI(t)
+	soon, _ := p.inter.Issue(certtest.Leaf{DNS: []string{"example.com"}, KeyType: certtest.P256, NotBefore: certtest.Now.AddDate(0, 0, -70), Days: 90})
+	th, err := cert.ParseThreshold("0d", parse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs := cert.ValidityFindings(soon, certtest.Now, th, "s", "new certificate"); len(fs) != 0 {
+		t.Errorf("--min-remaining 0d: %s", dump(fs))
+	}
+	if _, err := cert.ParseThreshold("-3d", parse); err == nil {
+		t.Error("--min-remaining -3d accepted")
+	}
+}

@@ -50,7 +50,7 @@ Checks:
     --roots FILE           trust anchors, PEM (default: the system bundle read as
                            PEM; the Mozilla set where there is none)
     --min-remaining D|P%   warn when less validity is left (30d, 720h, 20%;
-                           default a third of the lifetime)
+                           default a third of the lifetime; 0d: never)
     --private              a private PKI: skip the CA/B Forum maximum validity
     --timeout D            connection timeout for --current-endpoint (default 10s)
     --record FILE          write the current and new certificates' facts (and
