@@ -1,6 +1,7 @@
 package cert_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -103,5 +104,16 @@ func TestUnreadableInputsExplained(t *testing.T) {
 		if err != nil && !strings.Contains(err.Error(), "openssl") && !strings.Contains(err.Error(), "reissue") {
 			t.Errorf("%s: err = %v, want it to say what to do", tc.name, err)
 		}
+	}
+}
+
+// TestSkippedBlocksBounded: a file of thousands of PEM blocks of other
+// types yields an error that names each type once, not a megabyte of
+// "[X X X …]" on the terminal.
+func TestSkippedBlocksBounded(t *testing.T) {
+	data := []byte(strings.Repeat("-----BEGIN X-----\n-----END X-----\n", 20000) + "-----BEGIN CERTIFICATE REQUEST-----\n-----END CERTIFICATE REQUEST-----\n")
+	_, err := cert.ParseBundle(data, nil)
+	if err == nil || len(err.Error()) > 300 || !strings.Contains(err.Error(), "CERTIFICATE REQUEST") {
+		t.Errorf("err = %.300v (%d bytes), want a short error naming the block types", err, len(fmt.Sprint(err)))
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,7 +52,8 @@ type Bundle struct {
 	Key crypto.Signer
 	// Format names the encoding read: "PEM", "DER", "PKCS#12".
 	Format string
-	// Skipped lists PEM blocks that were ignored (type and reason).
+	// Skipped lists the types of PEM blocks that were ignored (each once,
+	// at most eight).
 	Skipped []string
 }
 
@@ -124,14 +126,17 @@ func parsePEM(data []byte, password []byte) (*Bundle, bool, error) {
 			}
 			b.Key = key
 		default:
-			b.Skipped = append(b.Skipped, block.Type)
+			// Each type once: a hostile file may hold thousands.
+			if !slices.Contains(b.Skipped, block.Type) && len(b.Skipped) < 8 {
+				b.Skipped = append(b.Skipped, block.Type)
+			}
 		}
 	}
 	if !found {
 		return nil, false, nil
 	}
 	if len(b.Certs) == 0 && b.Key == nil {
-		return nil, true, fmt.Errorf("%w (PEM blocks found: %v)", ErrNoCertificate, b.Skipped)
+		return nil, true, fmt.Errorf("%w (PEM blocks found: %s)", ErrNoCertificate, strings.Join(b.Skipped, ", "))
 	}
 	return b, true, nil
 }
