@@ -117,3 +117,12 @@ func TestSkippedBlocksBounded(t *testing.T) {
 		t.Errorf("err = %.300v (%d bytes), want a short error naming the block types", err, len(fmt.Sprint(err)))
 	}
 }
+
+// TestCSRGivenAsCertificate: the CSR is a common wrong file at 2 a.m.; the
+// error says so.
+func TestCSRGivenAsCertificate(t *testing.T) {
+	_, err := cert.ParseBundle([]byte("-----BEGIN CERTIFICATE REQUEST-----\nMAA=\n-----END CERTIFICATE REQUEST-----\n"), nil)
+	if err == nil || !strings.Contains(err.Error(), "signing request") {
+		t.Errorf("err = %v, want it to say this is a certificate signing request", err)
+	}
+}

@@ -136,6 +136,9 @@ func parsePEM(data []byte, password []byte) (*Bundle, bool, error) {
 		return nil, false, nil
 	}
 	if len(b.Certs) == 0 && b.Key == nil {
+		if slices.Contains(b.Skipped, "CERTIFICATE REQUEST") || slices.Contains(b.Skipped, "NEW CERTIFICATE REQUEST") {
+			return nil, true, fmt.Errorf("%w: this is a certificate signing request (CSR), what is sent to the CA; give the certificate the CA sent back", ErrNoCertificate)
+		}
 		return nil, true, fmt.Errorf("%w (PEM blocks found: %s)", ErrNoCertificate, strings.Join(b.Skipped, ", "))
 	}
 	return b, true, nil
