@@ -171,6 +171,17 @@ func Check(in CheckInput) (CheckResult, []report.Finding) {
 		Roots: in.Roots, At: in.At, Subject: subject,
 	})
 	fs = append(fs, res.Chain.Findings...)
+	if leaf.IsCA {
+		for _, c := range in.Chain {
+			if !c.Cert.IsCA {
+				fs = append(fs, report.Finding{ID: "chain-order", Severity: report.Error, Subject: subject,
+					Message:     fmt.Sprintf("%s holds the CA certificate %q, and the server certificate %q is in %s: the certificate and chain files are swapped", in.CertFrom, ShortName(leaf), ShortName(c.Cert), c.From),
+					Remediation: fmt.Sprintf("give the server certificate with --cert %s and the intermediates with --chain %s", c.From, in.CertFrom),
+					Citation:    citeChain})
+				break
+			}
+		}
+	}
 
 	// Validity and strength.
 	fs = append(fs, ValidityFindings(leaf, in.At, in.Remaining, subject, "new certificate")...)
@@ -184,7 +195,7 @@ func Check(in CheckInput) (CheckResult, []report.Finding) {
 	for _, n := range in.ServerNames {
 		if !Covers(leaf, n) {
 			fs = append(fs, report.Finding{ID: "hostname-not-covered", Severity: report.Error, Subject: subject,
-				Message:     fmt.Sprintf("the new certificate does not cover %q (its names: %s); clients connecting to %s will reject it", n, strings.Join(SANs(leaf), ", "), n),
+				Message:     fmt.Sprintf("the new certificate does not cover %q (its names: %s); clients connecting to %s will reject it", n, namesOrNone(leaf), n),
 				Remediation: fmt.Sprintf("get a certificate whose SANs include %s (or a wildcard for its parent domain), or drop --servername %s if the name is not served", n, n),
 				Citation:    citeHostname})
 		}
@@ -267,6 +278,14 @@ func signatureName(c *x509.Certificate) string {
 		return "RSASSA-PSS with parameters (hash, salt length) outside the three Go supports"
 	}
 	return "the algorithm " + outer.SigAlg.Algorithm.String()
+}
+
+// namesOrNone lists c's SANs for messages.
+func namesOrNone(c *x509.Certificate) string {
+	if s := SANs(c); len(s) > 0 {
+		return strings.Join(s, ", ")
+	}
+	return "none"
 }
 
 func nonNil(s []string) []string {

@@ -370,7 +370,7 @@ func analyseServed(r *ProbeResult, p plan, o ProbeOptions) {
 	if r.SNI {
 		if !Covers(leaf, r.ServerName) {
 			fs = append(fs, report.Finding{ID: "hostname-mismatch", Severity: report.Error, Subject: label,
-				Message:     fmt.Sprintf("%s serves %q, which does not cover %s (its names: %s)", r.where(), ShortName(leaf), r.ServerName, strings.Join(SANs(leaf), ", ")),
+				Message:     fmt.Sprintf("%s serves %q, which does not cover %s (its names: %s)", r.where(), ShortName(leaf), r.ServerName, namesOrNone(leaf)),
 				Remediation: fmt.Sprintf("attach a certificate covering %s to this listener (check its SNI certificate list and default certificate)", r.ServerName),
 				Citation:    citeHostname})
 		}
