@@ -235,6 +235,13 @@ func Check(in CheckInput) (CheckResult, []report.Finding) {
 				Message:     fmt.Sprintf("the new certificate is the certificate already in service (%s, same SHA-256 %s): the change would renew nothing", in.CurrentFrom, res.Leaf.SHA256),
 				Remediation: "pick the renewed certificate the CA issued (a new serial, a later not after)",
 				Citation:    "kensa renewal check: a renewal must expire later than what it replaces (seed 002, error 4)"})
+		} else if !cmp.Newer && leaf.NotBefore.After(cur.NotBefore) {
+			fs = append(fs, report.Finding{ID: "not-newer", Severity: report.Warning, Subject: subject,
+				Message: fmt.Sprintf("the new certificate was issued after the certificate in service but expires sooner (%s, %d days of validity) than it (%s, %s, %d days): switching now gives up %d days",
+					leaf.NotAfter.UTC().Format(time.DateOnly), ValidityDays(leaf.NotBefore, leaf.NotAfter), in.CurrentFrom, cur.NotAfter.UTC().Format(time.DateOnly),
+					ValidityDays(cur.NotBefore, cur.NotAfter), int(cur.NotAfter.Sub(leaf.NotAfter).Hours()/24)),
+				Remediation: "expected when the CA issues shorter certificates (the CA/B Forum limits fall to 200 days from 2026-03-15): deploy it and plan the next renewal by its date; otherwise check that you picked the certificate ordered for this renewal",
+				Citation:    "kensa renewal check: a renewal must expire later than what it replaces (seed 002, error 4)"})
 		} else if !cmp.Newer {
 			fs = append(fs, report.Finding{ID: "not-newer", Severity: report.Error, Subject: subject,
 				Message: fmt.Sprintf("the new certificate expires on %s, not after the certificate in service (%s, %s): this is an older or wrong certificate",

@@ -73,6 +73,10 @@ func TestCheck(t *testing.T) {
 	// The certificate in service: older, one more name.
 	current, curKey := p.inter.Issue(certtest.Leaf{DNS: []string{"example.com", "www.example.com", "api.example.com"}, KeyType: certtest.P256,
 		NotBefore: at.AddDate(0, -6, 0), Days: 200})
+	// In service: issued two months ago for 398 days, it outlives a fresh
+	// 90-day renewal.
+	longCurrent, _ := p.inter.Issue(certtest.Leaf{DNS: []string{"example.com", "www.example.com"}, KeyType: certtest.P256,
+		NotBefore: at.AddDate(0, -2, 0), Days: 398})
 	renamed, renamedKey := p.other.Issue(certtest.Leaf{DNS: []string{"shop.example.com"}, KeyType: certtest.P256})
 	sameKey, _ := p.inter.Issue(certtest.Leaf{DNS: []string{"example.com", "www.example.com"}, Key: curKey})
 	rsaLeaf, rsaKey := p.inter.Issue(certtest.Leaf{DNS: []string{"example.com"}, KeyType: certtest.RSA2048})
@@ -128,6 +132,8 @@ func TestCheck(t *testing.T) {
 			want: []string{"error chain-order", "warning chain-extra"}, message: "the certificate and chain files are swapped"},
 		{name: "hostname of a certificate without names", in: cert.CheckInput{Certs: []*x509.Certificate{p.inter.Cert}, ServerNames: []string{"example.com"}},
 			want: []string{"error hostname-not-covered"}, message: "(its names: none)"},
+		{name: "renewed early with a shorter lifetime", in: cert.CheckInput{Certs: []*x509.Certificate{leaf}, Key: key, Chain: supplied(p.inter.Cert), Current: longCurrent, CurrentFrom: "old.crt"},
+			want: []string{"warning not-newer"}, message: "issued after the certificate in service but expires sooner"},
 		{name: "cross-signed path to the new root", in: cert.CheckInput{Certs: []*x509.Certificate{crossLeaf, crossInter.Cert, cross}, Key: crossKey, Roots: rootsOf(t, newRoot.Cert)},
 			want: []string{}},
 		{name: "cross-sign unneeded when the old root is trusted", in: cert.CheckInput{Certs: []*x509.Certificate{crossLeaf, crossInter.Cert, cross}, Key: crossKey, Roots: rootsOf(t, newRoot.Cert, oldRoot.Cert)},
