@@ -157,21 +157,34 @@ func CertKeyType(c *x509.Certificate) string {
 	if _, err := asn1.Unmarshal(c.RawSubjectPublicKeyInfo, &spki); err != nil {
 		return "unknown"
 	}
-	switch oid := spki.Algorithm.Algorithm; {
-	case oid.Equal(oidRSAPSS):
+	name := algorithmName(spki.Algorithm.Algorithm)
+	if name == "RSA-PSS" {
 		if k, err := x509.ParsePKCS1PublicKey(spki.PublicKey.RightAlign()); err == nil {
 			return fmt.Sprintf("RSA-PSS %d", k.N.BitLen())
 		}
+	}
+	if name == "" {
+		return "key algorithm " + spki.Algorithm.Algorithm.String()
+	}
+	return name
+}
+
+// algorithmName names the public key algorithms crypto/x509 does not
+// decode, or returns "".
+func algorithmName(oid asn1.ObjectIdentifier) string {
+	switch {
+	case oid.Equal(oidRSAPSS):
 		return "RSA-PSS"
+	case oid.Equal(oidDSA):
+		return "DSA"
 	case oid.Equal(oidEd448):
 		return "Ed448"
 	case oid.Equal(oidX25519):
 		return "X25519"
 	case oid.Equal(oidX448):
 		return "X448"
-	default:
-		return "key algorithm " + oid.String()
 	}
+	return ""
 }
 
 // SANs lists the subject alternative names of c: DNS names, IP

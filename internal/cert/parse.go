@@ -256,19 +256,7 @@ func pkcs8Algorithm(der []byte) string {
 	if _, err := asn1.Unmarshal(der, &p8); err != nil {
 		return ""
 	}
-	switch oid := p8.Algorithm.Algorithm; {
-	case oid.Equal(oidRSAPSS):
-		return "RSA-PSS"
-	case oid.Equal(oidDSA):
-		return "DSA"
-	case oid.Equal(oidEd448):
-		return "Ed448"
-	case oid.Equal(oidX25519):
-		return "X25519"
-	case oid.Equal(oidX448):
-		return "X448"
-	}
-	return ""
+	return algorithmName(p8.Algorithm.Algorithm)
 }
 
 // certError explains a certificate crypto/x509 refuses.
