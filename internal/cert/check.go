@@ -129,7 +129,7 @@ type Comparison struct {
 
 // Citations of the checks.
 const (
-	citeBRKeys        = "CA/B Forum TLS BR v2.2.6 §6.1.5; FIPS 186-5 §5.1 (RSA modulus ≥ 2048 bits) and §6 (ECDSA on P-256, P-384, P-521)"
+	citeBRKeys        = "CA/B Forum TLS BR v2.2.6 §6.1.5 (RSA ≥ 2048 bits, ECDSA on P-256, P-384, P-521); FIPS 186-5 §5.1 (RSA modulus ≥ 2048 bits) and §6 (ECDSA on the curves of SP 800-186)"
 	citeSP800131A     = "NIST SP 800-131A Rev. 2 §9 (SHA-1 disallowed for digital signature generation); FIPS 186-5 (DSA no longer approved for signature generation)"
 	citeValidity      = "RFC 5280 §4.1.2.5 (validity); clients reject a certificate outside notBefore..notAfter"
 	citeHostname      = "RFC 6125 §6.4 and CA/B BR §7.1.2.7.12: clients match the name they connect to against the DNS and IP SANs; a wildcard covers exactly one leftmost label"
@@ -436,6 +436,8 @@ func strengthOf(c *x509.Certificate, subject string) []report.Finding {
 	case *ecdsa.PublicKey:
 		switch k.Curve.Params().Name {
 		case "P-256", "P-384", "P-521":
+		case "P-224":
+			weakKey("an ECDSA key on P-224: the CA/B BR allow only P-256, P-384 and P-521 (FIPS 186-5 still approves P-224, at 112-bit security)")
 		default:
 			weakKey("an ECDSA key on " + k.Curve.Params().Name + ", a curve outside FIPS 186-5's approved set")
 		}

@@ -81,6 +81,7 @@ func TestCheck(t *testing.T) {
 	sameKey, _ := p.inter.Issue(certtest.Leaf{DNS: []string{"example.com", "www.example.com"}, Key: curKey})
 	rsaLeaf, rsaKey := p.inter.Issue(certtest.Leaf{DNS: []string{"example.com"}, KeyType: certtest.RSA2048})
 	weak, weakKey := p.inter.Issue(certtest.Leaf{DNS: []string{"example.com"}, KeyType: certtest.RSA1024})
+	p224, p224Key := p.inter.Issue(certtest.Leaf{DNS: []string{"example.com"}, KeyType: certtest.P224})
 	rsaInter := p.root.Intermediate("RSA Issuing CA", certtest.RSA2048)
 	sha1Leaf, sha1Key := rsaInter.Issue(certtest.Leaf{DNS: []string{"example.com"}, KeyType: certtest.P256, SHA1: true})
 	expired, expiredKey := p.inter.Issue(certtest.Leaf{DNS: []string{"example.com"}, KeyType: certtest.P256, NotBefore: at.AddDate(0, 0, -100), Days: 90})
@@ -153,6 +154,8 @@ func TestCheck(t *testing.T) {
 		{name: "rsa leaf", in: cert.CheckInput{Certs: []*x509.Certificate{rsaLeaf}, Key: rsaKey, Chain: supplied(p.inter.Cert)}, want: []string{}},
 		{name: "weak key", in: cert.CheckInput{Certs: []*x509.Certificate{weak}, Key: weakKey, Chain: supplied(p.inter.Cert)},
 			want: []string{"error weak-key"}, message: "RSA key of 1024 bits"},
+		{name: "P-224 key: FIPS 186-5 approves it, the CA/B BR do not", in: cert.CheckInput{Certs: []*x509.Certificate{p224}, Key: p224Key, Chain: supplied(p.inter.Cert)},
+			want: []string{"error weak-key"}, message: "the CA/B BR allow only P-256, P-384 and P-521 (FIPS 186-5 still approves P-224"},
 		{name: "sha1 signature", in: cert.CheckInput{Certs: []*x509.Certificate{sha1Leaf}, Key: sha1Key, Chain: supplied(rsaInter.Cert)},
 			want: []string{"error weak-signature"}, message: "SHA1-RSA"},
 		{name: "expired", in: cert.CheckInput{Certs: []*x509.Certificate{expired}, Key: expiredKey, Chain: supplied(p.inter.Cert)},
