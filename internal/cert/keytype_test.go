@@ -95,6 +95,7 @@ func TestUnreadableInputsExplained(t *testing.T) {
 		want string
 	}{
 		{"rsa-pss key", run("genpkey", "-algorithm", "RSA-PSS", "-pkeyopt", "rsa_keygen_bits:1024", "-out", out), "RSA-PSS private key"},
+		{"brainpool curve", run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:brainpoolP256r1", "-nodes", "-keyout", filepath.Join(dir, "k"), "-out", out, "-subj", "/CN=bp", "-days", "30"), "curve Go"},
 		{"negative serial", run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", filepath.Join(dir, "k"), "-out", out, "-subj", "/CN=neg", "-set_serial", "-1234"), "negative serial number"},
 	} {
 		_, err := cert.ParseBundle(tc.data, nil)

@@ -261,6 +261,9 @@ func pkcs8Algorithm(der []byte) string {
 
 // certError explains a certificate crypto/x509 refuses.
 func certError(n int, err error) error {
+	if strings.Contains(err.Error(), "unsupported elliptic curve") {
+		return fmt.Errorf("certificate %d has an ECDSA key on a curve Go's TLS clients (and kensa) do not support, such as a brainpool curve or secp256k1; the CA/B BR allow only P-256, P-384 and P-521: have it reissued on one of them", n)
+	}
 	if strings.Contains(err.Error(), "negative serial number") {
 		return fmt.Errorf("certificate %d has a negative serial number, which RFC 5280 §4.1.2.2 forbids; Go-based clients (and kensa) reject it: have the CA reissue it with a positive serial", n)
 	}
