@@ -1,6 +1,8 @@
 package cert_test
 
 import (
+	"context"
+	"crypto/tls"
 	"fmt"
 	"os"
 	"os/exec"
@@ -8,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kensa-project/kensa/internal/cert"
 	"github.com/kensa-project/kensa/internal/cert/certtest"
@@ -125,5 +128,29 @@ func TestCSRGivenAsCertificate(t *testing.T) {
 	_, err := cert.ParseBundle([]byte("-----BEGIN CERTIFICATE REQUEST-----\nMAA=\n-----END CERTIFICATE REQUEST-----\n"), nil)
 	if err == nil || !strings.Contains(err.Error(), "signing request") {
 		t.Errorf("err = %v, want it to say this is a certificate signing request", err)
+	}
+}
+
+// TestProbeUnparsableServedCertificate: a server whose certificate Go
+// cannot parse answered; the remediation says so instead of "check that
+// the listener is up".
+func TestProbeUnparsableServedCertificate(t *testing.T) {
+	openssl := testenv.NeedCommand(t, "openssl")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "bp.der")
+	if b, err := exec.Command(openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:brainpoolP256r1", "-nodes",
+		"-keyout", filepath.Join(dir, "k"), "-out", out, "-outform", "DER", "-subj", "/CN=bp", "-days", "30").CombinedOutput(); err != nil {
+		t.Fatalf("openssl: %v\n%s", err, b)
+	}
+	der, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, stop := certtest.ServeConfig(&tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: certtest.NewKey(certtest.P256)}}})
+	defer stop()
+	_, fs := cert.ProbeAll(context.Background(), []cert.Endpoint{{Addresses: []string{addr}, ServerNames: []string{"bp"}}},
+		cert.ProbeOptions{Roots: &cert.Roots{}, At: certtest.Now, Timeout: 2 * time.Second, Concurrency: 1})
+	if len(fs) != 1 || fs[0].ID != "handshake-failed" || !strings.Contains(fs[0].Remediation, "the server answered") {
+		t.Errorf("findings = %+v, want handshake-failed saying the server answered with a certificate kensa cannot parse", fs)
 	}
 }

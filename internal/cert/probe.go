@@ -320,6 +320,13 @@ func handshakeFailed(r *ProbeResult, err error, o ProbeOptions) report.Finding {
 		remedy = "check the name (and the DNS this host uses); give the load balancer's addresses with --connect or in the targets file"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		remedy = "nothing listens on this address and port: check the listener, the port, and security groups or firewalls"
+	case strings.Contains(err.Error(), "failed to parse certificate from server"):
+		why := err.Error()
+		if _, w, ok := strings.Cut(why, "x509: "); ok {
+			why = w
+		}
+		remedy = "the server answered, with a certificate kensa (like every Go client) cannot parse (" + why +
+			"): serve a certificate with a positive serial and an RSA key or an ECDSA key on P-256, P-384 or P-521"
 	case errors.Is(err, errTooMuch):
 		remedy = "the server's handshake is abnormally large; check what it serves"
 	case errors.As(err, &alert):
