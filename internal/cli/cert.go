@@ -378,6 +378,8 @@ func loadBundle(file string, password []byte, flagName string) (*cert.Bundle, er
 	}
 	b, err := cert.ParseBundle(data, password)
 	switch {
+	case errors.Is(err, cert.ErrPasswordRequired) && flagName == "--expect":
+		return nil, usageErrorf("%s %s: %v", flagName, file, err).withHint("give --expect the certificate alone (openssl pkcs12 -in %s -nokeys -clcerts -out new.crt) or its SHA-256 fingerprint", file)
 	case errors.Is(err, cert.ErrPasswordRequired):
 		return nil, usageErrorf("%s %s: %v", flagName, file, err).withHint("give the password with --password-file FILE or --password-env NAME")
 	case errors.Is(err, cert.ErrIncorrectPassword):

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/kensa-project/kensa/internal/cert/certtest"
+	"software.sslmate.com/src/go-pkcs12"
 )
 
 // TestCertExitCodes pins the exit codes of the cert commands: 0 clean,
@@ -92,5 +93,25 @@ func TestCertPasswordNeverEchoed(t *testing.T) {
 		if !strings.Contains(stderr, "--password-file") {
 			t.Errorf("Main(%q) stderr = %q, want the hint to --password-file", args, stderr)
 		}
+	}
+}
+
+// TestCertProbeExpectEncrypted: probe has no password flags, so an
+// encrypted --expect file must not be answered with "give the password
+// with --password-file".
+func TestCertProbeExpectEncrypted(t *testing.T) {
+	root := certtest.NewRoot("Expect Root", certtest.P256)
+	leaf, key := root.Issue(certtest.Leaf{DNS: []string{"example.com"}, KeyType: certtest.P256})
+	pfx, err := pkcs12.Modern.Encode(key, leaf, nil, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "new.pfx")
+	if err := os.WriteFile(f, pfx, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := run(t, "cert", "probe", "--expect", f, "--connect", "127.0.0.1:1")
+	if code != ExitError || strings.Contains(stderr, "--password-file") || !strings.Contains(stderr, "openssl pkcs12") {
+		t.Errorf("exit %d, stderr %q: want exit 2 and how to extract the certificate", code, stderr)
 	}
 }
