@@ -90,13 +90,14 @@ func (r *ProbeResult) Label() string {
 
 // where describes the handshake for messages.
 func (r *ProbeResult) where() string {
-	if !r.SNI {
-		return fmt.Sprintf("%s (%s) without SNI", r.Address, r.Dialed)
-	}
+	at := r.Dialed
 	if r.Dialed != "" && !strings.HasPrefix(r.Dialed, r.Address) {
-		return fmt.Sprintf("%s (%s) for %s", r.Address, r.Dialed, r.ServerName)
+		at = fmt.Sprintf("%s (%s)", r.Address, r.Dialed)
 	}
-	return fmt.Sprintf("%s for %s", r.Dialed, r.ServerName)
+	if !r.SNI {
+		return at + " without SNI"
+	}
+	return at + " for " + r.ServerName
 }
 
 // plan is one handshake to make.

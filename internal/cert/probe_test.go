@@ -387,3 +387,15 @@ func TestProbeWeakIntermediate(t *testing.T) {
 		t.Errorf("the finding does not name the intermediate:\n%s", dump(fs))
 	}
 }
+
+// TestProbeWhereNoSNI: a handshake without SNI to an IP is named once
+// ("127.0.0.1:N without SNI"), not "127.0.0.1:N (127.0.0.1:N) without SNI".
+func TestProbeWhereNoSNI(t *testing.T) {
+	addr, stop := certtest.Stall()
+	stop()
+	_, fs := cert.ProbeAll(context.Background(), []cert.Endpoint{{Addresses: []string{addr}, NoSNI: true}},
+		cert.ProbeOptions{Roots: &cert.Roots{}, At: certtest.Now, Timeout: time.Second, Concurrency: 1})
+	if len(fs) != 1 || !strings.Contains(fs[0].Message, addr+" without SNI") {
+		t.Errorf("findings = %s, want %q named once", dump(fs), addr+" without SNI")
+	}
+}
