@@ -273,16 +273,33 @@ func runCertCheck(ctx context.Context, env *Env, args []string) error {
 	rep.Findings = append(rep.Findings, findings...)
 	rep.Summary = severitySummary(rep.Findings)
 	if record != "" {
-		data, err := cert.NewCheckRecord(res, common.at).Marshal()
-		if err == nil {
-			err = writeFileAtomic(record, data)
-		}
-		if err != nil {
-			return usageErrorf("writing the record: %v", err).withHint("check that the directory of --record exists and is writable")
+		if err := writeRecord(env, record, cert.NewCheckRecord(res, common.at)); err != nil {
+			return err
 		}
 	}
 	warnRoots(env, roots)
 	return emit(env, common, rep, func(w io.Writer) error { return writeCheckText(w, res, rep) })
+}
+
+// writeRecord writes a record. A record it replaces is kept as FILE.prev:
+// the "before" command run again after the change must not destroy the
+// only copy of the previous certificates.
+func writeRecord(env *Env, path string, rec *cert.Record) error {
+	data, err := rec.Marshal()
+	if err == nil {
+		if _, serr := os.Stat(path); serr == nil {
+			if err = os.Rename(path, path+".prev"); err == nil {
+				fmt.Fprintf(env.Stderr, "kensa: note: %s existed; the record it held is kept as %s.prev\n", path, path)
+			}
+		}
+	}
+	if err == nil {
+		err = writeFileAtomic(path, data)
+	}
+	if err != nil {
+		return usageErrorf("writing the record: %v", err).withHint("check that the directory of --record exists and is writable")
+	}
+	return nil
 }
 
 func firstLeaf(cs []*x509.Certificate) int {
@@ -540,12 +557,8 @@ func runCertProbe(ctx context.Context, env *Env, args []string) error {
 		findings = append(findings, bf...)
 	}
 	if record != "" {
-		data, err := cert.NewProbeRecord(results, common.at).Marshal()
-		if err == nil {
-			err = writeFileAtomic(record, data)
-		}
-		if err != nil {
-			return usageErrorf("writing the record: %v", err).withHint("check that the directory of --record exists and is writable")
+		if err := writeRecord(env, record, cert.NewProbeRecord(results, common.at)); err != nil {
+			return err
 		}
 	}
 	rep := newReport(env, "cert probe", common.at)

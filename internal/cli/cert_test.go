@@ -115,3 +115,35 @@ func TestCertProbeExpectEncrypted(t *testing.T) {
 		t.Errorf("exit %d, stderr %q: want exit 2 and how to extract the certificate", code, stderr)
 	}
 }
+
+// TestCertRecordKeepsThePrevious: running the "before" command again after
+// the change must not destroy the only copy of the previous certificates:
+// the record it replaces is kept as FILE.prev.
+func TestCertRecordKeepsThePrevious(t *testing.T) {
+	dir := t.TempDir()
+	root := certtest.NewRoot("Record Root", certtest.P256)
+	oldLeaf, oldKey := root.Issue(certtest.Leaf{DNS: []string{"example.com"}, KeyType: certtest.P256})
+	newLeaf, newKey := root.Issue(certtest.Leaf{DNS: []string{"example.com"}, KeyType: certtest.P256})
+	rootF := filepath.Join(dir, "root.pem")
+	if err := os.WriteFile(rootF, certtest.PEM(root.Cert), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rec := filepath.Join(dir, "before.json")
+	addr, stop := certtest.Serve(certtest.Served{Chain: []*x509.Certificate{oldLeaf}, Key: oldKey}, nil)
+	run(t, "cert", "probe", "--at=2026-06-01", "--roots", rootF, "--connect", addr, "--servername", "example.com", "--record", rec)
+	stop()
+	first, err := os.ReadFile(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr2, stop2 := certtest.Serve(certtest.Served{Chain: []*x509.Certificate{newLeaf}, Key: newKey}, nil)
+	defer stop2()
+	_, _, stderr := run(t, "cert", "probe", "--at=2026-06-01", "--roots", rootF, "--connect", addr2, "--servername", "example.com", "--record", rec)
+	prev, err := os.ReadFile(rec + ".prev")
+	if err != nil || string(prev) != string(first) {
+		t.Fatalf("the replaced record was not kept as %s.prev (err %v)", rec, err)
+	}
+	if !strings.Contains(stderr, "before.json.prev") {
+		t.Errorf("stderr %q does not say where the replaced record is", stderr)
+	}
+}
