@@ -328,6 +328,8 @@ func handshakeFailed(r *ProbeResult, err error, o ProbeOptions) report.Finding {
 		}
 		remedy = "the server answered, with a certificate kensa (like every Go client) cannot parse (" + why +
 			"): serve a certificate with a positive serial and an RSA key or an ECDSA key on P-256, P-384 or P-521"
+	case errors.As(err, new(tls.RecordHeaderError)):
+		remedy = "something answered on this port, but not TLS (plain HTTP, or another protocol): check the port (443, not 80) and that the listener terminates TLS"
 	case errors.Is(err, errTooMuch):
 		remedy = "the server's handshake is abnormally large; check what it serves"
 	case errors.As(err, &alert):

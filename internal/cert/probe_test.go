@@ -399,3 +399,29 @@ func TestProbeWhereNoSNI(t *testing.T) {
 		t.Errorf("findings = %s, want %q named once", dump(fs), addr+" without SNI")
 	}
 }
+
+// TestProbePlainHTTP: a port that answers in plain HTTP (the wrong port, a
+// listener without TLS) is said to be so, not "check that the listener is
+// up".
+func TestProbePlainHTTP(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"))
+			c.Close()
+		}
+	}()
+	_, fs := cert.ProbeAll(context.Background(), []cert.Endpoint{{Addresses: []string{ln.Addr().String()}, ServerNames: []string{"example.com"}}},
+		cert.ProbeOptions{Roots: &cert.Roots{}, At: certtest.Now, Timeout: 2 * time.Second, Concurrency: 1})
+	if len(fs) != 1 || !strings.Contains(fs[0].Remediation, "not TLS") {
+		t.Errorf("findings = %s, want handshake-failed saying the port does not speak TLS", dump(fs))
+	}
+}
