@@ -336,6 +336,8 @@ func handshakeFailed(r *ProbeResult, err error, o ProbeOptions) report.Finding {
 		remedy = "the server refused the handshake with a TLS alert: it may have no certificate for this name (check the listener's SNI certificate list) or accept no protocol version kensa offers"
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
 		remedy = fmt.Sprintf("the server did not complete a TLS handshake within %s: check that it speaks TLS on this port, that a firewall does not drop the traffic, or raise --timeout", o.Timeout)
+	case strings.HasPrefix(err.Error(), "tls: "):
+		remedy = "the server answered, but its TLS handshake is malformed or unacceptable (see the message): check the listener's TLS configuration and what it serves"
 	}
 	return report.Finding{ID: "handshake-failed", Severity: report.Error, Subject: r.Label(),
 		Address: r.Dialed, ServerName: r.ServerName,

@@ -404,6 +404,18 @@ func TestProbeWhereNoSNI(t *testing.T) {
 // listener without TLS) is said to be so, not "check that the listener is
 // up".
 func TestProbePlainHTTP(t *testing.T) {
+	for _, tc := range []struct {
+		name, answer, want string
+	}{
+		{"plain HTTP", "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", "not TLS"},
+		// A handshake record announcing a 16 MiB certificate message.
+		{"oversized handshake", "\x16\x03\x03\x40\x00\x0b\xff\xff\xff" + strings.Repeat("\x00", 0x4000-4), "the server answered, but"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { probeAnswer(t, tc.answer, tc.want) })
+	}
+}
+
+func probeAnswer(t *testing.T, answer, want string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -415,13 +427,13 @@ func TestProbePlainHTTP(t *testing.T) {
 			if err != nil {
 				return
 			}
-			c.Write([]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"))
+			c.Write([]byte(answer))
 			c.Close()
 		}
 	}()
 	_, fs := cert.ProbeAll(context.Background(), []cert.Endpoint{{Addresses: []string{ln.Addr().String()}, ServerNames: []string{"example.com"}}},
 		cert.ProbeOptions{Roots: &cert.Roots{}, At: certtest.Now, Timeout: 2 * time.Second, Concurrency: 1})
-	if len(fs) != 1 || !strings.Contains(fs[0].Remediation, "not TLS") {
-		t.Errorf("findings = %s, want handshake-failed saying the port does not speak TLS", dump(fs))
+	if len(fs) != 1 || !strings.Contains(fs[0].Remediation, want) {
+		t.Errorf("findings = %s, want a remediation saying %q", dump(fs), want)
 	}
 }
