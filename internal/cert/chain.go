@@ -26,9 +26,12 @@ type ChainInput struct {
 	// LeafFirst is false when the leaf was not the first certificate of
 	// its file (or of what the server sent).
 	LeafFirst bool
-	Supplied  []Supplied
-	Roots     *Roots
-	At        time.Time
+	// LeafAt is where the leaf stood among Supplied in the order the
+	// certificates were given: 0 before all of them.
+	LeafAt   int
+	Supplied []Supplied
+	Roots    *Roots
+	At       time.Time
 	// Subject is the subject of the findings (a file or an endpoint).
 	Subject string
 	// Served is true when the certificates come from a TLS server: the
@@ -65,6 +68,19 @@ const (
 // supplied certificates are unused or out of order.
 func AnalyzeChain(in ChainInput) ChainResult {
 	var res ChainResult
+	// Never a nil pool: x509.Verify would take the system roots, which on
+	// macOS and Windows is the platform verifier (AIA fetching).
+	if in.Roots == nil {
+		in.Roots = &Roots{Source: "no trust anchors"}
+	}
+	if in.Roots.Pool == nil {
+		r := *in.Roots
+		r.Pool = x509.NewCertPool()
+		for _, c := range r.Certs {
+			r.Pool.AddCert(c)
+		}
+		in.Roots = &r
+	}
 	inter := x509.NewCertPool()
 	for _, s := range in.Supplied {
 		inter.AddCert(s.Cert)
@@ -143,6 +159,29 @@ func describeLeaf(in ChainInput) string {
 	return fmt.Sprintf("the certificate %q", ShortName(in.Leaf))
 }
 
+// fileOf returns where a supplied certificate came from, as a file the
+// user edits: the remediation target of a server's chain, else the file
+// name without its " #n" position.
+func (in ChainInput) fileOf(ss ...Supplied) string {
+	if in.Served {
+		return in.remedyTarget()
+	}
+	var files []string
+	for _, s := range ss {
+		f := s.From
+		if i := strings.LastIndex(f, " #"); i > 0 {
+			f = f[:i]
+		}
+		if !slices.Contains(files, f) {
+			files = append(files, f)
+		}
+	}
+	if len(files) == 0 {
+		return in.remedyTarget()
+	}
+	return strings.Join(files, " and ")
+}
+
 // describePath turns a verified chain into ChainCerts, naming where each
 // certificate came from.
 func describePath(chain []*x509.Certificate, in ChainInput) []ChainCert {
@@ -185,6 +224,7 @@ func extraAndOrder(in ChainInput, chain []*x509.Certificate, all [][]*x509.Certi
 	}
 	anchor := chain[len(chain)-1]
 	var extras []string
+	var extraFrom []Supplied
 	for _, s := range in.Supplied {
 		c := s.Cert
 		i := onPath(c)
@@ -192,29 +232,30 @@ func extraAndOrder(in ChainInput, chain []*x509.Certificate, all [][]*x509.Certi
 		case i == 0:
 			out = append(out, in.finding("chain-extra", report.Warning,
 				fmt.Sprintf("the %s holds the leaf %q twice (again in %s)", in.source(), ShortName(c), s.From),
-				"remove the second copy of the leaf from "+in.remedyTarget(), citeChain))
+				"remove the second copy of the leaf from "+in.fileOf(s), citeChain))
 		case i > 0 && i == len(chain)-1 && selfSigned(c):
 			out = append(out, in.finding("chain-extra", report.Info,
 				fmt.Sprintf("the %s includes the root %q (%s); clients use their own copy of a root, so sending it only adds bytes to every handshake", in.source(), ShortName(c), s.From),
-				"remove the root from "+in.remedyTarget(), citeChain))
+				"remove the root from "+in.fileOf(s), citeChain))
 		case i > 0:
 		case selfSigned(c) && c.Equal(anchor):
 		case selfSigned(c):
 			out = append(out, in.finding("chain-extra", report.Warning,
 				fmt.Sprintf("the %s includes the root %q (%s), which is not on the chain to %q", in.source(), ShortName(c), s.From, ShortName(anchor)),
-				"remove it from "+in.remedyTarget(), citeChain))
+				"remove it from "+in.fileOf(s), citeChain))
 		case usedByAnotherChain(c, all):
 			out = append(out, in.finding("chain-extra", report.Info,
 				fmt.Sprintf("%q (%s) is a cross-signed certificate: clients that trust %q do not need it, older clients that trust only %q do", ShortName(c), s.From, ShortName(anchor), c.Issuer.CommonName),
 				"keep it if old clients must connect; otherwise remove it", citeChain))
 		default:
 			extras = append(extras, fmt.Sprintf("%q (%s, issued by %q)", ShortName(c), s.From, c.Issuer.CommonName))
+			extraFrom = append(extraFrom, s)
 		}
 	}
 	if len(extras) > 0 {
 		out = append(out, in.finding("chain-extra", report.Warning,
 			fmt.Sprintf("the %s holds certificates that are not on the chain of %q: %s; a stale intermediate left from an older bundle, or one for another certificate", in.source(), ShortName(in.Leaf), strings.Join(extras, ", ")),
-			"remove them from "+in.remedyTarget(), citeChain))
+			"remove them from "+in.fileOf(extraFrom...), citeChain))
 	}
 	// Order: the leaf first, then each certificate followed by its
 	// issuer.
@@ -239,14 +280,15 @@ func extraAndOrder(in ChainInput, chain []*x509.Certificate, all [][]*x509.Certi
 		last = i
 	}
 	if !ordered {
-		var given []string
-		if !in.LeafFirst {
-			given = append(given, "…")
+		leafAt := min(max(in.LeafAt, 0), len(in.Supplied))
+		if in.LeafFirst {
+			leafAt = 0
 		}
-		given = append(given, ShortName(in.Leaf))
+		var given []string
 		for _, s := range in.Supplied {
 			given = append(given, ShortName(s.Cert))
 		}
+		given = slices.Insert(given, leafAt, ShortName(in.Leaf))
 		var want []string
 		for _, c := range chain {
 			if idx(c) >= 0 || c == chain[0] {

@@ -2,11 +2,15 @@ package cert
 
 import (
 	"crypto"
+	"crypto/dsa" //nolint:staticcheck // only to recognise DSA keys, which kensa reports as weak
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +24,8 @@ import (
 type Threshold struct {
 	Duration time.Duration
 	Fraction float64
+	// Never turns expires-soon off ("--min-remaining 0d").
+	Never bool
 }
 
 // ParseThreshold reads "30d", "720h" or "20%".
@@ -35,11 +41,17 @@ func ParseThreshold(s string, parseDuration func(string) (time.Duration, error))
 	if err != nil {
 		return Threshold{}, err
 	}
-	return Threshold{Duration: d}, nil
+	if d < 0 {
+		return Threshold{}, fmt.Errorf("%q is negative", s)
+	}
+	return Threshold{Duration: d, Never: d == 0}, nil
 }
 
 // For returns the remaining validity under which c expires soon.
 func (t Threshold) For(c *x509.Certificate) time.Duration {
+	if t.Never {
+		return 0
+	}
 	if t.Duration > 0 {
 		return t.Duration
 	}
@@ -53,6 +65,8 @@ func (t Threshold) For(c *x509.Certificate) time.Duration {
 // String describes the threshold for messages.
 func (t Threshold) String() string {
 	switch {
+	case t.Never:
+		return "zero (expires-soon off)"
 	case t.Duration > 0:
 		return fmt.Sprintf("%d days", int(t.Duration.Hours()/24))
 	case t.Fraction > 0:
@@ -115,7 +129,7 @@ type Comparison struct {
 
 // Citations of the checks.
 const (
-	citeBRKeys        = "CA/B Forum TLS BR v2.2.6 §6.1.5; FIPS 186-5 §5.1 (RSA modulus ≥ 2048 bits) and §6 (ECDSA on P-256, P-384, P-521)"
+	citeBRKeys        = "CA/B Forum TLS BR v2.2.6 §6.1.5 (RSA ≥ 2048 bits, ECDSA on P-256, P-384, P-521); FIPS 186-5 §5.1 (RSA modulus ≥ 2048 bits) and §6 (ECDSA on the curves of SP 800-186)"
 	citeSP800131A     = "NIST SP 800-131A Rev. 2 §9 (SHA-1 disallowed for digital signature generation); FIPS 186-5 (DSA no longer approved for signature generation)"
 	citeValidity      = "RFC 5280 §4.1.2.5 (validity); clients reject a certificate outside notBefore..notAfter"
 	citeHostname      = "RFC 6125 §6.4 and CA/B BR §7.1.2.7.12: clients match the name they connect to against the DNS and IP SANs; a wildcard covers exactly one leftmost label"
@@ -153,10 +167,21 @@ func Check(in CheckInput) (CheckResult, []report.Finding) {
 	}
 	supplied = append(supplied, in.Chain...)
 	res.Chain = AnalyzeChain(ChainInput{
-		Leaf: leaf, LeafFrom: in.CertFrom, LeafFirst: leafIdx == 0, Supplied: supplied,
+		Leaf: leaf, LeafFrom: in.CertFrom, LeafFirst: leafIdx == 0, LeafAt: leafIdx, Supplied: supplied,
 		Roots: in.Roots, At: in.At, Subject: subject,
 	})
 	fs = append(fs, res.Chain.Findings...)
+	if leaf.IsCA {
+		for _, c := range in.Chain {
+			if !c.Cert.IsCA {
+				fs = append(fs, report.Finding{ID: "chain-order", Severity: report.Error, Subject: subject,
+					Message:     fmt.Sprintf("%s holds the CA certificate %q, and the server certificate %q is in %s: the certificate and chain files are swapped", in.CertFrom, ShortName(leaf), ShortName(c.Cert), c.From),
+					Remediation: fmt.Sprintf("give the server certificate with --cert %s and the intermediates with --chain %s", c.From, in.CertFrom),
+					Citation:    citeChain})
+				break
+			}
+		}
+	}
 
 	// Validity and strength.
 	fs = append(fs, ValidityFindings(leaf, in.At, in.Remaining, subject, "new certificate")...)
@@ -164,17 +189,13 @@ func Check(in CheckInput) (CheckResult, []report.Finding) {
 		fs = append(fs, lifetimeFinding(leaf, subject)...)
 	}
 	fs = append(fs, StrengthFindings(leaf, subject)...)
-	for i, c := range res.Chain.Path {
-		if i > 0 && c.Role == "intermediate" {
-			fs = append(fs, strengthOf(findCert(supplied, c.SHA256), subject)...)
-		}
-	}
+	fs = append(fs, intermediatesStrength(res.Chain, supplied, subject)...)
 
 	// Names.
 	for _, n := range in.ServerNames {
 		if !Covers(leaf, n) {
 			fs = append(fs, report.Finding{ID: "hostname-not-covered", Severity: report.Error, Subject: subject,
-				Message:     fmt.Sprintf("the new certificate does not cover %q (its names: %s); clients connecting to %s will reject it", n, strings.Join(SANs(leaf), ", "), n),
+				Message:     fmt.Sprintf("the new certificate does not cover %q (its names: %s); clients connecting to %s will reject it", n, namesOrNone(leaf), n),
 				Remediation: fmt.Sprintf("get a certificate whose SANs include %s (or a wildcard for its parent domain), or drop --servername %s if the name is not served", n, n),
 				Citation:    citeHostname})
 		}
@@ -214,6 +235,13 @@ func Check(in CheckInput) (CheckResult, []report.Finding) {
 				Message:     fmt.Sprintf("the new certificate is the certificate already in service (%s, same SHA-256 %s): the change would renew nothing", in.CurrentFrom, res.Leaf.SHA256),
 				Remediation: "pick the renewed certificate the CA issued (a new serial, a later not after)",
 				Citation:    "kensa renewal check: a renewal must expire later than what it replaces (seed 002, error 4)"})
+		} else if !cmp.Newer && leaf.NotBefore.After(cur.NotBefore) {
+			fs = append(fs, report.Finding{ID: "not-newer", Severity: report.Warning, Subject: subject,
+				Message: fmt.Sprintf("the new certificate was issued after the certificate in service but expires sooner (%s, %d days of validity) than it (%s, %s, %d days): switching now gives up %d days",
+					leaf.NotAfter.UTC().Format(time.DateOnly), ValidityDays(leaf.NotBefore, leaf.NotAfter), in.CurrentFrom, cur.NotAfter.UTC().Format(time.DateOnly),
+					ValidityDays(cur.NotBefore, cur.NotAfter), int(cur.NotAfter.Sub(leaf.NotAfter).Hours()/24)),
+				Remediation: "expected when the CA issues shorter certificates (the CA/B Forum limits fall to 200 days from 2026-03-15): deploy it and plan the next renewal by its date; otherwise check that you picked the certificate ordered for this renewal",
+				Citation:    "kensa renewal check: a renewal must expire later than what it replaces (seed 002, error 4)"})
 		} else if !cmp.Newer {
 			fs = append(fs, report.Finding{ID: "not-newer", Severity: report.Error, Subject: subject,
 				Message: fmt.Sprintf("the new certificate expires on %s, not after the certificate in service (%s, %s): this is an older or wrong certificate",
@@ -243,11 +271,47 @@ func Check(in CheckInput) (CheckResult, []report.Finding) {
 	return res, fs
 }
 
+// signatureName names c's signature algorithm when Go does not know it:
+// RSASSA-PSS with unusual parameters, or the algorithm's OID.
+func signatureName(c *x509.Certificate) string {
+	var outer struct {
+		TBS    asn1.RawValue
+		SigAlg pkix.AlgorithmIdentifier
+	}
+	if _, err := asn1.Unmarshal(c.Raw, &outer); err != nil {
+		return "an unknown algorithm"
+	}
+	if outer.SigAlg.Algorithm.Equal(oidRSAPSS) {
+		return "RSASSA-PSS with parameters (hash, salt length) outside the three Go supports"
+	}
+	return "the algorithm " + outer.SigAlg.Algorithm.String()
+}
+
+// namesOrNone lists c's SANs for messages.
+func namesOrNone(c *x509.Certificate) string {
+	if s := SANs(c); len(s) > 0 {
+		return strings.Join(s, ", ")
+	}
+	return "none"
+}
+
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}
 	}
 	return s
+}
+
+// intermediatesStrength reports weak-key and weak-signature for the
+// supplied intermediates on a chain's path.
+func intermediatesStrength(ch ChainResult, supplied []Supplied, subject string) []report.Finding {
+	var out []report.Finding
+	for i, c := range ch.Path {
+		if i > 0 && c.Role == "intermediate" {
+			out = append(out, strengthOf(findCert(supplied, c.SHA256), subject)...)
+		}
+	}
+	return out
 }
 
 func findCert(s []Supplied, fp string) *x509.Certificate {
@@ -285,7 +349,7 @@ func publicKeyEqual(a, b crypto.PublicKey) bool {
 func keyMismatch(in CheckInput, leaf *x509.Certificate, subject string) report.Finding {
 	pub := in.Key.Public()
 	msg := fmt.Sprintf("the private key %s (%s) does not belong to the certificate %q (%s): a server configured with them fails to start or fails every handshake",
-		in.KeyFrom, KeyType(pub), ShortName(leaf), KeyType(leaf.PublicKey))
+		in.KeyFrom, KeyType(pub), ShortName(leaf), CertKeyType(leaf))
 	remedy := "find the private key generated with the CSR of this certificate (\"openssl x509 -noout -pubkey -in CERT\" and \"openssl pkey -pubout -in KEY\" print the same key when they match), or have the certificate reissued for this key"
 	if in.Current != nil && publicKeyEqual(pub, in.Current.PublicKey) {
 		msg += fmt.Sprintf("; the key is the one of the certificate in service (%s): the new certificate was issued for another key", in.CurrentFrom)
@@ -372,14 +436,35 @@ func strengthOf(c *x509.Certificate, subject string) []report.Finding {
 	case *ecdsa.PublicKey:
 		switch k.Curve.Params().Name {
 		case "P-256", "P-384", "P-521":
+		case "P-224":
+			weakKey("an ECDSA key on P-224: the CA/B BR allow only P-256, P-384 and P-521 (FIPS 186-5 still approves P-224, at 112-bit security)")
 		default:
 			weakKey("an ECDSA key on " + k.Curve.Params().Name + ", a curve outside FIPS 186-5's approved set")
 		}
 	case ed25519.PublicKey:
 		// FIPS 186-5 approves EdDSA; the CA/B BR does not allow it for
 		// public TLS certificates, which no public CA issues.
+	case *dsa.PublicKey:
+		weakKey(fmt.Sprintf("a %s key: FIPS 186-5 no longer approves DSA for signatures, and the CA/B BR do not allow it", KeyType(k)))
 	default:
-		weakKey(fmt.Sprintf("a %s key, which neither FIPS 186-5 nor the CA/B BR allow", KeyType(c.PublicKey)))
+		kt := CertKeyType(c)
+		var bits int
+		if rest, ok := strings.CutPrefix(kt, "RSA-PSS "); ok {
+			bits, _ = strconv.Atoi(rest)
+		}
+		switch {
+		case kt == "Ed448":
+			// EdDSA, approved by FIPS 186-5 (as Ed25519 above).
+		case bits > 0 && bits < 2048:
+			weakKey(fmt.Sprintf("an %s key (id-RSASSA-PSS): below the 2048 bits FIPS 186-5 and the CA/B BR require", kt))
+		case strings.HasPrefix(kt, "RSA-PSS"):
+			out = append(out, report.Finding{ID: "weak-key", Severity: report.Warning, Subject: subject,
+				Message:     fmt.Sprintf("%q has an %s key (id-RSASSA-PSS): FIPS 186-5 approves RSASSA-PSS, but the CA/B BR allow only rsaEncryption keys in public certificates, and Go and many TLS clients cannot use this key type", name, kt),
+				Remediation: "reissue it with an ordinary RSA key (rsaEncryption, PSS signatures still possible in TLS 1.3) or an ECDSA key on P-256 or P-384",
+				Citation:    citeBRKeys + "; CA/B BR §7.1.3.1"})
+		default:
+			weakKey(fmt.Sprintf("a key of %s, outside FIPS 186-5's approved signature algorithms (RSA, ECDSA, EdDSA) and the CA/B BR", kt))
+		}
 	}
 	if !selfSigned(c) {
 		switch c.SignatureAlgorithm {
@@ -398,7 +483,7 @@ func strengthOf(c *x509.Certificate, subject string) []report.Finding {
 				Citation:    citeSP800131A})
 		case x509.UnknownSignatureAlgorithm:
 			out = append(out, report.Finding{ID: "weak-signature", Severity: report.Warning, Subject: subject,
-				Message:     fmt.Sprintf("%q is signed with an algorithm kensa does not know; it is outside FIPS 186-5 / SP 800-131A's approved set", name),
+				Message:     fmt.Sprintf("%q is signed with %s, which kensa (and Go's TLS clients) cannot verify, so its strength is not known", name, signatureName(c)),
 				Remediation: "have the CA reissue it with a SHA-256 (or stronger) RSA or ECDSA signature",
 				Citation:    citeSP800131A})
 		}

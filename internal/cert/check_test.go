@@ -73,10 +73,15 @@ func TestCheck(t *testing.T) {
 	// The certificate in service: older, one more name.
 	current, curKey := p.inter.Issue(certtest.Leaf{DNS: []string{"example.com", "www.example.com", "api.example.com"}, KeyType: certtest.P256,
 		NotBefore: at.AddDate(0, -6, 0), Days: 200})
+	// In service: issued two months ago for 398 days, it outlives a fresh
+	// 90-day renewal.
+	longCurrent, _ := p.inter.Issue(certtest.Leaf{DNS: []string{"example.com", "www.example.com"}, KeyType: certtest.P256,
+		NotBefore: at.AddDate(0, -2, 0), Days: 398})
 	renamed, renamedKey := p.other.Issue(certtest.Leaf{DNS: []string{"shop.example.com"}, KeyType: certtest.P256})
 	sameKey, _ := p.inter.Issue(certtest.Leaf{DNS: []string{"example.com", "www.example.com"}, Key: curKey})
 	rsaLeaf, rsaKey := p.inter.Issue(certtest.Leaf{DNS: []string{"example.com"}, KeyType: certtest.RSA2048})
 	weak, weakKey := p.inter.Issue(certtest.Leaf{DNS: []string{"example.com"}, KeyType: certtest.RSA1024})
+	p224, p224Key := p.inter.Issue(certtest.Leaf{DNS: []string{"example.com"}, KeyType: certtest.P224})
 	rsaInter := p.root.Intermediate("RSA Issuing CA", certtest.RSA2048)
 	sha1Leaf, sha1Key := rsaInter.Issue(certtest.Leaf{DNS: []string{"example.com"}, KeyType: certtest.P256, SHA1: true})
 	expired, expiredKey := p.inter.Issue(certtest.Leaf{DNS: []string{"example.com"}, KeyType: certtest.P256, NotBefore: at.AddDate(0, 0, -100), Days: 90})
@@ -120,6 +125,16 @@ func TestCheck(t *testing.T) {
 			want: []string{"info chain-extra", "warning chain-extra", "warning chain-order"}, message: "write them in this order: example.com → Test Issuing CA → Test Root"},
 		{name: "leaf not first", in: cert.CheckInput{Certs: []*x509.Certificate{p.inter.Cert, leaf}, Key: key},
 			want: []string{"warning chain-order"}, message: "write them in this order: example.com → Test Issuing CA"},
+		{name: "leaf not first shows the file's order", in: cert.CheckInput{Certs: []*x509.Certificate{p.inter.Cert, leaf}, Key: key},
+			want: []string{"warning chain-order"}, message: "out of order (Test Issuing CA → example.com)"},
+		{name: "stale intermediate in --cert: remove it from that file", in: cert.CheckInput{Certs: []*x509.Certificate{leaf, p.inter.Cert, p.other.Cert}, Key: key},
+			want: []string{"warning chain-extra"}, message: "remove them from new.crt"},
+		{name: "certificate and chain files swapped", in: cert.CheckInput{Certs: []*x509.Certificate{p.inter.Cert}, Chain: supplied(leaf)},
+			want: []string{"error chain-order", "warning chain-extra"}, message: "the certificate and chain files are swapped"},
+		{name: "hostname of a certificate without names", in: cert.CheckInput{Certs: []*x509.Certificate{p.inter.Cert}, ServerNames: []string{"example.com"}},
+			want: []string{"error hostname-not-covered"}, message: "(its names: none)"},
+		{name: "renewed early with a shorter lifetime", in: cert.CheckInput{Certs: []*x509.Certificate{leaf}, Key: key, Chain: supplied(p.inter.Cert), Current: longCurrent, CurrentFrom: "old.crt"},
+			want: []string{"warning not-newer"}, message: "issued after the certificate in service but expires sooner"},
 		{name: "cross-signed path to the new root", in: cert.CheckInput{Certs: []*x509.Certificate{crossLeaf, crossInter.Cert, cross}, Key: crossKey, Roots: rootsOf(t, newRoot.Cert)},
 			want: []string{}},
 		{name: "cross-sign unneeded when the old root is trusted", in: cert.CheckInput{Certs: []*x509.Certificate{crossLeaf, crossInter.Cert, cross}, Key: crossKey, Roots: rootsOf(t, newRoot.Cert, oldRoot.Cert)},
@@ -139,6 +154,8 @@ func TestCheck(t *testing.T) {
 		{name: "rsa leaf", in: cert.CheckInput{Certs: []*x509.Certificate{rsaLeaf}, Key: rsaKey, Chain: supplied(p.inter.Cert)}, want: []string{}},
 		{name: "weak key", in: cert.CheckInput{Certs: []*x509.Certificate{weak}, Key: weakKey, Chain: supplied(p.inter.Cert)},
 			want: []string{"error weak-key"}, message: "RSA key of 1024 bits"},
+		{name: "P-224 key: FIPS 186-5 approves it, the CA/B BR do not", in: cert.CheckInput{Certs: []*x509.Certificate{p224}, Key: p224Key, Chain: supplied(p.inter.Cert)},
+			want: []string{"error weak-key"}, message: "the CA/B BR allow only P-256, P-384 and P-521 (FIPS 186-5 still approves P-224"},
 		{name: "sha1 signature", in: cert.CheckInput{Certs: []*x509.Certificate{sha1Leaf}, Key: sha1Key, Chain: supplied(rsaInter.Cert)},
 			want: []string{"error weak-signature"}, message: "SHA1-RSA"},
 		{name: "expired", in: cert.CheckInput{Certs: []*x509.Certificate{expired}, Key: expiredKey, Chain: supplied(p.inter.Cert)},
@@ -263,5 +280,29 @@ func TestCompareNamesWildcards(t *testing.T) {
 				t.Errorf("added (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestThresholdZero: --min-remaining 0d turns expires-soon off; it used to
+// fall back to the default third of the lifetime. A negative one is an
+// error.
+func TestThresholdZero(t *testing.T) {
+	parse := func(s string) (time.Duration, error) {
+		n, _ := strings.CutSuffix(s, "d")
+		var d float64
+		_, err := fmt.Sscanf(n, "%g", &d)
+		return time.Duration(d * float64(24*time.Hour)), err
+	}
+	p := newPKI(t)
+	soon, _ := p.inter.Issue(certtest.Leaf{DNS: []string{"example.com"}, KeyType: certtest.P256, NotBefore: certtest.Now.AddDate(0, 0, -70), Days: 90})
+	th, err := cert.ParseThreshold("0d", parse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs := cert.ValidityFindings(soon, certtest.Now, th, "s", "new certificate"); len(fs) != 0 {
+		t.Errorf("--min-remaining 0d: %s", dump(fs))
+	}
+	if _, err := cert.ParseThreshold("-3d", parse); err == nil {
+		t.Error("--min-remaining -3d accepted")
 	}
 }

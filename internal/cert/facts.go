@@ -1,11 +1,14 @@
 package cert
 
 import (
+	"crypto/dsa" //nolint:staticcheck // only to name DSA keys, which kensa reports as weak
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
@@ -52,7 +55,7 @@ func FactsOf(c *x509.Certificate, at time.Time) Facts {
 		DaysLeft:           DaysLeft(c, at),
 		SHA256:             Fingerprint(c),
 		SPKISHA256:         SPKIFingerprint(c),
-		KeyType:            KeyType(c.PublicKey),
+		KeyType:            CertKeyType(c),
 		SignatureAlgorithm: c.SignatureAlgorithm.String(),
 		IsCA:               c.IsCA,
 		AIAIssuers:         c.IssuingCertificateURL,
@@ -123,8 +126,65 @@ func KeyType(pub any) string {
 		return "ECDSA " + k.Curve.Params().Name
 	case ed25519.PublicKey:
 		return "Ed25519"
+	case *dsa.PublicKey:
+		return fmt.Sprintf("DSA %d", k.P.BitLen())
+	case nil:
+		return "unknown"
 	}
 	return fmt.Sprintf("%T", pub)
+}
+
+// Public key algorithms crypto/x509 does not decode.
+var (
+	oidRSAPSS = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 10}
+	oidDSA    = asn1.ObjectIdentifier{1, 2, 840, 10040, 4, 1}
+	oidEd448  = asn1.ObjectIdentifier{1, 3, 101, 113}
+	oidX25519 = asn1.ObjectIdentifier{1, 3, 101, 110}
+	oidX448   = asn1.ObjectIdentifier{1, 3, 101, 111}
+)
+
+// CertKeyType describes c's public key like [KeyType], and also keys Go
+// does not decode, from the SubjectPublicKeyInfo: "RSA-PSS 2048" (an
+// id-RSASSA-PSS key), "Ed448", "X25519", or the algorithm's OID.
+func CertKeyType(c *x509.Certificate) string {
+	if c.PublicKey != nil {
+		return KeyType(c.PublicKey)
+	}
+	var spki struct {
+		Algorithm pkix.AlgorithmIdentifier
+		PublicKey asn1.BitString
+	}
+	if _, err := asn1.Unmarshal(c.RawSubjectPublicKeyInfo, &spki); err != nil {
+		return "unknown"
+	}
+	name := algorithmName(spki.Algorithm.Algorithm)
+	if name == "RSA-PSS" {
+		if k, err := x509.ParsePKCS1PublicKey(spki.PublicKey.RightAlign()); err == nil {
+			return fmt.Sprintf("RSA-PSS %d", k.N.BitLen())
+		}
+	}
+	if name == "" {
+		return "key algorithm " + spki.Algorithm.Algorithm.String()
+	}
+	return name
+}
+
+// algorithmName names the public key algorithms crypto/x509 does not
+// decode, or returns "".
+func algorithmName(oid asn1.ObjectIdentifier) string {
+	switch {
+	case oid.Equal(oidRSAPSS):
+		return "RSA-PSS"
+	case oid.Equal(oidDSA):
+		return "DSA"
+	case oid.Equal(oidEd448):
+		return "Ed448"
+	case oid.Equal(oidX25519):
+		return "X25519"
+	case oid.Equal(oidX448):
+		return "X448"
+	}
+	return ""
 }
 
 // SANs lists the subject alternative names of c: DNS names, IP

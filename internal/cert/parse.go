@@ -7,10 +7,13 @@ import (
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"software.sslmate.com/src/go-pkcs12"
@@ -49,7 +52,8 @@ type Bundle struct {
 	Key crypto.Signer
 	// Format names the encoding read: "PEM", "DER", "PKCS#12".
 	Format string
-	// Skipped lists PEM blocks that were ignored (type and reason).
+	// Skipped lists the types of PEM blocks that were ignored (each once,
+	// at most eight).
 	Skipped []string
 }
 
@@ -101,7 +105,7 @@ func parsePEM(data []byte, password []byte) (*Bundle, bool, error) {
 			}
 			c, err := x509.ParseCertificate(block.Bytes)
 			if err != nil {
-				return nil, true, fmt.Errorf("certificate %d: %w", len(b.Certs)+1, err)
+				return nil, true, certError(len(b.Certs)+1, err)
 			}
 			b.Certs = append(b.Certs, c)
 		case "TRUSTED CERTIFICATE":
@@ -122,14 +126,20 @@ func parsePEM(data []byte, password []byte) (*Bundle, bool, error) {
 			}
 			b.Key = key
 		default:
-			b.Skipped = append(b.Skipped, block.Type)
+			// Each type once: a hostile file may hold thousands.
+			if !slices.Contains(b.Skipped, block.Type) && len(b.Skipped) < 8 {
+				b.Skipped = append(b.Skipped, block.Type)
+			}
 		}
 	}
 	if !found {
 		return nil, false, nil
 	}
 	if len(b.Certs) == 0 && b.Key == nil {
-		return nil, true, fmt.Errorf("%w (PEM blocks found: %v)", ErrNoCertificate, b.Skipped)
+		if slices.Contains(b.Skipped, "CERTIFICATE REQUEST") || slices.Contains(b.Skipped, "NEW CERTIFICATE REQUEST") {
+			return nil, true, fmt.Errorf("%w: this is a certificate signing request (CSR), what is sent to the CA; give the certificate the CA sent back", ErrNoCertificate)
+		}
+		return nil, true, fmt.Errorf("%w (PEM blocks found: %s)", ErrNoCertificate, strings.Join(b.Skipped, ", "))
 	}
 	return b, true, nil
 }
@@ -229,7 +239,35 @@ func parseKeyDER(der []byte) (crypto.Signer, error) {
 	if k, err := x509.ParseECPrivateKey(der); err == nil {
 		return k, nil
 	}
+	if alg := pkcs8Algorithm(der); alg != "" {
+		return nil, fmt.Errorf("a %s private key, which kensa cannot read; compare it with the certificate by hand: \"openssl pkey -in KEY -pubout\" and \"openssl x509 -in CERT -noout -pubkey\" print the same key when they match", alg)
+	}
 	return nil, errors.New("not a PKCS#8, PKCS#1 or SEC1 private key")
+}
+
+// pkcs8Algorithm names the algorithm of a PKCS#8 key Go does not decode
+// (RSA-PSS, DSA, Ed448, X25519, X448), or returns "".
+func pkcs8Algorithm(der []byte) string {
+	var p8 struct {
+		Version    int
+		Algorithm  pkix.AlgorithmIdentifier
+		PrivateKey []byte
+	}
+	if _, err := asn1.Unmarshal(der, &p8); err != nil {
+		return ""
+	}
+	return algorithmName(p8.Algorithm.Algorithm)
+}
+
+// certError explains a certificate crypto/x509 refuses.
+func certError(n int, err error) error {
+	if strings.Contains(err.Error(), "unsupported elliptic curve") {
+		return fmt.Errorf("certificate %d has an ECDSA key on a curve Go's TLS clients (and kensa) do not support, such as a brainpool curve or secp256k1; the CA/B BR allow only P-256, P-384 and P-521: have it reissued on one of them", n)
+	}
+	if strings.Contains(err.Error(), "negative serial number") {
+		return fmt.Errorf("certificate %d has a negative serial number, which RFC 5280 §4.1.2.2 forbids; Go-based clients (and kensa) reject it: have the CA reissue it with a positive serial", n)
+	}
+	return fmt.Errorf("certificate %d: %w", n, err)
 }
 
 func asSigner(k any) (crypto.Signer, error) {

@@ -42,7 +42,10 @@ var (
 // PBKDF2 iterations and scrypt N=16384, r=8, p=1.
 var (
 	maxPBKDF2Iterations = 2_000_000
-	maxScryptCost       = 1 << 22 // N·r·p; 2^20·8·1 would be 1 GiB of memory
+	maxScryptCost       = 1 << 22 // N·r·p: the work
+	// maxScryptMemory bounds 128·N·r bytes, the memory scrypt allocates;
+	// OpenSSL refuses more than 32 MiB by default too.
+	maxScryptMemory = 32 << 20
 )
 
 type encryptedPrivateKeyInfo struct {
@@ -183,7 +186,7 @@ func deriveKey(kdf algorithmIdentifier, password []byte, keyLen int) ([]byte, er
 			return nil, errors.New("malformed scrypt parameters")
 		}
 		n, r, par := p.CostParameter, p.BlockSize, p.ParallelizationParameter
-		if n < 2 || r < 1 || par < 1 || n > maxScryptCost || r > maxScryptCost || par > maxScryptCost || n*r*par > maxScryptCost {
+		if n < 2 || r < 1 || par < 1 || n > maxScryptCost || r > maxScryptCost || par > maxScryptCost || n*r*par > maxScryptCost || 128*n*r > maxScryptMemory {
 			return nil, fmt.Errorf("scrypt parameters N=%d r=%d p=%d are outside what kensa accepts", n, r, par)
 		}
 		if p.KeyLength != 0 && p.KeyLength != keyLen {

@@ -90,13 +90,14 @@ func (r *ProbeResult) Label() string {
 
 // where describes the handshake for messages.
 func (r *ProbeResult) where() string {
-	if !r.SNI {
-		return fmt.Sprintf("%s (%s) without SNI", r.Address, r.Dialed)
-	}
+	at := r.Dialed
 	if r.Dialed != "" && !strings.HasPrefix(r.Dialed, r.Address) {
-		return fmt.Sprintf("%s (%s) for %s", r.Address, r.Dialed, r.ServerName)
+		at = fmt.Sprintf("%s (%s)", r.Address, r.Dialed)
 	}
-	return fmt.Sprintf("%s for %s", r.Dialed, r.ServerName)
+	if !r.SNI {
+		return at + " without SNI"
+	}
+	return at + " for " + r.ServerName
 }
 
 // plan is one handshake to make.
@@ -163,19 +164,36 @@ func expand(ctx context.Context, endpoints []Endpoint, o ProbeOptions) []plan {
 		addrs []net.IPAddr
 		err   error
 	}
-	cache := map[string]answer{}
+	// Resolve every distinct name first, concurrently within the bound:
+	// a DNS server that never answers costs one timeout, not one per name.
+	cache := map[string]*answer{}
+	for _, e := range endpoints {
+		for _, a := range e.Addresses {
+			if host, _, err := SplitAddress(a); err == nil && net.ParseIP(host) == nil {
+				if _, ok := cache[host]; !ok {
+					cache[host] = &answer{}
+				}
+			}
+		}
+	}
+	sem := make(chan struct{}, max(1, o.Concurrency))
+	var wg sync.WaitGroup
+	for host, ans := range cache {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			rctx, cancel := context.WithTimeout(ctx, max(o.Timeout, time.Second))
+			defer cancel()
+			ans.addrs, ans.err = res.LookupIPAddr(rctx, host)
+			if ans.err == nil && len(ans.addrs) == 0 {
+				ans.err = errors.New("no addresses")
+			}
+		})
+	}
+	wg.Wait()
 	lookup := func(host string) ([]net.IPAddr, error) {
-		if a, ok := cache[host]; ok {
-			return a.addrs, a.err
-		}
-		rctx, cancel := context.WithTimeout(ctx, max(o.Timeout, time.Second))
-		addrs, err := res.LookupIPAddr(rctx, host)
-		cancel()
-		if err == nil && len(addrs) == 0 {
-			err = errors.New("no addresses")
-		}
-		cache[host] = answer{addrs, err}
-		return addrs, err
+		a := cache[host]
+		return a.addrs, a.err
 	}
 	for _, e := range endpoints {
 		for _, a := range e.Addresses {
@@ -303,12 +321,23 @@ func handshakeFailed(r *ProbeResult, err error, o ProbeOptions) report.Finding {
 		remedy = "check the name (and the DNS this host uses); give the load balancer's addresses with --connect or in the targets file"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		remedy = "nothing listens on this address and port: check the listener, the port, and security groups or firewalls"
+	case strings.Contains(err.Error(), "failed to parse certificate from server"):
+		why := err.Error()
+		if _, w, ok := strings.Cut(why, "x509: "); ok {
+			why = w
+		}
+		remedy = "the server answered, with a certificate kensa (like every Go client) cannot parse (" + why +
+			"): serve a certificate with a positive serial and an RSA key or an ECDSA key on P-256, P-384 or P-521"
+	case errors.As(err, new(tls.RecordHeaderError)):
+		remedy = "something answered on this port, but not TLS (plain HTTP, or another protocol): check the port (443, not 80) and that the listener terminates TLS"
 	case errors.Is(err, errTooMuch):
 		remedy = "the server's handshake is abnormally large; check what it serves"
 	case errors.As(err, &alert):
 		remedy = "the server refused the handshake with a TLS alert: it may have no certificate for this name (check the listener's SNI certificate list) or accept no protocol version kensa offers"
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
 		remedy = fmt.Sprintf("the server did not complete a TLS handshake within %s: check that it speaks TLS on this port, that a firewall does not drop the traffic, or raise --timeout", o.Timeout)
+	case strings.HasPrefix(err.Error(), "tls: "):
+		remedy = "the server answered, but its TLS handshake is malformed or unacceptable (see the message): check the listener's TLS configuration and what it serves"
 	}
 	return report.Finding{ID: "handshake-failed", Severity: report.Error, Subject: r.Label(),
 		Address: r.Dialed, ServerName: r.ServerName,
@@ -353,7 +382,7 @@ func analyseServed(r *ProbeResult, p plan, o ProbeOptions) {
 	if r.SNI {
 		if !Covers(leaf, r.ServerName) {
 			fs = append(fs, report.Finding{ID: "hostname-mismatch", Severity: report.Error, Subject: label,
-				Message:     fmt.Sprintf("%s serves %q, which does not cover %s (its names: %s)", r.where(), ShortName(leaf), r.ServerName, strings.Join(SANs(leaf), ", ")),
+				Message:     fmt.Sprintf("%s serves %q, which does not cover %s (its names: %s)", r.where(), ShortName(leaf), r.ServerName, namesOrNone(leaf)),
 				Remediation: fmt.Sprintf("attach a certificate covering %s to this listener (check its SNI certificate list and default certificate)", r.ServerName),
 				Citation:    citeHostname})
 		}
@@ -373,6 +402,7 @@ func analyseServed(r *ProbeResult, p plan, o ProbeOptions) {
 	}
 	fs = append(fs, ValidityFindings(leaf, o.At, o.Remaining, label, "served certificate")...)
 	fs = append(fs, strengthOf(leaf, label)...)
+	fs = append(fs, intermediatesStrength(ch, supplied, label)...)
 	if len(o.Expect) > 0 {
 		ok := slices.Contains(o.Expect, lf.SHA256)
 		r.Expected = &ok

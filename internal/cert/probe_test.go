@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -234,5 +236,204 @@ func TestParseTargets(t *testing.T) {
 		if _, err := cert.ParseTargets([]byte(bad)); err == nil {
 			t.Errorf("ParseTargets(%q) = nil error", bad)
 		}
+	}
+}
+
+// TestParseTargetsErrors: every error of a targets file names its line
+// and says what was expected, in the file's terms (not Go's).
+func TestParseTargetsErrors(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", "empty"},
+		{"# only a comment\n", "empty"},
+		{"endpoints: []", "no endpoints"},
+		{"- name: a\n  addresses: [a:1]\n", "line 1: expected a mapping with \"endpoints:\""},
+		{"endpoint:\n  - name: a\n", "line 1: unknown key \"endpoint\""},
+		{"endpoints:\n  - name: x\n    addresses: [a:1]\n  - name: y\n    servername: [a]\n    addresses: [a:1]\n", "line 5: unknown key \"servername\" (known: name, addresses, servernames, no_sni)"},
+		{"endpoints:\n  - name: x\n    addresses: [a:1]\n  - name: b\n    servernames: [x.example.com]\n", "line 4: endpoint 2 (b): no addresses"},
+		{"endpoints:\n  - name: a\n    addresses:\n      - 10.0.0.1:443\n      - '1.2.3.4:99999'\n", "line 5: endpoint 1 (a): address \"1.2.3.4:99999\": bad port"},
+		{"endpoints:\n  - name: a\n    addresses: {x: 1}\n", "line 3: \"addresses\" must be a list"},
+		{"endpoints:\n  - name: a\n    addresses: [a:1]\n    no_sni: maybe\n", "line 4: \"no_sni\" must be true or false"},
+		{"endpoints:\n  name: a\n", "line 2: \"endpoints\" must be a list"},
+		{"endpoints:\n  - [a]\n", "line 2: endpoint 1 must be a mapping"},
+		{"endpoints:\n  - name: a\n    addresses: [\"\"]\n", "line 3: endpoint 1 (a): empty address"},
+		{"endpoints:\n  - name: a\n    addresses: [a:1\n", "line "},
+	} {
+		_, err := cert.ParseTargets([]byte(tc.in))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseTargets(%q) error = %v, want it to contain %q", tc.in, err, tc.want)
+		}
+	}
+	// A single address or name may be written without brackets.
+	tg, err := cert.ParseTargets([]byte("endpoints:\n  - name: a\n    addresses: 10.0.0.1:443\n    servernames: example.com\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []cert.Endpoint{{Name: "a", Addresses: []string{"10.0.0.1:443"}, ServerNames: []string{"example.com"}}}
+	if diff := cmp.Diff(want, tg.Endpoints); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// FuzzParseTargets: a targets file never panics, and what it accepts is
+// within the limits.
+func FuzzParseTargets(f *testing.F) {
+	f.Add([]byte("endpoints:\n  - name: public\n    addresses: [10.0.0.5:443, lb.example.com]\n    servernames: [example.com]\n    no_sni: true\n"))
+	f.Add([]byte("endpoints:\n  - name: a\n    addresses: 10.0.0.1\n    servernames: example.com\n"))
+	f.Add([]byte("endpoints: &a [*a]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tg, err := cert.ParseTargets(data)
+		if err != nil {
+			return
+		}
+		n := 0
+		for _, e := range tg.Endpoints {
+			if len(e.Addresses) == 0 {
+				t.Fatalf("endpoint %q accepted without addresses", e.Name)
+			}
+			n += len(e.Addresses) * max(1, len(e.ServerNames)+1)
+		}
+		if n > cert.MaxProbes {
+			t.Fatalf("%d handshakes accepted", n)
+		}
+	})
+}
+
+// TestProbeBaselineOlder: an endpoint that now serves a certificate
+// issued before the one it served at the baseline got an older or wrong
+// certificate (seed 002, error 4); "changed" alone would look like the
+// renewal went through.
+func TestProbeBaselineOlder(t *testing.T) {
+	p := newPKI(t)
+	names := []string{"example.com"}
+	oldLeaf, oldKey := p.inter.Issue(certtest.Leaf{DNS: names, KeyType: certtest.P256, Days: 200, NotBefore: certtest.Now.AddDate(0, -3, 0)})
+	curLeaf, curKey := p.inter.Issue(certtest.Leaf{DNS: names, KeyType: certtest.P256})
+	lb, stop := certtest.Serve(certtest.Served{Chain: []*x509.Certificate{curLeaf, p.inter.Cert}, Key: curKey}, nil)
+	eps := []cert.Endpoint{{Name: "alb-1", Addresses: []string{lb}, ServerNames: names}}
+	opts := cert.ProbeOptions{Roots: p.roots, At: certtest.Now, Timeout: 2 * time.Second, Concurrency: 1}
+	before, _ := cert.ProbeAll(context.Background(), eps, opts)
+	stop()
+	data, _ := cert.NewProbeRecord(before, certtest.Now).Marshal()
+	base, err := cert.ParseRecord(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb2, stop2 := certtest.Serve(certtest.Served{Chain: []*x509.Certificate{oldLeaf, p.inter.Cert}, Key: oldKey}, nil)
+	defer stop2()
+	eps[0].Addresses = []string{lb2}
+	base.Endpoints[0].Address, base.Endpoints[0].Dialed = lb2, lb2
+	after, _ := cert.ProbeAll(context.Background(), eps, opts)
+	_, fs := cert.CompareBaseline(after, base, false)
+	if diff := cmp.Diff([]string{"error not-newer"}, ids(fs)); diff != "" {
+		t.Fatalf("findings (-want +got):\n%s\n%s", diff, dump(fs))
+	}
+	if f := fs[0]; f.Subject != "alb-1" || !strings.Contains(f.Message, oldLeaf.NotAfter.UTC().Format(time.DateOnly)) || !strings.Contains(f.Message, curLeaf.NotAfter.UTC().Format(time.DateOnly)) {
+		t.Errorf("finding = %+v, want alb-1 and both dates", f)
+	}
+}
+
+// TestProbeDeadDNSIsBounded: names are resolved concurrently, so a DNS
+// server that never answers costs one timeout for the run, not one per
+// name (16 names × 1s would be 16s before the first handshake).
+func TestProbeDeadDNSIsBounded(t *testing.T) {
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	dead := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		mu.Unlock()
+		<-ctx.Done()
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		return nil, ctx.Err()
+	}}
+	var eps []cert.Endpoint
+	for i := range 16 {
+		eps = append(eps, cert.Endpoint{Name: fmt.Sprint("lb", i), Addresses: []string{fmt.Sprintf("lb%d.invalid-kensa-test.example:443", i)}})
+	}
+	results, fs := cert.ProbeAll(context.Background(), eps, cert.ProbeOptions{Roots: newPKI(t).roots, At: certtest.Now,
+		Timeout: time.Second, Concurrency: 8, Resolver: dead})
+	if len(results) != 16 {
+		t.Fatalf("%d results, want 16", len(results))
+	}
+	for _, r := range results {
+		if r.OK || r.Error == "" {
+			t.Errorf("%s: ok=%v error=%q, want a resolution failure", r.Address, r.OK, r.Error)
+		}
+	}
+	if got := ids(fs); len(got) != 16 || got[0] != "error handshake-failed" {
+		t.Errorf("findings = %v, want 16 handshake-failed", got)
+	}
+	if most < 8 {
+		t.Errorf("at most %d lookups in flight, want them concurrent (8 at once)", most)
+	}
+}
+
+// TestProbeWeakIntermediate: a served intermediate with a weak key is
+// reported, as cert check reports it for a bundle.
+func TestProbeWeakIntermediate(t *testing.T) {
+	p := newPKI(t)
+	weak := p.root.Intermediate("Weak Issuing CA", certtest.RSA1024)
+	leaf, key := weak.Issue(certtest.Leaf{DNS: []string{"example.com"}, KeyType: certtest.P256})
+	addr, stop := certtest.Serve(certtest.Served{Chain: []*x509.Certificate{leaf, weak.Cert}, Key: key}, nil)
+	defer stop()
+	_, fs := cert.ProbeAll(context.Background(), []cert.Endpoint{{Addresses: []string{addr}, ServerNames: []string{"example.com"}}},
+		cert.ProbeOptions{Roots: p.roots, At: certtest.Now, Timeout: 2 * time.Second, Concurrency: 1})
+	if diff := cmp.Diff([]string{"error weak-key"}, ids(fs)); diff != "" {
+		t.Errorf("findings (-want +got):\n%s\n%s", diff, dump(fs))
+	}
+	if !containsText(fs, "Weak Issuing CA") {
+		t.Errorf("the finding does not name the intermediate:\n%s", dump(fs))
+	}
+}
+
+// TestProbeWhereNoSNI: a handshake without SNI to an IP is named once
+// ("127.0.0.1:N without SNI"), not "127.0.0.1:N (127.0.0.1:N) without SNI".
+func TestProbeWhereNoSNI(t *testing.T) {
+	addr, stop := certtest.Stall()
+	stop()
+	_, fs := cert.ProbeAll(context.Background(), []cert.Endpoint{{Addresses: []string{addr}, NoSNI: true}},
+		cert.ProbeOptions{Roots: &cert.Roots{}, At: certtest.Now, Timeout: time.Second, Concurrency: 1})
+	if len(fs) != 1 || !strings.Contains(fs[0].Message, addr+" without SNI") {
+		t.Errorf("findings = %s, want %q named once", dump(fs), addr+" without SNI")
+	}
+}
+
+// TestProbePlainHTTP: a port that answers in plain HTTP (the wrong port, a
+// listener without TLS) is said to be so, not "check that the listener is
+// up".
+func TestProbePlainHTTP(t *testing.T) {
+	for _, tc := range []struct {
+		name, answer, want string
+	}{
+		{"plain HTTP", "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", "not TLS"},
+		// A handshake record announcing a 16 MiB certificate message.
+		{"oversized handshake", "\x16\x03\x03\x40\x00\x0b\xff\xff\xff" + strings.Repeat("\x00", 0x4000-4), "the server answered, but"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { probeAnswer(t, tc.answer, tc.want) })
+	}
+}
+
+func probeAnswer(t *testing.T, answer, want string) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte(answer))
+			c.Close()
+		}
+	}()
+	_, fs := cert.ProbeAll(context.Background(), []cert.Endpoint{{Addresses: []string{ln.Addr().String()}, ServerNames: []string{"example.com"}}},
+		cert.ProbeOptions{Roots: &cert.Roots{}, At: certtest.Now, Timeout: 2 * time.Second, Concurrency: 1})
+	if len(fs) != 1 || !strings.Contains(fs[0].Remediation, want) {
+		t.Errorf("findings = %s, want a remediation saying %q", dump(fs), want)
 	}
 }

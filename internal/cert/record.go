@@ -127,6 +127,7 @@ func CompareBaseline(results []*ProbeResult, base *Record, expecting bool) ([]Ro
 	var plan []RollbackStep
 	var unchanged []*ProbeResult
 	changed := 0
+	var older []report.Finding
 	movedFrom, movedTo := map[string]bool{}, map[string]bool{}
 	for _, r := range results {
 		i, ok := idx[key{r.Endpoint, r.Address, r.Dialed, r.ServerName, r.SNI}]
@@ -150,11 +151,22 @@ func CompareBaseline(results []*ProbeResult, base *Record, expecting bool) ([]Ro
 			changed++
 			movedFrom[prev.SHA256] = true
 			movedTo[r.Leaf.SHA256] = true
+			// Issued before what was served: an older certificate. (An
+			// earlier not after alone is no sign: a 200-day renewal of a
+			// 398-day certificate may end sooner.)
+			if r.Leaf.NotBefore.Before(prev.NotBefore) {
+				older = append(older, report.Finding{ID: "not-newer", Severity: report.Error, Subject: r.Label(),
+					Address: r.Dialed, ServerName: r.ServerName,
+					Message: fmt.Sprintf("%s now serves %q (SHA-256 %s, issued %s, not after %s), older than the certificate it served at the baseline (%q, issued %s, not after %s): an older or wrong certificate was deployed",
+						r.where(), ShortName(r.certs[0]), r.Leaf.SHA256, r.Leaf.NotBefore.Format(time.DateOnly), r.Leaf.NotAfter.Format(time.DateOnly), prev.Subject, prev.NotBefore.Format(time.DateOnly), prev.NotAfter.Format(time.DateOnly)),
+					Remediation: "deploy the renewed certificate on this listener (compare serial and SHA-256 with what the CA issued); if this is a deliberate rollback, pass --expect with the certificate you rolled back to",
+					Citation:    "kensa renewal check: a renewal must expire later than what it replaces (seed 002, error 4)"})
+			}
 		}
 		plan = append(plan, RollbackStep{Endpoint: r.Endpoint, Address: r.Address, Dialed: r.Dialed, ServerName: r.ServerName, SNI: r.SNI,
 			Now: r.Leaf, Previous: prev, RecordIndex: i})
 	}
-	var fs []report.Finding
+	fs := older
 	if !expecting && changed > 0 {
 		for _, r := range unchanged {
 			// Still on a certificate other endpoints moved away from.

@@ -50,7 +50,7 @@ Checks:
     --roots FILE           trust anchors, PEM (default: the system bundle read as
                            PEM; the Mozilla set where there is none)
     --min-remaining D|P%   warn when less validity is left (30d, 720h, 20%;
-                           default a third of the lifetime)
+                           default a third of the lifetime; 0d: never)
     --private              a private PKI: skip the CA/B Forum maximum validity
     --timeout D            connection timeout for --current-endpoint (default 10s)
     --record FILE          write the current and new certificates' facts (and
@@ -136,11 +136,25 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
-// refusePassword makes --password an error that explains why.
-func refusePassword(fs *flag.FlagSet) {
-	fs.Func("password", "", func(string) error {
-		return errors.New("kensa takes no password as a flag value (it would show in ps and shell history); use --password-file FILE or --password-env NAME")
-	})
+// refusePasswordArgs refuses a password given as a flag value (--password,
+// --pass, --passin, -passwd and their "=" forms), before flag parsing so
+// that no error message repeats the value.
+func refusePasswordArgs(args []string) error {
+	for _, a := range args {
+		if a == "--" {
+			return nil
+		}
+		if !strings.HasPrefix(a, "-") {
+			continue
+		}
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		switch name {
+		case "password", "pass", "passin", "passwd", "pw":
+			return usageErrorf("kensa takes no password as a flag value (--%s): it would show in ps and shell history", name).
+				withHint("put it in a file readable only by you and give --password-file FILE, or export it and give --password-env NAME")
+		}
+	}
+	return nil
 }
 
 func runCertCheck(ctx context.Context, env *Env, args []string) error {
@@ -157,7 +171,6 @@ func runCertCheck(ctx context.Context, env *Env, args []string) error {
 	fs.Var(&chains, "chain", "")
 	fs.StringVar(&pwFile, "password-file", "", "")
 	fs.StringVar(&pwEnv, "password-env", "", "")
-	refusePassword(fs)
 	fs.StringVar(&current, "current", "", "")
 	fs.StringVar(&currentEP, "current-endpoint", "", "")
 	fs.Var(&names, "servername", "")
@@ -166,6 +179,9 @@ func runCertCheck(ctx context.Context, env *Env, args []string) error {
 	fs.BoolVar(&private, "private", false, "")
 	fs.DurationVar(&timeout, "timeout", timeout, "")
 	fs.StringVar(&record, "record", "", "")
+	if err := refusePasswordArgs(args); err != nil {
+		return err
+	}
 	pos, err := parseCommand(env, fs, common, certCheckUsage, args)
 	if err != nil || pos == nil {
 		return err
@@ -257,16 +273,33 @@ func runCertCheck(ctx context.Context, env *Env, args []string) error {
 	rep.Findings = append(rep.Findings, findings...)
 	rep.Summary = severitySummary(rep.Findings)
 	if record != "" {
-		data, err := cert.NewCheckRecord(res, common.at).Marshal()
-		if err == nil {
-			err = writeFileAtomic(record, data)
-		}
-		if err != nil {
-			return usageErrorf("writing the record: %v", err).withHint("check that the directory of --record exists and is writable")
+		if err := writeRecord(env, record, cert.NewCheckRecord(res, common.at)); err != nil {
+			return err
 		}
 	}
 	warnRoots(env, roots)
 	return emit(env, common, rep, func(w io.Writer) error { return writeCheckText(w, res, rep) })
+}
+
+// writeRecord writes a record. A record it replaces is kept as FILE.prev:
+// the "before" command run again after the change must not destroy the
+// only copy of the previous certificates.
+func writeRecord(env *Env, path string, rec *cert.Record) error {
+	data, err := rec.Marshal()
+	if err == nil {
+		if _, serr := os.Stat(path); serr == nil {
+			if err = os.Rename(path, path+".prev"); err == nil {
+				fmt.Fprintf(env.Stderr, "kensa: note: %s existed; the record it held is kept as %s.prev\n", path, path)
+			}
+		}
+	}
+	if err == nil {
+		err = writeFileAtomic(path, data)
+	}
+	if err != nil {
+		return usageErrorf("writing the record: %v", err).withHint("check that the directory of --record exists and is writable")
+	}
+	return nil
 }
 
 func firstLeaf(cs []*x509.Certificate) int {
@@ -362,6 +395,8 @@ func loadBundle(file string, password []byte, flagName string) (*cert.Bundle, er
 	}
 	b, err := cert.ParseBundle(data, password)
 	switch {
+	case errors.Is(err, cert.ErrPasswordRequired) && flagName == "--expect":
+		return nil, usageErrorf("%s %s: %v", flagName, file, err).withHint("give --expect the certificate alone (openssl pkcs12 -in %s -nokeys -clcerts -out new.crt) or its SHA-256 fingerprint", file)
 	case errors.Is(err, cert.ErrPasswordRequired):
 		return nil, usageErrorf("%s %s: %v", flagName, file, err).withHint("give the password with --password-file FILE or --password-env NAME")
 	case errors.Is(err, cert.ErrIncorrectPassword):
@@ -522,12 +557,8 @@ func runCertProbe(ctx context.Context, env *Env, args []string) error {
 		findings = append(findings, bf...)
 	}
 	if record != "" {
-		data, err := cert.NewProbeRecord(results, common.at).Marshal()
-		if err == nil {
-			err = writeFileAtomic(record, data)
-		}
-		if err != nil {
-			return usageErrorf("writing the record: %v", err).withHint("check that the directory of --record exists and is writable")
+		if err := writeRecord(env, record, cert.NewProbeRecord(results, common.at)); err != nil {
+			return err
 		}
 	}
 	rep := newReport(env, "cert probe", common.at)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/kensa-project/kensa/internal/cert/certtest"
+	"software.sslmate.com/src/go-pkcs12"
 )
 
 // TestCertExitCodes pins the exit codes of the cert commands: 0 clean,
@@ -69,5 +70,80 @@ func TestCertExitCodes(t *testing.T) {
 				t.Errorf("stderr = %q, want it to contain %q", stderr, tt.wantStderr)
 			}
 		})
+	}
+}
+
+// TestCertPasswordNeverEchoed: a password typed as a flag value is refused
+// without being repeated on stderr (where CI logs and terminals keep it).
+func TestCertPasswordNeverEchoed(t *testing.T) {
+	const secret = "hunter2-Sekret"
+	for _, args := range [][]string{
+		{"cert", "check", "--cert", "x.pem", "--password", secret},
+		{"cert", "check", "--cert", "x.pem", "--password=" + secret},
+		{"cert", "check", "-password", secret, "--cert", "x.pem"},
+		{"cert", "check", "--cert", "x.pem", "--pass", secret},
+	} {
+		code, stdout, stderr := run(t, args...)
+		if code != ExitError {
+			t.Errorf("Main(%q) = %d, want %d", args, code, ExitError)
+		}
+		if strings.Contains(stderr+stdout, secret) {
+			t.Errorf("Main(%q) printed the password: %q", args, stderr)
+		}
+		if !strings.Contains(stderr, "--password-file") {
+			t.Errorf("Main(%q) stderr = %q, want the hint to --password-file", args, stderr)
+		}
+	}
+}
+
+// TestCertProbeExpectEncrypted: probe has no password flags, so an
+// encrypted --expect file must not be answered with "give the password
+// with --password-file".
+func TestCertProbeExpectEncrypted(t *testing.T) {
+	root := certtest.NewRoot("Expect Root", certtest.P256)
+	leaf, key := root.Issue(certtest.Leaf{DNS: []string{"example.com"}, KeyType: certtest.P256})
+	pfx, err := pkcs12.Modern.Encode(key, leaf, nil, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "new.pfx")
+	if err := os.WriteFile(f, pfx, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := run(t, "cert", "probe", "--expect", f, "--connect", "127.0.0.1:1")
+	if code != ExitError || strings.Contains(stderr, "--password-file") || !strings.Contains(stderr, "openssl pkcs12") {
+		t.Errorf("exit %d, stderr %q: want exit 2 and how to extract the certificate", code, stderr)
+	}
+}
+
+// TestCertRecordKeepsThePrevious: running the "before" command again after
+// the change must not destroy the only copy of the previous certificates:
+// the record it replaces is kept as FILE.prev.
+func TestCertRecordKeepsThePrevious(t *testing.T) {
+	dir := t.TempDir()
+	root := certtest.NewRoot("Record Root", certtest.P256)
+	oldLeaf, oldKey := root.Issue(certtest.Leaf{DNS: []string{"example.com"}, KeyType: certtest.P256})
+	newLeaf, newKey := root.Issue(certtest.Leaf{DNS: []string{"example.com"}, KeyType: certtest.P256})
+	rootF := filepath.Join(dir, "root.pem")
+	if err := os.WriteFile(rootF, certtest.PEM(root.Cert), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rec := filepath.Join(dir, "before.json")
+	addr, stop := certtest.Serve(certtest.Served{Chain: []*x509.Certificate{oldLeaf}, Key: oldKey}, nil)
+	run(t, "cert", "probe", "--at=2026-06-01", "--roots", rootF, "--connect", addr, "--servername", "example.com", "--record", rec)
+	stop()
+	first, err := os.ReadFile(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr2, stop2 := certtest.Serve(certtest.Served{Chain: []*x509.Certificate{newLeaf}, Key: newKey}, nil)
+	defer stop2()
+	_, _, stderr := run(t, "cert", "probe", "--at=2026-06-01", "--roots", rootF, "--connect", addr2, "--servername", "example.com", "--record", rec)
+	prev, err := os.ReadFile(rec + ".prev")
+	if err != nil || string(prev) != string(first) {
+		t.Fatalf("the replaced record was not kept as %s.prev (err %v)", rec, err)
+	}
+	if !strings.Contains(stderr, "before.json.prev") {
+		t.Errorf("stderr %q does not say where the replaced record is", stderr)
 	}
 }

@@ -186,13 +186,13 @@ func writeProbeText(w io.Writer, results []*cert.ProbeResult, rep *report.Report
 	if t.err == nil {
 		t.err = tb.Write(w)
 	}
-	t.printf("\n%d handshakes: %d completed, %d failed", sum.Handshakes, sum.OK, sum.Failed)
+	t.printf("\n%s: %d completed, %d failed", plural(sum.Handshakes, "handshake"), sum.OK, sum.Failed)
 	if sum.Expected+sum.Stale > 0 {
 		t.printf("; %d served the expected certificate, %d did not", sum.Expected, sum.Stale)
 	}
 	t.printf("\n")
 	if sum.Baseline != "" {
-		t.printf("\nChanged since %s: %d handshakes\n", sum.Baseline, len(sum.Rollback))
+		t.printf("\nChanged since %s: %s\n", sum.Baseline, plural(len(sum.Rollback), "handshake"))
 		if len(sum.Rollback) > 0 {
 			t.printf("Rollback plan (restore the previous certificate on each endpoint; its PEM is in %s, endpoints[N].chain):\n", sum.Baseline)
 			for _, s := range sum.Rollback {

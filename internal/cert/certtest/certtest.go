@@ -29,6 +29,7 @@ const (
 	RSA2048 = "rsa2048"
 	RSA1024 = "rsa1024"
 	P256    = "p256"
+	P224    = "p224"
 )
 
 // Reference times: the CA/B schedule's first step and a "now" for --at.
@@ -46,6 +47,10 @@ func NewKey(kt string) crypto.Signer {
 		return k
 	case P256:
 		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		must(err)
+		return k
+	case P224:
+		k, err := ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
 		must(err)
 		return k
 	}
