@@ -35,7 +35,7 @@ func TestSplitGoVersion(t *testing.T) {
 // the Dockerfiles read in the toolchain zips (see modules.json).
 func TestBoringTag(t *testing.T) {
 	tests := map[string]string{
-		"go1.19.13": "fips-20210429", "go1.20.12": "fips-20210429", "go1.20.13": "fips-20220613",
+		"go1.19.13": "ae223d61", "go1.19": "ae223d61", "go1.18.10": "", "go1.20.1": "fips-20210429", "go1.20.12": "fips-20210429", "go1.20.13": "fips-20220613",
 		"go1.20.14": "fips-20210429", "go1.21.5": "fips-20210429", "go1.21.6": "fips-20220613",
 		"go1.21.7": "fips-20210429", "go1.21.13": "fips-20210429", "go1.22rc1": "fips-20220613",
 		"go1.22rc2": "fips-20220613", "go1.22.0": "fips-20210429", "go1.22.12": "fips-20210429",
@@ -54,6 +54,8 @@ func TestModuleStatusAt(t *testing.T) {
 	tests := []struct {
 		id, at, want string
 	}{
+		{"go-boringcrypto/ae223d61", "2024-01-01", StatusActive},
+		{"go-boringcrypto/ae223d61", "2026-01-01", StatusHistorical},
 		{"go-boringcrypto/fips-20210429", "2026-09-20", StatusActive},
 		{"go-boringcrypto/fips-20210429", "2026-09-21", StatusHistorical},
 		{"go-boringcrypto/fips-20220613", "2024-01-01", StatusInProcess},
