@@ -255,6 +255,8 @@ func writeFipsText(w io.Writer, rs []fips.Result, errs []fips.WalkError, failed 
 		}
 		fmt.Fprintln(w)
 	}
+	// The walk meets unreadable directories in parallel: list them sorted.
+	errs = slices.SortedFunc(slices.Values(errs), func(a, b fips.WalkError) int { return cmp.Compare(a.Path, b.Path) })
 	for _, e := range errs {
 		fmt.Fprintf(w, "unreadable: %s\n", e.Error())
 	}
