@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+
+	"github.com/kensa-project/kensa/internal/elfx"
 )
 
 // An OpenSSL installation is judged by the libcrypto the loader would
@@ -109,6 +111,9 @@ func (c *Classifier) evalOpenSSL(lib string, lf *Facts) hit {
 		mod.Version = strings.Fields(pf.OpenSSLVersion)[1]
 	}
 	conf := c.fipsConfig(lf)
+	if conf == "" && c.kernelFIPSSwitch(lib) {
+		return hit{verdict: Conditional, module: mod, reasons: []string{fmt.Sprintf("%s has a FIPS provider (%s) and loads it by itself when the kernel runs in FIPS mode (%s, Red Hat's kernel-fips patch): compliant when the host runs in FIPS mode and the provider build is a validated one", label, prov, kernelFIPSFile)}}
+	}
 	if conf == "" {
 		return hit{verdict: Noncompliant, module: mod, reasons: []string{fmt.Sprintf("%s has a FIPS provider (%s) but no configuration loads it (no fipsmodule.cnf, no fips section in openssl.cnf)", label, prov)}}
 	}
@@ -139,4 +144,33 @@ func (c *Classifier) fipsConfig(lf *Facts) string {
 		}
 	}
 	return ""
+}
+
+// kernelFIPSFile is what a libcrypto patched to follow the kernel's FIPS
+// flag reads (Red Hat's kernel-fips patch, FIPS_MODE_SWITCH_FILE in
+// crypto/context.c): with it, RHEL 9 and Fedora load the FIPS provider on
+// a FIPS host with no fipsmodule.cnf and no fips section in openssl.cnf
+// (the provider's integrity check is built into fips.so). Upstream
+// OpenSSL 3 never reads it.
+const kernelFIPSFile = "/proc/sys/crypto/fips_enabled"
+
+// kernelFIPSSwitch reports whether the libcrypto at lib carries
+// kernelFIPSFile in its read-only data. It is asked only for a FIPS
+// provider without configuration, once per libcrypto (opensslHit caches).
+func (c *Classifier) kernelFIPSSwitch(lib string) bool {
+	fl, err := c.root.Open(lib)
+	if err != nil {
+		return false
+	}
+	defer fl.Close()
+	ef, err := elfx.Open(fl, fl.Size())
+	if err != nil {
+		return false
+	}
+	found := false
+	_ = ef.ScanStrings([][]byte{[]byte(kernelFIPSFile)}, maxScan, func(int, []byte) bool {
+		found = true
+		return false
+	})
+	return found
 }

@@ -1,0 +1,52 @@
+package fips
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kensa-project/kensa/internal/fipstest"
+	"github.com/kensa-project/kensa/internal/rootfs"
+	"github.com/kensa-project/kensa/internal/testenv"
+)
+
+// TestKernelFIPSSwitch: Red Hat's OpenSSL 3 (RHEL 9, Fedora, CentOS
+// Stream: the kernel-fips patch) loads its FIPS provider by itself when
+// /proc/sys/crypto/fips_enabled is 1, with no fipsmodule.cnf and no fips
+// section in openssl.cnf. Such a libcrypto with a FIPS provider is
+// conditional; the same provider beside an upstream libcrypto, with no
+// configuration, stays noncompliant (TestRoot).
+func TestKernelFIPSSwitch(t *testing.T) {
+	gcc := testenv.NeedCommand(t, "gcc")
+	s := fixtures(t)
+	root := t.TempDir()
+	if err := fipstest.MakeRoot(s, root, "unconfigured"); err != nil {
+		fipstestMissing(t, err)
+	}
+	// A libcrypto.so.3 carrying the patch's switch file name, built here.
+	src := filepath.Join(t.TempDir(), "libcrypto.c")
+	code := `const char version[] = "OpenSSL 3.0.7 1 Nov 2022";
+const char *fips_switch(void) { return "/proc/sys/crypto/fips_enabled"; }
+int EVP_DigestInit_ex(void) { return version[0]; }
+`
+	if err := os.WriteFile(src, []byte(code), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lib := filepath.Join(root, "opt/ssl/lib/libcrypto.so.3")
+	if err := os.Remove(lib); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(gcc, "-shared", "-fPIC", "-o", lib, "-Wl,-soname,libcrypto.so.3", src).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	c := NewClassifier(rootfs.Dir(root), Options{At: now})
+	r := c.Classify("/usr/bin/c_dyn", inspectFile(t, filepath.Join(root, "usr/bin/c_dyn")))
+	if r.Verdict != Conditional {
+		t.Errorf("verdict = %s, want conditional (%q)", r.Verdict, r.Reasons)
+	}
+	if len(r.Reasons) == 0 || !strings.Contains(r.Reasons[0], "/proc/sys/crypto/fips_enabled") {
+		t.Errorf("reasons = %q, want the first to name the kernel switch", r.Reasons)
+	}
+}
