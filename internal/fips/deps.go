@@ -137,14 +137,35 @@ type lookupResult struct {
 	facts *Facts
 }
 
-// expand substitutes $ORIGIN, ${ORIGIN}, $LIB in a search path element.
-func expand(dir, origin string, f *Facts) string {
-	lib := "lib"
-	if f.Class == elf.ELFCLASS64 {
-		lib = "lib64"
+// expand substitutes $ORIGIN, ${ORIGIN}, $LIB and ${LIB} in a search
+// path element.
+func (c *Classifier) expand(dir, origin string, f *Facts) string {
+	if !strings.Contains(dir, "$") {
+		return dir
 	}
+	lib := c.libToken(f)
 	r := strings.NewReplacer("${ORIGIN}", origin, "$ORIGIN", origin, "${LIB}", lib, "$LIB", lib)
 	return r.Replace(dir)
+}
+
+// libToken is what the root's loader puts for $LIB: glibc sets it at
+// build time to its library directory, lib/<multiarch triplet> on Debian
+// and Ubuntu, lib64 on Fedora and RHEL for 64-bit objects, else lib. A
+// root with the multiarch directory of f's machine is taken as Debian's.
+func (c *Classifier) libToken(f *Facts) string {
+	for _, t := range multiarch[f.Machine] {
+		for _, d := range []string{"/usr/lib/" + t, "/lib/" + t} {
+			if p, err := rootfs.Resolve(c.root, d); err == nil {
+				if fi, err := c.root.Lstat(p); err == nil && fi.IsDir() {
+					return "lib/" + t
+				}
+			}
+		}
+	}
+	if f.Class == elf.ELFCLASS64 {
+		return "lib64"
+	}
+	return "lib"
 }
 
 // findLibrary finds the library the loader would load for needed, asked
@@ -165,12 +186,12 @@ func (c *Classifier) findLibrary(obj string, of *Facts, needed string, exeRPath 
 	}
 	if len(of.Dynamic.RunPath) == 0 {
 		for _, d := range of.Dynamic.RPath {
-			dirs = append(dirs, expand(d, origin, of))
+			dirs = append(dirs, c.expand(d, origin, of))
 		}
 		dirs = append(dirs, exeRPath...)
 	}
 	for _, d := range of.Dynamic.RunPath {
-		dirs = append(dirs, expand(d, origin, of))
+		dirs = append(dirs, c.expand(d, origin, of))
 	}
 	key := fmt.Sprintf("%s\x00%d/%d\x00%s", needed, of.Class, of.Machine, strings.Join(dirs, ":"))
 	if v, ok := c.lookups.Load(key); ok {
@@ -226,7 +247,7 @@ func (c *Classifier) depHits(name string, f *Facts) ([]hit, []string) {
 	var exeRPath []string
 	if len(f.Dynamic.RunPath) == 0 {
 		for _, d := range f.Dynamic.RPath {
-			exeRPath = append(exeRPath, expand(d, path.Dir(self), f))
+			exeRPath = append(exeRPath, c.expand(d, path.Dir(self), f))
 		}
 	}
 	type node struct {

@@ -1,0 +1,60 @@
+package fips
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/kensa-project/kensa/internal/fipstest"
+	"github.com/kensa-project/kensa/internal/rootfs"
+	"github.com/kensa-project/kensa/internal/testenv"
+)
+
+// TestRunPathLIB: $LIB in a RUNPATH is what the root's glibc was built
+// with: lib/x86_64-linux-gnu on Debian and Ubuntu (multiarch), lib64 on
+// Fedora and RHEL. `ldd` on this machine resolves $ORIGIN/../$LIB to
+// ../lib/x86_64-linux-gnu; kensa must find the same libcrypto.
+func TestRunPathLIB(t *testing.T) {
+	gcc := testenv.NeedCommand(t, "gcc")
+	lib := fipstest.HostLibcrypto()
+	if lib == "" || !strings.Contains(lib, "x86_64-linux-gnu") {
+		testenv.Missing(t, "a Debian-style x86_64 libcrypto.so.3")
+	}
+	for _, tt := range []struct {
+		name, multiarchDir, want string
+	}{
+		{"debian", "usr/lib/x86_64-linux-gnu", "/opt/app/lib/x86_64-linux-gnu/libcrypto.so.3"},
+		{"redhat", "", "/opt/app/lib64/libcrypto.so.3"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			src := filepath.Join(t.TempDir(), "m.c")
+			if err := os.WriteFile(src, []byte("int OPENSSL_init_crypto(unsigned long long, const void *);\nint main(void) { return OPENSSL_init_crypto(0, 0); }\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			exe := filepath.Join(root, "opt/app/bin/m")
+			if err := os.MkdirAll(filepath.Dir(exe), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := exec.Command(gcc, "-o", exe, src, "-lcrypto", "-Wl,--enable-new-dtags,-rpath,$ORIGIN/../$LIB").CombinedOutput(); err != nil {
+				testenv.Missing(t, "gcc -lcrypto: "+err.Error()+"\n"+string(out))
+			}
+			if tt.multiarchDir != "" {
+				if err := os.MkdirAll(filepath.Join(root, tt.multiarchDir), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := fipstest.LinkOrCopy(filepath.Join(root, tt.want), lib); err != nil {
+				t.Fatal(err)
+			}
+			c := NewClassifier(rootfs.Dir(root), Options{At: now})
+			r := c.Classify("/opt/app/bin/m", inspectFile(t, exe))
+			if !slices.ContainsFunc(r.Modules, func(m Module) bool { return m.Path == tt.want }) {
+				t.Errorf("modules %+v, reasons %q: want the libcrypto at %s", r.Modules, r.Reasons, tt.want)
+			}
+		})
+	}
+}
