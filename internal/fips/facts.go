@@ -66,9 +66,12 @@ type Facts struct {
 	// MODULESDIR of a libcrypto.
 	OpenSSLDir string
 	ModulesDir string
-	// FIPSModeAPI: the file defines FIPS_mode_set (OpenSSL 1.x FIPS
-	// builds, RHEL 8).
-	FIPSModeAPI bool
+	// FIPSModule: the file defines the entry points of OpenSSL 1.x's FIPS
+	// code (FIPS_module_mode_set, FIPS_selftest: the FIPS Object Module
+	// or Red Hat's in-core FIPS patch). FIPS_mode_set is no evidence:
+	// every 1.0.2 and 1.1.x libcrypto defines it, as a failing stub
+	// unless built for FIPS.
+	FIPSModule bool
 	// ProviderInit: the file defines OSSL_provider_init (an OpenSSL 3
 	// provider); ProviderName is its name string when recognised
 	// ("OpenSSL FIPS Provider").
@@ -443,8 +446,8 @@ func readSymbols(ef *elfx.File, f *Facts) {
 		switch {
 		case bytes.HasPrefix(name, []byte("EVP_")), bytes.HasPrefix(name, []byte("OPENSSL_init_")):
 			f.OpenSSLSymbols++
-		case bytes.Equal(name, []byte("FIPS_mode_set")):
-			f.FIPSModeAPI = true
+		case bytes.Equal(name, []byte("FIPS_module_mode_set")), bytes.Equal(name, []byte("FIPS_selftest")):
+			f.FIPSModule = true
 		case bytes.Equal(name, []byte("OSSL_provider_init")):
 			f.ProviderInit = true
 		case bytes.Equal(name, []byte("BORINGSSL_bcm_power_on_self_test")):

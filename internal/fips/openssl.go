@@ -68,9 +68,9 @@ func (c *Classifier) evalOpenSSL(lib string, lf *Facts) hit {
 	}
 	if major != "" && major[0] < '3' && major[0] >= '0' && !strings.HasPrefix(major, "3") {
 		// OpenSSL 0.9.x, 1.0.x, 1.1.x: FIPS only as a FIPS build.
-		if lf != nil && (lf.FIPSModeAPI || strings.Contains(lf.OpenSSLVersion, "FIPS")) {
+		if ev := c.fips1Evidence(lib, base, lf); ev != "" {
 			mod.Name, mod.Status = "OpenSSL FIPS build", StatusUnknown
-			return hit{verdict: Conditional, module: mod, reasons: []string{fmt.Sprintf("%s is a FIPS build (FIPS_mode_set): compliant when the host runs in FIPS mode and the build is a validated one", label)}}
+			return hit{verdict: Conditional, module: mod, reasons: []string{fmt.Sprintf("%s is a FIPS build (%s): compliant when the host runs in FIPS mode and the build is a validated one", label, ev)}}
 		}
 		return hit{verdict: Noncompliant, module: mod, reasons: []string{fmt.Sprintf("%s is not a FIPS build", label)}}
 	}
@@ -118,6 +118,27 @@ func (c *Classifier) evalOpenSSL(lib string, lf *Facts) hit {
 		return hit{verdict: Noncompliant, module: mod, reasons: []string{fmt.Sprintf("%s has a FIPS provider (%s) but no configuration loads it (no fipsmodule.cnf, no fips section in openssl.cnf)", label, prov)}}
 	}
 	return hit{verdict: Conditional, module: mod, reasons: []string{fmt.Sprintf("%s has a FIPS provider (%s, configured in %s): compliant when the host runs in FIPS mode and the provider build is a validated one", label, prov, conf)}}
+}
+
+// fips1Evidence says why an OpenSSL 1.x libcrypto is a FIPS build, or ""
+// when it is not one: "FIPS" in its version string (RHEL 7's
+// "1.0.2k-fips", RHEL 8's "1.1.1k  FIPS"), the FIPS module's entry points,
+// or the integrity file its FIPS self-test checks beside it
+// (.libcrypto.so.1.1.hmac on RHEL and Ubuntu Pro FIPS).
+func (c *Classifier) fips1Evidence(lib, base string, lf *Facts) string {
+	if lf != nil && strings.Contains(strings.ToUpper(lf.OpenSSLVersion), "FIPS") {
+		return "its version says FIPS"
+	}
+	if lf != nil && lf.FIPSModule {
+		return "it defines FIPS_module_mode_set or FIPS_selftest"
+	}
+	for _, n := range []string{base, path.Base(lib)} {
+		hmac := path.Join(path.Dir(lib), "."+n+".hmac")
+		if fi, err := c.root.Lstat(hmac); err == nil && !fi.IsDir() {
+			return "its integrity file " + path.Base(hmac) + " is beside it"
+		}
+	}
+	return ""
 }
 
 func lfOr(f *Facts) *Facts {
