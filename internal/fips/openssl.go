@@ -13,8 +13,7 @@ import (
 // An OpenSSL installation is judged by the libcrypto the loader would
 // load: OpenSSL 3 is FIPS-capable only with a FIPS provider (an
 // ossl-modules/fips.so that really is one) and the configuration that
-// loads it; OpenSSL 1.x only as a FIPS build (FIPS_mode_set, "FIPS" in
-// its version, as RHEL 8 ships).
+// loads it; OpenSSL 1.x only as a FIPS build (see fips1Evidence).
 
 type osslEntry struct {
 	once sync.Once
