@@ -169,9 +169,10 @@ func (c *Classifier) libToken(f *Facts) string {
 }
 
 // findLibrary finds the library the loader would load for needed, asked
-// by the object at obj (a resolved path) with facts of, given the RPATH
-// inherited from the executable. It returns the resolved path and facts.
-func (c *Classifier) findLibrary(obj string, of *Facts, needed string, exeRPath []string) (string, *Facts) {
+// by the object at obj (a resolved path) with facts of. inherited are the
+// DT_RPATH directories of the objects that loaded obj, nearest first
+// (see depHits). It returns the resolved path and facts.
+func (c *Classifier) findLibrary(obj string, of *Facts, needed string, inherited []string) (string, *Facts) {
 	if needed == "" {
 		return "", nil
 	}
@@ -185,10 +186,7 @@ func (c *Classifier) findLibrary(obj string, of *Facts, needed string, exeRPath 
 		return c.tryLibrary(p, of)
 	}
 	if len(of.Dynamic.RunPath) == 0 {
-		for _, d := range of.Dynamic.RPath {
-			dirs = append(dirs, c.expand(d, origin, of))
-		}
-		dirs = append(dirs, exeRPath...)
+		dirs = append(c.ownRPath(obj, of), inherited...)
 	}
 	for _, d := range of.Dynamic.RunPath {
 		dirs = append(dirs, c.expand(d, origin, of))
@@ -244,19 +242,17 @@ func (c *Classifier) depHits(name string, f *Facts) ([]hit, []string) {
 	if r, err := rootfs.Resolve(c.root, name); err == nil {
 		self = r
 	}
-	var exeRPath []string
-	if len(f.Dynamic.RunPath) == 0 {
-		for _, d := range f.Dynamic.RPath {
-			exeRPath = append(exeRPath, c.expand(d, path.Dir(self), f))
-		}
-	}
+	// glibc, for an object without DT_RUNPATH, searches its DT_RPATH and
+	// then the DT_RPATH of each object up the chain that loaded it (an
+	// object with DT_RUNPATH contributes none): inherited carries those.
 	type node struct {
-		path  string
-		facts *Facts
-		chain string
+		path      string
+		facts     *Facts
+		chain     string
+		inherited []string
 	}
 	visited := map[string]bool{self: true}
-	queue := []node{{self, f, path.Base(name)}}
+	queue := []node{{self, f, path.Base(name), nil}}
 	var hits []hit
 	var notes []string
 	missing := map[string]bool{}
@@ -264,7 +260,7 @@ func (c *Classifier) depHits(name string, f *Facts) ([]hit, []string) {
 		n := queue[0]
 		queue = queue[1:]
 		for _, needed := range n.facts.Dynamic.Needed {
-			p, lf := c.findLibrary(n.path, n.facts, needed, exeRPath)
+			p, lf := c.findLibrary(n.path, n.facts, needed, n.inherited)
 			chain := n.chain + " → " + needed
 			if p == "" {
 				if fam := familyOf(needed); fam != "" {
@@ -289,10 +285,27 @@ func (c *Classifier) depHits(name string, f *Facts) ([]hit, []string) {
 				hits = append(hits, c.libraryHit(fam, p, lf, chain))
 			}
 			hits = append(hits, staticHits(lf, fam, chain)...)
-			queue = append(queue, node{p, lf, chain})
+			var inh []string
+			if len(n.facts.Dynamic.RunPath) == 0 {
+				inh = c.ownRPath(n.path, n.facts)
+			}
+			inh = append(inh, n.inherited...)
+			queue = append(queue, node{p, lf, chain, inh[:min(len(inh), maxInheritedRPath)]})
 		}
 	}
 	return hits, notes
+}
+
+// maxInheritedRPath caps the DT_RPATH directories carried down a chain.
+const maxInheritedRPath = 256
+
+// ownRPath is the expanded DT_RPATH of the object at obj.
+func (c *Classifier) ownRPath(obj string, of *Facts) []string {
+	var dirs []string
+	for _, d := range of.Dynamic.RPath {
+		dirs = append(dirs, c.expand(d, path.Dir(obj), of))
+	}
+	return dirs
 }
 
 // dlopenLibcrypto finds the libcrypto a Go binary calling OpenSSL would

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/kensa-project/kensa/internal/fipstest"
 	"github.com/kensa-project/kensa/internal/rootfs"
 	"github.com/kensa-project/kensa/internal/testenv"
@@ -56,5 +58,59 @@ func TestRunPathLIB(t *testing.T) {
 				t.Errorf("modules %+v, reasons %q: want the libcrypto at %s", r.Modules, r.Reasons, tt.want)
 			}
 		})
+	}
+}
+
+// TestInheritedRPath: glibc searches the DT_RPATH of every object up the
+// chain of loaders (not only the executable's) when the asking object has
+// no DT_RUNPATH. A bundle whose middle library carries RPATH $ORIGIN
+// finds its own libcrypto for a leaf library without one; kensa must
+// judge that libcrypto, as `ldd` shows.
+func TestInheritedRPath(t *testing.T) {
+	gcc := testenv.NeedCommand(t, "gcc")
+	lib := fipstest.HostLibcrypto()
+	if lib == "" {
+		testenv.Missing(t, "libcrypto.so.3 on this host")
+	}
+	root := t.TempDir()
+	app := filepath.Join(root, "opt/app")
+	libDir := filepath.Join(app, "lib")
+	for _, d := range []string{libDir, filepath.Join(app, "bin")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := t.TempDir()
+	write := func(name, code string) string {
+		p := filepath.Join(src, name)
+		if err := os.WriteFile(p, []byte(code), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	run := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command(gcc, args...).CombinedOutput(); err != nil {
+			testenv.Missing(t, "gcc "+strings.Join(args, " ")+": "+err.Error()+"\n"+string(out))
+		}
+	}
+	run("-shared", "-fPIC", "-o", filepath.Join(libDir, "libleaf.so"),
+		write("leaf.c", "int OPENSSL_init_crypto(unsigned long long, const void *);\nint leaf(void) { return OPENSSL_init_crypto(0, 0); }\n"), "-lcrypto")
+	run("-shared", "-fPIC", "-o", filepath.Join(libDir, "libmid.so"),
+		write("mid.c", "int leaf(void);\nint mid(void) { return leaf(); }\n"), "-L"+libDir, "-lleaf", "-Wl,--disable-new-dtags,-rpath,$ORIGIN")
+	exe := filepath.Join(app, "bin/m")
+	run("-o", exe, write("m.c", "int mid(void);\nint main(void) { return mid(); }\n"), "-L"+libDir, "-lmid",
+		"-Wl,-rpath-link,"+libDir, "-Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib")
+	want := "/opt/app/lib/libcrypto.so.3"
+	if err := fipstest.LinkOrCopy(filepath.Join(root, want), lib); err != nil {
+		t.Fatal(err)
+	}
+	c := NewClassifier(rootfs.Dir(root), Options{At: now})
+	r := c.Classify("/opt/app/bin/m", inspectFile(t, exe))
+	if !slices.ContainsFunc(r.Modules, func(m Module) bool { return m.Path == want }) {
+		t.Errorf("modules %+v, reasons %q: want the libcrypto at %s (through libmid.so's RPATH)", r.Modules, r.Reasons, want)
+	}
+	if diff := cmp.Diff([]string{"m → libmid.so → libleaf.so → libcrypto.so.3"}, r.Via); diff != "" {
+		t.Errorf("via (-want +got):\n%s", diff)
 	}
 }
