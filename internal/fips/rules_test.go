@@ -116,7 +116,14 @@ func TestGoBackend(t *testing.T) {
 		{"ms 1.25 default", GoFacts{HasCrypto: true, Settings: settings("microsoft_systemcrypto", "1"), GOFIPS140: "latest"}, BackendGoOpenSSL},
 		{"ms systemcrypto experiment", GoFacts{HasCrypto: true, Experiments: []string{"systemcrypto"}}, BackendGoOpenSSL},
 		{"ms opt-out", GoFacts{HasCrypto: true, Experiments: []string{"nosystemcrypto"}, Settings: settings("microsoft_systemcrypto", "1")}, BackendGoStd},
-		{"boring tag", GoFacts{HasCrypto: true, Tags: []string{"goexperiment.boringcrypto"}}, BackendGoBoringCrypto},
+		{"boring tag", GoFacts{HasCrypto: true, CGO: true, BoringCgo: true, Tags: []string{"goexperiment.boringcrypto"}}, BackendGoBoringCrypto},
+		// crypto/internal/boring needs cgo: GOEXPERIMENT=boringcrypto with
+		// CGO_ENABLED=0 links Go's own crypto (sig.StandardCrypto, no
+		// _Cfunc__goboringcrypto_), as Google Cloud SDK's go-app-stager.
+		{"boring experiment without cgo", GoFacts{HasCrypto: true, Experiments: []string{"fieldtrack", "boringcrypto"}}, BackendGoStd},
+		{"boring tag without cgo", GoFacts{HasCrypto: true, Tags: []string{"goexperiment.boringcrypto"}}, BackendGoStd},
+		{"boring, stripped of its function table", GoFacts{NoFuncTable: true, CGO: true, Experiments: []string{"boringcrypto"}}, BackendGoBoringCrypto},
+		{"boring without cgo, no function table", GoFacts{NoFuncTable: true, Experiments: []string{"boringcrypto"}}, ""},
 		{"fips140 auto", GoFacts{HasCrypto: true, DefaultGODEBUG: "fips140=auto"}, BackendGoFIPS140},
 		{"fips140 off only", GoFacts{HasCrypto: true, DefaultGODEBUG: "fips140=off"}, BackendGoStd},
 		{"GOFIPS140 with fips140=off", GoFacts{HasCrypto: true, GOFIPS140: "v1.0.0-c2097c7c", DefaultGODEBUG: "fips140=off"}, BackendGoFIPS140},
