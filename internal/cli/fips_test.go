@@ -91,3 +91,14 @@ func TestFipsTextWalkErrors(t *testing.T) {
 		t.Errorf("unreadable lines (-want +got):\n%s", diff)
 	}
 }
+
+// TestFipsTextSummaryOne: one file is "1 file classified", not "1 files".
+func TestFipsTextSummaryOne(t *testing.T) {
+	var b strings.Builder
+	if err := writeFipsText(&b, nil, nil, nil, fipsSummary{Files: 1, Results: 1, Verdicts: map[string]int{"noncompliant": 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(b.String(), "1 file classified (1 examined): 1 noncompliant,") {
+		t.Errorf("summary:\n%s", b.String())
+	}
+}
