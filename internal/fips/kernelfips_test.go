@@ -2,7 +2,6 @@ package fips
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,21 +25,14 @@ func TestKernelFIPSSwitch(t *testing.T) {
 		fipstestMissing(t, err)
 	}
 	// A libcrypto.so.3 carrying the patch's switch file name, built here.
-	src := filepath.Join(t.TempDir(), "libcrypto.c")
-	code := `const char version[] = "OpenSSL 3.0.7 1 Nov 2022";
-const char *fips_switch(void) { return "/proc/sys/crypto/fips_enabled"; }
-int EVP_DigestInit_ex(void) { return version[0]; }
-`
-	if err := os.WriteFile(src, []byte(code), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	lib := filepath.Join(root, "opt/ssl/lib/libcrypto.so.3")
 	if err := os.Remove(lib); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command(gcc, "-shared", "-fPIC", "-o", lib, "-Wl,-soname,libcrypto.so.3", src).CombinedOutput(); err != nil {
-		t.Fatalf("gcc: %v\n%s", err, out)
-	}
+	buildSharedLib(t, gcc, lib, "libcrypto.so.3", `const char version[] = "OpenSSL 3.0.7 1 Nov 2022";
+const char *fips_switch(void) { return "/proc/sys/crypto/fips_enabled"; }
+int EVP_DigestInit_ex(void) { return version[0]; }
+`)
 	c := NewClassifier(rootfs.Dir(root), Options{At: now})
 	r := c.Classify("/usr/bin/c_dyn", inspectFile(t, filepath.Join(root, "usr/bin/c_dyn")))
 	if r.Verdict != Conditional {

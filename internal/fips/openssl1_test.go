@@ -37,17 +37,10 @@ func TestOpenSSL1FIPSBuild(t *testing.T) {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			src := filepath.Join(t.TempDir(), "libcrypto.c")
-			code := "const char version[] = \"" + tt.version + "\";\n" +
-				"int FIPS_mode_set(int r) { return r == 0; }\n" +
-				"int EVP_DigestInit_ex(void) { return version[0]; }\n" + tt.extra
-			if err := os.WriteFile(src, []byte(code), 0o644); err != nil {
-				t.Fatal(err)
-			}
 			lib := filepath.Join(dir, "libcrypto.so.1.1")
-			if out, err := exec.Command(gcc, "-shared", "-fPIC", "-o", lib, "-Wl,-soname,libcrypto.so.1.1", src).CombinedOutput(); err != nil {
-				t.Fatalf("gcc: %v\n%s", err, out)
-			}
+			buildSharedLib(t, gcc, lib, "libcrypto.so.1.1", "const char version[] = \""+tt.version+"\";\n"+
+				"int FIPS_mode_set(int r) { return r == 0; }\n"+
+				"int EVP_DigestInit_ex(void) { return version[0]; }\n"+tt.extra)
 			if tt.hmac != "" {
 				if err := os.WriteFile(filepath.Join(dir, tt.hmac), []byte("0123abcd\n"), 0o644); err != nil {
 					t.Fatal(err)
@@ -62,5 +55,17 @@ func TestOpenSSL1FIPSBuild(t *testing.T) {
 				t.Errorf("reasons = %q, want the first to say it is not a FIPS build", r.Reasons)
 			}
 		})
+	}
+}
+
+// buildSharedLib compiles code into the shared library dst with soname.
+func buildSharedLib(t *testing.T, gcc, dst, soname, code string) {
+	t.Helper()
+	src := filepath.Join(t.TempDir(), "lib.c")
+	if err := os.WriteFile(src, []byte(code), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(gcc, "-shared", "-fPIC", "-o", dst, "-Wl,-soname,"+soname, src).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
 	}
 }
