@@ -307,10 +307,14 @@ func (c *Classifier) ownHits(name string, f *Facts) []hit {
 		// crypto itself.
 		fam = BackendOpenSSL
 		m := Module{Backend: BackendOpenSSL, Name: f.ProviderName, Status: StatusUnknown, Path: name}
-		if strings.Contains(f.ProviderName, "FIPS") {
+		switch {
+		case nonCompliantProvider(f.ProviderName):
+			hits = append(hits, hit{backend: fam, module: m, verdict: Noncompliant,
+				reasons: []string{fmt.Sprintf("%s: %s", f.ProviderName, nonCompliantReason)}})
+		case strings.Contains(f.ProviderName, "FIPS"):
 			hits = append(hits, hit{backend: fam, module: m, verdict: Conditional,
 				reasons: []string{fmt.Sprintf("%s: compliant when a configured OpenSSL loads it on a host in FIPS mode and the build is a validated one", f.ProviderName)}})
-		} else {
+		default:
 			hits = append(hits, hit{backend: fam, module: m, verdict: Noncompliant,
 				reasons: []string{fmt.Sprintf("%s is an OpenSSL provider outside the FIPS module", f.ProviderName)}})
 		}

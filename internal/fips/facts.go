@@ -367,7 +367,7 @@ var (
 	// when the first byte is common but not dominant.
 	anchorEVP    = []byte("/evp/")
 	reOpenSSLVer = regexp.MustCompile(`^OpenSSL (\d+\.\d+\.\d+[a-z]{0,2})(?:-[A-Za-z0-9.+~-]+)?(?:\s+FIPS)?\s+\d{1,2} [A-Z][a-z]{2} \d{4}`)
-	reProvider   = regexp.MustCompile(`^OpenSSL (?:FIPS|Base|Default|Legacy) Provider`)
+	reProvider   = regexp.MustCompile(`^OpenSSL (?:non-compliant )?(?:FIPS|Base|Default|Legacy) Provider`)
 )
 
 // scanC looks for C crypto linked into the file: OpenSSL's version and

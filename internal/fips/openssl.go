@@ -86,6 +86,10 @@ func (c *Classifier) evalOpenSSL(lib string, lf *Facts) hit {
 			if p == "" {
 				continue
 			}
+			if pf.ProviderInit && nonCompliantProvider(pf.ProviderName) {
+				return hit{verdict: Noncompliant, module: Module{Name: pf.ProviderName, Version: ver, Status: StatusNotValidated, Path: p},
+					reasons: []string{fmt.Sprintf("%s: %s is the %q: %s", label, p, pf.ProviderName, nonCompliantReason)}}
+			}
 			if pf.ProviderInit && (strings.Contains(pf.ProviderName, "FIPS") || pname == "symcryptprovider.so") {
 				prov, provName = p, pf.ProviderName
 				if provName == "" {
@@ -139,6 +143,15 @@ func (c *Classifier) fips1Evidence(lib, base string, lf *Facts) string {
 	}
 	return ""
 }
+
+// OpenSSL's build can name the FIPS provider "OpenSSL non-compliant FIPS
+// Provider" (its FIPS_VENDOR setting), which marks a build that is not a
+// validated one; validated builds say "OpenSSL FIPS Provider" (vendors
+// put their name in front: "Red Hat Enterprise Linux 9 - OpenSSL FIPS
+// Provider").
+const nonCompliantReason = "a FIPS provider built from an OpenSSL release that is not validated (it names itself non-compliant)"
+
+func nonCompliantProvider(name string) bool { return strings.Contains(name, "non-compliant") }
 
 func lfOr(f *Facts) *Facts {
 	if f == nil {
