@@ -438,6 +438,10 @@ func (c *Classifier) libraryHit(fam, lib string, lf *Facts, via string) hit {
 		}
 	}
 	m := Module{Backend: fam, Name: base, Status: StatusUnknown, Path: lib}
+	if found == "" && fam == BackendLibgcrypt && lf != nil && lf.HMACSection {
+		return hit{backend: fam, module: m, verdict: Conditional, via: via,
+			reasons: []string{fmt.Sprintf("%s carries its FIPS integrity HMAC in its .rodata1 section (libgcrypt's --enable-hmac-binary-check): compliant when the host runs in FIPS mode and the build is a validated one", base)}}
+	}
 	if found != "" {
 		return hit{backend: fam, module: m, verdict: Conditional, via: via,
 			reasons: []string{fmt.Sprintf("%s has its FIPS integrity file (%s): compliant when the host runs in FIPS mode and the build is a validated one", base, path.Base(found))}}

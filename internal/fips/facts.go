@@ -81,6 +81,10 @@ type Facts struct {
 	// "AWS-LC"); BoringSSLSources: their source paths are in the strings.
 	BoringSSL        string
 	BoringSSLSources bool
+	// HMACSection: the file has a .rodata1 section, where libgcrypt 1.10
+	// and later built with --enable-hmac-binary-check (RHEL 9) keep their
+	// FIPS integrity HMAC instead of a .hmac file beside the library.
+	HMACSection bool
 	// WolfSSL and MbedTLS: the file defines their entry points.
 	WolfSSL bool
 	MbedTLS bool
@@ -188,6 +192,7 @@ func Inspect(r io.ReaderAt, size int64) (f *Facts, err error) {
 		return f, nil
 	}
 	f.Class, f.Machine = ef.Class, ef.Machine
+	f.HMACSection = ef.Section(".rodata1") != nil
 	if f.Dynamic, err = ef.Dynamic(); err != nil {
 		f.Kind, f.Reason = KindUnreadable, err.Error()
 		return f, nil
