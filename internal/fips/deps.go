@@ -45,7 +45,8 @@ func (c *Classifier) searchDirs(f *Facts) []string {
 	if f.Class == elf.ELFCLASS64 {
 		dirs = append(dirs, "/lib64", "/usr/lib64")
 	}
-	return append(dirs, "/lib", "/usr/lib", "/usr/local/lib")
+	// glibc's built-in directories; /usr/local/lib only through ld.so.conf.
+	return append(dirs, "/lib", "/usr/lib")
 }
 
 // readConf reads one ld.so.conf file: directory lines and "include GLOB"

@@ -114,3 +114,46 @@ func TestInheritedRPath(t *testing.T) {
 		t.Errorf("via (-want +got):\n%s", diff)
 	}
 }
+
+// TestNoUsrLocalByDefault: glibc's built-in search path is the multiarch
+// or lib64 directories and /lib, /usr/lib; /usr/local/lib is searched
+// only when ld.so.conf names it (Debian's libc.conf does, RHEL's does
+// not). A libcrypto there, unconfigured, is not what the loader loads.
+func TestNoUsrLocalByDefault(t *testing.T) {
+	s := fixtures(t)
+	lib := fipstest.HostLibcrypto()
+	if lib == "" || !s.Has("c_dyn") {
+		testenv.Missing(t, "libcrypto.so.3 and the c_dyn fixture")
+	}
+	for _, tt := range []struct {
+		name, conf string
+		found      bool
+	}{
+		{"unconfigured", "", false},
+		{"in ld.so.conf", "/usr/local/lib\n", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			if err := fipstest.LinkOrCopy(filepath.Join(root, "usr/local/lib/libcrypto.so.3"), lib); err != nil {
+				t.Fatal(err)
+			}
+			if err := fipstest.LinkOrCopy(filepath.Join(root, "usr/bin/c_dyn"), s.Path(t, "c_dyn")); err != nil {
+				t.Fatal(err)
+			}
+			if tt.conf != "" {
+				if err := os.MkdirAll(filepath.Join(root, "etc"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(root, "etc/ld.so.conf"), []byte(tt.conf), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c := NewClassifier(rootfs.Dir(root), Options{At: now})
+			r := c.Classify("/usr/bin/c_dyn", inspectFile(t, filepath.Join(root, "usr/bin/c_dyn")))
+			found := slices.ContainsFunc(r.Modules, func(m Module) bool { return m.Path == "/usr/local/lib/libcrypto.so.3" })
+			if found != tt.found {
+				t.Errorf("libcrypto in /usr/local/lib used = %v, want %v (modules %+v, reasons %q)", found, tt.found, r.Modules, r.Reasons)
+			}
+		})
+	}
+}
