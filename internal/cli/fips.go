@@ -255,6 +255,8 @@ func writeFipsText(w io.Writer, rs []fips.Result, errs []fips.WalkError, failed 
 		}
 		fmt.Fprintln(w)
 	}
+	// The walk meets unreadable directories in parallel: list them sorted.
+	errs = slices.SortedFunc(slices.Values(errs), func(a, b fips.WalkError) int { return cmp.Compare(a.Path, b.Path) })
 	for _, e := range errs {
 		fmt.Fprintf(w, "unreadable: %s\n", e.Error())
 	}
@@ -265,7 +267,7 @@ func writeFipsText(w io.Writer, rs []fips.Result, errs []fips.WalkError, failed 
 	for _, v := range []fips.Verdict{fips.Noncompliant, fips.Conditional, fips.Compliant, fips.NotApplicable} {
 		parts = append(parts, fmt.Sprintf("%d %s", sum.Verdicts[string(v)], v))
 	}
-	fmt.Fprintf(w, "%d files classified (%d examined): %s\n", sum.Results, sum.Files, strings.Join(parts, ", "))
+	fmt.Fprintf(w, "%s classified (%d examined): %s\n", plural(sum.Results, "file"), sum.Files, strings.Join(parts, ", "))
 	if sum.Images > 0 || sum.ImagesFailed > 0 {
 		fmt.Fprintf(w, "%s scanned, %d could not be\n", plural(sum.Images, "image"), sum.ImagesFailed)
 	}

@@ -1,11 +1,15 @@
 package cli
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kensa-project/kensa/internal/fips"
 	"github.com/kensa-project/kensa/internal/fipstest"
 )
 
@@ -61,5 +65,40 @@ func TestFipsScanExitCodes(t *testing.T) {
 				t.Errorf("stderr %q, want %q", stderr, tt.wantStderr)
 			}
 		})
+	}
+}
+
+// TestFipsTextWalkErrors: directories that could not be read are listed
+// sorted by path (the walk meets them in parallel, in any order) and
+// each names the reason once.
+func TestFipsTextWalkErrors(t *testing.T) {
+	perm := func(p string) fips.WalkError {
+		return fips.WalkError{Path: p, Err: &fs.PathError{Op: "open", Path: p, Err: fs.ErrPermission}}
+	}
+	var b strings.Builder
+	errs := []fips.WalkError{perm("t/c"), perm("t/a"), perm("t/b")}
+	if err := writeFipsText(&b, nil, errs, nil, fipsSummary{Unreadable: 3}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for line := range strings.Lines(b.String()) {
+		if strings.HasPrefix(line, "unreadable: ") {
+			got = append(got, strings.TrimSpace(line))
+		}
+	}
+	want := []string{"unreadable: t/a: permission denied", "unreadable: t/b: permission denied", "unreadable: t/c: permission denied"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("unreadable lines (-want +got):\n%s", diff)
+	}
+}
+
+// TestFipsTextSummaryOne: one file is "1 file classified", not "1 files".
+func TestFipsTextSummaryOne(t *testing.T) {
+	var b strings.Builder
+	if err := writeFipsText(&b, nil, nil, nil, fipsSummary{Files: 1, Results: 1, Verdicts: map[string]int{"noncompliant": 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(b.String(), "1 file classified (1 examined): 1 noncompliant,") {
+		t.Errorf("summary:\n%s", b.String())
 	}
 }

@@ -307,10 +307,14 @@ func (c *Classifier) ownHits(name string, f *Facts) []hit {
 		// crypto itself.
 		fam = BackendOpenSSL
 		m := Module{Backend: BackendOpenSSL, Name: f.ProviderName, Status: StatusUnknown, Path: name}
-		if strings.Contains(f.ProviderName, "FIPS") {
+		switch {
+		case nonCompliantProvider(f.ProviderName):
+			hits = append(hits, hit{backend: fam, module: m, verdict: Noncompliant,
+				reasons: []string{fmt.Sprintf("%s: %s", f.ProviderName, nonCompliantReason)}})
+		case strings.Contains(f.ProviderName, "FIPS"):
 			hits = append(hits, hit{backend: fam, module: m, verdict: Conditional,
 				reasons: []string{fmt.Sprintf("%s: compliant when a configured OpenSSL loads it on a host in FIPS mode and the build is a validated one", f.ProviderName)}})
-		} else {
+		default:
 			hits = append(hits, hit{backend: fam, module: m, verdict: Noncompliant,
 				reasons: []string{fmt.Sprintf("%s is an OpenSSL provider outside the FIPS module", f.ProviderName)}})
 		}
@@ -434,6 +438,10 @@ func (c *Classifier) libraryHit(fam, lib string, lf *Facts, via string) hit {
 		}
 	}
 	m := Module{Backend: fam, Name: base, Status: StatusUnknown, Path: lib}
+	if found == "" && fam == BackendLibgcrypt && lf != nil && lf.HMACSection {
+		return hit{backend: fam, module: m, verdict: Conditional, via: via,
+			reasons: []string{fmt.Sprintf("%s carries its FIPS integrity HMAC in its .rodata1 section (libgcrypt's --enable-hmac-binary-check): compliant when the host runs in FIPS mode and the build is a validated one", base)}}
+	}
 	if found != "" {
 		return hit{backend: fam, module: m, verdict: Conditional, via: via,
 			reasons: []string{fmt.Sprintf("%s has its FIPS integrity file (%s): compliant when the host runs in FIPS mode and the build is a validated one", base, path.Base(found))}}

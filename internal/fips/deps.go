@@ -45,7 +45,8 @@ func (c *Classifier) searchDirs(f *Facts) []string {
 	if f.Class == elf.ELFCLASS64 {
 		dirs = append(dirs, "/lib64", "/usr/lib64")
 	}
-	return append(dirs, "/lib", "/usr/lib", "/usr/local/lib")
+	// glibc's built-in directories; /usr/local/lib only through ld.so.conf.
+	return append(dirs, "/lib", "/usr/lib")
 }
 
 // readConf reads one ld.so.conf file: directory lines and "include GLOB"
@@ -137,20 +138,42 @@ type lookupResult struct {
 	facts *Facts
 }
 
-// expand substitutes $ORIGIN, ${ORIGIN}, $LIB in a search path element.
-func expand(dir, origin string, f *Facts) string {
-	lib := "lib"
-	if f.Class == elf.ELFCLASS64 {
-		lib = "lib64"
+// expand substitutes $ORIGIN, ${ORIGIN}, $LIB and ${LIB} in a search
+// path element.
+func (c *Classifier) expand(dir, origin string, f *Facts) string {
+	if !strings.Contains(dir, "$") {
+		return dir
 	}
+	lib := c.libToken(f)
 	r := strings.NewReplacer("${ORIGIN}", origin, "$ORIGIN", origin, "${LIB}", lib, "$LIB", lib)
 	return r.Replace(dir)
 }
 
+// libToken is what the root's loader puts for $LIB: glibc sets it at
+// build time to its library directory, lib/<multiarch triplet> on Debian
+// and Ubuntu, lib64 on Fedora and RHEL for 64-bit objects, else lib. A
+// root with the multiarch directory of f's machine is taken as Debian's.
+func (c *Classifier) libToken(f *Facts) string {
+	for _, t := range multiarch[f.Machine] {
+		for _, d := range []string{"/usr/lib/" + t, "/lib/" + t} {
+			if p, err := rootfs.Resolve(c.root, d); err == nil {
+				if fi, err := c.root.Lstat(p); err == nil && fi.IsDir() {
+					return "lib/" + t
+				}
+			}
+		}
+	}
+	if f.Class == elf.ELFCLASS64 {
+		return "lib64"
+	}
+	return "lib"
+}
+
 // findLibrary finds the library the loader would load for needed, asked
-// by the object at obj (a resolved path) with facts of, given the RPATH
-// inherited from the executable. It returns the resolved path and facts.
-func (c *Classifier) findLibrary(obj string, of *Facts, needed string, exeRPath []string) (string, *Facts) {
+// by the object at obj (a resolved path) with facts of. inherited are the
+// DT_RPATH directories of the objects that loaded obj, nearest first
+// (see depHits). It returns the resolved path and facts.
+func (c *Classifier) findLibrary(obj string, of *Facts, needed string, inherited []string) (string, *Facts) {
 	if needed == "" {
 		return "", nil
 	}
@@ -164,13 +187,10 @@ func (c *Classifier) findLibrary(obj string, of *Facts, needed string, exeRPath 
 		return c.tryLibrary(p, of)
 	}
 	if len(of.Dynamic.RunPath) == 0 {
-		for _, d := range of.Dynamic.RPath {
-			dirs = append(dirs, expand(d, origin, of))
-		}
-		dirs = append(dirs, exeRPath...)
+		dirs = append(c.ownRPath(obj, of), inherited...)
 	}
 	for _, d := range of.Dynamic.RunPath {
-		dirs = append(dirs, expand(d, origin, of))
+		dirs = append(dirs, c.expand(d, origin, of))
 	}
 	key := fmt.Sprintf("%s\x00%d/%d\x00%s", needed, of.Class, of.Machine, strings.Join(dirs, ":"))
 	if v, ok := c.lookups.Load(key); ok {
@@ -223,19 +243,17 @@ func (c *Classifier) depHits(name string, f *Facts) ([]hit, []string) {
 	if r, err := rootfs.Resolve(c.root, name); err == nil {
 		self = r
 	}
-	var exeRPath []string
-	if len(f.Dynamic.RunPath) == 0 {
-		for _, d := range f.Dynamic.RPath {
-			exeRPath = append(exeRPath, expand(d, path.Dir(self), f))
-		}
-	}
+	// glibc, for an object without DT_RUNPATH, searches its DT_RPATH and
+	// then the DT_RPATH of each object up the chain that loaded it (an
+	// object with DT_RUNPATH contributes none): inherited carries those.
 	type node struct {
-		path  string
-		facts *Facts
-		chain string
+		path      string
+		facts     *Facts
+		chain     string
+		inherited []string
 	}
 	visited := map[string]bool{self: true}
-	queue := []node{{self, f, path.Base(name)}}
+	queue := []node{{self, f, path.Base(name), nil}}
 	var hits []hit
 	var notes []string
 	missing := map[string]bool{}
@@ -243,7 +261,7 @@ func (c *Classifier) depHits(name string, f *Facts) ([]hit, []string) {
 		n := queue[0]
 		queue = queue[1:]
 		for _, needed := range n.facts.Dynamic.Needed {
-			p, lf := c.findLibrary(n.path, n.facts, needed, exeRPath)
+			p, lf := c.findLibrary(n.path, n.facts, needed, n.inherited)
 			chain := n.chain + " → " + needed
 			if p == "" {
 				if fam := familyOf(needed); fam != "" {
@@ -268,10 +286,27 @@ func (c *Classifier) depHits(name string, f *Facts) ([]hit, []string) {
 				hits = append(hits, c.libraryHit(fam, p, lf, chain))
 			}
 			hits = append(hits, staticHits(lf, fam, chain)...)
-			queue = append(queue, node{p, lf, chain})
+			var inh []string
+			if len(n.facts.Dynamic.RunPath) == 0 {
+				inh = c.ownRPath(n.path, n.facts)
+			}
+			inh = append(inh, n.inherited...)
+			queue = append(queue, node{p, lf, chain, inh[:min(len(inh), maxInheritedRPath)]})
 		}
 	}
 	return hits, notes
+}
+
+// maxInheritedRPath caps the DT_RPATH directories carried down a chain.
+const maxInheritedRPath = 256
+
+// ownRPath is the expanded DT_RPATH of the object at obj.
+func (c *Classifier) ownRPath(obj string, of *Facts) []string {
+	var dirs []string
+	for _, d := range of.Dynamic.RPath {
+		dirs = append(dirs, c.expand(d, path.Dir(obj), of))
+	}
+	return dirs
 }
 
 // dlopenLibcrypto finds the libcrypto a Go binary calling OpenSSL would

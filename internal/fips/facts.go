@@ -66,9 +66,12 @@ type Facts struct {
 	// MODULESDIR of a libcrypto.
 	OpenSSLDir string
 	ModulesDir string
-	// FIPSModeAPI: the file defines FIPS_mode_set (OpenSSL 1.x FIPS
-	// builds, RHEL 8).
-	FIPSModeAPI bool
+	// FIPSModule: the file defines the entry points of OpenSSL 1.x's FIPS
+	// code (FIPS_module_mode_set, FIPS_selftest: the FIPS Object Module
+	// or Red Hat's in-core FIPS patch). FIPS_mode_set is no evidence:
+	// every 1.0.2 and 1.1.x libcrypto defines it, as a failing stub
+	// unless built for FIPS.
+	FIPSModule bool
 	// ProviderInit: the file defines OSSL_provider_init (an OpenSSL 3
 	// provider); ProviderName is its name string when recognised
 	// ("OpenSSL FIPS Provider").
@@ -78,6 +81,10 @@ type Facts struct {
 	// "AWS-LC"); BoringSSLSources: their source paths are in the strings.
 	BoringSSL        string
 	BoringSSLSources bool
+	// HMACSection: the file has a .rodata1 section, where libgcrypt 1.10
+	// and later built with --enable-hmac-binary-check (RHEL 9) keep their
+	// FIPS integrity HMAC instead of a .hmac file beside the library.
+	HMACSection bool
 	// WolfSSL and MbedTLS: the file defines their entry points.
 	WolfSSL bool
 	MbedTLS bool
@@ -185,6 +192,7 @@ func Inspect(r io.ReaderAt, size int64) (f *Facts, err error) {
 		return f, nil
 	}
 	f.Class, f.Machine = ef.Class, ef.Machine
+	f.HMACSection = ef.Section(".rodata1") != nil
 	if f.Dynamic, err = ef.Dynamic(); err != nil {
 		f.Kind, f.Reason = KindUnreadable, err.Error()
 		return f, nil
@@ -364,7 +372,7 @@ var (
 	// when the first byte is common but not dominant.
 	anchorEVP    = []byte("/evp/")
 	reOpenSSLVer = regexp.MustCompile(`^OpenSSL (\d+\.\d+\.\d+[a-z]{0,2})(?:-[A-Za-z0-9.+~-]+)?(?:\s+FIPS)?\s+\d{1,2} [A-Z][a-z]{2} \d{4}`)
-	reProvider   = regexp.MustCompile(`^OpenSSL (?:FIPS|Base|Default|Legacy) Provider`)
+	reProvider   = regexp.MustCompile(`^OpenSSL (?:non-compliant )?(?:FIPS|Base|Default|Legacy) Provider`)
 )
 
 // scanC looks for C crypto linked into the file: OpenSSL's version and
@@ -443,8 +451,8 @@ func readSymbols(ef *elfx.File, f *Facts) {
 		switch {
 		case bytes.HasPrefix(name, []byte("EVP_")), bytes.HasPrefix(name, []byte("OPENSSL_init_")):
 			f.OpenSSLSymbols++
-		case bytes.Equal(name, []byte("FIPS_mode_set")):
-			f.FIPSModeAPI = true
+		case bytes.Equal(name, []byte("FIPS_module_mode_set")), bytes.Equal(name, []byte("FIPS_selftest")):
+			f.FIPSModule = true
 		case bytes.Equal(name, []byte("OSSL_provider_init")):
 			f.ProviderInit = true
 		case bytes.Equal(name, []byte("BORINGSSL_bcm_power_on_self_test")):

@@ -51,7 +51,7 @@ func Findings(r Result) []report.Finding {
 // not read.
 func UnreadableFinding(e WalkError) report.Finding {
 	return report.Finding{ID: FindingUnreadable, Severity: report.Warning, Subject: e.Path,
-		Message: fmt.Sprintf("%s could not be read: %v", e.Path, e.Err), Remediation: "run kensa as a user that can read it"}
+		Message: fmt.Sprintf("%s could not be read: %v", e.Path, e.cause()), Remediation: "run kensa as a user that can read it"}
 }
 
 func firstOr(s []string, def string) string {

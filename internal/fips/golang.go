@@ -16,7 +16,7 @@ func goBackend(g *GoFacts) string {
 	if usesGoOpenSSL(g) {
 		return BackendGoOpenSSL
 	}
-	if g.HasExperiment("boringcrypto") || g.HasTag("goexperiment.boringcrypto") || g.BoringCgo {
+	if boringLinked(g) {
 		return BackendGoBoringCrypto
 	}
 	if m := fipsMode(g); m != "" && m != "off" || len(g.FIPSModules) > 0 || (g.GOFIPS140 != "" && g.GOFIPS140 != "off") {
@@ -26,6 +26,24 @@ func goBackend(g *GoFacts) string {
 		return ""
 	}
 	return BackendGoStd
+}
+
+// boringAsked reports whether the build asked for GOEXPERIMENT=boringcrypto.
+func boringAsked(g *GoFacts) bool {
+	return g.HasExperiment("boringcrypto") || g.HasTag("goexperiment.boringcrypto")
+}
+
+// boringLinked reports whether Google's BoringCrypto is linked in: its
+// cgo calls (_Cfunc__goboringcrypto_…) are in the function table. Asking
+// for the experiment is not enough: crypto/internal/boring needs cgo (and
+// linux/amd64 or arm64), and without it the binary uses Go's own crypto.
+// Without a readable function table, CGO_ENABLED=1 with the experiment
+// is taken as linked.
+func boringLinked(g *GoFacts) bool {
+	if g.BoringCgo {
+		return true
+	}
+	return g.NoFuncTable && g.CGO && boringAsked(g)
 }
 
 func usesGoOpenSSL(g *GoFacts) bool {
@@ -71,6 +89,9 @@ func (c *Classifier) goHit(name string, f *Facts) (*hit, []string) {
 		reason := "Go standard library crypto: not a validated module (built without GOFIPS140)"
 		if g.HasTag("no_openssl") {
 			reason = "Go standard library crypto (-tags no_openssl turned the OpenSSL backend off): not a validated module"
+		}
+		if boringAsked(g) {
+			reason = "Go standard library crypto: built with GOEXPERIMENT=boringcrypto, but BoringCrypto is not linked in (it needs cgo and linux/amd64 or arm64): not a validated module"
 		}
 		return &hit{backend: BackendGoStd, verdict: Noncompliant, reasons: []string{reason},
 			module: Module{Backend: BackendGoStd, Name: "Go standard library crypto", Version: g.Release, Status: StatusNotValidated}}, notes

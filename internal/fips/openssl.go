@@ -6,13 +6,14 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+
+	"github.com/kensa-project/kensa/internal/elfx"
 )
 
 // An OpenSSL installation is judged by the libcrypto the loader would
 // load: OpenSSL 3 is FIPS-capable only with a FIPS provider (an
 // ossl-modules/fips.so that really is one) and the configuration that
-// loads it; OpenSSL 1.x only as a FIPS build (FIPS_mode_set, "FIPS" in
-// its version, as RHEL 8 ships).
+// loads it; OpenSSL 1.x only as a FIPS build (see fips1Evidence).
 
 type osslEntry struct {
 	once sync.Once
@@ -66,9 +67,9 @@ func (c *Classifier) evalOpenSSL(lib string, lf *Facts) hit {
 	}
 	if major != "" && major[0] < '3' && major[0] >= '0' && !strings.HasPrefix(major, "3") {
 		// OpenSSL 0.9.x, 1.0.x, 1.1.x: FIPS only as a FIPS build.
-		if lf != nil && (lf.FIPSModeAPI || strings.Contains(lf.OpenSSLVersion, "FIPS")) {
+		if ev := c.fips1Evidence(lib, base, lf); ev != "" {
 			mod.Name, mod.Status = "OpenSSL FIPS build", StatusUnknown
-			return hit{verdict: Conditional, module: mod, reasons: []string{fmt.Sprintf("%s is a FIPS build (FIPS_mode_set): compliant when the host runs in FIPS mode and the build is a validated one", label)}}
+			return hit{verdict: Conditional, module: mod, reasons: []string{fmt.Sprintf("%s is a FIPS build (%s): compliant when the host runs in FIPS mode and the build is a validated one", label, ev)}}
 		}
 		return hit{verdict: Noncompliant, module: mod, reasons: []string{fmt.Sprintf("%s is not a FIPS build", label)}}
 	}
@@ -84,6 +85,10 @@ func (c *Classifier) evalOpenSSL(lib string, lf *Facts) hit {
 			p, pf := c.tryLibrary(path.Join(d, pname), lfOr(lf))
 			if p == "" {
 				continue
+			}
+			if pf.ProviderInit && nonCompliantProvider(pf.ProviderName) {
+				return hit{verdict: Noncompliant, module: Module{Name: pf.ProviderName, Version: ver, Status: StatusNotValidated, Path: p},
+					reasons: []string{fmt.Sprintf("%s: %s is the %q: %s", label, p, pf.ProviderName, nonCompliantReason)}}
 			}
 			if pf.ProviderInit && (strings.Contains(pf.ProviderName, "FIPS") || pname == "symcryptprovider.so") {
 				prov, provName = p, pf.ProviderName
@@ -109,11 +114,44 @@ func (c *Classifier) evalOpenSSL(lib string, lf *Facts) hit {
 		mod.Version = strings.Fields(pf.OpenSSLVersion)[1]
 	}
 	conf := c.fipsConfig(lf)
+	if conf == "" && c.kernelFIPSSwitch(lib) {
+		return hit{verdict: Conditional, module: mod, reasons: []string{fmt.Sprintf("%s has a FIPS provider (%s) and loads it by itself when the kernel runs in FIPS mode (%s, Red Hat's kernel-fips patch): compliant when the host runs in FIPS mode and the provider build is a validated one", label, prov, kernelFIPSFile)}}
+	}
 	if conf == "" {
 		return hit{verdict: Noncompliant, module: mod, reasons: []string{fmt.Sprintf("%s has a FIPS provider (%s) but no configuration loads it (no fipsmodule.cnf, no fips section in openssl.cnf)", label, prov)}}
 	}
 	return hit{verdict: Conditional, module: mod, reasons: []string{fmt.Sprintf("%s has a FIPS provider (%s, configured in %s): compliant when the host runs in FIPS mode and the provider build is a validated one", label, prov, conf)}}
 }
+
+// fips1Evidence says why an OpenSSL 1.x libcrypto is a FIPS build, or ""
+// when it is not one: "FIPS" in its version string (RHEL 7's
+// "1.0.2k-fips", RHEL 8's "1.1.1k  FIPS"), the FIPS module's entry points,
+// or the integrity file its FIPS self-test checks beside it
+// (.libcrypto.so.1.1.hmac on RHEL and Ubuntu Pro FIPS).
+func (c *Classifier) fips1Evidence(lib, base string, lf *Facts) string {
+	if lf != nil && strings.Contains(strings.ToUpper(lf.OpenSSLVersion), "FIPS") {
+		return "its version says FIPS"
+	}
+	if lf != nil && lf.FIPSModule {
+		return "it defines FIPS_module_mode_set or FIPS_selftest"
+	}
+	for _, n := range []string{base, path.Base(lib)} {
+		hmac := path.Join(path.Dir(lib), "."+n+".hmac")
+		if fi, err := c.root.Lstat(hmac); err == nil && !fi.IsDir() {
+			return "its integrity file " + path.Base(hmac) + " is beside it"
+		}
+	}
+	return ""
+}
+
+// OpenSSL's build can name the FIPS provider "OpenSSL non-compliant FIPS
+// Provider" (its FIPS_VENDOR setting), which marks a build that is not a
+// validated one; validated builds say "OpenSSL FIPS Provider" (vendors
+// put their name in front: "Red Hat Enterprise Linux 9 - OpenSSL FIPS
+// Provider").
+const nonCompliantReason = "a FIPS provider built from an OpenSSL release that is not validated (it names itself non-compliant)"
+
+func nonCompliantProvider(name string) bool { return strings.Contains(name, "non-compliant") }
 
 func lfOr(f *Facts) *Facts {
 	if f == nil {
@@ -139,4 +177,33 @@ func (c *Classifier) fipsConfig(lf *Facts) string {
 		}
 	}
 	return ""
+}
+
+// kernelFIPSFile is what a libcrypto patched to follow the kernel's FIPS
+// flag reads (Red Hat's kernel-fips patch, FIPS_MODE_SWITCH_FILE in
+// crypto/context.c): with it, RHEL 9 and Fedora load the FIPS provider on
+// a FIPS host with no fipsmodule.cnf and no fips section in openssl.cnf
+// (the provider's integrity check is built into fips.so). Upstream
+// OpenSSL 3 never reads it.
+const kernelFIPSFile = "/proc/sys/crypto/fips_enabled"
+
+// kernelFIPSSwitch reports whether the libcrypto at lib carries
+// kernelFIPSFile in its read-only data. It is asked only for a FIPS
+// provider without configuration, once per libcrypto (opensslHit caches).
+func (c *Classifier) kernelFIPSSwitch(lib string) bool {
+	fl, err := c.root.Open(lib)
+	if err != nil {
+		return false
+	}
+	defer fl.Close()
+	ef, err := elfx.Open(fl, fl.Size())
+	if err != nil {
+		return false
+	}
+	found := false
+	_ = ef.ScanStrings([][]byte{[]byte(kernelFIPSFile)}, maxScan, func(int, []byte) bool {
+		found = true
+		return false
+	})
+	return found
 }

@@ -35,7 +35,7 @@ func TestSplitGoVersion(t *testing.T) {
 // the Dockerfiles read in the toolchain zips (see modules.json).
 func TestBoringTag(t *testing.T) {
 	tests := map[string]string{
-		"go1.19.13": "fips-20210429", "go1.20.12": "fips-20210429", "go1.20.13": "fips-20220613",
+		"go1.19.13": "ae223d61", "go1.19": "ae223d61", "go1.18.10": "", "go1.20.1": "fips-20210429", "go1.20.12": "fips-20210429", "go1.20.13": "fips-20220613",
 		"go1.20.14": "fips-20210429", "go1.21.5": "fips-20210429", "go1.21.6": "fips-20220613",
 		"go1.21.7": "fips-20210429", "go1.21.13": "fips-20210429", "go1.22rc1": "fips-20220613",
 		"go1.22rc2": "fips-20220613", "go1.22.0": "fips-20210429", "go1.22.12": "fips-20210429",
@@ -54,6 +54,8 @@ func TestModuleStatusAt(t *testing.T) {
 	tests := []struct {
 		id, at, want string
 	}{
+		{"go-boringcrypto/ae223d61", "2024-01-01", StatusActive},
+		{"go-boringcrypto/ae223d61", "2026-01-01", StatusHistorical},
 		{"go-boringcrypto/fips-20210429", "2026-09-20", StatusActive},
 		{"go-boringcrypto/fips-20210429", "2026-09-21", StatusHistorical},
 		{"go-boringcrypto/fips-20220613", "2024-01-01", StatusInProcess},
@@ -114,7 +116,14 @@ func TestGoBackend(t *testing.T) {
 		{"ms 1.25 default", GoFacts{HasCrypto: true, Settings: settings("microsoft_systemcrypto", "1"), GOFIPS140: "latest"}, BackendGoOpenSSL},
 		{"ms systemcrypto experiment", GoFacts{HasCrypto: true, Experiments: []string{"systemcrypto"}}, BackendGoOpenSSL},
 		{"ms opt-out", GoFacts{HasCrypto: true, Experiments: []string{"nosystemcrypto"}, Settings: settings("microsoft_systemcrypto", "1")}, BackendGoStd},
-		{"boring tag", GoFacts{HasCrypto: true, Tags: []string{"goexperiment.boringcrypto"}}, BackendGoBoringCrypto},
+		{"boring tag", GoFacts{HasCrypto: true, CGO: true, BoringCgo: true, Tags: []string{"goexperiment.boringcrypto"}}, BackendGoBoringCrypto},
+		// crypto/internal/boring needs cgo: GOEXPERIMENT=boringcrypto with
+		// CGO_ENABLED=0 links Go's own crypto (sig.StandardCrypto, no
+		// _Cfunc__goboringcrypto_), as Google Cloud SDK's go-app-stager.
+		{"boring experiment without cgo", GoFacts{HasCrypto: true, Experiments: []string{"fieldtrack", "boringcrypto"}}, BackendGoStd},
+		{"boring tag without cgo", GoFacts{HasCrypto: true, Tags: []string{"goexperiment.boringcrypto"}}, BackendGoStd},
+		{"boring, stripped of its function table", GoFacts{NoFuncTable: true, CGO: true, Experiments: []string{"boringcrypto"}}, BackendGoBoringCrypto},
+		{"boring without cgo, no function table", GoFacts{NoFuncTable: true, Experiments: []string{"boringcrypto"}}, ""},
 		{"fips140 auto", GoFacts{HasCrypto: true, DefaultGODEBUG: "fips140=auto"}, BackendGoFIPS140},
 		{"fips140 off only", GoFacts{HasCrypto: true, DefaultGODEBUG: "fips140=off"}, BackendGoStd},
 		{"GOFIPS140 with fips140=off", GoFacts{HasCrypto: true, GOFIPS140: "v1.0.0-c2097c7c", DefaultGODEBUG: "fips140=off"}, BackendGoFIPS140},

@@ -38,7 +38,18 @@ type WalkError struct {
 	Err  error
 }
 
-func (e WalkError) Error() string { return fmt.Sprintf("%s: %v", e.Path, e.Err) }
+// Error names the path once: "dir: permission denied", not the
+// "dir: open dir: permission denied" of the wrapped *fs.PathError.
+func (e WalkError) Error() string { return fmt.Sprintf("%s: %v", e.Path, e.cause()) }
+
+// cause is the error without the path a *fs.PathError repeats.
+func (e WalkError) cause() error {
+	var pe *fs.PathError
+	if errors.As(e.Err, &pe) {
+		return pe.Err
+	}
+	return e.Err
+}
 
 // Walk classifies the targets (files or directories on disk). A target
 // named directly that is not ELF gives a not-applicable result; in a
