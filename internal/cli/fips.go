@@ -59,8 +59,8 @@ Flags:
     --output FILE
     --fail-on noncompliant|conditional|error|warning|never
                         exit 1 when a file is at or above this (default
-                        noncompliant; conditional = warning, unreadable
-                        files are warnings)
+                        noncompliant = error; conditional = warning;
+                        unreadable files are errors: never a pass)
     --at TIME           evaluate as of TIME (2026-09-01 or RFC 3339)
 
 Examples:
@@ -75,7 +75,7 @@ Examples:
     kensa fips scan --images images.txt --format json --output report.json
 
 Finding ids: fips-noncompliant (error), fips-conditional (warning),
-unreadable (warning), image-unreadable (error: the image could not be
+unreadable (error), image-unreadable (error: the image could not be
 scanned; kensa exits 2 after writing the report), image-entry-skipped
 (warning). See docs/fips.md.
 `

@@ -27,6 +27,8 @@ func TestFipsScanExitCodes(t *testing.T) {
 	dir := t.TempDir()
 	text := filepath.Join(dir, "notes.txt")
 	os.WriteFile(text, []byte("hello"), 0o644)
+	textDir := t.TempDir()
+	os.WriteFile(filepath.Join(textDir, "run.sh"), []byte("#!/bin/sh\necho hello\n"), 0o755)
 	broken := filepath.Join(dir, "broken")
 	os.WriteFile(broken, []byte("\x7fELF\x02\x01\x01garbage"), 0o755)
 	at := "--at=2026-11-24"
@@ -42,9 +44,10 @@ func TestFipsScanExitCodes(t *testing.T) {
 		{"never", []string{"--fail-on", "never", goStd}, ExitOK, ""},
 		{"fail-on error = noncompliant", []string{"--fail-on", "error", goStd}, ExitFindings, ""},
 		{"not elf named directly", []string{text}, ExitOK, ""},
-		{"directory without elf", []string{dir, "--fail-on", "noncompliant"}, ExitOK, ""},
-		{"unreadable is a warning", []string{broken}, ExitOK, ""},
-		{"unreadable fails on warning", []string{"--fail-on", "warning", broken}, ExitFindings, ""},
+		{"directory without elf", []string{textDir, "--fail-on", "noncompliant"}, ExitOK, ""},
+		{"directory with a broken elf", []string{dir}, ExitFindings, ""},
+		{"unreadable fails by default", []string{broken}, ExitFindings, ""},
+		{"unreadable passes only with never", []string{"--fail-on", "never", broken}, ExitOK, ""},
 		{"unreadable fails on conditional", []string{"--fail-on", "conditional", broken}, ExitFindings, ""},
 		{"missing path", []string{filepath.Join(dir, "nope")}, ExitError, "kensa: error: cannot scan"},
 		{"no path", nil, ExitError, "needs a file or directory"},

@@ -15,7 +15,10 @@ const (
 	FindingNoncompliant = "fips-noncompliant"
 	// FindingConditional: compliant only when the host runs in FIPS mode.
 	FindingConditional = "fips-conditional"
-	// FindingUnreadable: the file or directory could not be read.
+	// FindingUnreadable: the file or directory could not be read, so its
+	// crypto is unknown. It is an error: in a compliance gate what cannot
+	// be inspected (a packed, truncated or unreadable binary) must never
+	// pass for compliant.
 	FindingUnreadable = "unreadable"
 )
 
@@ -25,9 +28,9 @@ func Findings(r Result) []report.Finding {
 	switch {
 	case r.Kind == KindUnreadable:
 		return []report.Finding{{
-			ID: FindingUnreadable, Severity: report.Warning, Subject: r.Path,
-			Message:     firstOr(r.Reasons, "unreadable"),
-			Remediation: "check the file's permissions (run as a user that can read it) or whether it is truncated",
+			ID: FindingUnreadable, Severity: report.Error, Subject: r.Path,
+			Message:     firstOr(r.Reasons, "unreadable") + ": its crypto cannot be checked",
+			Remediation: "check the file's permissions (run as a user that can read it), whether it is truncated, or unpack it (upx -d) and scan the result",
 		}}
 	case r.Verdict == Noncompliant:
 		return []report.Finding{{
@@ -50,7 +53,7 @@ func Findings(r Result) []report.Finding {
 // UnreadableFinding is the finding of a directory or file a walk could
 // not read.
 func UnreadableFinding(e WalkError) report.Finding {
-	return report.Finding{ID: FindingUnreadable, Severity: report.Warning, Subject: e.Path,
+	return report.Finding{ID: FindingUnreadable, Severity: report.Error, Subject: e.Path,
 		Message: fmt.Sprintf("%s could not be read: %v", e.Path, e.cause()), Remediation: "run kensa as a user that can read it"}
 }
 
