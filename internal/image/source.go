@@ -21,6 +21,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -84,6 +85,10 @@ type Options struct {
 	// Transport is the HTTP transport (tests); nil means
 	// http.DefaultTransport.
 	Transport http.RoundTripper
+	// Stall fails a registry request that gets no answer, or a body that
+	// delivers less than 16 KiB, within this window; 0 means
+	// [DefaultStall].
+	Stall time.Duration
 }
 
 // Image is one platform's image, ready to flatten.
@@ -326,10 +331,14 @@ func openRegistry(ctx context.Context, ref Reference, opts Options, sel selector
 	if base == nil {
 		base = http.DefaultTransport
 	}
+	stall := opts.Stall
+	if stall <= 0 {
+		stall = DefaultStall
+	}
 	ropts := []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(keychain),
-		remote.WithTransport(plainHTTPGuard{base: base, allowed: insecure}),
+		remote.WithTransport(plainHTTPGuard{base: stallGuard{base: base, stall: stall}, allowed: insecure}),
 		remote.WithUserAgent("kensa"),
 	}
 	desc, err := remote.Get(r, ropts...)
