@@ -306,7 +306,20 @@ func (fl *flattener) layer(idx int, open LayerOpener) error {
 				fl.problem(idx, name, "hard link to unsafe path %q skipped", hdr.Linkname)
 				continue
 			}
+			if n, ok := fl.fs.nodes[target]; ok && n.layer == int32(idx) && n.ino != nil && n.ino.linkTo != "" {
+				// A link of this layer to one still waiting for its
+				// target (in a lower layer) waits for that target too.
+				target = n.ino.linkTo
+			}
 			size, ino, found := fl.linkTarget(target, local)
+			// Links of upper layers may name this link: they share
+			// its target (a tar writer links to the first name of an
+			// inode, so chains come only from links across layers).
+			waiting := fl.pending[name]
+			delete(fl.pending, name)
+			if !found && len(waiting) > 0 {
+				fl.pending[target] = append(fl.pending[target], waiting...)
+			}
 			switch {
 			case found && ino == skipped:
 				// The target's contents were not read because an upper
@@ -319,7 +332,12 @@ func (fl *flattener) layer(idx int, open LayerOpener) error {
 				if !visible {
 					continue
 				}
-				ino = &inode{note: fmt.Sprintf("hard link to %s, which is not in the image", target)}
+				ino = &inode{note: fmt.Sprintf("hard link to %s, which is not in the image", target), linkTo: target}
+			}
+			if found {
+				for _, w := range waiting {
+					w.n.ino, w.n.size = ino, size
+				}
 			}
 			if !visible {
 				local[name] = ino

@@ -177,6 +177,16 @@ func TestFlatten(t *testing.T) {
 			want: map[string]string{"/": "dir", "/b": "elf:" + fakeELF + "a"},
 		},
 		{
+			name: "hard link to a lower hard link shares its target",
+			layers: [][]ent{
+				{{name: "a", body: fakeELF + "a"}, {name: "b", typ: tar.TypeLink, link: "a"}, {name: "h", body: fakeELF + "h"}, {name: "g", typ: tar.TypeLink, link: "h"}, {name: ".wh.h"}},
+				{{name: "c", typ: tar.TypeLink, link: "b"}, {name: "d", typ: tar.TypeLink, link: "c"}, {name: "f", typ: tar.TypeLink, link: "g"}},
+				{{name: ".wh.g"}},
+			},
+			want: map[string]string{"/": "dir", "/a": "elf:" + fakeELF + "a", "/b": "elf:" + fakeELF + "a", "/c": "elf:" + fakeELF + "a", "/d": "elf:" + fakeELF + "a",
+				"/f": "elf:" + fakeELF + "h", "/h": "elf:" + fakeELF + "h"},
+		},
+		{
 			name: "hard link to a file an upper layer replaced is listed without contents",
 			layers: [][]ent{
 				{{name: "a", body: fakeELF + "old"}, {name: "b", typ: tar.TypeLink, link: "a"}},

@@ -82,6 +82,8 @@ type inode struct {
 	examined bool
 	value    any    // what the Examiner returned
 	note     string // why the contents were not examined, if they were not
+	// linkTo is the target of a hard link waiting for it in a lower layer.
+	linkTo string
 }
 
 // File describes one regular file of the flattened tree.
