@@ -522,6 +522,15 @@ func (fl *flattener) readFile(idx int, name string, hdr *tar.Header, r io.Reader
 		fl.problem(idx, name, "%s", ino.note)
 		return ino, nil
 	}
+	if sparse(hdr) {
+		// A sparse file's holes read as zeros that the layer stream
+		// never carried: a few KiB of tar can expand to MaxExamine per
+		// entry, so the expansion counts against the image's budget.
+		fl.fs.Stats.UncompressedSize += hdr.Size
+		if fl.fs.Stats.UncompressedSize > fl.opts.Limits.MaxUncompressed {
+			return nil, fmt.Errorf("%w: more than %d uncompressed bytes (with sparse file %s)", ErrLimit, fl.opts.Limits.MaxUncompressed, name)
+		}
+	}
 	if int64(cap(fl.buf)) < hdr.Size {
 		fl.buf = make([]byte, hdr.Size)
 	}
@@ -534,6 +543,20 @@ func (fl *flattener) readFile(idx int, name string, hdr *tar.Header, r io.Reader
 	fl.fs.Stats.Examined++
 	fl.examine(ino, name, buf)
 	return ino, nil
+}
+
+// sparse reports whether hdr is a GNU sparse file (old GNU format, or
+// PAX GNU.sparse records), whose contents archive/tar expands.
+func sparse(hdr *tar.Header) bool {
+	if hdr.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
 }
 
 // keep returns ino when links wait for it, nil otherwise: a file whose

@@ -11,8 +11,13 @@ import (
 	"strings"
 	"testing"
 
+	"os"
+	"os/exec"
+	"path/filepath"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/kensa-project/kensa/internal/rootfs"
+	"github.com/kensa-project/kensa/internal/testenv"
 )
 
 // ent is one tar entry of a test layer.
@@ -395,5 +400,43 @@ func TestFlattenDeepPaths(t *testing.T) {
 	}
 	if f.Stats.Files != 6000 || f.Len() != 6000+2000+1 {
 		t.Errorf("files %d, paths %d; want 6000 files and 8001 paths", f.Stats.Files, f.Len())
+	}
+}
+
+// TestFlattenSparseBomb: a sparse ELF file is a few KiB of tar that reads
+// as hundreds of MiB of zeros; the expansion counts against the image's
+// byte budget, so many of them stop the image instead of keeping kensa
+// busy reading zeros.
+func TestFlattenSparseBomb(t *testing.T) {
+	testenv.NeedCommand(t, "tar")
+	dir := t.TempDir()
+	names := []string{"-C", dir}
+	for i := range 8 {
+		big := filepath.Join(dir, fmt.Sprint("big", i))
+		if err := os.WriteFile(big, []byte("\x7fELF"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(big, 100<<20); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, filepath.Base(big))
+	}
+	for _, format := range []string{"gnu", "pax"} {
+		t.Run(format, func(t *testing.T) {
+			out, err := exec.Command("tar", append([]string{"--sparse", "--format=" + format, "-cf", "-"}, names...)...).Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out) > 1<<20 {
+				t.Skipf("tar wrote %d bytes: the file system has no holes", len(out))
+			}
+			ls := []LayerOpener{layerOf(out)}
+			lim := DefaultLimits
+			lim.MaxUncompressed = 256 << 20
+			_, err = Flatten(context.Background(), ls, FlattenOptions{Limits: lim, Examine: func(string, io.ReaderAt, int64) any { return nil }})
+			if !errors.Is(err, ErrLimit) {
+				t.Errorf("Flatten of 8 sparse files of 100 MiB, 256 MiB budget: error %v, want ErrLimit", err)
+			}
+		})
 	}
 }
