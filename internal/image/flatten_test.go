@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/kensa-project/kensa/internal/rootfs"
@@ -438,5 +439,34 @@ func TestFlattenSparseBomb(t *testing.T) {
 				t.Errorf("Flatten of 8 sparse files of 100 MiB, 256 MiB budget: error %v, want ErrLimit", err)
 			}
 		})
+	}
+}
+
+// TestFlattenMemoryBoundedByLargestFile: while a file is examined, the
+// buffers of smaller files examined before it are no longer resident.
+func TestFlattenMemoryBoundedByLargestFile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates 160 MiB")
+	}
+	small := fakeELF + strings.Repeat("s", 64<<20)
+	large := fakeELF + strings.Repeat("l", 96<<20)
+	var resident uint64
+	_, err := Flatten(context.Background(), layers(t, []ent{{name: "small", body: small}, {name: "large", body: large}}), FlattenOptions{
+		Examine: func(name string, _ io.ReaderAt, size int64) any {
+			if name == "/large" {
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				resident = ms.HeapSys - ms.HeapReleased
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d MiB resident", resident>>20)
+	// The test's own layer bytes (160 MiB) are resident too.
+	if limit := uint64(len(small)+len(large)) + 96<<20 + 48<<20; resident > limit {
+		t.Errorf("%d MiB of heap resident while examining the 96 MiB file, want at most %d MiB", resident>>20, limit>>20)
 	}
 }
