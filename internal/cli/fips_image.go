@@ -138,7 +138,8 @@ func readImageList(env *Env, name string) ([]listLine, error) {
 	return out, nil
 }
 
-// imageOutcome is what scanning one reference gave.
+// imageOutcome is what scanning one reference gave: the results of the
+// platforms that could be scanned, and err when one could not.
 type imageOutcome struct {
 	ref      image.Reference
 	results  []fips.Result
@@ -192,8 +193,14 @@ func (f *imageFlags) scanOne(ctx context.Context, ref image.Reference, opts fips
 			prog.update("kensa: %s: layer %d of %d, %d MB read, %d ELF files", ref, layer+1, layers, s.UncompressedSize>>20, s.Examined)
 		})
 		if err != nil {
-			o.err = fmt.Errorf("%s (%s): %w", im.Digest, im.Platform, err)
-			return o
+			// The other platforms are still scanned and reported; the
+			// reference counts as failed.
+			err = fmt.Errorf("%s (%s): %w", im.Digest, im.Platform, err)
+			if o.err != nil {
+				err = fmt.Errorf("%w; %w", o.err, err)
+			}
+			o.err = err
+			continue
 		}
 		o.images++
 		o.files += int64(scan.Stats.Files)
