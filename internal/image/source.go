@@ -174,6 +174,8 @@ type selector struct {
 	want     v1.Platform
 	explicit bool
 	all      bool
+	// blobs, for a layout, checks blob sizes before they are read whole.
+	blobs layoutBlobs
 }
 
 func (s selector) matches(p *v1.Platform) bool {
@@ -205,6 +207,9 @@ func (s selector) fromIndex(ref string, idx v1.ImageIndex, depth int) ([]*Image,
 	for _, d := range im.Manifests {
 		switch {
 		case d.MediaType.IsIndex():
+			if err := s.blobs.check(d.Digest, maxMetadata, "index"); err != nil {
+				return nil, err
+			}
 			child, err := idx.ImageIndex(d.Digest)
 			if err != nil {
 				return nil, fmt.Errorf("reading index %s: %w", d.Digest, err)
@@ -219,11 +224,14 @@ func (s selector) fromIndex(ref string, idx v1.ImageIndex, depth int) ([]*Image,
 			if !s.matches(d.Platform) {
 				continue
 			}
+			if err := s.blobs.check(d.Digest, maxMetadata, "manifest"); err != nil {
+				return nil, err
+			}
 			img, err := idx.Image(d.Digest)
 			if err != nil {
 				return nil, fmt.Errorf("reading image %s: %w", d.Digest, err)
 			}
-			one, err := newImage(ref, img)
+			one, err := newImage(ref, img, s.blobs)
 			if err != nil {
 				return nil, err
 			}
@@ -246,7 +254,7 @@ var ErrNoPlatform = errNoPlatform
 
 // fromImage checks a single image against an explicit --platform.
 func (s selector) fromImage(ref string, img v1.Image) ([]*Image, error) {
-	one, err := newImage(ref, img)
+	one, err := newImage(ref, img, s.blobs)
 	if err != nil {
 		return nil, err
 	}
@@ -267,7 +275,7 @@ const (
 	maxConfigSize = 16 << 20
 )
 
-func newImage(ref string, img v1.Image) (*Image, error) {
+func newImage(ref string, img v1.Image, blobs layoutBlobs) (*Image, error) {
 	digest, err := img.Digest()
 	if err != nil {
 		return nil, fmt.Errorf("reading manifest: %w", err)
@@ -281,6 +289,9 @@ func newImage(ref string, img v1.Image) (*Image, error) {
 	}
 	if m.Config.Size > maxConfigSize {
 		return nil, fmt.Errorf("%w: the image configuration is %d bytes (at most %d)", ErrLimit, m.Config.Size, maxConfigSize)
+	}
+	if err := blobs.check(m.Config.Digest, maxConfigSize, "image configuration"); err != nil {
+		return nil, err
 	}
 	return describe(ref, digest, img)
 }
@@ -407,6 +418,9 @@ func openArchive(ref Reference) ([]*Image, error) {
 			}
 		}
 	}
+	if err := checkArchive(p); err != nil {
+		return nil, err
+	}
 	img, err := tarball.ImageFromPath(p, tag)
 	if err != nil {
 		return nil, err
@@ -440,6 +454,10 @@ func openLayout(ref Reference, sel selector) ([]*Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkLayoutIndex(p); err != nil {
+		return nil, err
+	}
+	sel.blobs = layoutBlobs(p)
 	root, err := lp.ImageIndex()
 	if err != nil {
 		return nil, err
@@ -487,6 +505,9 @@ func openLayout(ref Reference, sel selector) ([]*Image, error) {
 	d := picked[0]
 	var imgs []*Image
 	if d.MediaType.IsIndex() {
+		if err := sel.blobs.check(d.Digest, maxMetadata, "index"); err != nil {
+			return nil, err
+		}
 		idx, err := root.ImageIndex(d.Digest)
 		if err != nil {
 			return nil, err
@@ -496,6 +517,9 @@ func openLayout(ref Reference, sel selector) ([]*Image, error) {
 			return nil, err
 		}
 	} else {
+		if err := sel.blobs.check(d.Digest, maxMetadata, "manifest"); err != nil {
+			return nil, err
+		}
 		img, err := root.Image(d.Digest)
 		if err != nil {
 			return nil, err
