@@ -128,7 +128,7 @@ func Open(ctx context.Context, ref Reference, opts Options) ([]*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	sel := selector{want: want, explicit: opts.Platform != "", all: opts.AllPlatforms}
+	sel := selector{want: want, explicit: opts.Platform != "", all: opts.AllPlatforms, fetched: new(int)}
 	switch ref.Scheme {
 	case SchemeRegistry:
 		return openRegistry(ctx, ref, opts, sel)
@@ -176,6 +176,21 @@ type selector struct {
 	all      bool
 	// blobs, for a layout, checks blob sizes before they are read whole.
 	blobs layoutBlobs
+	// fetched counts the manifests read for one reference, so that
+	// nested indexes of thousands of entries cannot fan out unbounded.
+	fetched *int
+}
+
+// maxManifests bounds the manifests and indexes read for one reference
+// (a multi-platform image has a few dozen with its attestations).
+const maxManifests = 256
+
+func (s selector) fetch() error {
+	*s.fetched++
+	if *s.fetched > maxManifests {
+		return fmt.Errorf("%w: the index leads to more than %d manifests", ErrLimit, maxManifests)
+	}
+	return nil
 }
 
 func (s selector) matches(p *v1.Platform) bool {
@@ -207,6 +222,9 @@ func (s selector) fromIndex(ref string, idx v1.ImageIndex, depth int) ([]*Image,
 	for _, d := range im.Manifests {
 		switch {
 		case d.MediaType.IsIndex():
+			if err := s.fetch(); err != nil {
+				return nil, err
+			}
 			if err := s.blobs.check(d.Digest, maxMetadata, "index"); err != nil {
 				return nil, err
 			}
@@ -223,6 +241,9 @@ func (s selector) fromIndex(ref string, idx v1.ImageIndex, depth int) ([]*Image,
 			seen = append(seen, platformString(d.Platform))
 			if !s.matches(d.Platform) {
 				continue
+			}
+			if err := s.fetch(); err != nil {
+				return nil, err
 			}
 			if err := s.blobs.check(d.Digest, maxMetadata, "manifest"); err != nil {
 				return nil, err

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/kensa-project/kensa/internal/image/imagetest"
@@ -355,5 +356,23 @@ func TestInsecureRegistry(t *testing.T) {
 	}
 	if _, err := scan(t, "registry:"+host+"/x:1", Options{Insecure: []string{host}}); err != nil {
 		t.Errorf("with Insecure: %v", err)
+	}
+}
+
+// TestIndexFanOut: an index that leads to hundreds of manifests (here
+// one image listed 300 times, scanned with AllPlatforms) fails with
+// ErrLimit instead of fetching and scanning them all.
+func TestIndexFanOut(t *testing.T) {
+	host, _ := testImages(t)
+	idx := imagetest.Index(t, host)
+	for range 299 {
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: host, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: runtime.GOARCH}}})
+	}
+	reg := imagetest.Registry(t)
+	imagetest.Push(t, reg+"/fan:1", idx)
+	r, _, _ := ParseReference("registry:" + reg + "/fan:1")
+	imgs, err := Open(context.Background(), r, Options{AllPlatforms: true})
+	if !errors.Is(err, ErrLimit) {
+		t.Errorf("Open of an index of 300 manifests: %d images, error %v, want ErrLimit", len(imgs), err)
 	}
 }
