@@ -204,7 +204,25 @@ func (s selector) matches(p *v1.Platform) bool {
 	if p.OS != s.want.OS || p.Architecture != s.want.Architecture {
 		return false
 	}
-	return s.want.Variant == "" || p.Variant == s.want.Variant
+	return s.want.Variant == "" || variant(p) == variant(&s.want)
+}
+
+// variant is p's architecture variant with the default made explicit, as
+// containerd's platforms.Normalize does: linux/arm64 is linux/arm64/v8,
+// linux/arm is linux/arm/v7, linux/amd64 is linux/amd64/v1.
+func variant(p *v1.Platform) string {
+	if p.Variant != "" {
+		return p.Variant
+	}
+	switch p.Architecture {
+	case "arm64":
+		return "v8"
+	case "arm":
+		return "v7"
+	case "amd64":
+		return "v1"
+	}
+	return ""
 }
 
 // fromIndex selects the images of idx (nested indexes included, to a

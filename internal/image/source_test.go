@@ -376,3 +376,31 @@ func TestIndexFanOut(t *testing.T) {
 		t.Errorf("Open of an index of 300 manifests: %d images, error %v, want ErrLimit", len(imgs), err)
 	}
 }
+
+// TestPlatformMatch: --platform matches as docker and containerd do,
+// a default variant written out or left implicit on either side.
+func TestPlatformMatch(t *testing.T) {
+	tests := []struct {
+		want, have string
+		match      bool
+	}{
+		{"linux/arm64/v8", "linux/arm64", true},
+		{"linux/arm64", "linux/arm64/v8", true},
+		{"linux/arm/v7", "linux/arm", true},
+		{"linux/arm/v6", "linux/arm", false},
+		{"linux/arm/v7", "linux/arm/v6", false},
+		{"linux/amd64/v1", "linux/amd64", true},
+		{"linux/amd64/v3", "linux/amd64", false},
+		{"linux/arm64", "linux/amd64", false},
+	}
+	for _, tt := range tests {
+		want, err := wantPlatform(tt.want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		have, _ := v1.ParsePlatform(tt.have)
+		if got := (selector{want: want, explicit: true}).matches(have); got != tt.match {
+			t.Errorf("--platform %s on %s: match %v, want %v", tt.want, tt.have, got, tt.match)
+		}
+	}
+}
