@@ -183,6 +183,13 @@ func TestFlatten(t *testing.T) {
 			want: map[string]string{"/": "dir", "/b": "elf:" + fakeELF + "a"},
 		},
 		{
+			name: "duplicate entries in one layer: the last wins, ./ prefixes and trailing slashes are the same name",
+			layers: [][]ent{
+				{{name: "./bin/", typ: tar.TypeDir}, {name: "bin/tool", body: fakeELF + "1"}, {name: "./bin/tool", body: fakeELF + "2"}, {name: "bin/link", typ: tar.TypeSymlink, link: "tool"}, {name: "bin/link", body: fakeELF + "3"}},
+			},
+			want: map[string]string{"/": "dir", "/bin": "dir", "/bin/tool": "elf:" + fakeELF + "2", "/bin/link": "elf:" + fakeELF + "3"},
+		},
+		{
 			name: "hard link to a lower hard link shares its target",
 			layers: [][]ent{
 				{{name: "a", body: fakeELF + "a"}, {name: "b", typ: tar.TypeLink, link: "a"}, {name: "h", body: fakeELF + "h"}, {name: "g", typ: tar.TypeLink, link: "h"}, {name: ".wh.h"}},
