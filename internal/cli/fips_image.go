@@ -212,10 +212,14 @@ func (f *imageFlags) scanOne(ctx context.Context, ref image.Reference, opts fips
 			}
 		}
 		for _, p := range scan.Problems {
+			msg := fmt.Sprintf("layer %d, %s: %s", p.Layer+1, p.Path, p.Reason)
+			if p.Layer < 0 {
+				msg = p.Reason // about the image, not one layer
+			}
 			o.findings = append(o.findings, report.Finding{
 				ID: findingImageEntrySkipped, Severity: report.Warning,
 				Subject:     imageSubject(im.Reference, im.Platform, len(imgs) > 1, p.Path),
-				Message:     fmt.Sprintf("layer %d, %s: %s", p.Layer+1, p.Path, p.Reason),
+				Message:     msg,
 				Remediation: "rebuild the image with a standard tool (docker, buildah, ko); this entry is not what a runtime would unpack as is",
 			})
 		}

@@ -187,6 +187,8 @@ type flattener struct {
 	// by implyParents.
 	below   map[string]bool
 	implied map[string]bool
+	// unlisted counts the problems beyond maxProblems.
+	unlisted int
 }
 
 // skipped marks, in a layer's own index, a regular file whose contents
@@ -199,10 +201,15 @@ type pendingLink struct {
 	name  string
 }
 
+// maxProblems bounds the problems listed; the rest are counted.
+const maxProblems = 1000
+
 func (fl *flattener) problem(layer int, name, format string, args ...any) {
-	if len(fl.fs.Problems) < 1000 {
+	if len(fl.fs.Problems) < maxProblems {
 		fl.fs.Problems = append(fl.fs.Problems, Problem{Layer: layer, Path: name, Reason: fmt.Sprintf(format, args...)})
+		return
 	}
+	fl.unlisted++
 }
 
 // countingReader stops a layer stream at the image's byte budget.
@@ -643,6 +650,11 @@ func (fl *flattener) finish() {
 		}
 	}
 	fl.relocate()
+	defer func() {
+		if fl.unlisted > 0 {
+			fl.fs.Problems = append(fl.fs.Problems, Problem{Layer: -1, Path: "/", Reason: fmt.Sprintf("%d more entries were skipped; only the first %d are listed", fl.unlisted, maxProblems)})
+		}
+	}()
 	for name := range fl.fs.nodes {
 		for a := path.Dir(name); a != "/"; a = path.Dir(a) {
 			n, ok := fl.fs.nodes[a]

@@ -477,3 +477,23 @@ func TestFlattenMemoryBoundedByLargestFile(t *testing.T) {
 		t.Errorf("%d MiB of heap resident while examining the 96 MiB file, want at most %d MiB", resident>>20, limit>>20)
 	}
 }
+
+// TestFlattenProblemsCapped: past maxProblems, problems are counted, and
+// the count is the last problem, so a hostile image's warnings are
+// bounded but never silently cut.
+func TestFlattenProblemsCapped(t *testing.T) {
+	var ents []ent
+	for i := range maxProblems + 5 {
+		ents = append(ents, ent{name: fmt.Sprintf("../x%d", i), body: "x"})
+	}
+	f, err := Flatten(context.Background(), layers(t, ents), FlattenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.Problems); n != maxProblems+1 {
+		t.Fatalf("%d problems, want %d", n, maxProblems+1)
+	}
+	if last := f.Problems[maxProblems]; last.Layer != -1 || !strings.Contains(last.Reason, "5 more entries were skipped") {
+		t.Errorf("last problem %+v, want the count of the 5 unlisted", last)
+	}
+}

@@ -32,7 +32,7 @@ type FS struct {
 // examine: an unsafe path, a hard link whose target is missing, a file
 // above the examination limit.
 type Problem struct {
-	Layer  int    // index of the layer, 0 is the bottom one
+	Layer  int    // index of the layer, 0 is the bottom one; -1 for the image
 	Path   string // the path as the layer names it
 	Reason string
 }
