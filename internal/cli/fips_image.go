@@ -42,7 +42,12 @@ func addImageFlags(fs *flag.FlagSet) *imageFlags {
 	fs.StringVar(&f.imagesFile, "images", "", "")
 	fs.Func("insecure", "", func(s string) error {
 		for _, h := range strings.Split(s, ",") {
-			if h = strings.TrimSpace(h); h != "" {
+			if h = strings.TrimSpace(h); strings.Contains(h, "/") {
+				// A URL or a repository would never equal a registry
+				// name, and plain HTTP would silently stay refused.
+				return fmt.Errorf("%q is not a registry host[:port] (write it as in the image reference: registry.example:5000)", h)
+			}
+			if h != "" {
 				f.insecure = append(f.insecure, h)
 			}
 		}

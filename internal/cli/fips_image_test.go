@@ -323,3 +323,15 @@ func TestFipsScanOnePlatformBroken(t *testing.T) {
 		}
 	}
 }
+
+// TestFipsScanInsecureFlag: --insecure takes registry names as they are
+// written in references; a URL is a usage error, not a name that would
+// silently never match.
+func TestFipsScanInsecureFlag(t *testing.T) {
+	for _, v := range []string{"http://reg.example:5000", "reg.example:5000/org"} {
+		code, _, stderr := run(t, "fips", "scan", "--insecure", v, "registry:reg.example:5000/org/app:1")
+		if code != ExitError || !strings.Contains(stderr, "not a registry host[:port]") {
+			t.Errorf("--insecure %s: exit %d, stderr %q; want a usage error", v, code, stderr)
+		}
+	}
+}
