@@ -312,6 +312,9 @@ func (s selector) fromImage(ref string, img v1.Image) ([]*Image, error) {
 const (
 	maxLayers     = 1000
 	maxConfigSize = 16 << 20
+	// maxCompressed bounds the declared layer sizes of an image, as
+	// DefaultLimits bounds what they decompress to.
+	maxCompressed = 64 << 30
 )
 
 func newImage(ref string, img v1.Image, blobs layoutBlobs) (*Image, error) {
@@ -325,6 +328,19 @@ func newImage(ref string, img v1.Image, blobs layoutBlobs) (*Image, error) {
 	}
 	if n := len(m.Layers); n > maxLayers {
 		return nil, fmt.Errorf("%w: the manifest lists %d layers (at most %d)", ErrLimit, n, maxLayers)
+	}
+	// A registry blob is read up to its declared size (go-containerregistry
+	// checks it), so declared sizes bound the compressed bytes: without
+	// one, or with an absurd one, a registry could stream skippable zstd
+	// frames or empty gzip members, which decompress to nothing, forever.
+	var total int64
+	for _, l := range m.Layers {
+		if l.Size < 0 || l.Size > maxCompressed {
+			return nil, fmt.Errorf("%w: layer %s declares %d bytes", ErrLimit, l.Digest, l.Size)
+		}
+		if total += l.Size; total > maxCompressed {
+			return nil, fmt.Errorf("%w: the layers declare more than %d bytes", ErrLimit, int64(maxCompressed))
+		}
 	}
 	if m.Config.Size > maxConfigSize {
 		return nil, fmt.Errorf("%w: the image configuration is %d bytes (at most %d)", ErrLimit, m.Config.Size, maxConfigSize)

@@ -404,3 +404,32 @@ func TestPlatformMatch(t *testing.T) {
 		}
 	}
 }
+
+// manifestOverride is an image whose manifest says what the test wants.
+type manifestOverride struct {
+	v1.Image
+	m *v1.Manifest
+}
+
+func (o manifestOverride) Manifest() (*v1.Manifest, error) { return o.m, nil }
+
+// TestDeclaredLayerSizes: a manifest whose layers declare no size or an
+// absurd one is refused before anything is fetched (the declared size is
+// what bounds a registry blob's compressed bytes).
+func TestDeclaredLayerSizes(t *testing.T) {
+	host, _ := testImages(t)
+	m, err := host.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sizes := range [][]int64{{-1}, {1 << 50}, {40 << 30, 40 << 30}} {
+		mm := m.DeepCopy()
+		mm.Layers = nil
+		for _, n := range sizes {
+			mm.Layers = append(mm.Layers, v1.Descriptor{MediaType: types.OCILayer, Size: n, Digest: m.Layers[0].Digest})
+		}
+		if _, err := newImage("x", manifestOverride{host, mm}, ""); !errors.Is(err, ErrLimit) {
+			t.Errorf("layer sizes %v: error %v, want ErrLimit", sizes, err)
+		}
+	}
+}
