@@ -190,7 +190,6 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 		if o.err != nil {
 			failed = append(failed, o)
 			rep.Findings = append(rep.Findings, imageFailure(o))
-			continue
 		}
 		sum.Images += o.images
 		sum.Files += o.files

@@ -42,7 +42,12 @@ func addImageFlags(fs *flag.FlagSet) *imageFlags {
 	fs.StringVar(&f.imagesFile, "images", "", "")
 	fs.Func("insecure", "", func(s string) error {
 		for _, h := range strings.Split(s, ",") {
-			if h = strings.TrimSpace(h); h != "" {
+			if h = strings.TrimSpace(h); strings.Contains(h, "/") {
+				// A URL or a repository would never equal a registry
+				// name, and plain HTTP would silently stay refused.
+				return fmt.Errorf("%q is not a registry host[:port] (write it as in the image reference: registry.example:5000)", h)
+			}
+			if h != "" {
 				f.insecure = append(f.insecure, h)
 			}
 		}
@@ -138,7 +143,8 @@ func readImageList(env *Env, name string) ([]listLine, error) {
 	return out, nil
 }
 
-// imageOutcome is what scanning one reference gave.
+// imageOutcome is what scanning one reference gave: the results of the
+// platforms that could be scanned, and err when one could not.
 type imageOutcome struct {
 	ref      image.Reference
 	results  []fips.Result
@@ -192,8 +198,14 @@ func (f *imageFlags) scanOne(ctx context.Context, ref image.Reference, opts fips
 			prog.update("kensa: %s: layer %d of %d, %d MB read, %d ELF files", ref, layer+1, layers, s.UncompressedSize>>20, s.Examined)
 		})
 		if err != nil {
-			o.err = fmt.Errorf("%s (%s): %w", im.Digest, im.Platform, err)
-			return o
+			// The other platforms are still scanned and reported; the
+			// reference counts as failed.
+			err = fmt.Errorf("%s (%s): %w", im.Digest, im.Platform, err)
+			if o.err != nil {
+				err = fmt.Errorf("%w; %w", o.err, err)
+			}
+			o.err = err
+			continue
 		}
 		o.images++
 		o.files += int64(scan.Stats.Files)
@@ -205,10 +217,14 @@ func (f *imageFlags) scanOne(ctx context.Context, ref image.Reference, opts fips
 			}
 		}
 		for _, p := range scan.Problems {
+			msg := fmt.Sprintf("layer %d, %s: %s", p.Layer+1, p.Path, p.Reason)
+			if p.Layer < 0 {
+				msg = p.Reason // about the image, not one layer
+			}
 			o.findings = append(o.findings, report.Finding{
 				ID: findingImageEntrySkipped, Severity: report.Warning,
 				Subject:     imageSubject(im.Reference, im.Platform, len(imgs) > 1, p.Path),
-				Message:     fmt.Sprintf("layer %d, %s: %s", p.Layer+1, p.Path, p.Reason),
+				Message:     msg,
 				Remediation: "rebuild the image with a standard tool (docker, buildah, ko); this entry is not what a runtime would unpack as is",
 			})
 		}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/kensa-project/kensa/internal/fipstest"
 	"github.com/kensa-project/kensa/internal/image/imagetest"
 	"github.com/kensa-project/kensa/internal/testenv"
@@ -281,5 +283,55 @@ func TestFipsScanHostileImage(t *testing.T) {
 	}
 	if _, err := os.Stat("/tmp/kensa-escape"); err == nil {
 		t.Error("a layer entry was written to disk")
+	}
+}
+
+// TestFipsScanOnePlatformBroken: with --all-platforms, a platform whose
+// layer is corrupt is reported and the reference counts as failed (exit
+// 2), but the platforms that could be read keep their results.
+func TestFipsScanOnePlatformBroken(t *testing.T) {
+	f := needFixtures(t)
+	host := "linux/" + runtime.GOARCH
+	other := "linux/s390x"
+	if runtime.GOARCH == "s390x" {
+		other = "linux/ppc64le"
+	}
+	good := imagetest.Image(t, host, nil, imagetest.Layer(t, imagetest.HostFile("app/fips", f.goFIPS)))
+	// Valid gzip of bytes that are not a tar stream.
+	junk, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(strings.NewReader(strings.Repeat("not a tar stream ", 100))), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := imagetest.Image(t, other, nil, junk)
+	reg := imagetest.Registry(t)
+	for _, order := range [][]v1.Image{{broken, good}, {good, broken}} {
+		imagetest.Push(t, reg+"/multi:1", imagetest.Index(t, order...))
+		code, rep, stderr := scanJSON(t, "--fail-on", "never", "--all-platforms", "registry:"+reg+"/multi:1")
+		if code != ExitError {
+			t.Errorf("exit %d, want %d: %s", code, ExitError, stderr)
+		}
+		if diff := cmp.Diff([]string{host + " /app/fips compliant"}, rep.verdicts()); diff != "" {
+			t.Errorf("verdicts (-want +got):\n%s", diff)
+		}
+		if rep.Summary.Images != 1 || rep.Summary.ImagesFailed != 1 {
+			t.Errorf("summary images %d, failed %d, want 1 and 1", rep.Summary.Images, rep.Summary.ImagesFailed)
+		}
+		if !slices.Contains(rep.findingIDs(), "image-unreadable") || !strings.Contains(stderr, other) {
+			t.Errorf("findings %v, stderr %q: want image-unreadable naming %s", rep.findingIDs(), stderr, other)
+		}
+	}
+}
+
+// TestFipsScanInsecureFlag: --insecure takes registry names as they are
+// written in references; a URL is a usage error, not a name that would
+// silently never match.
+func TestFipsScanInsecureFlag(t *testing.T) {
+	for _, v := range []string{"http://reg.example:5000", "reg.example:5000/org"} {
+		code, _, stderr := run(t, "fips", "scan", "--insecure", v, "registry:reg.example:5000/org/app:1")
+		if code != ExitError || !strings.Contains(stderr, "not a registry host[:port]") {
+			t.Errorf("--insecure %s: exit %d, stderr %q; want a usage error", v, code, stderr)
+		}
 	}
 }

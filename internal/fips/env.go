@@ -36,23 +36,28 @@ import (
 var EnvVars = []string{"GODEBUG", "GOFIPS", "GOLANG_FIPS", "OPENSSL_CONF", "OPENSSL_FORCE_FIPS_MODE"}
 
 // EnvMap turns NAME=value strings (an image configuration's Env) into a
-// map; a later entry for a name wins, as in a process environment built
-// from them.
+// map. The first entry for a name wins: containerd and docker pass an
+// image's Env to the process as it is, duplicates included, and both
+// the Go runtime and the C library's getenv return the first match.
 func EnvMap(env []string) map[string]string {
 	m := make(map[string]string, len(env))
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
-		m[k] = v
+		if _, dup := m[k]; !dup {
+			m[k] = v
+		}
 	}
 	return m
 }
 
 // godebugValue returns the value of key in a GODEBUG string, the last
-// setting winning, and whether it is set.
+// setting winning, and whether it is set. It parses as Go does
+// (internal/godebug): comma-separated key=value pairs, nothing trimmed,
+// so " fips140=off" sets a key Go does not know.
 func godebugValue(godebug, key string) (string, bool) {
 	val, found := "", false
 	for kv := range strings.SplitSeq(godebug, ",") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(kv), key+"="); ok {
+		if v, ok := strings.CutPrefix(kv, key+"="); ok {
 			val, found = v, true
 		}
 	}

@@ -41,6 +41,8 @@ func TestApplyEnv(t *testing.T) {
 			map[string]string{"GODEBUG": "http2client=0,fips140=off"}, Noncompliant, "image Env GODEBUG=fips140=off turns FIPS 140-3 mode off", true},
 		{"the last fips140 setting wins", validated, compliant(BackendGoFIPS140),
 			map[string]string{"GODEBUG": "fips140=off,fips140=on"}, Compliant, "image Env GODEBUG=fips140=on keeps FIPS 140-3 mode on", false},
+		{"Go does not trim GODEBUG: a spaced setting is another key", validated, compliant(BackendGoFIPS140),
+			map[string]string{"GODEBUG": "http2client=0, fips140=off"}, Compliant, "", false},
 		{"only is noted", validated, compliant(BackendGoFIPS140),
 			map[string]string{"GODEBUG": "fips140=only"}, Compliant, "not intended for production", false},
 		{"on with the in-tree module stays noncompliant", std, with(BackendGoStd, Noncompliant),
@@ -146,8 +148,9 @@ func TestApplyEnvOpenSSLConf(t *testing.T) {
 }
 
 func TestEnvMap(t *testing.T) {
+	// The process sees the first of duplicate entries.
 	m := EnvMap([]string{"A=1", "B=x=y", "A=2", "EMPTY="})
-	if m["A"] != "2" || m["B"] != "x=y" || m["EMPTY"] != "" || len(m) != 3 {
+	if m["A"] != "1" || m["B"] != "x=y" || m["EMPTY"] != "" || len(m) != 3 {
 		t.Errorf("EnvMap = %v", m)
 	}
 }

@@ -11,8 +11,14 @@ import (
 	"strings"
 	"testing"
 
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/kensa-project/kensa/internal/rootfs"
+	"github.com/kensa-project/kensa/internal/testenv"
 )
 
 // ent is one tar entry of a test layer.
@@ -175,6 +181,23 @@ func TestFlatten(t *testing.T) {
 				{{name: ".wh.a"}},
 			},
 			want: map[string]string{"/": "dir", "/b": "elf:" + fakeELF + "a"},
+		},
+		{
+			name: "duplicate entries in one layer: the last wins, ./ prefixes and trailing slashes are the same name",
+			layers: [][]ent{
+				{{name: "./bin/", typ: tar.TypeDir}, {name: "bin/tool", body: fakeELF + "1"}, {name: "./bin/tool", body: fakeELF + "2"}, {name: "bin/link", typ: tar.TypeSymlink, link: "tool"}, {name: "bin/link", body: fakeELF + "3"}},
+			},
+			want: map[string]string{"/": "dir", "/bin": "dir", "/bin/tool": "elf:" + fakeELF + "2", "/bin/link": "elf:" + fakeELF + "3"},
+		},
+		{
+			name: "hard link to a lower hard link shares its target",
+			layers: [][]ent{
+				{{name: "a", body: fakeELF + "a"}, {name: "b", typ: tar.TypeLink, link: "a"}, {name: "h", body: fakeELF + "h"}, {name: "g", typ: tar.TypeLink, link: "h"}, {name: ".wh.h"}},
+				{{name: "c", typ: tar.TypeLink, link: "b"}, {name: "d", typ: tar.TypeLink, link: "c"}, {name: "f", typ: tar.TypeLink, link: "g"}},
+				{{name: ".wh.g"}},
+			},
+			want: map[string]string{"/": "dir", "/a": "elf:" + fakeELF + "a", "/b": "elf:" + fakeELF + "a", "/c": "elf:" + fakeELF + "a", "/d": "elf:" + fakeELF + "a",
+				"/f": "elf:" + fakeELF + "h", "/h": "elf:" + fakeELF + "h"},
 		},
 		{
 			name: "hard link to a file an upper layer replaced is listed without contents",
@@ -385,5 +408,92 @@ func TestFlattenDeepPaths(t *testing.T) {
 	}
 	if f.Stats.Files != 6000 || f.Len() != 6000+2000+1 {
 		t.Errorf("files %d, paths %d; want 6000 files and 8001 paths", f.Stats.Files, f.Len())
+	}
+}
+
+// TestFlattenSparseBomb: a sparse ELF file is a few KiB of tar that reads
+// as hundreds of MiB of zeros; the expansion counts against the image's
+// byte budget, so many of them stop the image instead of keeping kensa
+// busy reading zeros.
+func TestFlattenSparseBomb(t *testing.T) {
+	testenv.NeedCommand(t, "tar")
+	dir := t.TempDir()
+	names := []string{"-C", dir}
+	for i := range 8 {
+		big := filepath.Join(dir, fmt.Sprint("big", i))
+		if err := os.WriteFile(big, []byte("\x7fELF"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(big, 100<<20); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, filepath.Base(big))
+	}
+	for _, format := range []string{"gnu", "pax"} {
+		t.Run(format, func(t *testing.T) {
+			out, err := exec.Command("tar", append([]string{"--sparse", "--format=" + format, "-cf", "-"}, names...)...).Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out) > 1<<20 {
+				t.Skipf("tar wrote %d bytes: the file system has no holes", len(out))
+			}
+			ls := []LayerOpener{layerOf(out)}
+			lim := DefaultLimits
+			lim.MaxUncompressed = 256 << 20
+			_, err = Flatten(context.Background(), ls, FlattenOptions{Limits: lim, Examine: func(string, io.ReaderAt, int64) any { return nil }})
+			if !errors.Is(err, ErrLimit) {
+				t.Errorf("Flatten of 8 sparse files of 100 MiB, 256 MiB budget: error %v, want ErrLimit", err)
+			}
+		})
+	}
+}
+
+// TestFlattenMemoryBoundedByLargestFile: while a file is examined, the
+// buffers of smaller files examined before it are no longer resident.
+func TestFlattenMemoryBoundedByLargestFile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates 160 MiB")
+	}
+	small := fakeELF + strings.Repeat("s", 64<<20)
+	large := fakeELF + strings.Repeat("l", 96<<20)
+	var resident uint64
+	_, err := Flatten(context.Background(), layers(t, []ent{{name: "small", body: small}, {name: "large", body: large}}), FlattenOptions{
+		Examine: func(name string, _ io.ReaderAt, size int64) any {
+			if name == "/large" {
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				resident = ms.HeapSys - ms.HeapReleased
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d MiB resident", resident>>20)
+	// The test's own layer bytes (160 MiB) are resident too.
+	if limit := uint64(len(small)+len(large)) + 96<<20 + 48<<20; resident > limit {
+		t.Errorf("%d MiB of heap resident while examining the 96 MiB file, want at most %d MiB", resident>>20, limit>>20)
+	}
+}
+
+// TestFlattenProblemsCapped: past maxProblems, problems are counted, and
+// the count is the last problem, so a hostile image's warnings are
+// bounded but never silently cut.
+func TestFlattenProblemsCapped(t *testing.T) {
+	var ents []ent
+	for i := range maxProblems + 5 {
+		ents = append(ents, ent{name: fmt.Sprintf("../x%d", i), body: "x"})
+	}
+	f, err := Flatten(context.Background(), layers(t, ents), FlattenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.Problems); n != maxProblems+1 {
+		t.Fatalf("%d problems, want %d", n, maxProblems+1)
+	}
+	if last := f.Problems[maxProblems]; last.Layer != -1 || !strings.Contains(last.Reason, "5 more entries were skipped") {
+		t.Errorf("last problem %+v, want the count of the 5 unlisted", last)
 	}
 }

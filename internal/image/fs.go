@@ -32,7 +32,7 @@ type FS struct {
 // examine: an unsafe path, a hard link whose target is missing, a file
 // above the examination limit.
 type Problem struct {
-	Layer  int    // index of the layer, 0 is the bottom one
+	Layer  int    // index of the layer, 0 is the bottom one; -1 for the image
 	Path   string // the path as the layer names it
 	Reason string
 }
@@ -82,6 +82,8 @@ type inode struct {
 	examined bool
 	value    any    // what the Examiner returned
 	note     string // why the contents were not examined, if they were not
+	// linkTo is the target of a hard link waiting for it in a lower layer.
+	linkTo string
 }
 
 // File describes one regular file of the flattened tree.

@@ -21,6 +21,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -84,6 +85,10 @@ type Options struct {
 	// Transport is the HTTP transport (tests); nil means
 	// http.DefaultTransport.
 	Transport http.RoundTripper
+	// Stall fails a registry request that gets no answer, or a body that
+	// delivers less than 16 KiB, within this window; 0 means
+	// [DefaultStall].
+	Stall time.Duration
 }
 
 // Image is one platform's image, ready to flatten.
@@ -123,7 +128,7 @@ func Open(ctx context.Context, ref Reference, opts Options) ([]*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	sel := selector{want: want, explicit: opts.Platform != "", all: opts.AllPlatforms}
+	sel := selector{want: want, explicit: opts.Platform != "", all: opts.AllPlatforms, fetched: new(int)}
 	switch ref.Scheme {
 	case SchemeRegistry:
 		return openRegistry(ctx, ref, opts, sel)
@@ -169,6 +174,23 @@ type selector struct {
 	want     v1.Platform
 	explicit bool
 	all      bool
+	// blobs, for a layout, checks blob sizes before they are read whole.
+	blobs layoutBlobs
+	// fetched counts the manifests read for one reference, so that
+	// nested indexes of thousands of entries cannot fan out unbounded.
+	fetched *int
+}
+
+// maxManifests bounds the manifests and indexes read for one reference
+// (a multi-platform image has a few dozen with its attestations).
+const maxManifests = 256
+
+func (s selector) fetch() error {
+	*s.fetched++
+	if *s.fetched > maxManifests {
+		return fmt.Errorf("%w: the index leads to more than %d manifests", ErrLimit, maxManifests)
+	}
+	return nil
 }
 
 func (s selector) matches(p *v1.Platform) bool {
@@ -182,7 +204,25 @@ func (s selector) matches(p *v1.Platform) bool {
 	if p.OS != s.want.OS || p.Architecture != s.want.Architecture {
 		return false
 	}
-	return s.want.Variant == "" || p.Variant == s.want.Variant
+	return s.want.Variant == "" || variant(p) == variant(&s.want)
+}
+
+// variant is p's architecture variant with the default made explicit, as
+// containerd's platforms.Normalize does: linux/arm64 is linux/arm64/v8,
+// linux/arm is linux/arm/v7, linux/amd64 is linux/amd64/v1.
+func variant(p *v1.Platform) string {
+	if p.Variant != "" {
+		return p.Variant
+	}
+	switch p.Architecture {
+	case "arm64":
+		return "v8"
+	case "arm":
+		return "v7"
+	case "amd64":
+		return "v1"
+	}
+	return ""
 }
 
 // fromIndex selects the images of idx (nested indexes included, to a
@@ -200,6 +240,12 @@ func (s selector) fromIndex(ref string, idx v1.ImageIndex, depth int) ([]*Image,
 	for _, d := range im.Manifests {
 		switch {
 		case d.MediaType.IsIndex():
+			if err := s.fetch(); err != nil {
+				return nil, err
+			}
+			if err := s.blobs.check(d.Digest, maxMetadata, "index"); err != nil {
+				return nil, err
+			}
 			child, err := idx.ImageIndex(d.Digest)
 			if err != nil {
 				return nil, fmt.Errorf("reading index %s: %w", d.Digest, err)
@@ -214,11 +260,17 @@ func (s selector) fromIndex(ref string, idx v1.ImageIndex, depth int) ([]*Image,
 			if !s.matches(d.Platform) {
 				continue
 			}
+			if err := s.fetch(); err != nil {
+				return nil, err
+			}
+			if err := s.blobs.check(d.Digest, maxMetadata, "manifest"); err != nil {
+				return nil, err
+			}
 			img, err := idx.Image(d.Digest)
 			if err != nil {
 				return nil, fmt.Errorf("reading image %s: %w", d.Digest, err)
 			}
-			one, err := newImage(ref, img)
+			one, err := newImage(ref, img, s.blobs)
 			if err != nil {
 				return nil, err
 			}
@@ -241,7 +293,7 @@ var ErrNoPlatform = errNoPlatform
 
 // fromImage checks a single image against an explicit --platform.
 func (s selector) fromImage(ref string, img v1.Image) ([]*Image, error) {
-	one, err := newImage(ref, img)
+	one, err := newImage(ref, img, s.blobs)
 	if err != nil {
 		return nil, err
 	}
@@ -260,9 +312,12 @@ func (s selector) fromImage(ref string, img v1.Image) ([]*Image, error) {
 const (
 	maxLayers     = 1000
 	maxConfigSize = 16 << 20
+	// maxCompressed bounds the declared layer sizes of an image, as
+	// DefaultLimits bounds what they decompress to.
+	maxCompressed = 64 << 30
 )
 
-func newImage(ref string, img v1.Image) (*Image, error) {
+func newImage(ref string, img v1.Image, blobs layoutBlobs) (*Image, error) {
 	digest, err := img.Digest()
 	if err != nil {
 		return nil, fmt.Errorf("reading manifest: %w", err)
@@ -274,8 +329,24 @@ func newImage(ref string, img v1.Image) (*Image, error) {
 	if n := len(m.Layers); n > maxLayers {
 		return nil, fmt.Errorf("%w: the manifest lists %d layers (at most %d)", ErrLimit, n, maxLayers)
 	}
+	// A registry blob is read up to its declared size (go-containerregistry
+	// checks it), so declared sizes bound the compressed bytes: without
+	// one, or with an absurd one, a registry could stream skippable zstd
+	// frames or empty gzip members, which decompress to nothing, forever.
+	var total int64
+	for _, l := range m.Layers {
+		if l.Size < 0 || l.Size > maxCompressed {
+			return nil, fmt.Errorf("%w: layer %s declares %d bytes", ErrLimit, l.Digest, l.Size)
+		}
+		if total += l.Size; total > maxCompressed {
+			return nil, fmt.Errorf("%w: the layers declare more than %d bytes", ErrLimit, int64(maxCompressed))
+		}
+	}
 	if m.Config.Size > maxConfigSize {
 		return nil, fmt.Errorf("%w: the image configuration is %d bytes (at most %d)", ErrLimit, m.Config.Size, maxConfigSize)
+	}
+	if err := blobs.check(m.Config.Digest, maxConfigSize, "image configuration"); err != nil {
+		return nil, err
 	}
 	return describe(ref, digest, img)
 }
@@ -326,10 +397,14 @@ func openRegistry(ctx context.Context, ref Reference, opts Options, sel selector
 	if base == nil {
 		base = http.DefaultTransport
 	}
+	stall := opts.Stall
+	if stall <= 0 {
+		stall = DefaultStall
+	}
 	ropts := []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(keychain),
-		remote.WithTransport(plainHTTPGuard{base: base, allowed: insecure}),
+		remote.WithTransport(plainHTTPGuard{base: stallGuard{base: base, stall: stall}, allowed: insecure}),
 		remote.WithUserAgent("kensa"),
 	}
 	desc, err := remote.Get(r, ropts...)
@@ -398,6 +473,9 @@ func openArchive(ref Reference) ([]*Image, error) {
 			}
 		}
 	}
+	if err := checkArchive(p); err != nil {
+		return nil, err
+	}
 	img, err := tarball.ImageFromPath(p, tag)
 	if err != nil {
 		return nil, err
@@ -431,6 +509,10 @@ func openLayout(ref Reference, sel selector) ([]*Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkLayoutIndex(p); err != nil {
+		return nil, err
+	}
+	sel.blobs = layoutBlobs(p)
 	root, err := lp.ImageIndex()
 	if err != nil {
 		return nil, err
@@ -478,6 +560,9 @@ func openLayout(ref Reference, sel selector) ([]*Image, error) {
 	d := picked[0]
 	var imgs []*Image
 	if d.MediaType.IsIndex() {
+		if err := sel.blobs.check(d.Digest, maxMetadata, "index"); err != nil {
+			return nil, err
+		}
 		idx, err := root.ImageIndex(d.Digest)
 		if err != nil {
 			return nil, err
@@ -487,6 +572,9 @@ func openLayout(ref Reference, sel selector) ([]*Image, error) {
 			return nil, err
 		}
 	} else {
+		if err := sel.blobs.check(d.Digest, maxMetadata, "manifest"); err != nil {
+			return nil, err
+		}
 		img, err := root.Image(d.Digest)
 		if err != nil {
 			return nil, err

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/kensa-project/kensa/internal/image/imagetest"
@@ -355,5 +356,80 @@ func TestInsecureRegistry(t *testing.T) {
 	}
 	if _, err := scan(t, "registry:"+host+"/x:1", Options{Insecure: []string{host}}); err != nil {
 		t.Errorf("with Insecure: %v", err)
+	}
+}
+
+// TestIndexFanOut: an index that leads to hundreds of manifests (here
+// one image listed 300 times, scanned with AllPlatforms) fails with
+// ErrLimit instead of fetching and scanning them all.
+func TestIndexFanOut(t *testing.T) {
+	host, _ := testImages(t)
+	idx := imagetest.Index(t, host)
+	for range 299 {
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: host, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: runtime.GOARCH}}})
+	}
+	reg := imagetest.Registry(t)
+	imagetest.Push(t, reg+"/fan:1", idx)
+	r, _, _ := ParseReference("registry:" + reg + "/fan:1")
+	imgs, err := Open(context.Background(), r, Options{AllPlatforms: true})
+	if !errors.Is(err, ErrLimit) {
+		t.Errorf("Open of an index of 300 manifests: %d images, error %v, want ErrLimit", len(imgs), err)
+	}
+}
+
+// TestPlatformMatch: --platform matches as docker and containerd do,
+// a default variant written out or left implicit on either side.
+func TestPlatformMatch(t *testing.T) {
+	tests := []struct {
+		want, have string
+		match      bool
+	}{
+		{"linux/arm64/v8", "linux/arm64", true},
+		{"linux/arm64", "linux/arm64/v8", true},
+		{"linux/arm/v7", "linux/arm", true},
+		{"linux/arm/v6", "linux/arm", false},
+		{"linux/arm/v7", "linux/arm/v6", false},
+		{"linux/amd64/v1", "linux/amd64", true},
+		{"linux/amd64/v3", "linux/amd64", false},
+		{"linux/arm64", "linux/amd64", false},
+	}
+	for _, tt := range tests {
+		want, err := wantPlatform(tt.want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		have, _ := v1.ParsePlatform(tt.have)
+		if got := (selector{want: want, explicit: true}).matches(have); got != tt.match {
+			t.Errorf("--platform %s on %s: match %v, want %v", tt.want, tt.have, got, tt.match)
+		}
+	}
+}
+
+// manifestOverride is an image whose manifest says what the test wants.
+type manifestOverride struct {
+	v1.Image
+	m *v1.Manifest
+}
+
+func (o manifestOverride) Manifest() (*v1.Manifest, error) { return o.m, nil }
+
+// TestDeclaredLayerSizes: a manifest whose layers declare no size or an
+// absurd one is refused before anything is fetched (the declared size is
+// what bounds a registry blob's compressed bytes).
+func TestDeclaredLayerSizes(t *testing.T) {
+	host, _ := testImages(t)
+	m, err := host.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sizes := range [][]int64{{-1}, {1 << 50}, {40 << 30, 40 << 30}} {
+		mm := m.DeepCopy()
+		mm.Layers = nil
+		for _, n := range sizes {
+			mm.Layers = append(mm.Layers, v1.Descriptor{MediaType: types.OCILayer, Size: n, Digest: m.Layers[0].Digest})
+		}
+		if _, err := newImage("x", manifestOverride{host, mm}, ""); !errors.Is(err, ErrLimit) {
+			t.Errorf("layer sizes %v: error %v, want ErrLimit", sizes, err)
+		}
 	}
 }
