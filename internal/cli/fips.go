@@ -167,19 +167,10 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 	if err := ctx.Err(); err != nil {
 		return usageErrorf("interrupted: %v", err)
 	}
-	sortFipsResults(results)
-
 	rep := newReport(env, "fips scan", common.at)
-	sum := fipsSummary{Files: seen, Results: len(results), Verdicts: map[string]int{}, Backends: map[string]int{}}
+	sum := fipsSummary{Files: seen, Verdicts: map[string]int{}, Backends: map[string]int{}}
 	for _, r := range results {
 		rep.Findings = append(rep.Findings, fips.Findings(r)...)
-		sum.Verdicts[string(r.Verdict)]++
-		if r.Kind == fips.KindUnreadable {
-			sum.Unreadable++
-		}
-		for _, b := range r.Crypto {
-			sum.Backends[b]++
-		}
 	}
 	for _, e := range walkErrs {
 		rep.Findings = append(rep.Findings, fips.UnreadableFinding(e))
@@ -194,16 +185,16 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 		sum.Images += o.images
 		sum.Files += o.files
 		rep.Findings = append(rep.Findings, o.findings...)
-		for _, r := range o.results {
-			sum.Verdicts[string(r.Verdict)]++
-			if r.Kind == fips.KindUnreadable {
-				sum.Unreadable++
-			}
-			for _, b := range r.Crypto {
-				sum.Backends[b]++
-			}
-		}
 		results = append(results, o.results...)
+	}
+	for _, r := range results {
+		sum.Verdicts[string(r.Verdict)]++
+		if r.Kind == fips.KindUnreadable {
+			sum.Unreadable++
+		}
+		for _, b := range r.Crypto {
+			sum.Backends[b]++
+		}
 	}
 	sortFipsResults(results)
 	sum.Results, sum.ImagesFailed = len(results), len(failed)
