@@ -58,7 +58,7 @@ func TestCertExitCodes(t *testing.T) {
 		{"probe bad address", []string{"cert", "probe", "--connect", "a:b:c"}, ExitError, "--connect"},
 		{"probe bad concurrency", []string{"cert", "probe", "--connect", addr, "--concurrency", "0"}, ExitError, "--concurrency"},
 		{"probe bad baseline", []string{"cert", "probe", "--connect", addr, "--baseline", junkF}, ExitError, "--baseline"},
-		{"cert group", []string{"cert"}, ExitOK, ""},
+		{"cert group", []string{"cert"}, ExitError, "needs a command"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

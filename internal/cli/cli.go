@@ -191,7 +191,11 @@ func groupUsage(group string) func(context.Context, *Env, []string) error {
 				fmt.Fprintf(&b, "    %-16s %s\n", c.name, c.short)
 			}
 		}
-		if len(args) > 0 && args[0] != "-h" && args[0] != "--help" && args[0] != "help" {
+		if len(args) == 0 {
+			// Like "kensa" alone: the usage, on stderr, and exit 2.
+			return usageErrorf("kensa %s needs a command", group).withHint("%s", strings.TrimSpace(b.String()))
+		}
+		if args[0] != "-h" && args[0] != "--help" && args[0] != "help" {
 			return usageErrorf("unknown command %q", group+" "+args[0]).
 				withHint("%s", strings.TrimSpace(b.String()))
 		}
@@ -260,7 +264,9 @@ func printError(w io.Writer, err error) {
 	if ce, ok := errors.AsType[*cliError](err); ok {
 		for _, h := range ce.hints {
 			for _, line := range strings.Split(h, "\n") {
-				fmt.Fprintf(w, "kensa: hint: %s\n", line)
+				if strings.TrimSpace(line) != "" {
+					fmt.Fprintf(w, "kensa: hint: %s\n", line)
+				}
 			}
 		}
 	}

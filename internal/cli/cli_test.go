@@ -27,6 +27,9 @@ func TestExitCodes(t *testing.T) {
 		{"version", []string{"version"}, ExitOK, ""},
 		{"version extra", []string{"version", "x"}, ExitError, "kensa: error: version takes no arguments"},
 		{"unknown", []string{"nope"}, ExitError, `kensa: error: unknown command "nope"`},
+		{"group alone", []string{"cert"}, ExitError, "kensa: hint:     cert check"},
+		{"group help", []string{"cert", "--help"}, ExitOK, ""},
+		{"group unknown", []string{"cert", "bogus"}, ExitError, `unknown command "cert bogus"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
