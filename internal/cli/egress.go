@@ -41,8 +41,12 @@ Flags:
     --input-format FORMAT   auto (default), azfw-text, json, csv, squid
     --all                   list allowed traffic too
     --since WHEN            only records at or after WHEN: a duration before
-                            --at (2h, 30m, 7d) or a time (2026-11-24T08:00:00Z)
-    --until WHEN            only records at or before WHEN (same forms)
+                            --at (2h, 30m, 7d), a time (2026-11-24T08:00:00Z,
+                            2026-11-24T08:00+09:00) or a date (2026-11-24);
+                            a time without a zone ("2026-11-24 08:00",
+                            2026-11-24T08:00:00) and a date are UTC
+    --until WHEN            only records at or before WHEN (same forms; a
+                            date is its first instant, 00:00 UTC)
     --emit az|bicep|terraform
                             write the allow rules, ready to apply, instead of
                             the report
@@ -188,7 +192,7 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 		t, err := parseWhen(f.val, common.at)
 		if err != nil {
 			return usageErrorf("%s %q: %v", f.name, f.val, err).
-				withHint("write a duration before --at (2h, 30m, 7d) or a time (2026-11-24T08:00:00Z)")
+				withHint("write a duration before --at (2h, 30m, 7d), a UTC time (\"2026-11-24 08:00\", 2026-11-24T08:00:00Z), a time with its zone (2026-11-24T08:00+09:00) or a date (2026-11-24)")
 		}
 		*f.dst = t.UnixNano()
 	}
@@ -291,16 +295,27 @@ func unreadableInputs(files []egress.FileStats, err error) error {
 	return e.withHint("the report above covers what could be read")
 }
 
-// parseWhen reads a duration before at, or a time.
+// whenLayouts are the times --since and --until take besides RFC 3339 and
+// parseTime's forms: minutes without seconds, with or without a zone. A time
+// without a zone is UTC, as the firewall logs' own times are.
+var whenLayouts = []string{"2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02T15:04Z07:00", "2006-01-02 15:04Z07:00", "2006-01-02 15:04:05Z07:00"}
+
+// parseWhen reads a duration before at, a time or a date (UTC unless the
+// time names its zone).
 func parseWhen(s string, at time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
 	if d, err := parseDuration(s); err == nil {
 		return at.Add(-d), nil
 	}
-	t, err := parseTime(s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("neither a duration nor a time")
+	if t, err := parseTime(s); err == nil {
+		return t, nil
 	}
-	return t, nil
+	for _, layout := range whenLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("neither a duration nor a time")
 }
 
 func unwrapPathError(err error) error {
