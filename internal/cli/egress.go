@@ -35,7 +35,9 @@ detected per file (--input-format forces one):
                AWS Network Firewall alert logs (EVE JSON)
     csv        Log Analytics CSV export (msg_s or AZFW* columns)
     squid      Squid access.log, native format (TCP_DENIED/403 is a deny;
-               407 is an authentication challenge, not a deny)
+               407 is an authentication challenge, not a deny; NONE/000,
+               TAG_NONE/000, NONE_NONE/000 had no request: counted apart,
+               neither allowed nor denied)
 
 Flags:
     --input-format FORMAT   auto (default), azfw-text, json, csv, squid
@@ -99,6 +101,7 @@ type egressFile struct {
 	NAT        int64  `json:"dnat_ignored"`
 	Other      int64  `json:"other"`
 	Auth       int64  `json:"proxy_auth"`
+	NoRequest  int64  `json:"no_request"`
 	Unknown    int64  `json:"unknown"`
 	OutOfRange int64  `json:"out_of_range,omitempty"`
 	Untimed    int64  `json:"untimed,omitempty"`
@@ -237,7 +240,7 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 		Overflow: res.Overflow, Rules: len(plan.Collections), Findings: map[string]int{}}
 	for _, f := range res.Files {
 		sum.Files = append(sum.Files, egressFile{f.Name, string(f.Format), f.Records, f.Traffic, f.Denied, f.Allowed, f.Alerts,
-			f.DNS, f.NAT, f.Other, f.Auth, f.Unknown, f.OutOfRange, f.Untimed, f.Err})
+			f.DNS, f.NAT, f.Other, f.Auth, f.NoRequest, f.Unknown, f.OutOfRange, f.Untimed, f.Err})
 	}
 	if s := res.SNIMissing; s.Count > 0 {
 		sum.SNIMissing = &egressSNI{s.Count, s.Sources, timePtr(s.First), timePtr(s.Last)}
@@ -479,6 +482,7 @@ func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, pl
 		n    int64
 		what string
 	}{{t.DNS, "DNS queries"}, {t.NAT, "inbound DNAT ignored"}, {t.Auth, "proxy authentication challenges (407, not denies)"},
+		{t.NoRequest, "with no request (Squid NONE/000: aborted or failed before a verdict, neither allowed nor denied)"},
 		{t.Other, "records without a verdict"}, {t.OutOfRange, "outside --since/--until"}, {t.Untimed, "without a time, left out by --since/--until"},
 		{t.Unknown, "not understood"}} {
 		if x.n > 0 {

@@ -167,3 +167,43 @@ func TestEgressTextKeepsTheDestinationWhole(t *testing.T) {
 		t.Errorf("the destination was cut:\n%s", out.String())
 	}
 }
+
+// TestEgressSquidNoRequest: Squid's NONE/000 lines (a client that closed
+// before its request, a TLS error first) are neither allowed nor denied:
+// counted apart, never listed by --all as allowed traffic.
+func TestEgressSquidNoRequest(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "access.log")
+	os.WriteFile(log, []byte(strings.Join([]string{
+		"1757106053.100      0 10.0.0.1 NONE_NONE/000 0 CONNECT 198.51.100.9:443 - HIER_NONE/- -",
+		"1757106053.200      0 10.0.0.1 NONE_NONE/000 0 - error:transaction-end-before-headers - HIER_NONE/- -",
+		"1349087074.302      0 10.0.0.1 TAG_NONE/000 0 CONNECT aborted.example.com:443 - HIER_NONE/- -",
+		"1249087074.302      0 10.0.0.1 NONE/000 0 GET http://old.example.com/ - NONE/- -",
+		"1757106048.542      1 10.0.0.2 TCP_TUNNEL/200 3867 CONNECT ok.example.com:443 - HIER_DIRECT/203.0.113.4 -",
+	}, "\n")+"\n"), 0o644)
+	code, out, stderr := run(t, "egress", "analyze", "--all", "--format", "json", log)
+	if code != ExitOK {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	var rep struct {
+		Results []struct{ Host, Action string }
+		Summary struct {
+			Files []struct {
+				Allowed   int64 `json:"allowed"`
+				NoRequest int64 `json:"no_request"`
+			} `json:"files"`
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 1 || rep.Results[0].Host != "ok.example.com" {
+		t.Errorf("results = %+v, want only ok.example.com", rep.Results)
+	}
+	if f := rep.Summary.Files[0]; f.Allowed != 1 || f.NoRequest != 4 {
+		t.Errorf("allowed, no_request = %d, %d; want 1, 4", f.Allowed, f.NoRequest)
+	}
+	_, text, _ := run(t, "egress", "analyze", "--all", log)
+	if !strings.Contains(text, "4 with no request") || !strings.Contains(text, "(0 denied, 1 allowed)") {
+		t.Errorf("text summary does not count them apart:\n%s", text)
+	}
+}

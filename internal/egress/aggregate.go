@@ -90,7 +90,10 @@ type FileStats struct {
 	NAT     int64 // inbound DNAT records (ignored)
 	Other   int64 // known records without a verdict (netflow, aggregations)
 	Auth    int64 // proxy authentication challenges (Squid 407)
-	Unknown int64 // lines or records of no known shape
+	// NoRequest counts connections logged without a handled request
+	// (Squid NONE/000 and the like): neither allowed nor denied.
+	NoRequest int64
+	Unknown   int64 // lines or records of no known shape
 	// OutOfRange counts records outside --since/--until; Untimed those
 	// without a time when a time filter was set (they are left out too).
 	OutOfRange int64
@@ -132,6 +135,7 @@ func (f *FileStats) merge(o *FileStats) {
 	f.NAT += o.NAT
 	f.Other += o.Other
 	f.Auth += o.Auth
+	f.NoRequest += o.NoRequest
 	f.Unknown += o.Unknown
 	f.OutOfRange += o.OutOfRange
 	f.Untimed += o.Untimed
@@ -234,6 +238,9 @@ func (a *aggregator) add(fi int, ev *Event) {
 		return
 	case KindAuth:
 		fs.Auth++
+		return
+	case KindNoRequest:
+		fs.NoRequest++
 		return
 	case KindTraffic:
 	default:
