@@ -386,14 +386,8 @@ func egressFindings(res *egress.Result) ([]egressResult, []report.Finding) {
 			continue
 		}
 		subject := hostPortString(d.Host, d.Port)
-		times := fmt.Sprintf("%d time", d.Count)
-		if d.Count != 1 {
-			times += "s"
-		}
-		from := fmt.Sprintf("from %d source", len(d.Sources))
-		if len(d.Sources) != 1 {
-			from += "s"
-		}
+		times := count(d.Count, "time", "times")
+		from := "from " + count(int64(len(d.Sources)), "source", "sources")
 		f := report.Finding{Subject: subject, Citation: citation}
 		svc := ""
 		if d.Service != nil {
@@ -446,8 +440,9 @@ func egressFindings(res *egress.Result) ([]egressResult, []report.Finding) {
 	if s := res.SNIMissing; s.Count > 0 {
 		findings = append(findings, report.Finding{
 			ID: "egress-sni-missing", Severity: report.Error, Subject: "(TLS without SNI)",
-			Message: fmt.Sprintf("%d HTTPS connections were denied because they sent no SNI (from %s); there is no name to allow",
-				s.Count, strings.Join(s.Sources, ", ")),
+			Message: fmt.Sprintf("%s denied because %s no SNI (from %s); there is no name to allow",
+				count(s.Count, "HTTPS connection was", "HTTPS connections were"), map[bool]string{true: "it sent", false: "they sent"}[s.Count == 1],
+				strings.Join(s.Sources, ", ")),
 			Remediation: "make the client send SNI (connect by name, not IP), or allow the destination IP with a network rule",
 			Citation:    "Azure Firewall FAQ: application rules need SNI; MicrosoftDocs/azure-docs#53795",
 		})
@@ -464,7 +459,8 @@ func egressFindings(res *egress.Result) ([]egressResult, []report.Finding) {
 		}
 		if f.Unknown > 0 {
 			findings = append(findings, report.Finding{ID: "egress-unparsed", Severity: report.Info, Subject: f.Name,
-				Message:     fmt.Sprintf("%d of %d lines or records are no record of a known format", f.Unknown, f.Records),
+				Message: fmt.Sprintf("%d of %s %s no record of a known format", f.Unknown, count(f.Records, "line or record", "lines or records"),
+					map[bool]string{true: "is", false: "are"}[f.Unknown == 1]),
 				Remediation: "check --input-format; the first ones are listed in the summary"})
 		}
 	}
@@ -473,23 +469,30 @@ func egressFindings(res *egress.Result) ([]egressResult, []report.Finding) {
 
 func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, plan *egress.Plan, sum egressSummary) error {
 	t := res.Total()
-	fmt.Fprintf(w, "%d records in %d input(s): %d connections (%d denied, %d allowed", t.Records, len(res.Files), t.Traffic, t.Denied, t.Allowed)
+	fmt.Fprintf(w, "%s in %s: %s (%d denied, %d allowed", count(t.Records, "record", "records"), count(int64(len(res.Files)), "input", "inputs"),
+		count(t.Traffic, "connection", "connections"), t.Denied, t.Allowed)
 	if t.Alerts > 0 {
-		fmt.Fprintf(w, ", %d alerts", t.Alerts)
+		fmt.Fprintf(w, ", %s", count(t.Alerts, "alert", "alerts"))
 	}
 	fmt.Fprint(w, ")")
 	for _, x := range []struct {
-		n    int64
-		what string
-	}{{t.DNS, "DNS queries"}, {t.NAT, "inbound DNAT ignored"}, {t.Auth, "proxy authentication challenges (407, not denies)"},
-		{t.NoRequest, "with no request (Squid NONE/000: aborted or failed before a verdict, neither allowed nor denied)"},
-		{t.Other, "records without a verdict"}, {t.OutOfRange, "outside --since/--until"}, {t.Untimed, "without a time, left out by --since/--until"},
-		{t.Unknown, "not understood"}} {
+		n         int64
+		one, many string
+	}{{t.DNS, "DNS query", "DNS queries"}, {t.NAT, "inbound DNAT record ignored", "inbound DNAT records ignored"},
+		{t.Auth, "proxy authentication challenge (407, not a deny)", "proxy authentication challenges (407, not denies)"},
+		{t.NoRequest, "connection with no request", "connections with no request"},
+		{t.Other, "record without a verdict", "records without a verdict"},
+		{t.OutOfRange, "outside --since/--until", "outside --since/--until"},
+		{t.Untimed, "without a time, left out by --since/--until", "without a time, left out by --since/--until"},
+		{t.Unknown, "not understood", "not understood"}} {
 		if x.n > 0 {
-			fmt.Fprintf(w, ", %d %s", x.n, x.what)
+			fmt.Fprintf(w, ", %s", count(x.n, x.one, x.many))
 		}
 	}
 	fmt.Fprintln(w)
+	if t.NoRequest > 0 {
+		fmt.Fprintln(w, "(with no request: Squid logged NONE/000, TAG_NONE/000 or NONE_NONE/000, the client closed or an error came before any request; neither allowed nor denied)")
+	}
 	unreadable := false
 	for _, f := range res.Files {
 		if f.Err != "" {
@@ -541,12 +544,8 @@ func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, pl
 		}
 	}
 	if s := sum.SNIMissing; s != nil {
-		conns := "connections"
-		if s.Count == 1 {
-			conns = "connection"
-		}
-		fmt.Fprintf(w, "\nTLS without SNI: %d %s denied from %s. There is no name to allow:\nmake the client connect by name, or allow the destination IP with a network rule.\n",
-			s.Count, conns, strings.Join(s.Sources, ", "))
+		fmt.Fprintf(w, "\nTLS without SNI: %s denied from %s. There is no name to allow:\nmake the client connect by name, or allow the destination IP with a network rule.\n",
+			count(s.Count, "connection", "connections"), strings.Join(s.Sources, ", "))
 	}
 	// The services, once each.
 	seen := map[string]bool{}
@@ -616,15 +615,24 @@ func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, pl
 		}
 	}
 	if len(res.Unknown) > 0 {
-		fmt.Fprintf(w, "\nNot understood: %d lines or records (never fatal); the first:\n", t.Unknown)
+		fmt.Fprintf(w, "\nNot understood: %s (never fatal); the first:\n", count(t.Unknown, "line or record", "lines or records"))
 		for _, u := range res.Unknown {
 			fmt.Fprintf(w, "  %s:%d: %s\n", u.File, u.Line, u.Text)
 		}
 	}
 	if res.Overflow > 0 {
-		fmt.Fprintf(w, "\n%d records of further destinations were counted but not listed (more than 100000 destinations).\n", res.Overflow)
+		fmt.Fprintf(w, "\n%s of further destinations %s counted but not listed (more than 100000 destinations).\n",
+			count(res.Overflow, "record", "records"), map[bool]string{true: "was", false: "were"}[res.Overflow == 1])
 	}
 	return nil
+}
+
+// count writes n with the noun's singular or plural: "1 record", "2 records".
+func count(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.FormatInt(n, 10) + " " + many
 }
 
 func appendOnce(s []string, v string) []string {

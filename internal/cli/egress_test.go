@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -203,7 +204,54 @@ func TestEgressSquidNoRequest(t *testing.T) {
 		t.Errorf("allowed, no_request = %d, %d; want 1, 4", f.Allowed, f.NoRequest)
 	}
 	_, text, _ := run(t, "egress", "analyze", "--all", log)
-	if !strings.Contains(text, "4 with no request") || !strings.Contains(text, "(0 denied, 1 allowed)") {
+	if !strings.Contains(text, "4 connections with no request") || !strings.Contains(text, "(0 denied, 1 allowed)") {
 		t.Errorf("text summary does not count them apart:\n%s", text)
+	}
+}
+
+// TestEgressWording runs every fixture (and inputs made to count one of
+// everything) through the text report and the findings, and looks for
+// singular/plural slips: "1 records", "1 DNS queries", "input(s)".
+func TestEgressWording(t *testing.T) {
+	dir := t.TempDir()
+	one := filepath.Join(dir, "one.log")
+	os.WriteFile(one, []byte(strings.Join([]string{
+		"1757106048.542      1 10.0.0.2 TCP_DENIED/403 3867 CONNECT denied.example.com:443 - HIER_NONE/- text/html",
+		"1757106053.100      0 10.0.0.1 NONE_NONE/000 0 CONNECT 198.51.100.9:443 - HIER_NONE/- -",
+		"1757106049.614      1 10.0.0.1 TCP_DENIED/407 1702 CONNECT auth.example.com:443 - NONE/- text/html",
+		"not squid",
+	}, "\n")+"\n"), 0o644)
+	sni := filepath.Join(dir, "sni.log")
+	os.WriteFile(sni, []byte("2026-11-24T01:00:00Z HTTPS request from 10.0.0.7:1000 to 203.0.113.7:443. Action: Deny. Reason: SNI TLS extension was missing.\n"), 0o644)
+	inputs := []string{one, sni}
+	fixtures, _ := filepath.Glob(egressFixture("*"))
+	for _, f := range fixtures {
+		if st, err := os.Stat(f); err == nil && !st.IsDir() && !strings.HasSuffix(f, ".md") {
+			inputs = append(inputs, f)
+		}
+	}
+	slip := regexp.MustCompile(`\b1 ([a-z]+s|DNS queries|lines or records)\b|\(s\)|\b1 of 1 lines`)
+	for _, in := range inputs {
+		_, text, stderr := run(t, "egress", "analyze", "--all", "--at", "2026-11-25T00:00:00Z", in)
+		_, js, _ := run(t, "egress", "analyze", "--all", "--format", "json", in)
+		var rep struct{ Findings []struct{ Message string } }
+		json.Unmarshal([]byte(js), &rep)
+		all := text + stderr
+		for _, f := range rep.Findings {
+			all += f.Message + "\n"
+		}
+		for _, line := range strings.Split(all, "\n") {
+			if m := slip.FindString(line); m != "" {
+				t.Errorf("%s: %q in %q", filepath.Base(in), m, line)
+			}
+		}
+	}
+	// One connection, no time, and a time filter: the input could not be
+	// analysed, said of one connection.
+	untimed := filepath.Join(dir, "untimed.log")
+	os.WriteFile(untimed, []byte("HTTPS request from 10.0.0.5:1000 to a.example.com:443. Action: Deny. Reason: No rule matched. Proceeding with default action\n"), 0o644)
+	_, _, stderr := run(t, "egress", "analyze", "--since", "2h", untimed)
+	if !strings.Contains(stderr, "its one connection has no time") {
+		t.Errorf("stderr = %q, want it to speak of one connection", stderr)
 	}
 }

@@ -120,6 +120,9 @@ func (f *FileStats) Unreadable() string {
 	case f.Records > 0 && f.Unknown == f.Records:
 		return fmt.Sprintf("none of its %d lines or records is of a format kensa reads", f.Records)
 	case f.Untimed > 0 && f.Untimed == f.Traffic:
+		if f.Traffic == 1 {
+			return "its one connection has no time, so --since/--until left it out"
+		}
 		return fmt.Sprintf("none of its %d connections has a time, so --since/--until left them all out", f.Traffic)
 	}
 	return ""
