@@ -183,6 +183,10 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 			return usageErrorf("--source %q is not an IP address or CIDR", s).
 				withHint("write a source as 10.0.2.0/24 or 10.0.2.4")
 		}
+		if egress.IsIPv6(s) {
+			return usageErrorf("--source %q is IPv6: Azure Firewall takes IPv6 only in network rules of a dual-stack firewall (preview), so kensa writes IPv4 rules", s).
+				withHint("name the IPv4 subnet (10.0.2.0/24); add IPv6 network rules by hand on a dual-stack firewall")
+		}
 	}
 	opts := egress.Options{Format: format, All: *all}
 	for _, f := range []struct {
@@ -400,6 +404,9 @@ func egressFindings(res *egress.Result) ([]egressResult, []report.Finding) {
 				egress.ReasonProxy: "the proxy's access rules denied it"}[d.Reason]
 			f.Message = fmt.Sprintf("%s %s was denied %s %s: %s%s", d.Proto, subject, times, from, why, svc)
 			f.Remediation = "allow it: kensa egress analyze --emit az|bicep|terraform writes the rule"
+			if egress.IsIPv6(d.Host) {
+				f.Remediation = "kensa writes no rule for an IPv6 destination: Azure Firewall takes IPv6 only in network rules of a dual-stack firewall (preview); add the network rule by hand there"
+			}
 			if d.Service != nil && len(d.Service.Companions) > 0 {
 				var hs []string
 				for _, c := range d.Service.Companions {
@@ -603,6 +610,9 @@ func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, pl
 		}
 		if plan.NeedsDNSProxy {
 			fmt.Fprintln(w, "  (network rules with FQDNs need DNS proxy enabled on the firewall policy)")
+		}
+		if len(plan.IPv6Sources) > 0 {
+			fmt.Fprint(w, wrap(egress.IPv6SourcesNote(plan), "  ", 94))
 		}
 		if plan.SourcesCut {
 			fmt.Fprintln(w, "  (a destination had more distinct sources than kensa keeps, so the rules miss some: name the subnets with --source)")

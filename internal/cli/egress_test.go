@@ -53,6 +53,8 @@ func TestEgressAnalyzeExitCodes(t *testing.T) {
 		{"bad since", []string{"egress", "analyze", "--since", "yesterday", clean}, ExitError, "neither a duration nor a time"},
 		{"since after until", []string{"egress", "analyze", "--since", "2026-11-24", "--until", "2026-11-01", clean}, ExitError, "swap them"},
 		{"bad source", []string{"egress", "analyze", "--source", "10.0.0.0/99", clean}, ExitError, "not an IP address or CIDR"},
+		{"IPv6 source", []string{"egress", "analyze", "--emit", "az", "--source", "2001:db8::/64", clean}, ExitError, "kensa: hint: name the IPv4 subnet"},
+		{"IPv4-mapped source", []string{"egress", "analyze", "--source", "::ffff:10.0.0.1", clean}, ExitOK, ""},
 		{"stdin twice", []string{"egress", "analyze", "-", "-"}, ExitError, "named twice"},
 		// An input that could not be analysed never passes for a clean log,
 		// whatever --fail-on says.
@@ -253,5 +255,22 @@ func TestEgressWording(t *testing.T) {
 	_, _, stderr := run(t, "egress", "analyze", "--since", "2h", untimed)
 	if !strings.Contains(stderr, "its one connection has no time") {
 		t.Errorf("stderr = %q, want it to speak of one connection", stderr)
+	}
+}
+
+// TestEgressIPv6Finding: kensa writes no rule for an IPv6 destination, so
+// its finding must not point at --emit.
+func TestEgressIPv6Finding(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "fw.log")
+	os.WriteFile(log, []byte("TCP request from 10.1.2.6:50412 to [2001:db8:1::9]:8443. Action: Deny. \n"), 0o644)
+	_, out, _ := run(t, "egress", "analyze", "--format", "json", log)
+	var rep struct {
+		Findings []struct{ ID, Remediation string }
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Findings) != 1 {
+		t.Fatalf("report %v: %s", err, out)
+	}
+	if r := rep.Findings[0].Remediation; !strings.Contains(r, "writes no rule for an IPv6 destination") {
+		t.Errorf("remediation = %q", r)
 	}
 }
