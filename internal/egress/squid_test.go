@@ -130,6 +130,15 @@ http_access deny all
 			t.Fatalf("%s was allowed", u)
 		}
 	}
+	// A client that closes before its request is whole: Squid logs a
+	// NONE tag (NONE_NONE/000 … error:transaction-end-before-headers),
+	// which is neither allowed nor denied.
+	if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+		c.Write([]byte("GET http://half.invalid/ HT"))
+		time.Sleep(200 * time.Millisecond)
+		c.Close()
+	}
+	time.Sleep(300 * time.Millisecond)
 	stop() // flushes and closes the log
 
 	f, err := os.Open(accessLog)
@@ -169,6 +178,17 @@ http_access deny all
 	}
 	if int64(denied) != res.Files[0].Denied || denied != 3 {
 		t.Errorf("grep TCP_DENIED/403 = %d, kensa denied = %d", denied, res.Files[0].Denied)
+	}
+	// And the NONE lines: counted apart, none of them allowed.
+	none := 0
+	for _, l := range lines {
+		if f := strings.Fields(l); len(f) > 3 && (strings.HasPrefix(f[3], "NONE") || strings.HasPrefix(f[3], "TAG_NONE")) {
+			none++
+		}
+	}
+	// (waitPort's probe connections are such lines too.)
+	if f := res.Files[0]; none < 1 || f.NoRequest != int64(none) || f.Allowed != 2 {
+		t.Errorf("NONE lines = %d, kensa no_request = %d, allowed = %d; want no_request = NONE lines >= 1, allowed 2", none, f.NoRequest, f.Allowed)
 	}
 }
 
