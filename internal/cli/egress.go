@@ -220,6 +220,15 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 		}
 		st, err := os.Stat(p)
 		if err != nil {
+			if looksLikeClock(p) && (*since != "" || *until != "") {
+				// --since 2026-11-22 08:00, unquoted: the shell split it.
+				flag := "--since"
+				if *since == "" {
+					flag = "--until"
+				}
+				return usageErrorf("reading %s: %v", p, unwrapPathError(err)).
+					withHint("quote a time with a space: %s \"2026-11-22 %s\" (or write 2026-11-22T%s)", flag, p, p)
+			}
 			return usageErrorf("reading %s: %v", p, unwrapPathError(err)).withHint("check the path")
 		}
 		if st.IsDir() {
@@ -300,6 +309,16 @@ func unreadableInputs(files []egress.FileStats, err error) error {
 		e.withHint("kensa reads azfw-text, json, csv and squid logs (kensa egress analyze --help); --input-format forces one")
 	}
 	return e.withHint("the report above covers what could be read")
+}
+
+// looksLikeClock reports whether s is a time of day (08:00, 8:00:00).
+func looksLikeClock(s string) bool {
+	for _, layout := range []string{"15:04", "15:04:05"} {
+		if _, err := time.Parse(layout, s); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // whenLayouts are the times --since and --until take besides RFC 3339 and

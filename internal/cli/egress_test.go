@@ -52,6 +52,7 @@ func TestEgressAnalyzeExitCodes(t *testing.T) {
 		{"emit with json", []string{"egress", "analyze", "--emit", "az", "--format", "json", clean}, ExitError, "not a json report"},
 		{"bad since", []string{"egress", "analyze", "--since", "yesterday", clean}, ExitError, "neither a duration nor a time"},
 		{"since after until", []string{"egress", "analyze", "--since", "2026-11-24", "--until", "2026-11-01", clean}, ExitError, "swap them"},
+		{"unquoted time", []string{"egress", "analyze", "--since", "2026-11-22", "08:00", clean}, ExitError, `kensa: hint: quote a time with a space: --since "2026-11-22 08:00"`},
 		{"bad source", []string{"egress", "analyze", "--source", "10.0.0.0/99", clean}, ExitError, "not an IP address or CIDR"},
 		{"IPv6 source", []string{"egress", "analyze", "--emit", "az", "--source", "2001:db8::/64", clean}, ExitError, "kensa: hint: name the IPv4 subnet"},
 		{"IPv4-mapped source", []string{"egress", "analyze", "--source", "::ffff:10.0.0.1", clean}, ExitOK, ""},
