@@ -35,14 +35,20 @@ detected per file (--input-format forces one):
                AWS Network Firewall alert logs (EVE JSON)
     csv        Log Analytics CSV export (msg_s or AZFW* columns)
     squid      Squid access.log, native format (TCP_DENIED/403 is a deny;
-               407 is an authentication challenge, not a deny)
+               407 is an authentication challenge, not a deny; NONE/000,
+               TAG_NONE/000, NONE_NONE/000 had no request: counted apart,
+               neither allowed nor denied)
 
 Flags:
     --input-format FORMAT   auto (default), azfw-text, json, csv, squid
     --all                   list allowed traffic too
     --since WHEN            only records at or after WHEN: a duration before
-                            --at (2h, 30m, 7d) or a time (2026-11-24T08:00:00Z)
-    --until WHEN            only records at or before WHEN (same forms)
+                            --at (2h, 30m, 7d), a time (2026-11-24T08:00:00Z,
+                            2026-11-24T08:00+09:00) or a date (2026-11-24);
+                            a time without a zone ("2026-11-24 08:00",
+                            2026-11-24T08:00:00) and a date are UTC
+    --until WHEN            only records at or before WHEN (same forms; a
+                            date is its first instant, 00:00 UTC)
     --emit az|bicep|terraform
                             write the allow rules, ready to apply, instead of
                             the report
@@ -95,6 +101,7 @@ type egressFile struct {
 	NAT        int64  `json:"dnat_ignored"`
 	Other      int64  `json:"other"`
 	Auth       int64  `json:"proxy_auth"`
+	NoRequest  int64  `json:"no_request"`
 	Unknown    int64  `json:"unknown"`
 	OutOfRange int64  `json:"out_of_range,omitempty"`
 	Untimed    int64  `json:"untimed,omitempty"`
@@ -176,6 +183,10 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 			return usageErrorf("--source %q is not an IP address or CIDR", s).
 				withHint("write a source as 10.0.2.0/24 or 10.0.2.4")
 		}
+		if egress.IsIPv6(s) {
+			return usageErrorf("--source %q is IPv6: Azure Firewall takes IPv6 only in network rules of a dual-stack firewall (preview), so kensa writes IPv4 rules", s).
+				withHint("name the IPv4 subnet (10.0.2.0/24); add IPv6 network rules by hand on a dual-stack firewall")
+		}
 	}
 	opts := egress.Options{Format: format, All: *all}
 	for _, f := range []struct {
@@ -188,7 +199,7 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 		t, err := parseWhen(f.val, common.at)
 		if err != nil {
 			return usageErrorf("%s %q: %v", f.name, f.val, err).
-				withHint("write a duration before --at (2h, 30m, 7d) or a time (2026-11-24T08:00:00Z)")
+				withHint("write a duration before --at (2h, 30m, 7d), a UTC time (\"2026-11-24 08:00\", 2026-11-24T08:00:00Z), a time with its zone (2026-11-24T08:00+09:00) or a date (2026-11-24)")
 		}
 		*f.dst = t.UnixNano()
 	}
@@ -209,6 +220,15 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 		}
 		st, err := os.Stat(p)
 		if err != nil {
+			if looksLikeClock(p) && (*since != "" || *until != "") {
+				// --since 2026-11-22 08:00, unquoted: the shell split it.
+				flag := "--since"
+				if *since == "" {
+					flag = "--until"
+				}
+				return usageErrorf("reading %s: %v", p, unwrapPathError(err)).
+					withHint("quote a time with a space: %s \"2026-11-22 %s\" (or write 2026-11-22T%s)", flag, p, p)
+			}
 			return usageErrorf("reading %s: %v", p, unwrapPathError(err)).withHint("check the path")
 		}
 		if st.IsDir() {
@@ -233,7 +253,7 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 		Overflow: res.Overflow, Rules: len(plan.Collections), Findings: map[string]int{}}
 	for _, f := range res.Files {
 		sum.Files = append(sum.Files, egressFile{f.Name, string(f.Format), f.Records, f.Traffic, f.Denied, f.Allowed, f.Alerts,
-			f.DNS, f.NAT, f.Other, f.Auth, f.Unknown, f.OutOfRange, f.Untimed, f.Err})
+			f.DNS, f.NAT, f.Other, f.Auth, f.NoRequest, f.Unknown, f.OutOfRange, f.Untimed, f.Err})
 	}
 	if s := res.SNIMissing; s.Count > 0 {
 		sum.SNIMissing = &egressSNI{s.Count, s.Sources, timePtr(s.First), timePtr(s.Last)}
@@ -291,16 +311,37 @@ func unreadableInputs(files []egress.FileStats, err error) error {
 	return e.withHint("the report above covers what could be read")
 }
 
-// parseWhen reads a duration before at, or a time.
+// looksLikeClock reports whether s is a time of day (08:00, 8:00:00).
+func looksLikeClock(s string) bool {
+	for _, layout := range []string{"15:04", "15:04:05"} {
+		if _, err := time.Parse(layout, s); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// whenLayouts are the times --since and --until take besides RFC 3339 and
+// parseTime's forms: minutes without seconds, with or without a zone. A time
+// without a zone is UTC, as the firewall logs' own times are.
+var whenLayouts = []string{"2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02T15:04Z07:00", "2006-01-02 15:04Z07:00", "2006-01-02 15:04:05Z07:00"}
+
+// parseWhen reads a duration before at, a time or a date (UTC unless the
+// time names its zone).
 func parseWhen(s string, at time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
 	if d, err := parseDuration(s); err == nil {
 		return at.Add(-d), nil
 	}
-	t, err := parseTime(s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("neither a duration nor a time")
+	if t, err := parseTime(s); err == nil {
+		return t, nil
 	}
-	return t, nil
+	for _, layout := range whenLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("neither a duration nor a time")
 }
 
 func unwrapPathError(err error) error {
@@ -368,14 +409,8 @@ func egressFindings(res *egress.Result) ([]egressResult, []report.Finding) {
 			continue
 		}
 		subject := hostPortString(d.Host, d.Port)
-		times := fmt.Sprintf("%d time", d.Count)
-		if d.Count != 1 {
-			times += "s"
-		}
-		from := fmt.Sprintf("from %d source", len(d.Sources))
-		if len(d.Sources) != 1 {
-			from += "s"
-		}
+		times := count(d.Count, "time", "times")
+		from := "from " + count(int64(len(d.Sources)), "source", "sources")
 		f := report.Finding{Subject: subject, Citation: citation}
 		svc := ""
 		if d.Service != nil {
@@ -388,6 +423,9 @@ func egressFindings(res *egress.Result) ([]egressResult, []report.Finding) {
 				egress.ReasonProxy: "the proxy's access rules denied it"}[d.Reason]
 			f.Message = fmt.Sprintf("%s %s was denied %s %s: %s%s", d.Proto, subject, times, from, why, svc)
 			f.Remediation = "allow it: kensa egress analyze --emit az|bicep|terraform writes the rule"
+			if egress.IsIPv6(d.Host) {
+				f.Remediation = "kensa writes no rule for an IPv6 destination: Azure Firewall takes IPv6 only in network rules of a dual-stack firewall (preview); add the network rule by hand there"
+			}
 			if d.Service != nil && len(d.Service.Companions) > 0 {
 				var hs []string
 				for _, c := range d.Service.Companions {
@@ -428,8 +466,9 @@ func egressFindings(res *egress.Result) ([]egressResult, []report.Finding) {
 	if s := res.SNIMissing; s.Count > 0 {
 		findings = append(findings, report.Finding{
 			ID: "egress-sni-missing", Severity: report.Error, Subject: "(TLS without SNI)",
-			Message: fmt.Sprintf("%d HTTPS connections were denied because they sent no SNI (from %s); there is no name to allow",
-				s.Count, strings.Join(s.Sources, ", ")),
+			Message: fmt.Sprintf("%s denied because %s no SNI (from %s); there is no name to allow",
+				count(s.Count, "HTTPS connection was", "HTTPS connections were"), map[bool]string{true: "it sent", false: "they sent"}[s.Count == 1],
+				strings.Join(s.Sources, ", ")),
 			Remediation: "make the client send SNI (connect by name, not IP), or allow the destination IP with a network rule",
 			Citation:    "Azure Firewall FAQ: application rules need SNI; MicrosoftDocs/azure-docs#53795",
 		})
@@ -446,7 +485,8 @@ func egressFindings(res *egress.Result) ([]egressResult, []report.Finding) {
 		}
 		if f.Unknown > 0 {
 			findings = append(findings, report.Finding{ID: "egress-unparsed", Severity: report.Info, Subject: f.Name,
-				Message:     fmt.Sprintf("%d of %d lines or records are no record of a known format", f.Unknown, f.Records),
+				Message: fmt.Sprintf("%d of %s %s no record of a known format", f.Unknown, count(f.Records, "line or record", "lines or records"),
+					map[bool]string{true: "is", false: "are"}[f.Unknown == 1]),
 				Remediation: "check --input-format; the first ones are listed in the summary"})
 		}
 	}
@@ -455,22 +495,30 @@ func egressFindings(res *egress.Result) ([]egressResult, []report.Finding) {
 
 func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, plan *egress.Plan, sum egressSummary) error {
 	t := res.Total()
-	fmt.Fprintf(w, "%d records in %d input(s): %d connections (%d denied, %d allowed", t.Records, len(res.Files), t.Traffic, t.Denied, t.Allowed)
+	fmt.Fprintf(w, "%s in %s: %s (%d denied, %d allowed", count(t.Records, "record", "records"), count(int64(len(res.Files)), "input", "inputs"),
+		count(t.Traffic, "connection", "connections"), t.Denied, t.Allowed)
 	if t.Alerts > 0 {
-		fmt.Fprintf(w, ", %d alerts", t.Alerts)
+		fmt.Fprintf(w, ", %s", count(t.Alerts, "alert", "alerts"))
 	}
 	fmt.Fprint(w, ")")
 	for _, x := range []struct {
-		n    int64
-		what string
-	}{{t.DNS, "DNS queries"}, {t.NAT, "inbound DNAT ignored"}, {t.Auth, "proxy authentication challenges (407, not denies)"},
-		{t.Other, "records without a verdict"}, {t.OutOfRange, "outside --since/--until"}, {t.Untimed, "without a time, left out by --since/--until"},
-		{t.Unknown, "not understood"}} {
+		n         int64
+		one, many string
+	}{{t.DNS, "DNS query", "DNS queries"}, {t.NAT, "inbound DNAT record ignored", "inbound DNAT records ignored"},
+		{t.Auth, "proxy authentication challenge (407, not a deny)", "proxy authentication challenges (407, not denies)"},
+		{t.NoRequest, "connection with no request", "connections with no request"},
+		{t.Other, "record without a verdict", "records without a verdict"},
+		{t.OutOfRange, "outside --since/--until", "outside --since/--until"},
+		{t.Untimed, "without a time, left out by --since/--until", "without a time, left out by --since/--until"},
+		{t.Unknown, "not understood", "not understood"}} {
 		if x.n > 0 {
-			fmt.Fprintf(w, ", %d %s", x.n, x.what)
+			fmt.Fprintf(w, ", %s", count(x.n, x.one, x.many))
 		}
 	}
 	fmt.Fprintln(w)
+	if t.NoRequest > 0 {
+		fmt.Fprintln(w, "(with no request: Squid logged NONE/000, TAG_NONE/000 or NONE_NONE/000, the client closed or an error came before any request; neither allowed nor denied)")
+	}
 	unreadable := false
 	for _, f := range res.Files {
 		if f.Err != "" {
@@ -522,12 +570,8 @@ func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, pl
 		}
 	}
 	if s := sum.SNIMissing; s != nil {
-		conns := "connections"
-		if s.Count == 1 {
-			conns = "connection"
-		}
-		fmt.Fprintf(w, "\nTLS without SNI: %d %s denied from %s. There is no name to allow:\nmake the client connect by name, or allow the destination IP with a network rule.\n",
-			s.Count, conns, strings.Join(s.Sources, ", "))
+		fmt.Fprintf(w, "\nTLS without SNI: %s denied from %s. There is no name to allow:\nmake the client connect by name, or allow the destination IP with a network rule.\n",
+			count(s.Count, "connection", "connections"), strings.Join(s.Sources, ", "))
 	}
 	// The services, once each.
 	seen := map[string]bool{}
@@ -586,6 +630,9 @@ func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, pl
 		if plan.NeedsDNSProxy {
 			fmt.Fprintln(w, "  (network rules with FQDNs need DNS proxy enabled on the firewall policy)")
 		}
+		if len(plan.IPv6Sources) > 0 {
+			fmt.Fprint(w, wrap(egress.IPv6SourcesNote(plan), "  ", 94))
+		}
 		if plan.SourcesCut {
 			fmt.Fprintln(w, "  (a destination had more distinct sources than kensa keeps, so the rules miss some: name the subnets with --source)")
 		}
@@ -597,15 +644,24 @@ func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, pl
 		}
 	}
 	if len(res.Unknown) > 0 {
-		fmt.Fprintf(w, "\nNot understood: %d lines or records (never fatal); the first:\n", t.Unknown)
+		fmt.Fprintf(w, "\nNot understood: %s (never fatal); the first:\n", count(t.Unknown, "line or record", "lines or records"))
 		for _, u := range res.Unknown {
 			fmt.Fprintf(w, "  %s:%d: %s\n", u.File, u.Line, u.Text)
 		}
 	}
 	if res.Overflow > 0 {
-		fmt.Fprintf(w, "\n%d records of further destinations were counted but not listed (more than 100000 destinations).\n", res.Overflow)
+		fmt.Fprintf(w, "\n%s of further destinations %s counted but not listed (more than 100000 destinations).\n",
+			count(res.Overflow, "record", "records"), map[bool]string{true: "was", false: "were"}[res.Overflow == 1])
 	}
 	return nil
+}
+
+// count writes n with the noun's singular or plural: "1 record", "2 records".
+func count(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.FormatInt(n, 10) + " " + many
 }
 
 func appendOnce(s []string, v string) []string {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -51,7 +52,10 @@ func TestEgressAnalyzeExitCodes(t *testing.T) {
 		{"emit with json", []string{"egress", "analyze", "--emit", "az", "--format", "json", clean}, ExitError, "not a json report"},
 		{"bad since", []string{"egress", "analyze", "--since", "yesterday", clean}, ExitError, "neither a duration nor a time"},
 		{"since after until", []string{"egress", "analyze", "--since", "2026-11-24", "--until", "2026-11-01", clean}, ExitError, "swap them"},
+		{"unquoted time", []string{"egress", "analyze", "--since", "2026-11-22", "08:00", clean}, ExitError, `kensa: hint: quote a time with a space: --since "2026-11-22 08:00"`},
 		{"bad source", []string{"egress", "analyze", "--source", "10.0.0.0/99", clean}, ExitError, "not an IP address or CIDR"},
+		{"IPv6 source", []string{"egress", "analyze", "--emit", "az", "--source", "2001:db8::/64", clean}, ExitError, "kensa: hint: name the IPv4 subnet"},
+		{"IPv4-mapped source", []string{"egress", "analyze", "--source", "::ffff:10.0.0.1", clean}, ExitOK, ""},
 		{"stdin twice", []string{"egress", "analyze", "-", "-"}, ExitError, "named twice"},
 		// An input that could not be analysed never passes for a clean log,
 		// whatever --fail-on says.
@@ -165,5 +169,109 @@ func TestEgressTextKeepsTheDestinationWhole(t *testing.T) {
 	Main(context.Background(), []string{"egress", "analyze", "-"}, Env{Stdin: strings.NewReader(log), Stdout: &out, Stderr: &out})
 	if !strings.Contains(out.String(), "deny    contoso-functions-java11-westeurope-prod.scm.azurewebsites.net:443  HTTPS") {
 		t.Errorf("the destination was cut:\n%s", out.String())
+	}
+}
+
+// TestEgressSquidNoRequest: Squid's NONE/000 lines (a client that closed
+// before its request, a TLS error first) are neither allowed nor denied:
+// counted apart, never listed by --all as allowed traffic.
+func TestEgressSquidNoRequest(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "access.log")
+	os.WriteFile(log, []byte(strings.Join([]string{
+		"1757106053.100      0 10.0.0.1 NONE_NONE/000 0 CONNECT 198.51.100.9:443 - HIER_NONE/- -",
+		"1757106053.200      0 10.0.0.1 NONE_NONE/000 0 - error:transaction-end-before-headers - HIER_NONE/- -",
+		"1349087074.302      0 10.0.0.1 TAG_NONE/000 0 CONNECT aborted.example.com:443 - HIER_NONE/- -",
+		"1249087074.302      0 10.0.0.1 NONE/000 0 GET http://old.example.com/ - NONE/- -",
+		"1757106048.542      1 10.0.0.2 TCP_TUNNEL/200 3867 CONNECT ok.example.com:443 - HIER_DIRECT/203.0.113.4 -",
+	}, "\n")+"\n"), 0o644)
+	code, out, stderr := run(t, "egress", "analyze", "--all", "--format", "json", log)
+	if code != ExitOK {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	var rep struct {
+		Results []struct{ Host, Action string }
+		Summary struct {
+			Files []struct {
+				Allowed   int64 `json:"allowed"`
+				NoRequest int64 `json:"no_request"`
+			} `json:"files"`
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 1 || rep.Results[0].Host != "ok.example.com" {
+		t.Errorf("results = %+v, want only ok.example.com", rep.Results)
+	}
+	if f := rep.Summary.Files[0]; f.Allowed != 1 || f.NoRequest != 4 {
+		t.Errorf("allowed, no_request = %d, %d; want 1, 4", f.Allowed, f.NoRequest)
+	}
+	_, text, _ := run(t, "egress", "analyze", "--all", log)
+	if !strings.Contains(text, "4 connections with no request") || !strings.Contains(text, "(0 denied, 1 allowed)") {
+		t.Errorf("text summary does not count them apart:\n%s", text)
+	}
+}
+
+// TestEgressWording runs every fixture (and inputs made to count one of
+// everything) through the text report and the findings, and looks for
+// singular/plural slips: "1 records", "1 DNS queries", "input(s)".
+func TestEgressWording(t *testing.T) {
+	dir := t.TempDir()
+	one := filepath.Join(dir, "one.log")
+	os.WriteFile(one, []byte(strings.Join([]string{
+		"1757106048.542      1 10.0.0.2 TCP_DENIED/403 3867 CONNECT denied.example.com:443 - HIER_NONE/- text/html",
+		"1757106053.100      0 10.0.0.1 NONE_NONE/000 0 CONNECT 198.51.100.9:443 - HIER_NONE/- -",
+		"1757106049.614      1 10.0.0.1 TCP_DENIED/407 1702 CONNECT auth.example.com:443 - NONE/- text/html",
+		"not squid",
+	}, "\n")+"\n"), 0o644)
+	sni := filepath.Join(dir, "sni.log")
+	os.WriteFile(sni, []byte("2026-11-24T01:00:00Z HTTPS request from 10.0.0.7:1000 to 203.0.113.7:443. Action: Deny. Reason: SNI TLS extension was missing.\n"), 0o644)
+	inputs := []string{one, sni}
+	fixtures, _ := filepath.Glob(egressFixture("*"))
+	for _, f := range fixtures {
+		if st, err := os.Stat(f); err == nil && !st.IsDir() && !strings.HasSuffix(f, ".md") {
+			inputs = append(inputs, f)
+		}
+	}
+	slip := regexp.MustCompile(`\b1 ([a-z]+s|DNS queries|lines or records)\b|\(s\)|\b1 of 1 lines`)
+	for _, in := range inputs {
+		_, text, stderr := run(t, "egress", "analyze", "--all", "--at", "2026-11-25T00:00:00Z", in)
+		_, js, _ := run(t, "egress", "analyze", "--all", "--format", "json", in)
+		var rep struct{ Findings []struct{ Message string } }
+		json.Unmarshal([]byte(js), &rep)
+		all := text + stderr
+		for _, f := range rep.Findings {
+			all += f.Message + "\n"
+		}
+		for _, line := range strings.Split(all, "\n") {
+			if m := slip.FindString(line); m != "" {
+				t.Errorf("%s: %q in %q", filepath.Base(in), m, line)
+			}
+		}
+	}
+	// One connection, no time, and a time filter: the input could not be
+	// analysed, said of one connection.
+	untimed := filepath.Join(dir, "untimed.log")
+	os.WriteFile(untimed, []byte("HTTPS request from 10.0.0.5:1000 to a.example.com:443. Action: Deny. Reason: No rule matched. Proceeding with default action\n"), 0o644)
+	_, _, stderr := run(t, "egress", "analyze", "--since", "2h", untimed)
+	if !strings.Contains(stderr, "its one connection has no time") {
+		t.Errorf("stderr = %q, want it to speak of one connection", stderr)
+	}
+}
+
+// TestEgressIPv6Finding: kensa writes no rule for an IPv6 destination, so
+// its finding must not point at --emit.
+func TestEgressIPv6Finding(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "fw.log")
+	os.WriteFile(log, []byte("TCP request from 10.1.2.6:50412 to [2001:db8:1::9]:8443. Action: Deny. \n"), 0o644)
+	_, out, _ := run(t, "egress", "analyze", "--format", "json", log)
+	var rep struct {
+		Findings []struct{ ID, Remediation string }
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Findings) != 1 {
+		t.Fatalf("report %v: %s", err, out)
+	}
+	if r := rep.Findings[0].Remediation; !strings.Contains(r, "writes no rule for an IPv6 destination") {
+		t.Errorf("remediation = %q", r)
 	}
 }

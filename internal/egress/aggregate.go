@@ -90,7 +90,10 @@ type FileStats struct {
 	NAT     int64 // inbound DNAT records (ignored)
 	Other   int64 // known records without a verdict (netflow, aggregations)
 	Auth    int64 // proxy authentication challenges (Squid 407)
-	Unknown int64 // lines or records of no known shape
+	// NoRequest counts connections logged without a handled request
+	// (Squid NONE/000 and the like): neither allowed nor denied.
+	NoRequest int64
+	Unknown   int64 // lines or records of no known shape
 	// OutOfRange counts records outside --since/--until; Untimed those
 	// without a time when a time filter was set (they are left out too).
 	OutOfRange int64
@@ -117,6 +120,9 @@ func (f *FileStats) Unreadable() string {
 	case f.Records > 0 && f.Unknown == f.Records:
 		return fmt.Sprintf("none of its %d lines or records is of a format kensa reads", f.Records)
 	case f.Untimed > 0 && f.Untimed == f.Traffic:
+		if f.Traffic == 1 {
+			return "its one connection has no time, so --since/--until left it out"
+		}
 		return fmt.Sprintf("none of its %d connections has a time, so --since/--until left them all out", f.Traffic)
 	}
 	return ""
@@ -132,6 +138,7 @@ func (f *FileStats) merge(o *FileStats) {
 	f.NAT += o.NAT
 	f.Other += o.Other
 	f.Auth += o.Auth
+	f.NoRequest += o.NoRequest
 	f.Unknown += o.Unknown
 	f.OutOfRange += o.OutOfRange
 	f.Untimed += o.Untimed
@@ -234,6 +241,9 @@ func (a *aggregator) add(fi int, ev *Event) {
 		return
 	case KindAuth:
 		fs.Auth++
+		return
+	case KindNoRequest:
+		fs.NoRequest++
 		return
 	case KindTraffic:
 	default:

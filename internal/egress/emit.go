@@ -41,6 +41,9 @@ func header(w io.Writer, comment string, p *Plan) {
 	if p.NeedsDNSProxy {
 		fmt.Fprintf(w, "%s Network rules with FQDNs need DNS proxy enabled on the firewall policy.\n", comment)
 	}
+	if len(p.IPv6Sources) > 0 {
+		fmt.Fprintf(w, "%s %s\n", comment, IPv6SourcesNote(p))
+	}
 	for _, s := range p.Skipped {
 		// The host comes from the log: printable keeps it on one line.
 		fmt.Fprintf(w, "%s Not allowed: %s: %s\n", comment, printable([]byte(HostPort(s.Host, s.Port)), 200), s.Reason)
@@ -48,6 +51,15 @@ func header(w io.Writer, comment string, p *Plan) {
 	if len(p.Collections) == 0 {
 		fmt.Fprintf(w, "%s No denied destination needs an allow rule.\n", comment)
 	}
+}
+
+// IPv6SourcesNote says which IPv6 sources the rules leave out, and why.
+func IPv6SourcesNote(p *Plan) string {
+	list := strings.Join(p.IPv6Sources, ", ")
+	if more := p.IPv6SourcesLeftOut - len(p.IPv6Sources); more > 0 {
+		list += fmt.Sprintf(" and %d more", more)
+	}
+	return fmt.Sprintf("IPv6 sources left out of the rules: %s. %s.", printable([]byte(list), 1000), ipv6Why)
 }
 
 // HostPort writes a destination as a person reads it: "x.com:443",

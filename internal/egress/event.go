@@ -103,6 +103,13 @@ const (
 	KindOther
 	// KindAuth is a proxy authentication challenge (Squid 407).
 	KindAuth
+	// KindNoRequest is a connection the proxy logged without handling a
+	// request: Squid's NONE tags (NONE/000, TAG_NONE/000, NONE_NONE/000,
+	// with or without _ABORTED/_TIMEDOUT) for a client that closed before
+	// sending one, a TLS handshake or a parse error before the request,
+	// or an error before Squid chose a handling path. Neither allowed nor
+	// denied: counted apart, never listed as traffic.
+	KindNoRequest
 )
 
 // Event is one record. Its byte slices are its own copies, reused from

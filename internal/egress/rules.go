@@ -44,7 +44,14 @@ type Plan struct {
 	// than kensa keeps (maxSources): the rules name only those kept, and
 	// --source should name the subnet instead.
 	SourcesCut bool
+	// IPv6Sources are the IPv6 sources left out of rules that name the
+	// destination's IPv4 sources (see ipv6Why), sorted, at most
+	// maxIPv6Listed of them; IPv6SourcesLeftOut counts them all.
+	IPv6Sources        []string
+	IPv6SourcesLeftOut int
 }
+
+const maxIPv6Listed = 16
 
 // Collection is one filter rule collection holding one rule.
 type Collection struct {
@@ -102,6 +109,22 @@ type planEntry struct {
 	note       string
 }
 
+// ipv6Why is why kensa writes no IPv6 address into a rule. Azure
+// Firewall takes IPv6 only in network rules, only on a firewall in dual
+// stack mode, which is in preview; application and DNAT rules, IP Groups,
+// Classic and Virtual hub firewalls take none (Microsoft Learn, "Deploy
+// Azure Firewall in dual stack mode (preview)", azure-docs
+// articles/firewall/deploy-dual-stack-firewall.md, ms.date 2026-07-16).
+// A rule written for the firewalls most run would be rejected or never
+// match, so such a destination is listed, not allowed.
+const ipv6Why = "Azure Firewall takes IPv6 addresses only in network rules of a dual-stack firewall (preview; no application rules, IP Groups, Classic or Virtual hub firewalls)"
+
+// is6 reports whether s is an IPv6 address (an IPv4-mapped one is IPv4).
+func is6(s string) bool {
+	a, err := netip.ParseAddr(s)
+	return err == nil && !a.Unmap().Is4()
+}
+
 // Plan builds the rules that allow the denied destinations of ds.
 func MakePlan(ds []*Destination, opts PlanOptions) *Plan {
 	p := &Plan{}
@@ -112,6 +135,7 @@ func MakePlan(ds []*Destination, opts PlanOptions) *Plan {
 		companions       []Companion
 	}
 	groups := map[string]*group{}
+	v6Seen := map[string]struct{}{}
 	for _, d := range ds {
 		if d.Action != ActionDeny || !d.Reason.NeedsAllowRule() {
 			if d.Action == ActionDeny {
@@ -133,7 +157,12 @@ func MakePlan(ds []*Destination, opts PlanOptions) *Plan {
 			p.SourcesCut = true
 		}
 		e := &planEntry{sources: map[string]struct{}{}}
+		var v6 []string
 		for _, s := range d.Sources {
+			if is6(s) && len(opts.Sources) == 0 {
+				v6 = append(v6, s)
+				continue
+			}
 			e.sources[s] = struct{}{}
 		}
 		proto := strings.ToUpper(d.Proto)
@@ -142,8 +171,14 @@ func MakePlan(ds []*Destination, opts PlanOptions) *Plan {
 		case d.Port < 0 && proto != "ICMP":
 			p.Skipped = append(p.Skipped, Skipped{d.Host, d.Port, "the log gives no destination port; a rule for every port would be too wide"})
 			continue
+		case err == nil && !addr.Unmap().Is4():
+			p.Skipped = append(p.Skipped, Skipped{d.Host, d.Port, "an IPv6 destination: " + ipv6Why + "; on such a firewall add the network rule by hand"})
+			continue
+		case len(v6) > 0 && len(e.sources) == 0:
+			p.Skipped = append(p.Skipped, Skipped{d.Host, d.Port, "every source is an IPv6 address: " + ipv6Why + "; name IPv4 sources with --source, or add the rule by hand"})
+			continue
 		case err == nil:
-			e.addr = addr.String()
+			e.addr = addr.Unmap().String()
 			e.ipProto, e.port = netProto(proto, d.Port)
 		case !validName(allow):
 			p.Skipped = append(p.Skipped, Skipped{d.Host, d.Port, "not a valid DNS name, so no rule can name it"})
@@ -167,6 +202,9 @@ func MakePlan(ds []*Destination, opts PlanOptions) *Plan {
 			e.fqdn = netFQDN(allow, d.Host)
 			e.ipProto, e.port = netProto(proto, d.Port)
 		}
+		for _, s := range v6 {
+			v6Seen[s] = struct{}{}
+		}
 		g := groups[id]
 		if g == nil {
 			g = &group{id: id, name: name, source: source, sources: map[string]struct{}{}}
@@ -180,6 +218,10 @@ func MakePlan(ds []*Destination, opts PlanOptions) *Plan {
 			g.companions = append(g.companions, d.Service.Companions...)
 		}
 	}
+	p.IPv6SourcesLeftOut = len(v6Seen)
+	p.IPv6Sources = sortedKeys(v6Seen)
+	slices.SortFunc(p.IPv6Sources, compareIP)
+	p.IPv6Sources = p.IPv6Sources[:min(len(p.IPv6Sources), maxIPv6Listed)]
 	ids := make([]string, 0, len(groups))
 	for id := range groups {
 		ids = append(ids, id)
@@ -473,6 +515,15 @@ func validSource(s string) bool {
 	}
 	_, err := netip.ParsePrefix(s)
 	return err == nil
+}
+
+// IsIPv6 reports whether s is an IPv6 address or prefix (an
+// IPv4-mapped address is IPv4), which kensa writes into no rule.
+func IsIPv6(s string) bool {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return !p.Addr().Unmap().Is4()
+	}
+	return is6(s)
 }
 
 // ValidSource reports whether s can be a rule's source address.

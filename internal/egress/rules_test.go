@@ -248,14 +248,80 @@ func TestProxyAndIPv6ClientsAreEgress(t *testing.T) {
 	p := MakePlan(res.Destinations, PlanOptions{})
 	var skipped []string
 	for _, s := range p.Skipped {
-		skipped = append(skipped, s.Host)
+		why, _, _ := strings.Cut(s.Reason, ":")
+		skipped = append(skipped, s.Host+": "+why)
 	}
-	if want := []string{"10.20.0.4"}; !slices.Equal(skipped, want) {
-		t.Errorf("skipped %v, want only the public IPv4 scan %v", skipped, want)
+	// The IPv6 ones are skipped for being IPv6 (TestIPv6IsNeverWritten),
+	// never taken for inbound.
+	want := []string{"10.20.0.4: every source is a public address", "2001:db8:1::9: an IPv6 destination", "pypi.org: every source is an IPv6 address"}
+	if diff := cmp.Diff(want, skipped); diff != "" {
+		t.Errorf("skipped (-want +got):\n%s", diff)
 	}
 	for _, c := range p.Collections {
 		if slices.Contains(c.Rule.FQDNs, "api.nuget.org") && !slices.Equal(c.Rule.Sources, []string{"10.1.2.3"}) {
 			t.Errorf("nuget sources = %v, want [10.1.2.3]", c.Rule.Sources)
+		}
+	}
+}
+
+// TestIPv6IsNeverWritten: Azure Firewall takes IPv6 only in network rules
+// of a dual-stack firewall, in preview (no application rules, IP Groups,
+// Classic or Virtual hub firewalls): an IPv6 destination is listed with
+// the reason, IPv6 sources are left out of a rule that has IPv4 ones and
+// said to be, and a destination reached only from IPv6 gets no rule (never
+// a rule from "*"). An IPv4-mapped address is IPv4.
+func TestIPv6IsNeverWritten(t *testing.T) {
+	squid := "1757106049.100      0 2001:db8::77 TCP_DENIED/403 3867 CONNECT pypi.org:443 - HIER_NONE/- text/html\n" +
+		"1757106049.200      0 10.1.2.4 TCP_DENIED/403 3867 CONNECT pypi.org:443 - HIER_NONE/- text/html\n" +
+		"1757106049.300      0 2001:db8::78 TCP_DENIED/403 3867 CONNECT only6.example.com:443 - HIER_NONE/- text/html\n" +
+		"1757106049.400      0 10.1.2.5 TCP_DENIED/403 3867 GET http://[2001:db8::9]:8080/x - HIER_NONE/- text/html\n"
+	fw := "TCP request from 10.1.2.6:50412 to [2001:db8:1::9]:8443. Action: Deny. \n" +
+		"TCP request from 10.1.2.6:50412 to [::ffff:192.0.2.9]:8443. Action: Deny. \n" +
+		"TCP request from [2001:db8::5]:50412 to [2001:db8:1::10]:22. Action: Deny. \n"
+	res := analyze(t, Options{}, bytesInput("access.log", []byte(squid)), bytesInput("fw.log", []byte(fw)))
+	p := MakePlan(res.Destinations, PlanOptions{NoCompanions: true})
+	var skipped []string
+	for _, s := range p.Skipped {
+		why, _, _ := strings.Cut(s.Reason, ":")
+		skipped = append(skipped, HostPort(s.Host, s.Port)+": "+why)
+	}
+	slices.Sort(skipped)
+	wantSkipped := []string{
+		"[2001:db8:1::10]:22: an IPv6 destination",
+		"[2001:db8:1::9]:8443: an IPv6 destination",
+		"[2001:db8::9]:8080: an IPv6 destination",
+		"only6.example.com:443: every source is an IPv6 address",
+	}
+	if diff := cmp.Diff(wantSkipped, skipped); diff != "" {
+		t.Errorf("skipped (-want +got):\n%s", diff)
+	}
+	var rules []string
+	for _, c := range p.Collections {
+		rules = append(rules, fmt.Sprintf("%s %v %v %v", c.Rule.Type, c.Rule.Sources, c.Rule.FQDNs, c.Rule.Addresses))
+	}
+	wantRules := []string{
+		"ApplicationRule [10.1.2.4] [pypi.org] []",
+		"NetworkRule [10.1.2.6] [] [192.0.2.9]",
+	}
+	if diff := cmp.Diff(wantRules, rules); diff != "" {
+		t.Errorf("rules (-want +got):\n%s", diff)
+	}
+	if !slices.Equal(p.IPv6Sources, []string{"2001:db8::77"}) || p.IPv6SourcesLeftOut != 1 {
+		t.Errorf("IPv6Sources = %v (%d), want [2001:db8::77]", p.IPv6Sources, p.IPv6SourcesLeftOut)
+	}
+	for _, lang := range EmitFormats {
+		var out bytes.Buffer
+		if err := WriteRules(&out, lang, p); err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(out.String(), "\n") {
+			comment := strings.HasPrefix(line, "#") || strings.HasPrefix(line, "//")
+			if strings.Contains(line, "2001:db8") && !comment {
+				t.Errorf("%s writes an IPv6 address outside a comment: %q", lang, line)
+			}
+		}
+		if !strings.Contains(out.String(), "IPv6 sources left out of the rules") {
+			t.Errorf("%s does not say the IPv6 sources were left out", lang)
 		}
 	}
 }

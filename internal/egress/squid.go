@@ -11,8 +11,15 @@ import (
 //
 // TCP_DENIED/403 (and any *_DENIED*, whatever the status but 407) is a
 // policy deny: the proxy's access rules refused the destination. A 407 is the proxy asking for
-// authentication, not a deny of the destination. Everything else is
-// traffic the proxy let through (whatever the origin answered).
+// authentication, not a deny of the destination. A NONE tag (NONE/000 in
+// Squid 2-3, TAG_NONE/000 in 3.2-4, NONE_NONE/000 in 5 and later, any of them
+// with _ABORTED or _TIMEDOUT) means Squid never chose a handling path: the
+// client closed before sending a request, a TLS or parse error came first
+// ("error:transaction-end-before-headers", "error:invalid-request"), or
+// (Squid 5 and earlier, squid-cache/squid#1354) a tunnel failed or was
+// refused before it was logged as TCP_TUNNEL. Such a record is neither
+// allowed nor denied. Everything else is traffic the proxy let through
+// (whatever the origin answered).
 
 // parseSquid parses one native access.log line into ev.
 func parseSquid(line []byte, ev *Event) bool {
@@ -52,6 +59,10 @@ func parseSquid(line []byte, ev *Event) bool {
 	}
 	ev.Time = t
 	ev.Src = append(ev.Src, f[2]...)
+	if squidNoVerdictTag(code) {
+		ev.Kind = KindNoRequest
+		return true
+	}
 	method, url := f[5], f[6]
 	host, port, proto := squidTarget(method, url)
 	if len(host) == 0 {
@@ -82,6 +93,17 @@ func parseSquid(line []byte, ev *Event) bool {
 		ev.Reason = ReasonAllowed
 	}
 	return true
+}
+
+// squidNoVerdictTag reports whether a result code is one of Squid's NONE
+// tags: no handling path was chosen, so no verdict was given.
+func squidNoVerdictTag(code []byte) bool {
+	for _, p := range [][]byte{[]byte("NONE"), []byte("TAG_NONE")} {
+		if rest, ok := bytes.CutPrefix(code, p); ok && (len(rest) == 0 || rest[0] == '_') {
+			return true
+		}
+	}
+	return false
 }
 
 // squidTarget extracts host, port and protocol from a request line's URL:

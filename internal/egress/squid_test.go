@@ -130,6 +130,15 @@ http_access deny all
 			t.Fatalf("%s was allowed", u)
 		}
 	}
+	// A client that closes before its request is whole: Squid logs a
+	// NONE tag (NONE_NONE/000 … error:transaction-end-before-headers),
+	// which is neither allowed nor denied.
+	if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+		c.Write([]byte("GET http://half.invalid/ HT"))
+		time.Sleep(200 * time.Millisecond)
+		c.Close()
+	}
+	time.Sleep(300 * time.Millisecond)
 	stop() // flushes and closes the log
 
 	f, err := os.Open(accessLog)
@@ -170,6 +179,17 @@ http_access deny all
 	if int64(denied) != res.Files[0].Denied || denied != 3 {
 		t.Errorf("grep TCP_DENIED/403 = %d, kensa denied = %d", denied, res.Files[0].Denied)
 	}
+	// And the NONE lines: counted apart, none of them allowed.
+	none := 0
+	for _, l := range lines {
+		if f := strings.Fields(l); len(f) > 3 && (strings.HasPrefix(f[3], "NONE") || strings.HasPrefix(f[3], "TAG_NONE")) {
+			none++
+		}
+	}
+	// (waitPort's probe connections are such lines too.)
+	if f := res.Files[0]; none < 1 || f.NoRequest != int64(none) || f.Allowed != 2 {
+		t.Errorf("NONE lines = %d, kensa no_request = %d, allowed = %d; want no_request = NONE lines >= 1, allowed 2", none, f.NoRequest, f.Allowed)
+	}
 }
 
 func waitPort(port int, d time.Duration) bool {
@@ -202,6 +222,17 @@ func TestSquidStatuses(t *testing.T) {
 		{"1349087074.302   4871 10.0.0.1 TCP_TUNNEL/200 20418 CONNECT ok.example.com:443 jdoe HIER_DIRECT/198.51.100.140 -", KindTraffic, ActionAllow, "ok.example.com", "443"},
 		{"1349087074.302     -1 10.0.0.1 TCP_MISS/403 20418 GET http://origin403.example.com:8080/ - HIER_DIRECT/198.51.100.140 -", KindTraffic, ActionAllow, "origin403.example.com", "8080"},
 		{"1757106050.100      3 2001:db8::7 TCP_DENIED/403 3867 GET http://[2001:db8::9]:8080/x - HIER_NONE/- text/html", KindTraffic, ActionDeny, "2001:db8::9", "8080"},
+		// NONE tags: no handling path, so no verdict, whatever the line
+		// names (Squid 5+, 3.2-4, 2-3.1; with _ABORTED/_TIMEDOUT).
+		{"1757106053.100      0 10.0.0.1 NONE_NONE/000 0 CONNECT 198.51.100.9:443 - HIER_NONE/- -", KindNoRequest, ActionUnknown, "", "-1"},
+		{"1757106053.100      0 10.0.0.1 NONE_NONE/000 0 - error:transaction-end-before-headers - HIER_NONE/- -", KindNoRequest, ActionUnknown, "", "-1"},
+		{"1757106053.100  60000 10.0.0.1 NONE_NONE_TIMEDOUT/000 0 CONNECT slow.example.com:443 - HIER_NONE/- -", KindNoRequest, ActionUnknown, "", "-1"},
+		{"1349087074.302      0 10.0.0.1 TAG_NONE/000 0 CONNECT aborted.example.com:443 - HIER_NONE/- -", KindNoRequest, ActionUnknown, "", "-1"},
+		{"1349087074.302      0 10.0.0.1 TAG_NONE/503 0 CONNECT unreachable.example.com:443 - HIER_NONE/- -", KindNoRequest, ActionUnknown, "", "-1"},
+		{"1249087074.302      0 10.0.0.1 NONE/000 0 GET http://old.example.com/ - NONE/- -", KindNoRequest, ActionUnknown, "", "-1"},
+		{"1249087074.302      0 10.0.0.1 NONE/400 3867 NONE error:invalid-request - NONE/- text/html", KindNoRequest, ActionUnknown, "", "-1"},
+		// A request that was forwarded, then aborted, was allowed.
+		{"1757106053.100     12 10.0.0.1 TCP_MISS_ABORTED/000 0 GET http://aborted.example.com/ - HIER_DIRECT/203.0.113.5 -", KindTraffic, ActionAllow, "aborted.example.com", "80"},
 	}
 	for _, tt := range tests {
 		var ev Event
