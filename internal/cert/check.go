@@ -195,7 +195,7 @@ func Check(in CheckInput) (CheckResult, []report.Finding) {
 	for _, n := range in.ServerNames {
 		if !Covers(leaf, n) {
 			fs = append(fs, report.Finding{ID: "hostname-not-covered", Severity: report.Error, Subject: subject,
-				Message:     fmt.Sprintf("the new certificate does not cover %q (its names: %s); clients connecting to %s will reject it", n, namesOrNone(leaf), n),
+				Message:     fmt.Sprintf("the new certificate does not cover %q (its names: %s); clients connecting to %s will reject it", DisplayName(n), namesOrNone(leaf), n),
 				Remediation: fmt.Sprintf("get a certificate whose SANs include %s (or a wildcard for its parent domain), or drop --servername %s if the name is not served", n, n),
 				Citation:    citeHostname})
 		}
@@ -220,13 +220,13 @@ func Check(in CheckInput) (CheckResult, []report.Finding) {
 		res.Comparison = cmp
 		if len(dropped) > 0 {
 			fs = append(fs, report.Finding{ID: "san-dropped", Severity: report.Error, Subject: subject,
-				Message:     fmt.Sprintf("the new certificate no longer covers %s, which the certificate in service (%s) covers; those names break on the switch", strings.Join(dropped, ", "), in.CurrentFrom),
+				Message:     fmt.Sprintf("the new certificate no longer covers %s, which the certificate in service (%s) covers; those names break on the switch", DisplayNames(dropped), in.CurrentFrom),
 				Remediation: "ask the CA to reissue with every SAN of the current certificate (or confirm the names are retired) before the change",
 				Citation:    citeRenewalSAN})
 		}
 		if len(added) > 0 {
 			fs = append(fs, report.Finding{ID: "san-added", Severity: report.Info, Subject: subject,
-				Message:     fmt.Sprintf("the new certificate also covers %s, which the certificate in service does not", strings.Join(added, ", ")),
+				Message:     fmt.Sprintf("the new certificate also covers %s, which the certificate in service does not", DisplayNames(added)),
 				Remediation: "probe the added names after the change too (kensa cert probe --servername …)",
 				Citation:    citeRenewalSAN})
 		}
@@ -290,7 +290,7 @@ func signatureName(c *x509.Certificate) string {
 // namesOrNone lists c's SANs for messages.
 func namesOrNone(c *x509.Certificate) string {
 	if s := SANs(c); len(s) > 0 {
-		return strings.Join(s, ", ")
+		return DisplayNames(s)
 	}
 	return "none"
 }
