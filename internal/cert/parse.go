@@ -240,7 +240,7 @@ func parseKeyDER(der []byte) (crypto.Signer, error) {
 		return k, nil
 	}
 	if alg := pkcs8Algorithm(der); alg != "" {
-		return nil, fmt.Errorf("a %s private key, which kensa cannot read; compare it with the certificate by hand: \"openssl pkey -in KEY -pubout\" and \"openssl x509 -in CERT -noout -pubkey\" print the same key when they match", alg)
+		return nil, fmt.Errorf("%s %s private key, which kensa cannot read; compare it with the certificate by hand: \"openssl pkey -in KEY -pubout\" and \"openssl x509 -in CERT -noout -pubkey\" print the same key when they match", article(alg), alg)
 	}
 	return nil, errors.New("not a PKCS#8, PKCS#1 or SEC1 private key")
 }
@@ -257,6 +257,15 @@ func pkcs8Algorithm(der []byte) string {
 		return ""
 	}
 	return algorithmName(p8.Algorithm.Algorithm)
+}
+
+// article is "an" before a name read with a leading vowel sound (Ed448,
+// RSA-PSS, X25519), "a" otherwise (DSA).
+func article(name string) string {
+	if name != "" && strings.ContainsRune("AEFHILMNORSX", rune(name[0])) {
+		return "an"
+	}
+	return "a"
 }
 
 // uLabelSAN explains crypto/x509's "SAN dNSName is malformed": a dNSName

@@ -54,6 +54,7 @@ Checks:
     --min-remaining D|P%   warn when less validity is left (30d, 720h, 20%;
                            default a third of the lifetime; 0d: never)
     --private              a private PKI: skip the CA/B Forum maximum validity
+                           and the public-CA key algorithms (Ed25519, Ed448)
     --timeout D            connection timeout for --current-endpoint (default 10s)
     --record FILE          write the current and new certificates' facts (and
                            PEM, never a key) for the contingency plan
