@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 )
@@ -40,6 +41,10 @@ func ASCIIName(name string) (string, error) {
 	}
 	if isASCII(n) && !hasACELabel(n) {
 		return n, nil
+	}
+	if !utf8.ValidString(n) {
+		// idna would turn the bad bytes into U+FFFD and encode that.
+		return "", fmt.Errorf("%q is not valid UTF-8 (check the terminal's or the file's encoding: kensa reads UTF-8)", name)
 	}
 	wild, rest := "", n
 	if r, ok := strings.CutPrefix(n, "*."); ok {

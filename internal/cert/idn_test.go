@@ -4,13 +4,16 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/kensa-project/kensa/internal/cert"
 	"github.com/kensa-project/kensa/internal/cert/certtest"
+	"golang.org/x/net/dns/dnsmessage"
 )
 
 // TestASCIIName: names users type (Unicode, full-width, the ideographic
@@ -181,4 +184,112 @@ func TestParseTargetsIDN(t *testing.T) {
 			t.Errorf("ParseTargets(%q) = %v; want an error saying %q", in, err, want)
 		}
 	}
+}
+
+// TestProbeIDNAddress: a Unicode host in an address is resolved, and sent
+// as SNI, in A-labels. A DNS server on loopback answers only the A-label
+// query (as every DNS server does: the DNS holds A-labels).
+func TestProbeIDNAddress(t *testing.T) {
+	p := newPKI(t)
+	leaf, key := p.inter.Issue(certtest.Leaf{DNS: []string{"xn--r8jz45g.test"}, KeyType: certtest.P256})
+	addr, stop := certtest.Serve(certtest.Served{Chain: []*x509.Certificate{leaf, p.inter.Cert}, Key: key}, nil)
+	defer stop()
+	_, port, _ := net.SplitHostPort(addr)
+	dns, queries := serveDNS(t, map[string]net.IP{"xn--r8jz45g.test.": net.IPv4(127, 0, 0, 1)})
+	res := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "udp", dns)
+	}}
+	results, fs := cert.ProbeAll(context.Background(), []cert.Endpoint{{Addresses: []string{"例え.test:" + port}}},
+		cert.ProbeOptions{Roots: p.roots, At: certtest.Now, Timeout: 2 * time.Second, Concurrency: 1, Resolver: res})
+	if len(results) != 1 || !results[0].OK || results[0].ServerName != "xn--r8jz45g.test" || results[0].Address != "例え.test:"+port {
+		t.Fatalf("results = %+v (DNS queries %q); want one handshake with 例え.test:%s resolved and sent as xn--r8jz45g.test", results, queries(), port)
+	}
+	if len(fs) != 0 {
+		t.Errorf("findings:\n%s", dump(fs))
+	}
+}
+
+// serveDNS answers A queries for names on a loopback UDP port (AAAA and
+// unknown names get no records); it returns the address and the names
+// asked so far.
+func serveDNS(t *testing.T, names map[string]net.IP) (string, func() []string) {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	var mu sync.Mutex
+	var asked []string
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			var m dnsmessage.Message
+			if m.Unpack(buf[:n]) != nil || len(m.Questions) != 1 {
+				continue
+			}
+			q := m.Questions[0]
+			mu.Lock()
+			asked = append(asked, q.Name.String())
+			mu.Unlock()
+			m.Header.Response, m.Header.Authoritative = true, true
+			ip, ok := names[q.Name.String()]
+			if !ok {
+				m.Header.RCode = dnsmessage.RCodeNameError
+			} else if q.Type == dnsmessage.TypeA {
+				m.Answers = []dnsmessage.Resource{{Header: dnsmessage.ResourceHeader{Name: q.Name, Type: dnsmessage.TypeA, Class: dnsmessage.ClassINET, TTL: 60},
+					Body: &dnsmessage.AResource{A: [4]byte(ip.To4())}}}
+			}
+			if out, err := m.Pack(); err == nil {
+				pc.WriteTo(out, from)
+			}
+		}
+	}()
+	return pc.LocalAddr().String(), func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), asked...)
+	}
+}
+
+// FuzzASCIIName: any input converts to ASCII that converts to itself,
+// or is refused; DisplayName never fails.
+func FuzzASCIIName(f *testing.F) {
+	for _, s := range []string{"例え.jp", "*.日本語.example.jp", "xn--r8jz45g.jp", "例え。ＪＰ", "xn--.jp", "a_b.example", "[::1]", "..", "*.", "xn--zz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		_ = cert.DisplayName(s)
+		a, err := cert.ASCIIName(s)
+		if err != nil {
+			return
+		}
+		for i := 0; i < len(a); i++ {
+			if a[i] >= 0x80 && isASCIIString(strings.TrimSpace(s)) {
+				t.Fatalf("ASCIIName(%q) = %q, not ASCII", s, a)
+			}
+		}
+		if isASCIIString(a) {
+			if b, err := cert.ASCIIName(a); err != nil || b != a {
+				t.Fatalf("ASCIIName(%q) = %q, but ASCIIName(%q) = %q, %v", s, a, a, b, err)
+			}
+		} else {
+			t.Fatalf("ASCIIName(%q) = %q, not ASCII", s, a)
+		}
+		_ = cert.DisplayName(a)
+	})
+}
+
+func isASCIIString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
