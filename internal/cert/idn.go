@@ -34,7 +34,7 @@ import (
 func ASCIIName(name string) (string, error) {
 	n := strings.TrimSpace(name)
 	if n == "" {
-		return "", fmt.Errorf("empty name")
+		return "", &NameError{fmt.Errorf("empty name")}
 	}
 	if net.ParseIP(strings.Trim(n, "[]")) != nil {
 		return n, nil
@@ -44,7 +44,7 @@ func ASCIIName(name string) (string, error) {
 	}
 	if !utf8.ValidString(n) {
 		// idna would turn the bad bytes into U+FFFD and encode that.
-		return "", fmt.Errorf("%q is not valid UTF-8 (check the terminal's or the file's encoding: kensa reads UTF-8)", name)
+		return "", &NameError{fmt.Errorf("%q is not valid UTF-8 (check the terminal's or the file's encoding: kensa reads UTF-8)", name)}
 	}
 	wild, rest := "", n
 	if r, ok := strings.CutPrefix(n, "*."); ok {
@@ -52,7 +52,7 @@ func ASCIIName(name string) (string, error) {
 	}
 	a, err := idna.Lookup.ToASCII(rest)
 	if err != nil {
-		return "", fmt.Errorf("%q is not a valid internationalized domain name: %w", name, err)
+		return "", &NameError{fmt.Errorf("%q is not a valid internationalized domain name: %w", name, err)}
 	}
 	// The Lookup profile leaves DNS lengths unchecked: an empty label
 	// ("例え..jp", or "xn--" alone, which decodes to nothing) or a label
@@ -60,14 +60,20 @@ func ASCIIName(name string) (string, error) {
 	labels := strings.Split(strings.TrimSuffix(a, "."), ".")
 	for _, l := range labels {
 		if l == "" || len(l) > 63 {
-			return "", fmt.Errorf("%q is not a valid domain name: each label must be 1 to 63 characters once converted to ASCII (%q)", name, a)
+			return "", &NameError{fmt.Errorf("%q is not a valid domain name: each label must be 1 to 63 characters once converted to ASCII (%q)", name, a)}
 		}
 	}
 	if len(a) > 253 {
-		return "", fmt.Errorf("%q is not a valid domain name: longer than 253 characters once converted to ASCII", name)
+		return "", &NameError{fmt.Errorf("%q is not a valid domain name: longer than 253 characters once converted to ASCII", name)}
 	}
 	return wild + a, nil
 }
+
+// NameError is ASCIIName's error: a name IDNA (or DNS) refuses.
+type NameError struct{ Err error }
+
+func (e *NameError) Error() string { return e.Err.Error() }
+func (e *NameError) Unwrap() error { return e.Err }
 
 // lenientASCII is ASCIIName for matching: a name that does not convert is
 // matched as written (it then matches nothing a certificate can hold).

@@ -533,7 +533,11 @@ func runCertProbe(ctx context.Context, env *Env, args []string) error {
 		}
 		t, err := cert.ParseTargets(data)
 		if err != nil {
-			return usageErrorf("--targets %s: %v", targetsFile, err).withHint("see \"kensa cert probe --help\" for the file's shape")
+			hint := "see \"kensa cert probe --help\" for the file's shape"
+			if errors.As(err, new(*cert.NameError)) {
+				hint = idnHint
+			}
+			return usageErrorf("--targets %s: %v", targetsFile, err).withHint("%s", hint)
 		}
 		for _, e := range t.Endpoints {
 			if len(e.ServerNames) == 0 {

@@ -157,7 +157,9 @@ func TestCertIDN(t *testing.T) {
 	leaf, key := root.Issue(certtest.Leaf{DNS: []string{"xn--r8jz45g.jp"}, KeyType: certtest.P256})
 	rootF := filepath.Join(dir, "root.pem")
 	leafF := filepath.Join(dir, "leaf.pem")
-	for f, data := range map[string][]byte{rootF: certtest.PEM(root.Cert), leafF: certtest.PEM(leaf)} {
+	badF := filepath.Join(dir, "bad.yaml")
+	for f, data := range map[string][]byte{rootF: certtest.PEM(root.Cert), leafF: certtest.PEM(leaf),
+		badF: []byte("endpoints:\n  - name: jp\n    addresses: [127.0.0.1:1]\n    servernames: [例え..jp]\n")} {
 		if err := os.WriteFile(f, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -178,6 +180,8 @@ func TestCertIDN(t *testing.T) {
 		{"probe unicode name", []string{"cert", "probe", at, "--roots", rootF, "--connect", addr, "--servername", "例え.jp"}, ExitOK, "xn--r8jz45g.jp", ""},
 		{"probe invalid connect host", []string{"cert", "probe", "--connect", "-例え.jp:443"}, ExitError, "", "--connect -例え.jp:443"},
 		{"probe invalid servername", []string{"cert", "probe", "--connect", addr, "--servername", "xn--zz.jp"}, ExitError, "", "--servername"},
+		{"probe invalid targets name", []string{"cert", "probe", "--targets", badF}, ExitError, "", "line 4: endpoint 1 (jp): servername \"例え..jp\""},
+		{"probe invalid targets name hint", []string{"cert", "probe", "--targets", badF}, ExitError, "", "kensa: hint: write the host name in Unicode"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
