@@ -94,7 +94,8 @@ type CheckInput struct {
 	At          time.Time
 	ServerNames []string
 	Remaining   Threshold
-	// Private skips the CA/Browser Forum validity limit.
+	// Private skips the CA/Browser Forum rules that bind only public
+	// CAs: the validity limit and the key algorithms (EdDSA).
 	Private bool
 }
 
@@ -187,6 +188,7 @@ func Check(in CheckInput) (CheckResult, []report.Finding) {
 	fs = append(fs, ValidityFindings(leaf, in.At, in.Remaining, subject, "new certificate")...)
 	if !in.Private {
 		fs = append(fs, lifetimeFinding(leaf, subject)...)
+		fs = append(fs, publicTrustKeyFinding(leaf, subject)...)
 	}
 	fs = append(fs, StrengthFindings(leaf, subject)...)
 	fs = append(fs, intermediatesStrength(res.Chain, supplied, subject)...)
@@ -195,7 +197,7 @@ func Check(in CheckInput) (CheckResult, []report.Finding) {
 	for _, n := range in.ServerNames {
 		if !Covers(leaf, n) {
 			fs = append(fs, report.Finding{ID: "hostname-not-covered", Severity: report.Error, Subject: subject,
-				Message:     fmt.Sprintf("the new certificate does not cover %q (its names: %s); clients connecting to %s will reject it", n, namesOrNone(leaf), n),
+				Message:     fmt.Sprintf("the new certificate does not cover %q (its names: %s); clients connecting to %s will reject it", DisplayName(n), namesOrNone(leaf), n),
 				Remediation: fmt.Sprintf("get a certificate whose SANs include %s (or a wildcard for its parent domain), or drop --servername %s if the name is not served", n, n),
 				Citation:    citeHostname})
 		}
@@ -220,13 +222,13 @@ func Check(in CheckInput) (CheckResult, []report.Finding) {
 		res.Comparison = cmp
 		if len(dropped) > 0 {
 			fs = append(fs, report.Finding{ID: "san-dropped", Severity: report.Error, Subject: subject,
-				Message:     fmt.Sprintf("the new certificate no longer covers %s, which the certificate in service (%s) covers; those names break on the switch", strings.Join(dropped, ", "), in.CurrentFrom),
+				Message:     fmt.Sprintf("the new certificate no longer covers %s, which the certificate in service (%s) covers; those names break on the switch", DisplayNames(dropped), in.CurrentFrom),
 				Remediation: "ask the CA to reissue with every SAN of the current certificate (or confirm the names are retired) before the change",
 				Citation:    citeRenewalSAN})
 		}
 		if len(added) > 0 {
 			fs = append(fs, report.Finding{ID: "san-added", Severity: report.Info, Subject: subject,
-				Message:     fmt.Sprintf("the new certificate also covers %s, which the certificate in service does not", strings.Join(added, ", ")),
+				Message:     fmt.Sprintf("the new certificate also covers %s, which the certificate in service does not", DisplayNames(added)),
 				Remediation: "probe the added names after the change too (kensa cert probe --servername …)",
 				Citation:    citeRenewalSAN})
 		}
@@ -281,6 +283,9 @@ func signatureName(c *x509.Certificate) string {
 	if _, err := asn1.Unmarshal(c.Raw, &outer); err != nil {
 		return "an unknown algorithm"
 	}
+	if outer.SigAlg.Algorithm.Equal(oidEd448) {
+		return "Ed448 (approved by FIPS 186-5)"
+	}
 	if outer.SigAlg.Algorithm.Equal(oidRSAPSS) {
 		return "RSASSA-PSS with parameters (hash, salt length) outside the three Go supports"
 	}
@@ -290,7 +295,7 @@ func signatureName(c *x509.Certificate) string {
 // namesOrNone lists c's SANs for messages.
 func namesOrNone(c *x509.Certificate) string {
 	if s := SANs(c); len(s) > 0 {
-		return strings.Join(s, ", ")
+		return DisplayNames(s)
 	}
 	return "none"
 }
@@ -405,6 +410,27 @@ func lifetimeFinding(c *x509.Certificate, subject string) []report.Finding {
 		Citation:    s.Citation(row)}}
 }
 
+// citeBRKeyAlgorithms is why an EdDSA key is not a weak key but still
+// not usable for a public certificate.
+const citeBRKeyAlgorithms = "CA/B Forum TLS BR v2.2.6 §6.1.5 (RSA, and ECDSA on P-256, P-384, P-521; no other algorithms) and §7.1.3.1 (subjectPublicKeyInfo encodings); FIPS 186-5 §7 (EdDSA approved)"
+
+// publicTrustKeyFinding reports key-not-publicly-trusted for a leaf whose
+// key FIPS 186-5 approves but the CA/Browser Forum does not allow in a
+// publicly trusted TLS certificate: Ed25519 and Ed448. It is not a weak
+// key (weak-key would send an operator after the wrong fix), so it is
+// its own finding, a warning, skipped with --private, where a private CA
+// and its clients may agree on EdDSA.
+func publicTrustKeyFinding(c *x509.Certificate, subject string) []report.Finding {
+	kt := CertKeyType(c)
+	if kt != "Ed25519" && kt != "Ed448" {
+		return nil
+	}
+	return []report.Finding{{ID: "key-not-publicly-trusted", Severity: report.Warning, Subject: subject,
+		Message:     fmt.Sprintf("%q has an %s key: FIPS 186-5 approves EdDSA, but the CA/Browser Forum Baseline Requirements (§6.1.5) allow only RSA and ECDSA keys in publicly trusted TLS certificates, so no public CA issues one and browsers reject it", ShortName(c), kt),
+		Remediation: "for a service browsers or the public reach, get the certificate for an RSA (2048 bits or more) or ECDSA P-256/P-384 key; if it comes from a private CA whose clients accept EdDSA, run with --private",
+		Citation:    citeBRKeyAlgorithms}}
+}
+
 // StrengthFindings reports weak-key and weak-signature for c.
 func StrengthFindings(c *x509.Certificate, subject string) []report.Finding {
 	return strengthOf(c, subject)
@@ -442,8 +468,9 @@ func strengthOf(c *x509.Certificate, subject string) []report.Finding {
 			weakKey("an ECDSA key on " + k.Curve.Params().Name + ", a curve outside FIPS 186-5's approved set")
 		}
 	case ed25519.PublicKey:
-		// FIPS 186-5 approves EdDSA; the CA/B BR does not allow it for
-		// public TLS certificates, which no public CA issues.
+		// FIPS 186-5 approves EdDSA: not weak. The CA/B BR do not allow
+		// it in public TLS certificates (key-not-publicly-trusted, for
+		// the leaf of "check" without --private).
 	case *dsa.PublicKey:
 		weakKey(fmt.Sprintf("a %s key: FIPS 186-5 no longer approves DSA for signatures, and the CA/B BR do not allow it", KeyType(k)))
 	default:

@@ -19,7 +19,8 @@ func normalizeName(s string) string {
 }
 
 // Covers reports whether certificate c is valid for name (a DNS name, a
-// wildcard name, or an IP address).
+// wildcard name, or an IP address). A Unicode name is matched by its
+// A-labels, as certificates carry them.
 func Covers(c *x509.Certificate, name string) bool {
 	if ip := net.ParseIP(strings.Trim(name, "[]")); ip != nil {
 		for _, a := range c.IPAddresses {
@@ -29,6 +30,7 @@ func Covers(c *x509.Certificate, name string) bool {
 		}
 		return false
 	}
+	name = lenientASCII(name)
 	for _, p := range c.DNSNames {
 		if matchName(p, name) {
 			return true

@@ -240,7 +240,7 @@ func parseKeyDER(der []byte) (crypto.Signer, error) {
 		return k, nil
 	}
 	if alg := pkcs8Algorithm(der); alg != "" {
-		return nil, fmt.Errorf("a %s private key, which kensa cannot read; compare it with the certificate by hand: \"openssl pkey -in KEY -pubout\" and \"openssl x509 -in CERT -noout -pubkey\" print the same key when they match", alg)
+		return nil, fmt.Errorf("%s %s private key, which kensa cannot read; compare it with the certificate by hand: \"openssl pkey -in KEY -pubout\" and \"openssl x509 -in CERT -noout -pubkey\" print the same key when they match", article(alg), alg)
 	}
 	return nil, errors.New("not a PKCS#8, PKCS#1 or SEC1 private key")
 }
@@ -259,10 +259,27 @@ func pkcs8Algorithm(der []byte) string {
 	return algorithmName(p8.Algorithm.Algorithm)
 }
 
+// article is "an" before a name read with a leading vowel sound (Ed448,
+// RSA-PSS, X25519), "a" otherwise (DSA).
+func article(name string) string {
+	if name != "" && strings.ContainsRune("AEFHILMNORSX", rune(name[0])) {
+		return "an"
+	}
+	return "a"
+}
+
+// uLabelSAN explains crypto/x509's "SAN dNSName is malformed": a dNSName
+// is an IA5String, and the usual non-ASCII one is an internationalized
+// name a CA or openssl wrote as UTF-8 instead of as its A-labels.
+const uLabelSAN = "has a DNS name (SAN) that is not ASCII, such as an internationalized name written as UTF-8 (例え.jp) instead of its A-label (xn--r8jz45g.jp): RFC 5280 §4.2.1.6 and RFC 5890 require A-labels, and Go clients (and kensa) refuse the certificate; have it reissued with every name converted to A-labels (openssl: subjectAltName=DNS:xn--…)"
+
 // certError explains a certificate crypto/x509 refuses.
 func certError(n int, err error) error {
 	if strings.Contains(err.Error(), "unsupported elliptic curve") {
 		return fmt.Errorf("certificate %d has an ECDSA key on a curve Go's TLS clients (and kensa) do not support, such as a brainpool curve or secp256k1; the CA/B BR allow only P-256, P-384 and P-521: have it reissued on one of them", n)
+	}
+	if strings.Contains(err.Error(), "SAN dNSName is malformed") {
+		return fmt.Errorf("certificate %d %s", n, uLabelSAN)
 	}
 	if strings.Contains(err.Error(), "negative serial number") {
 		return fmt.Errorf("certificate %d has a negative serial number, which RFC 5280 §4.1.2.2 forbids; Go-based clients (and kensa) reject it: have the CA reissue it with a positive serial", n)

@@ -97,7 +97,20 @@ func (r *ProbeResult) where() string {
 	if !r.SNI {
 		return at + " without SNI"
 	}
-	return at + " for " + r.ServerName
+	return at + " for " + DisplayName(r.ServerName)
+}
+
+// dialAddress splits an address as SplitAddress does and converts its host
+// to A-labels: what the resolver looks up and what SNI sends by default.
+func dialAddress(a string) (host, port string, err error) {
+	host, port, err = SplitAddress(a)
+	if err != nil {
+		return "", "", err
+	}
+	if host, err = ASCIIName(host); err != nil {
+		return "", "", fmt.Errorf("address %q: %w", a, err)
+	}
+	return host, port, nil
 }
 
 // plan is one handshake to make.
@@ -169,7 +182,7 @@ func expand(ctx context.Context, endpoints []Endpoint, o ProbeOptions) []plan {
 	cache := map[string]*answer{}
 	for _, e := range endpoints {
 		for _, a := range e.Addresses {
-			if host, _, err := SplitAddress(a); err == nil && net.ParseIP(host) == nil {
+			if host, _, err := dialAddress(a); err == nil && net.ParseIP(host) == nil {
 				if _, ok := cache[host]; !ok {
 					cache[host] = &answer{}
 				}
@@ -197,12 +210,15 @@ func expand(ctx context.Context, endpoints []Endpoint, o ProbeOptions) []plan {
 	}
 	for _, e := range endpoints {
 		for _, a := range e.Addresses {
-			host, port, err := SplitAddress(a)
+			host, port, err := dialAddress(a)
 			if err != nil {
 				add(plan{endpoint: e.Name, address: a, err: err})
 				continue
 			}
-			names := e.ServerNames
+			names := make([]string, len(e.ServerNames))
+			for i, n := range e.ServerNames {
+				names[i] = lenientASCII(n)
+			}
 			if len(names) == 0 && net.ParseIP(host) == nil {
 				names = []string{host}
 			}
@@ -321,6 +337,8 @@ func handshakeFailed(r *ProbeResult, err error, o ProbeOptions) report.Finding {
 		remedy = "check the name (and the DNS this host uses); give the load balancer's addresses with --connect or in the targets file"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		remedy = "nothing listens on this address and port: check the listener, the port, and security groups or firewalls"
+	case strings.Contains(err.Error(), "SAN dNSName is malformed"):
+		remedy = "the server answered with a certificate that " + uLabelSAN
 	case strings.Contains(err.Error(), "failed to parse certificate from server"):
 		why := err.Error()
 		if _, w, ok := strings.Cut(why, "x509: "); ok {
@@ -395,7 +413,7 @@ func analyseServed(r *ProbeResult, p plan, o ProbeOptions) {
 		}
 		if len(missing) > 0 {
 			fs = append(fs, report.Finding{ID: "hostname-mismatch", Severity: report.Warning, Subject: label,
-				Message:     fmt.Sprintf("clients that send no SNI get %q from %s, which does not cover %s", ShortName(leaf), r.where(), strings.Join(missing, ", ")),
+				Message:     fmt.Sprintf("clients that send no SNI get %q from %s, which does not cover %s", ShortName(leaf), r.where(), DisplayNames(missing)),
 				Remediation: "make the listener's default certificate the one that covers these names, if clients without SNI must connect",
 				Citation:    citeHostname})
 		}

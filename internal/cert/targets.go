@@ -107,12 +107,15 @@ func parseEndpoint(item *yaml.Node, i int) (Endpoint, error) {
 				items = []*yaml.Node{v}
 			}
 			for _, a := range items {
-				if _, _, aerr := SplitAddress(a.Value); err == nil && aerr != nil {
+				if _, _, aerr := dialAddress(a.Value); err == nil && aerr != nil {
 					err = fmt.Errorf("line %d: endpoint %d (%s): %w", a.Line, i, e.Name, aerr)
 				}
 			}
 		case "servernames":
 			e.ServerNames, err = stringList(k.Value, v)
+			if err == nil {
+				err = asciiNames(e.ServerNames, v, i, e.Name)
+			}
 		case "no_sni":
 			if v.Kind != yaml.ScalarNode || v.Decode(&e.NoSNI) != nil {
 				err = fmt.Errorf("line %d: \"no_sni\" must be true or false", v.Line)
@@ -128,6 +131,23 @@ func parseEndpoint(item *yaml.Node, i int) (Endpoint, error) {
 		return e, fmt.Errorf("line %d: endpoint %d (%s): no addresses", item.Line, i, e.Name)
 	}
 	return e, nil
+}
+
+// asciiNames converts a targets file's server names to A-labels in place
+// (see ASCIIName), naming the line of one that is not a valid name.
+func asciiNames(names []string, v *yaml.Node, i int, endpoint string) error {
+	items := v.Content
+	if v.Kind == yaml.ScalarNode {
+		items = []*yaml.Node{v}
+	}
+	for j, n := range names {
+		a, err := ASCIIName(n)
+		if err != nil {
+			return fmt.Errorf("line %d: endpoint %d (%s): servername %w", items[j].Line, i, endpoint, err)
+		}
+		names[j] = a
+	}
+	return nil
 }
 
 // stringList reads a list of strings, or one string.

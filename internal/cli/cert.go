@@ -46,12 +46,15 @@ Compare with the certificate in service:
                            first --servername)
 
 Checks:
-    --servername NAME      a name the certificate must cover (repeatable)
+    --servername NAME      a name the certificate must cover (repeatable;
+                           Unicode names such as 例え.jp are checked as their
+                           A-labels, xn--r8jz45g.jp)
     --roots FILE           trust anchors, PEM (default: the system bundle read as
                            PEM; the Mozilla set where there is none)
     --min-remaining D|P%   warn when less validity is left (30d, 720h, 20%;
                            default a third of the lifetime; 0d: never)
     --private              a private PKI: skip the CA/B Forum maximum validity
+                           and the public-CA key algorithms (Ed25519, Ed448)
     --timeout D            connection timeout for --current-endpoint (default 10s)
     --record FILE          write the current and new certificates' facts (and
                            PEM, never a key) for the contingency plan
@@ -83,7 +86,8 @@ Endpoints:
     --connect ADDR         HOST[:PORT] or IP[:PORT] to probe (repeatable; also
                            positional). Port 443 by default.
     --servername NAME      server name sent with SNI and checked (repeatable;
-                           default the host of ADDR)
+                           default the host of ADDR; Unicode names are sent
+                           and checked as their A-labels)
     --no-sni               also handshake without SNI (what old clients get)
     --targets FILE         YAML list of endpoints:
                                endpoints:
@@ -200,6 +204,9 @@ func runCertCheck(ctx context.Context, env *Env, args []string) error {
 	}
 	threshold, err := parseThresholdFlag(minRem)
 	if err != nil {
+		return err
+	}
+	if names, err = asciiServerNames(names); err != nil {
 		return err
 	}
 	password, err := readPassword(env, pwFile, pwEnv)
@@ -450,6 +457,23 @@ func fetchCurrent(ctx context.Context, addr string, names []string, timeout time
 		withHint("kensa needs the certificate in service to compare with; give it with --current FILE if the endpoint is not reachable from here")
 }
 
+// idnHint explains what kensa accepts as a name.
+const idnHint = "write the host name in Unicode (例え.jp) or as its A-labels (xn--r8jz45g.jp); kensa converts Unicode names with IDNA 2008 / UTS #46 (golang.org/x/net/idna, Lookup profile), which refuses empty labels, a leading or trailing hyphen, and disallowed characters"
+
+// asciiServerNames converts --servername values to the A-labels a
+// certificate carries (see cert.ASCIIName).
+func asciiServerNames(names []string) ([]string, error) {
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		a, err := cert.ASCIIName(n)
+		if err != nil {
+			return nil, usageErrorf("--servername: %v", err).withHint(idnHint)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
 func severitySummary(fs []report.Finding) map[string]int {
 	c := report.CountBySeverity(fs)
 	return map[string]int{"errors": c[report.Error], "warnings": c[report.Warning], "info": c[report.Info]}
@@ -494,6 +518,9 @@ func runCertProbe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if names, err = asciiServerNames(names); err != nil {
+		return err
+	}
 	roots, err := loadRoots(env, rootsFile)
 	if err != nil {
 		return err
@@ -506,7 +533,11 @@ func runCertProbe(ctx context.Context, env *Env, args []string) error {
 		}
 		t, err := cert.ParseTargets(data)
 		if err != nil {
-			return usageErrorf("--targets %s: %v", targetsFile, err).withHint("see \"kensa cert probe --help\" for the file's shape")
+			hint := "see \"kensa cert probe --help\" for the file's shape"
+			if errors.As(err, new(*cert.NameError)) {
+				hint = idnHint
+			}
+			return usageErrorf("--targets %s: %v", targetsFile, err).withHint("%s", hint)
 		}
 		for _, e := range t.Endpoints {
 			if len(e.ServerNames) == 0 {
@@ -517,8 +548,12 @@ func runCertProbe(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 	for _, c := range connects {
-		if _, _, err := cert.SplitAddress(c); err != nil {
+		host, _, err := cert.SplitAddress(c)
+		if err != nil {
 			return usageErrorf("--connect: %v", err).withHint("write HOST:PORT, IP:PORT or [IPv6]:PORT")
+		}
+		if _, err := cert.ASCIIName(host); err != nil {
+			return usageErrorf("--connect %s: %v", c, err).withHint(idnHint)
 		}
 	}
 	if len(connects) > 0 {

@@ -147,3 +147,51 @@ func TestCertRecordKeepsThePrevious(t *testing.T) {
 		t.Errorf("stderr %q does not say where the replaced record is", stderr)
 	}
 }
+
+// TestCertIDN: names typed in Unicode are checked, sent and shown as the
+// A-labels certificates carry; an invalid name is a usage error with a
+// hint.
+func TestCertIDN(t *testing.T) {
+	dir := t.TempDir()
+	root := certtest.NewRoot("IDN Root", certtest.P256)
+	leaf, key := root.Issue(certtest.Leaf{DNS: []string{"xn--r8jz45g.jp"}, KeyType: certtest.P256})
+	rootF := filepath.Join(dir, "root.pem")
+	leafF := filepath.Join(dir, "leaf.pem")
+	badF := filepath.Join(dir, "bad.yaml")
+	for f, data := range map[string][]byte{rootF: certtest.PEM(root.Cert), leafF: certtest.PEM(leaf),
+		badF: []byte("endpoints:\n  - name: jp\n    addresses: [127.0.0.1:1]\n    servernames: [例え..jp]\n")} {
+		if err := os.WriteFile(f, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addr, stop := certtest.Serve(certtest.Served{Chain: []*x509.Certificate{leaf}, Key: key}, nil)
+	defer stop()
+	at := "--at=2026-06-01"
+	tests := []struct {
+		name         string
+		args         []string
+		want         int
+		stdout, errs string
+	}{
+		{"check unicode name covered", []string{"cert", "check", at, "--roots", rootF, "--cert", leafF, "--servername", "例え.jp"}, ExitOK, "例え.jp (xn--r8jz45g.jp)", ""},
+		{"check full-width name covered", []string{"cert", "check", at, "--roots", rootF, "--cert", leafF, "--servername", "例え。ＪＰ"}, ExitOK, "", ""},
+		{"check unicode name not covered", []string{"cert", "check", at, "--roots", rootF, "--cert", leafF, "--servername", "日本語.example.jp"}, ExitFindings, "日本語.example.jp (xn--wgv71a119e.example.jp)", ""},
+		{"check invalid name", []string{"cert", "check", at, "--roots", rootF, "--cert", leafF, "--servername", "例え..jp"}, ExitError, "", "kensa: hint: write the host name in Unicode"},
+		{"probe unicode name", []string{"cert", "probe", at, "--roots", rootF, "--connect", addr, "--servername", "例え.jp"}, ExitOK, "xn--r8jz45g.jp", ""},
+		{"probe invalid connect host", []string{"cert", "probe", "--connect", "-例え.jp:443"}, ExitError, "", "--connect -例え.jp:443"},
+		{"probe invalid servername", []string{"cert", "probe", "--connect", addr, "--servername", "xn--zz.jp"}, ExitError, "", "--servername"},
+		{"probe invalid targets name", []string{"cert", "probe", "--targets", badF}, ExitError, "", "line 4: endpoint 1 (jp): servername \"例え..jp\""},
+		{"probe invalid targets name hint", []string{"cert", "probe", "--targets", badF}, ExitError, "", "kensa: hint: write the host name in Unicode"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := run(t, tt.args...)
+			if code != tt.want {
+				t.Errorf("Main(%q) = %d, want %d (stdout %q, stderr %q)", tt.args, code, tt.want, stdout, stderr)
+			}
+			if !strings.Contains(stdout, tt.stdout) || !strings.Contains(stderr, tt.errs) {
+				t.Errorf("stdout %q, stderr %q; want them to contain %q and %q", stdout, stderr, tt.stdout, tt.errs)
+			}
+		})
+	}
+}

@@ -28,7 +28,7 @@ func (t *textWriter) printf(format string, args ...any) {
 func (t *textWriter) facts(title, from string, f cert.Facts, at time.Time) {
 	t.printf("%s  %s\n", title, from)
 	t.printf("  Subject      %s\n", f.Subject)
-	sans := strings.Join(f.SANs, ", ")
+	sans := cert.DisplayNames(f.SANs)
 	if sans == "" {
 		sans = "(none)"
 	}
@@ -107,11 +107,12 @@ func short(subject string) string {
 	return subject
 }
 
+// listOrNone lists DNS names for people (see cert.DisplayName).
 func listOrNone(s []string) string {
 	if len(s) == 0 {
 		return "none"
 	}
-	return strings.Join(s, ", ")
+	return cert.DisplayNames(s)
 }
 
 func yesNo(b bool) string {

@@ -16,6 +16,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"fmt"
 	"math/big"
@@ -118,11 +119,15 @@ func (ca *CA) CrossSign(other *CA) *x509.Certificate {
 }
 
 func (ca *CA) sign(tpl *x509.Certificate, pub crypto.PublicKey) *x509.Certificate {
-	der, err := x509.CreateCertificate(rand.Reader, tpl, ca.Cert, pub, ca.Key)
-	must(err)
-	c, err := x509.ParseCertificate(der)
+	c, err := x509.ParseCertificate(ca.signDER(tpl, pub))
 	must(err)
 	return c
+}
+
+func (ca *CA) signDER(tpl *x509.Certificate, pub crypto.PublicKey) []byte {
+	der, err := x509.CreateCertificate(rand.Reader, tpl, ca.Cert, pub, ca.Key)
+	must(err)
+	return der
 }
 
 // Leaf describes a server certificate to issue.
@@ -137,10 +142,23 @@ type Leaf struct {
 	Key       crypto.Signer // reuse this key
 	SHA1      bool
 	AIA       []string
+	// RawDNS are dNSName SANs written as given, bypassing crypto/x509's
+	// IA5String check: a mis-issued certificate with a U-label (UTF-8)
+	// name, which crypto/x509 then refuses to parse.
+	RawDNS []string
 }
 
 // Issue makes a leaf certificate and its key.
 func (ca *CA) Issue(l Leaf) (*x509.Certificate, crypto.Signer) {
+	der, key := ca.IssueDER(l)
+	c, err := x509.ParseCertificate(der)
+	must(err)
+	return c, key
+}
+
+// IssueDER makes a leaf certificate, as DER, and its key: for
+// certificates crypto/x509 cannot parse (see Leaf.RawDNS).
+func (ca *CA) IssueDER(l Leaf) ([]byte, crypto.Signer) {
 	key := l.Key
 	if key == nil {
 		key = NewKey(l.KeyType)
@@ -173,6 +191,16 @@ func (ca *CA) Issue(l Leaf) (*x509.Certificate, crypto.Signer) {
 		BasicConstraintsValid: true,
 		IssuingCertificateURL: l.AIA,
 	}
+	if len(l.RawDNS) > 0 {
+		var names []asn1.RawValue
+		for _, n := range l.RawDNS {
+			names = append(names, asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 2, Bytes: []byte(n)})
+		}
+		v, err := asn1.Marshal(names)
+		must(err)
+		tpl.DNSNames = nil
+		tpl.ExtraExtensions = append(tpl.ExtraExtensions, pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 17}, Value: v})
+	}
 	if l.SHA1 {
 		switch ca.Key.(type) {
 		case *rsa.PrivateKey:
@@ -181,7 +209,7 @@ func (ca *CA) Issue(l Leaf) (*x509.Certificate, crypto.Signer) {
 			tpl.SignatureAlgorithm = x509.ECDSAWithSHA1
 		}
 	}
-	return ca.sign(tpl, key.Public()), key
+	return ca.signDER(tpl, key.Public()), key
 }
 
 // PEM encodes certificates.
