@@ -130,7 +130,7 @@ func writeFindings(t *textWriter, fs []report.Finding, endpoints bool) {
 		return
 	}
 	c := report.CountBySeverity(fs)
-	t.printf("Findings: %s, %s, %d info\n", plural(c[report.Error], "error"), plural(c[report.Warning], "warning"), c[report.Info])
+	t.printf("Findings: %s, %s, %d info\n", count(c[report.Error], "error", "errors"), count(c[report.Warning], "warning", "warnings"), c[report.Info])
 	for _, f := range fs {
 		where := f.Subject
 		if endpoints && f.Address != "" {
@@ -187,13 +187,13 @@ func writeProbeText(w io.Writer, results []*cert.ProbeResult, rep *report.Report
 	if t.err == nil {
 		t.err = tb.Write(w)
 	}
-	t.printf("\n%s: %d completed, %d failed", plural(sum.Handshakes, "handshake"), sum.OK, sum.Failed)
+	t.printf("\n%s: %d completed, %d failed", count(sum.Handshakes, "handshake", "handshakes"), sum.OK, sum.Failed)
 	if sum.Expected+sum.Stale > 0 {
 		t.printf("; %d served the expected certificate, %d did not", sum.Expected, sum.Stale)
 	}
 	t.printf("\n")
 	if sum.Baseline != "" {
-		t.printf("\nChanged since %s: %s\n", sum.Baseline, plural(len(sum.Rollback), "handshake"))
+		t.printf("\nChanged since %s: %s\n", sum.Baseline, count(len(sum.Rollback), "handshake", "handshakes"))
 		if len(sum.Rollback) > 0 {
 			t.printf("Rollback plan (restore the previous certificate on each endpoint; its PEM is in %s, endpoints[N].chain):\n", sum.Baseline)
 			for _, s := range sum.Rollback {

@@ -410,7 +410,7 @@ func egressFindings(res *egress.Result) ([]egressResult, []report.Finding) {
 		}
 		subject := hostPortString(d.Host, d.Port)
 		times := count(d.Count, "time", "times")
-		from := "from " + count(int64(len(d.Sources)), "source", "sources")
+		from := "from " + count(len(d.Sources), "source", "sources")
 		f := report.Finding{Subject: subject, Citation: citation}
 		svc := ""
 		if d.Service != nil {
@@ -495,7 +495,7 @@ func egressFindings(res *egress.Result) ([]egressResult, []report.Finding) {
 
 func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, plan *egress.Plan, sum egressSummary) error {
 	t := res.Total()
-	fmt.Fprintf(w, "%s in %s: %s (%d denied, %d allowed", count(t.Records, "record", "records"), count(int64(len(res.Files)), "input", "inputs"),
+	fmt.Fprintf(w, "%s in %s: %s (%d denied, %d allowed", count(t.Records, "record", "records"), count(len(res.Files), "input", "inputs"),
 		count(t.Traffic, "connection", "connections"), t.Denied, t.Allowed)
 	if t.Alerts > 0 {
 		fmt.Fprintf(w, ", %s", count(t.Alerts, "alert", "alerts"))
@@ -657,11 +657,12 @@ func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, pl
 }
 
 // count writes n with the noun's singular or plural: "1 record", "2 records".
-func count(n int64, one, many string) string {
+// Every command's text view counts with it.
+func count[N ~int | ~int64](n N, one, many string) string {
 	if n == 1 {
 		return "1 " + one
 	}
-	return strconv.FormatInt(n, 10) + " " + many
+	return strconv.FormatInt(int64(n), 10) + " " + many
 }
 
 func appendOnce(s []string, v string) []string {

@@ -257,9 +257,9 @@ func writeFipsText(w io.Writer, rs []fips.Result, errs []fips.WalkError, failed 
 	for _, v := range []fips.Verdict{fips.Noncompliant, fips.Conditional, fips.Compliant, fips.NotApplicable} {
 		parts = append(parts, fmt.Sprintf("%d %s", sum.Verdicts[string(v)], v))
 	}
-	fmt.Fprintf(w, "%s classified (%d examined): %s\n", plural(sum.Results, "file"), sum.Files, strings.Join(parts, ", "))
+	fmt.Fprintf(w, "%s classified (%d examined): %s\n", count(sum.Results, "file", "files"), sum.Files, strings.Join(parts, ", "))
 	if sum.Images > 0 || sum.ImagesFailed > 0 {
-		fmt.Fprintf(w, "%s scanned, %d could not be\n", plural(sum.Images, "image"), sum.ImagesFailed)
+		fmt.Fprintf(w, "%s scanned, %d could not be\n", count(sum.Images, "image", "images"), sum.ImagesFailed)
 	}
 	if sum.Unreadable > 0 {
 		fmt.Fprintf(w, "%d unreadable\n", sum.Unreadable)

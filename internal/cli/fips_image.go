@@ -287,11 +287,3 @@ func groupByImage(rs []fips.Result) []resultGroup {
 	})
 	return out
 }
-
-// plural returns "1 error", "2 errors".
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
