@@ -112,7 +112,12 @@ Limits:
     --concurrency N        handshakes at once (default 32)
 
 Output:
-    --format text|json|sarif, --output FILE, --fail-on error|warning|never, --at TIME
+    --format text|json|sarif, --output FILE, --fail-on error|warning|never,
+    --at TIME (evaluate expiry as of TIME)
+
+Exit codes: 0 no finding at or above --fail-on (default error), 1 findings
+(an endpoint that could not be reached is one), 2 kensa could not read the
+inputs.
 `
 
 // parseCommand parses args and validates the shared flags. It returns nil

@@ -104,6 +104,7 @@ Flags shared by every command that writes a report:
     --output FILE              write the report to FILE instead of standard output
     --fail-on error|warning|never
                                exit 1 when a finding is at or above this severity
+                               (default error; egress analyze: warning)
     --at TIME                  evaluate as of TIME (2026-09-01 or RFC 3339; default now)
 
 Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it,
