@@ -64,7 +64,8 @@ type Accept struct {
 
 // Options are the evaluation settings.
 type Options struct {
-	// At is the evaluation time (--at); zero means now.
+	// At is the evaluation time (--at). The caller sets it: the package
+	// never reads the clock, so a scan is reproducible.
 	At     time.Time
 	Accept Accept
 }
@@ -126,9 +127,6 @@ type factsEntry struct {
 
 // NewClassifier returns a Classifier over root.
 func NewClassifier(root rootfs.FS, opts Options) *Classifier {
-	if opts.At.IsZero() {
-		opts.At = time.Now()
-	}
 	return &Classifier{root: root, opts: opts}
 }
 

@@ -124,7 +124,7 @@ func TestApplyEnvOpenSSLConf(t *testing.T) {
 		"etc/app/fips.cnf":      ".include /usr/lib/ssl/fipsmodule.cnf\n[provider_sect]\nfips = fips_sect\n",
 		"etc/app/commented.cnf": "# fips = fips_sect\n",
 	})
-	c := NewClassifier(root, Options{})
+	c := NewClassifier(root, Options{At: now})
 	tests := []struct {
 		conf        string
 		wantVerdict Verdict

@@ -19,7 +19,7 @@ func FuzzInspect(f *testing.F) {
 		}
 	}
 	f.Add([]byte("\x7fELF"))
-	c := NewClassifier(rootfs.Dir(f.TempDir()), Options{})
+	c := NewClassifier(rootfs.Dir(f.TempDir()), Options{At: now})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		facts, _ := Inspect(bytes.NewReader(data), int64(len(data)))
 		if facts.Kind == KindUnreadable && strings.HasPrefix(facts.Reason, "corrupt ELF file (") {
