@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/kensa-project/kensa/internal/fips"
 	"github.com/kensa-project/kensa/internal/image"
 	"github.com/kensa-project/kensa/internal/report"
@@ -187,7 +188,12 @@ func (f *imageFlags) scanOne(ctx context.Context, ref image.Reference, opts fips
 			o.err = fmt.Errorf("internal error: %v", p)
 		}
 	}()
-	imgs, err := image.Open(ctx, ref, image.Options{Platform: f.platform, AllPlatforms: f.allPlatforms, Insecure: f.insecure})
+	imgs, err := image.Open(ctx, ref, image.Options{
+		Platform: f.platform, AllPlatforms: f.allPlatforms, Insecure: f.insecure,
+		// Credentials as docker uses them: ~/.docker/config.json
+		// ($DOCKER_CONFIG) and its credential helpers.
+		Keychain: authn.DefaultKeychain,
+	})
 	if err != nil {
 		o.err = err
 		return o

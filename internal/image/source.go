@@ -78,9 +78,9 @@ type Options struct {
 	// Insecure names registries (host[:port]) that may be reached over
 	// plain HTTP. Loopback registries always may.
 	Insecure []string
-	// Keychain gives registry credentials; nil means
-	// authn.DefaultKeychain (the docker config and its credential
-	// helpers, anonymous otherwise).
+	// Keychain gives registry credentials; nil means anonymous. The
+	// package reads no docker configuration itself: the command line
+	// passes authn.DefaultKeychain.
 	Keychain authn.Keychain
 	// Transport is the HTTP transport (tests); nil means
 	// http.DefaultTransport.
@@ -391,7 +391,7 @@ func openRegistry(ctx context.Context, ref Reference, opts Options, sel selector
 	}
 	keychain := opts.Keychain
 	if keychain == nil {
-		keychain = authn.DefaultKeychain
+		keychain = authn.NewMultiKeychain() // anonymous
 	}
 	base := opts.Transport
 	if base == nil {

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -310,16 +311,20 @@ func TestRegistryCredentials(t *testing.T) {
 	ref := "registry:" + authHost + "/private:1"
 
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
-	if _, err := scan(t, ref, Options{}); err == nil || !strings.Contains(err.Error(), "UNAUTHORIZED") {
+	if _, err := scan(t, ref, Options{Keychain: authn.DefaultKeychain}); err == nil || !strings.Contains(err.Error(), "UNAUTHORIZED") {
 		t.Fatalf("anonymous: err = %v, want UNAUTHORIZED", err)
 	}
 	conf := `{"auths":{"` + authHost + `":{"auth":"` + base64.StdEncoding.EncodeToString([]byte("alice:s3cret")) + `"}}}`
 	if err := os.WriteFile(filepath.Join(os.Getenv("DOCKER_CONFIG"), "config.json"), []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	got, err := scan(t, ref, Options{})
+	got, err := scan(t, ref, Options{Keychain: authn.DefaultKeychain})
 	if err != nil || len(got) != 1 {
 		t.Fatalf("with docker config: %v, %v", got, err)
+	}
+	// Without a Keychain the package reads no docker config: anonymous.
+	if _, err := scan(t, ref, Options{}); err == nil || !strings.Contains(err.Error(), "UNAUTHORIZED") {
+		t.Fatalf("nil Keychain: err = %v, want UNAUTHORIZED", err)
 	}
 }
 
