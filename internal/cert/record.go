@@ -2,7 +2,6 @@ package cert
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -79,8 +78,8 @@ func (r *Record) Marshal() ([]byte, error) {
 
 // ParseRecord reads a record file written by --record.
 func ParseRecord(data []byte) (*Record, error) {
-	if len(data) > 64<<20 {
-		return nil, errors.New("record larger than 64 MiB")
+	if len(data) > MaxRecordSize {
+		return nil, fmt.Errorf("record larger than %d MiB", MaxRecordSize>>20)
 	}
 	var r Record
 	if err := json.Unmarshal(data, &r); err != nil {
@@ -91,6 +90,10 @@ func ParseRecord(data []byte) (*Record, error) {
 	}
 	return &r, nil
 }
+
+// MaxRecordSize is the largest record ParseRecord reads: thousands of
+// endpoints with their chains' PEM.
+const MaxRecordSize = 64 << 20
 
 // RollbackStep names, for one endpoint whose certificate changed, the
 // certificate it served before.

@@ -207,6 +207,9 @@ func runCertCheck(ctx context.Context, env *Env, args []string) error {
 	if current != "" && currentEP != "" {
 		return usageErrorf("--current and --current-endpoint both name the certificate in service").withHint("give one of them")
 	}
+	if err := checkTimeout(timeout); err != nil {
+		return err
+	}
 	threshold, err := parseThresholdFlag(minRem)
 	if err != nil {
 		return err
@@ -272,7 +275,7 @@ func runCertCheck(ctx context.Context, env *Env, args []string) error {
 			in.Current = cb.Certs[i]
 		}
 	case currentEP != "":
-		c, err := fetchCurrent(ctx, currentEP, names, timeout)
+		c, err := fetchCurrent(ctx, currentEP, names, timeout, common.at)
 		if err != nil {
 			return err
 		}
@@ -310,6 +313,15 @@ func writeRecord(env *Env, path string, rec *cert.Record) error {
 	}
 	if err != nil {
 		return usageErrorf("writing the record: %v", err).withHint("check that the directory of --record exists and is writable")
+	}
+	return nil
+}
+
+// checkTimeout bounds --timeout: zero or negative would fail every
+// connection at once, more than ten minutes is a typo.
+func checkTimeout(d time.Duration) error {
+	if d <= 0 || d > 10*time.Minute {
+		return usageErrorf("--timeout %s is outside 1ms..10m", d).withHint("write a duration such as 5s or 1m")
 	}
 	return nil
 }
@@ -422,23 +434,29 @@ func loadBundle(file string, password []byte, flagName string) (*cert.Bundle, er
 // readInput reads a certificate, key or targets file, refusing one larger
 // than any such file is.
 func readInput(file string) ([]byte, error) {
+	return readCapped(file, cert.MaxFileSize, "a certificate file")
+}
+
+// readCapped reads file, refusing one larger than limit bytes (what names
+// the kind of file it cannot be) without reading more than limit+1.
+func readCapped(file string, limit int64, what string) ([]byte, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, cert.MaxFileSize+1))
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > cert.MaxFileSize {
-		return nil, fmt.Errorf("%s is larger than %d bytes: not a certificate file", file, cert.MaxFileSize)
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes: not %s", file, limit, what)
 	}
 	return data, nil
 }
 
 // fetchCurrent gets the leaf an endpoint serves now.
-func fetchCurrent(ctx context.Context, addr string, names []string, timeout time.Duration) (*x509.Certificate, error) {
+func fetchCurrent(ctx context.Context, addr string, names []string, timeout time.Duration, at time.Time) (*x509.Certificate, error) {
 	host, _, err := cert.SplitAddress(addr)
 	if err != nil {
 		return nil, usageErrorf("--current-endpoint: %v", err)
@@ -448,7 +466,7 @@ func fetchCurrent(ctx context.Context, addr string, names []string, timeout time
 		sni = names[0]
 	}
 	results, _ := cert.ProbeAll(ctx, []cert.Endpoint{{Addresses: []string{addr}, ServerNames: []string{sni}}},
-		cert.ProbeOptions{Roots: &cert.Roots{Pool: x509.NewCertPool()}, At: time.Now(), Timeout: timeout, Concurrency: 1})
+		cert.ProbeOptions{Roots: &cert.Roots{Pool: x509.NewCertPool()}, At: at, Timeout: timeout, Concurrency: 1})
 	for _, r := range results {
 		if r.OK {
 			return r.Certificates()[0], nil
@@ -513,8 +531,8 @@ func runCertProbe(ctx context.Context, env *Env, args []string) error {
 	if len(connects) == 0 && targetsFile == "" {
 		return usageErrorf("cert probe needs endpoints").withHint("give --connect HOST:PORT (repeatable) with --servername NAME, or --targets FILE")
 	}
-	if timeout <= 0 || timeout > 10*time.Minute {
-		return usageErrorf("--timeout %s is outside 1ms..10m", timeout)
+	if err := checkTimeout(timeout); err != nil {
+		return err
 	}
 	if concurrency < 1 || concurrency > 4096 {
 		return usageErrorf("--concurrency %d is outside 1..4096", concurrency)
@@ -575,7 +593,7 @@ func runCertProbe(ctx context.Context, env *Env, args []string) error {
 	opts.ExpectFrom = strings.Join(expects, ", ")
 	var base *cert.Record
 	if baseline != "" {
-		data, err := os.ReadFile(baseline)
+		data, err := readCapped(baseline, cert.MaxRecordSize, "a kensa record")
 		if err == nil {
 			base, err = cert.ParseRecord(data)
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kensa-project/kensa/internal/cert"
 	"github.com/kensa-project/kensa/internal/cert/certtest"
 	"software.sslmate.com/src/go-pkcs12"
 )
@@ -32,6 +33,10 @@ func TestCertExitCodes(t *testing.T) {
 	otherF := write("other.key", certtest.KeyPEM(other))
 	interF := write("inter.pem", certtest.PEM(inter.Cert))
 	junkF := write("junk.pem", []byte("not a certificate"))
+	hugeF := write("huge.json", nil)
+	if err := os.Truncate(hugeF, cert.MaxRecordSize+1); err != nil {
+		t.Fatal(err)
+	}
 	addr, stop := certtest.Serve(certtest.Served{Chain: []*x509.Certificate{leaf, inter.Cert}, Key: key}, nil)
 	defer stop()
 	closed, stopClosed := certtest.Stall()
@@ -58,6 +63,8 @@ func TestCertExitCodes(t *testing.T) {
 		{"probe bad address", []string{"cert", "probe", "--connect", "a:b:c"}, ExitError, "--connect"},
 		{"probe bad concurrency", []string{"cert", "probe", "--connect", addr, "--concurrency", "0"}, ExitError, "--concurrency"},
 		{"probe bad baseline", []string{"cert", "probe", "--connect", addr, "--baseline", junkF}, ExitError, "--baseline"},
+		{"probe baseline too large", []string{"cert", "probe", "--connect", addr, "--baseline", hugeF}, ExitError, "larger than 67108864 bytes"},
+		{"check bad timeout", []string{"cert", "check", "--cert", leafF, "--current-endpoint", addr, "--timeout", "0s"}, ExitError, "--timeout 0s is outside"},
 		{"cert group", []string{"cert"}, ExitError, "needs a command"},
 	}
 	for _, tt := range tests {
