@@ -32,9 +32,6 @@ import (
 //     default openssl.cnf; whether the FIPS provider is activated then
 //     depends on that file.
 
-// EnvVars are the environment variables [ApplyEnv] reads.
-var EnvVars = []string{"GODEBUG", "GOFIPS", "GOLANG_FIPS", "OPENSSL_CONF", "OPENSSL_FORCE_FIPS_MODE"}
-
 // EnvMap turns NAME=value strings (an image configuration's Env) into a
 // map. The first entry for a name wins: containerd and docker pass an
 // image's Env to the process as it is, duplicates included, and both

@@ -147,10 +147,6 @@ func (g *GoFacts) HasExperiment(x string) bool { return slices.Contains(g.Experi
 // IsGo reports whether the file is a Go binary.
 func (f *Facts) IsGo() bool { return f != nil && f.Go != nil }
 
-// UsesGoOpenSSL reports whether the Go binary calls OpenSSL for its crypto
-// (golang-fips, Microsoft systemcrypto).
-func (f *Facts) UsesGoOpenSSL() bool { return f.IsGo() && goBackend(f.Go) == BackendGoOpenSSL }
-
 // LinksOpenSSL reports whether the file names an OpenSSL library in
 // DT_NEEDED (directly; the Classifier follows the whole closure).
 func (f *Facts) LinksOpenSSL() bool {

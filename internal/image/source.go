@@ -286,10 +286,8 @@ func (s selector) fromIndex(ref string, idx v1.ImageIndex, depth int) ([]*Image,
 	return out, nil
 }
 
+// errNoPlatform reports an index without the platform asked for.
 var errNoPlatform = errors.New("no image for platform")
-
-// ErrNoPlatform reports an index without the platform asked for.
-var ErrNoPlatform = errNoPlatform
 
 // fromImage checks a single image against an explicit --platform.
 func (s selector) fromImage(ref string, img v1.Image) ([]*Image, error) {

@@ -11,7 +11,6 @@ package report
 
 import (
 	"cmp"
-	"fmt"
 	"slices"
 	"time"
 )
@@ -41,15 +40,6 @@ func (s Severity) Rank() int {
 		return 1
 	}
 	return 0
-}
-
-// ParseSeverity accepts "error", "warning" and "info".
-func ParseSeverity(s string) (Severity, error) {
-	switch Severity(s) {
-	case Error, Warning, Info:
-		return Severity(s), nil
-	}
-	return "", fmt.Errorf("unknown severity %q (want error, warning or info)", s)
 }
 
 // Finding is one thing that is wrong (or worth knowing) about one subject.
