@@ -530,7 +530,7 @@ func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, pl
 	}
 	if len(results) > 0 {
 		fmt.Fprintln(w)
-		tb := report.NewTable("ACTION", "DESTINATION", "PROTO", "COUNT", "SOURCES", "FIRST SEEN", "LAST SEEN", "REASON", "SERVICE")
+		tb := report.NewTable("ACTION", "DESTINATION", "PROTO", "COUNT", "SOURCES", "FIRST SEEN (UTC)", "LAST SEEN (UTC)", "REASON", "SERVICE")
 		tb.MaxWidth = 48
 		tb.Uncut = []int{1} // the destination is what a person allows
 		for _, r := range results {

@@ -170,6 +170,11 @@ func TestEgressTextKeepsTheDestinationWhole(t *testing.T) {
 	if !strings.Contains(out.String(), "deny    contoso-functions-java11-westeurope-prod.scm.azurewebsites.net:443  HTTPS") {
 		t.Errorf("the destination was cut:\n%s", out.String())
 	}
+	// Times in the table carry no zone of their own: the header names it,
+	// as cert's text view names it after each time.
+	if !strings.Contains(out.String(), "FIRST SEEN (UTC)") {
+		t.Errorf("the table does not say its times are UTC:\n%s", out.String())
+	}
 }
 
 // TestEgressSquidNoRequest: Squid's NONE/000 lines (a client that closed
