@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -119,25 +118,6 @@ Exit codes: 0 no finding at or above --fail-on (default error), 1 findings
 (an endpoint that could not be reached is one), 2 kensa could not read the
 inputs.
 `
-
-// parseCommand parses args and validates the shared flags. It returns nil
-// positional arguments and no error when --help was printed.
-func parseCommand(env *Env, fs *flag.FlagSet, common *commonFlags, usage string, args []string) ([]string, error) {
-	pos, err := parseArgs(env, fs, usage, args)
-	if errors.Is(err, errHelp) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if err := common.validate(env.Now()); err != nil {
-		return nil, err
-	}
-	if pos == nil {
-		pos = []string{}
-	}
-	return pos, nil
-}
 
 // stringList is a repeatable string flag.
 type stringList []string

@@ -59,3 +59,29 @@ func TestParseArgsInterspersed(t *testing.T) {
 		t.Errorf("positional = %q, want %q", got, want)
 	}
 }
+
+// TestEveryCommandHelp: every command prints its usage, with its default
+// --fail-on and its exit codes, on standard output and exits 0, whether
+// --help comes first or after other arguments.
+func TestEveryCommandHelp(t *testing.T) {
+	for _, c := range commands {
+		if c.name == "version" {
+			continue
+		}
+		for _, args := range [][]string{{"--help"}, {"x", "-h"}} {
+			argv := append(strings.Fields(c.name), args...)
+			code, stdout, stderr := run(t, argv...)
+			if code != ExitOK || stderr != "" {
+				t.Errorf("kensa %q = %d, stderr %q; want 0 and nothing", argv, code, stderr)
+			}
+			if !strings.HasPrefix(stdout, "Usage: kensa "+c.name) {
+				t.Errorf("kensa %q: stdout does not start with its usage: %.60q", argv, stdout)
+			}
+			for _, want := range []string{"(default ", "--fail-on", "Exit"} {
+				if !strings.Contains(stdout, want) {
+					t.Errorf("kensa %q: usage does not say %q", argv, want)
+				}
+			}
+		}
+	}
+}

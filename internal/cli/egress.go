@@ -151,14 +151,8 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 		return nil
 	})
 	noCompanions := fs.Bool("no-companions", false, "")
-	paths, err := parseArgs(env, fs, egressAnalyzeUsage, args)
-	if err != nil {
-		if err == errHelp {
-			return nil
-		}
-		return err
-	}
-	if err := common.validate(env.Now()); err != nil {
+	paths, err := parseCommand(env, fs, common, egressAnalyzeUsage, args)
+	if err != nil || paths == nil {
 		return err
 	}
 	if len(paths) == 0 {

@@ -78,6 +78,10 @@ Finding ids: fips-noncompliant (error), fips-conditional (warning),
 unreadable (error), image-unreadable (error: the image could not be
 scanned; kensa exits 2 after writing the report), image-entry-skipped
 (warning). See docs/fips.md.
+
+Exit codes: 0 no file at or above --fail-on, 1 files at or above it, 2 kensa
+could not do what was asked (a target that does not exist, an image that
+could not be scanned).
 `
 
 // fipsSummary is the "summary" of a fips scan report.
@@ -105,14 +109,8 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 	})
 	everyFile := fs.Bool("every-file", false, "")
 	imf := addImageFlags(fs)
-	targets, err := parseArgs(env, fs, fipsScanUsage, args)
-	if errors.Is(err, errHelp) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if err := common.validate(env.Now()); err != nil {
+	targets, err := parseCommand(env, fs, common, fipsScanUsage, args)
+	if err != nil || targets == nil {
 		return err
 	}
 	refs, targets, err := imf.splitTargets(env, targets)

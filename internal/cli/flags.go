@@ -141,6 +141,25 @@ func parseArgs(env *Env, fs *flag.FlagSet, usageText string, args []string) ([]s
 	}
 }
 
+// parseCommand parses args and validates the shared flags. It returns nil
+// positional arguments and no error when --help was printed.
+func parseCommand(env *Env, fs *flag.FlagSet, common *commonFlags, usage string, args []string) ([]string, error) {
+	pos, err := parseArgs(env, fs, usage, args)
+	if errors.Is(err, errHelp) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := common.validate(env.Now()); err != nil {
+		return nil, err
+	}
+	if pos == nil {
+		pos = []string{}
+	}
+	return pos, nil
+}
+
 // errHelp means --help was asked for and printed; the command exits 0.
 var errHelp = errors.New("help printed")
 
