@@ -269,7 +269,7 @@ func writeFipsText(w io.Writer, rs []fips.Result, errs []fips.WalkError, failed 
 		}
 		fmt.Fprintf(w, "backends: %s\n", strings.Join(bs, ", "))
 	}
-	_, err := fmt.Fprintln(w, "hint: --format json lists every file's modules, certificates, via chains and all reasons")
+	_, err := fmt.Fprintln(w, "(--format json lists every file's modules, certificates, via chains and all reasons)")
 	return err
 }
 
