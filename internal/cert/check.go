@@ -32,7 +32,7 @@ type Threshold struct {
 func ParseThreshold(s string, parseDuration func(string) (time.Duration, error)) (Threshold, error) {
 	if p, ok := strings.CutSuffix(s, "%"); ok {
 		var f float64
-		if _, err := fmt.Sscanf(p, "%g", &f); err != nil || f <= 0 || f >= 100 {
+		if _, err := fmt.Sscanf(p, "%g", &f); err != nil || !(f > 0 && f < 100) { // NaN too
 			return Threshold{}, fmt.Errorf("%q is not a percentage between 0 and 100", s)
 		}
 		return Threshold{Fraction: f / 100}, nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 // run runs kensa in-process and returns its exit code and outputs.
@@ -82,6 +83,24 @@ func TestEveryCommandHelp(t *testing.T) {
 					t.Errorf("kensa %q: usage does not say %q", argv, want)
 				}
 			}
+		}
+	}
+}
+
+// TestParseDurationRefusesNonNumbers: "NaN" and "Inf" parse as floats, and
+// a day count beyond time.Duration's range would overflow.
+func TestParseDurationRefusesNonNumbers(t *testing.T) {
+	for _, s := range []string{"NaNd", "Infd", "+Infd", "-1d", "1e9d", "xd"} {
+		if d, err := parseDuration(s); err == nil {
+			t.Errorf("parseDuration(%q) = %v, want an error", s, d)
+		}
+	}
+	if d, err := parseDuration("30d"); err != nil || d != 30*24*time.Hour {
+		t.Errorf("parseDuration(30d) = %v, %v", d, err)
+	}
+	for _, s := range []string{"NaN%", "0%", "100%"} {
+		if _, err := parseThresholdFlag(s); err == nil {
+			t.Errorf("--min-remaining %s: no error", s)
 		}
 	}
 }

@@ -101,7 +101,8 @@ func parseTime(s string) (time.Time, error) {
 func parseDuration(s string) (time.Duration, error) {
 	if n, ok := strings.CutSuffix(s, "d"); ok {
 		days, err := strconv.ParseFloat(n, 64)
-		if err != nil || days < 0 {
+		// NaN and Inf parse as floats; a time.Duration holds ±292 years.
+		if err != nil || !(days >= 0 && days <= 100_000) {
 			return 0, fmt.Errorf("%q is not a number of days", s)
 		}
 		return time.Duration(days * float64(24*time.Hour)), nil
