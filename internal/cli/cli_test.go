@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // run runs kensa in-process and returns its exit code and outputs.
@@ -102,5 +103,17 @@ func TestParseDurationRefusesNonNumbers(t *testing.T) {
 		if _, err := parseThresholdFlag(s); err == nil {
 			t.Errorf("--min-remaining %s: no error", s)
 		}
+	}
+}
+
+// TestProgressCutsWholeRunes: a long status line (an image reference, a
+// Unicode path) is cut at a rune, never inside one.
+func TestProgressCutsWholeRunes(t *testing.T) {
+	var b bytes.Buffer
+	p := newProgress(&Env{Stderr: &b, StderrIsTerminal: true})
+	p.update("kensa: %s", strings.Repeat("検", 150))
+	got := strings.TrimPrefix(b.String(), "\r\x1b[K")
+	if !utf8.ValidString(got) || utf8.RuneCountInString(got) != 100 || !strings.HasSuffix(got, "…") {
+		t.Errorf("status line = %q (%d runes), want 100 valid runes ending in …", got, utf8.RuneCountInString(got))
 	}
 }

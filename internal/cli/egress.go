@@ -231,7 +231,7 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 		inputs = append(inputs, egress.Input{Name: p, Open: func() (io.ReadCloser, error) { return os.Open(p) }})
 	}
 	prog := newProgress(env)
-	opts.Progress = func(n int64) { prog.update("reading logs: %s", humanBytes(n)) }
+	opts.Progress = func(n int64) { prog.update("kensa: reading logs: %s", humanBytes(n)) }
 	res, err := egress.Analyze(ctx, inputs, opts)
 	prog.done()
 	if err != nil {

@@ -156,7 +156,7 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 			RootDir:   *root,
 			EveryFile: *everyFile,
 			Progress: func(seen, elf int64) {
-				prog.update("kensa: %d files examined, %d ELF files classified", seen, elf)
+				prog.update("kensa: %s examined, %s classified", count(seen, "file", "files"), count(elf, "ELF file", "ELF files"))
 			},
 		}, func(r fips.Result) { results = append(results, r) }, func(e fips.WalkError) { walkErrs = append(walkErrs, e) })
 	}

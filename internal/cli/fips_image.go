@@ -201,7 +201,7 @@ func (f *imageFlags) scanOne(ctx context.Context, ref image.Reference, opts fips
 	for _, im := range imgs {
 		layers := len(im.Layers())
 		scan, err := fips.ScanImage(ctx, im, opts, image.DefaultLimits, func(s image.Stats, layer int) {
-			prog.update("kensa: %s: layer %d of %d, %d MB read, %d ELF files", ref, layer+1, layers, s.UncompressedSize>>20, s.Examined)
+			prog.update("kensa: %s: layer %d of %d, %s read, %s", ref, layer+1, layers, humanBytes(s.UncompressedSize), count(s.Examined, "ELF file", "ELF files"))
 		})
 		if err != nil {
 			// The other platforms are still scanned and reported; the

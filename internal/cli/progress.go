@@ -41,8 +41,8 @@ func (p *progress) update(format string, args ...any) {
 	}
 	p.last = now
 	line := fmt.Sprintf(format, args...)
-	if len(line) > 100 {
-		line = line[:99] + "…"
+	if r := []rune(line); len(r) > 100 {
+		line = string(r[:99]) + "…"
 	}
 	fmt.Fprintf(p.w, "\r\x1b[K%s", line)
 	p.shown = true
