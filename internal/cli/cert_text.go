@@ -19,10 +19,18 @@ type textWriter struct {
 	err error
 }
 
+// printf writes one piece of the text view. String arguments come from
+// certificates and servers: each is made one printable line first.
 func (t *textWriter) printf(format string, args ...any) {
-	if t.err == nil {
-		_, t.err = fmt.Fprintf(t.w, format, args...)
+	if t.err != nil {
+		return
 	}
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = report.Printable(s)
+		}
+	}
+	_, t.err = fmt.Fprintf(t.w, format, args...)
 }
 
 func (t *textWriter) facts(title, from string, f cert.Facts, at time.Time) {

@@ -173,3 +173,27 @@ func TestTableUncut(t *testing.T) {
 		t.Errorf("table (-want +got):\n%s", diff)
 	}
 }
+
+// TestPrintable: what a hostile input could aim at a terminal (ESC, CSI,
+// BEL, DEL, line breaks, invalid UTF-8) never reaches a text view.
+func TestPrintable(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"CN=a\x1b[31mred\a", "CN=a?[31mred?"},
+		{"a\tb\nc\r", "a b c "},
+		{"x\u009b2Jy\x7f", "x?2Jy?"},
+		{"ok \xff name", "ok \uFFFD name"},
+		{"例え.jp", "例え.jp"},
+	}
+	for _, tt := range tests {
+		if got := Printable(tt.in); got != tt.want {
+			t.Errorf("Printable(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	var b strings.Builder
+	tb := NewTable("PATH", "VERDICT")
+	tb.Row("/bin/\x1b]0;owned\a", "noncompliant")
+	tb.Write(&b)
+	if strings.ContainsAny(b.String(), "\x1b\a") {
+		t.Errorf("table passed control characters: %q", b.String())
+	}
+}

@@ -73,13 +73,22 @@ func (t *Table) Write(w io.Writer) error {
 	return nil
 }
 
-func clean(s string) string {
+func clean(s string) string { return Printable(s) }
+
+// Printable returns s as one harmless line for a terminal: tabs and line
+// breaks become spaces; other C0 and C1 control characters (ESC, CSI) and
+// DEL, which a hostile file name, certificate subject or binary could aim
+// at the terminal, become '?'; invalid UTF-8 becomes U+FFFD.
+func Printable(s string) string {
 	return strings.Map(func(r rune) rune {
-		if r == '\t' || r == '\n' || r == '\r' {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
 			return ' '
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			return '?'
 		}
 		return r
-	}, s)
+	}, strings.ToValidUTF8(s, "\uFFFD"))
 }
 
 func cut(s string, n int) string {
