@@ -23,6 +23,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/kensa-project/kensa/internal/report"
 )
 
 // Exit codes.
@@ -261,12 +263,14 @@ func exitCode(stderr io.Writer, err error) int {
 }
 
 func printError(w io.Writer, err error) {
-	fmt.Fprintf(w, "kensa: error: %s\n", err)
+	// An error can quote a hostile input (a registry's answer, a file
+	// name): one printable line.
+	fmt.Fprintf(w, "kensa: error: %s\n", report.Printable(err.Error()))
 	if ce, ok := errors.AsType[*cliError](err); ok {
 		for _, h := range ce.hints {
 			for _, line := range strings.Split(h, "\n") {
 				if strings.TrimSpace(line) != "" {
-					fmt.Fprintf(w, "kensa: hint: %s\n", line)
+					fmt.Fprintf(w, "kensa: hint: %s\n", report.Printable(line))
 				}
 			}
 		}

@@ -117,3 +117,12 @@ func TestProgressCutsWholeRunes(t *testing.T) {
 		t.Errorf("status line = %q (%d runes), want 100 valid runes ending in …", got, utf8.RuneCountInString(got))
 	}
 }
+
+// TestErrorsArePrintable: an error quoting a hostile name cannot drive
+// the terminal.
+func TestErrorsArePrintable(t *testing.T) {
+	_, _, stderr := run(t, "fips", "scan", "/nonexistent/\x1b[2J\x1b]0;x\a")
+	if strings.ContainsAny(stderr, "\x1b\a") || !strings.HasPrefix(stderr, "kensa: error: ") {
+		t.Errorf("stderr = %q", stderr)
+	}
+}
