@@ -166,7 +166,18 @@ func expand(ctx context.Context, endpoints []Endpoint, o ProbeOptions) []plan {
 	}
 	var out []plan
 	seen := map[string]bool{}
+	// MaxProbes bounds the plans too: names that resolve to many IPs, or
+	// many --connect addresses, bypass the targets file's own count. The
+	// handshakes past it become one failure, never a silent success.
 	add := func(p plan) {
+		switch {
+		case len(out) > MaxProbes:
+			return
+		case len(out) == MaxProbes:
+			out = append(out, plan{endpoint: p.endpoint, address: p.address, servername: p.servername, sni: p.sni, allNames: p.allNames,
+				err: fmt.Errorf("more than %d handshakes: this one and the rest were not probed", MaxProbes)})
+			return
+		}
 		k := p.endpoint + "\x00" + p.address + "\x00" + p.dialed + "\x00" + p.servername + fmt.Sprint(p.sni)
 		if !seen[k] {
 			seen[k] = true
@@ -192,8 +203,8 @@ func expand(ctx context.Context, endpoints []Endpoint, o ProbeOptions) []plan {
 	sem := make(chan struct{}, max(1, o.Concurrency))
 	var wg sync.WaitGroup
 	for host, ans := range cache {
+		sem <- struct{}{} // before the goroutine: at most Concurrency exist
 		wg.Go(func() {
-			sem <- struct{}{}
 			defer func() { <-sem }()
 			rctx, cancel := context.WithTimeout(ctx, max(o.Timeout, time.Second))
 			defer cancel()
