@@ -220,10 +220,10 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 				if *since == "" {
 					flag = "--until"
 				}
-				return usageErrorf("reading %s: %v", p, unwrapPathError(err)).
+				return usageErrorf("reading %s: %v", p, unwrapPath(err)).
 					withHint("quote a time with a space: %s \"2026-11-22 %s\" (or write 2026-11-22T%s)", flag, p, p)
 			}
-			return usageErrorf("reading %s: %v", p, unwrapPathError(err)).withHint("check the path")
+			return usageErrorf("reading %s: %v", p, unwrapPath(err)).withHint("check the path")
 		}
 		if st.IsDir() {
 			return usageErrorf("%s is a directory", p).withHint("name the log files in it: %s/*.json", strings.TrimRight(p, "/"))
@@ -336,13 +336,6 @@ func parseWhen(s string, at time.Time) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("neither a duration nor a time")
-}
-
-func unwrapPathError(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
-	}
-	return err
 }
 
 func humanBytes(n int64) string {

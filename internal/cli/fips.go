@@ -207,6 +207,8 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 	return err
 }
 
+// unwrapPath drops the path an *os.PathError repeats: the message names
+// the file already.
 func unwrapPath(err error) error {
 	var pe *os.PathError
 	if errors.As(err, &pe) {
