@@ -1,5 +1,5 @@
 // Package cert checks TLS certificate renewals: a new bundle before the
-// change ([Check]) and what endpoints serve after it ([Probe]).
+// change ([Check]) and what endpoints serve after it ([ProbeAll]).
 //
 // The model:
 //   - A [Bundle] is what a user received or deployed: certificates (the

@@ -21,8 +21,9 @@
 //  3. The [Catalog] (an embedded data file, each service with its source
 //     document and as-of date) says which service needs a destination and
 //     which companion hosts (CDN and redirect targets) usually come with it;
-//     [Plan] turns the destinations that lack an allow rule into rule
-//     collections, which [WriteAz], [WriteBicep] and [WriteTerraform] render.
+//     [MakePlan] turns the destinations that lack an allow rule into a
+//     [Plan] of rule collections, which [WriteRules] renders ([WriteAz],
+//     [WriteBicep], [WriteTerraform]).
 //
 // Nothing here prints: the cli package renders the results.
 package egress

@@ -89,8 +89,9 @@ var DefaultLimits = Limits{
 
 // Examiner is called once for each regular ELF file of the final tree
 // (once per inode: hard links share the call) with its whole contents,
-// while the layer streams. r is valid only during the call. The returned value is kept in the tree
-// ([File.Value]); a panic is recorded as the file's note.
+// while the layer streams. r is valid only during the call. The returned
+// value is kept in the tree ([File.Value]); a panic is recorded as the
+// file's note.
 type Examiner func(name string, r io.ReaderAt, size int64) any
 
 // FlattenOptions configure [Flatten].
