@@ -292,7 +292,7 @@ func writeRecord(env *Env, path string, rec *cert.Record) error {
 		err = writeFileAtomic(path, data)
 	}
 	if err != nil {
-		return usageErrorf("writing the record: %v", err).withHint("check that the directory of --record exists and is writable")
+		return usageErrorf("writing the record to %s: %v", path, unwrapPath(err)).withHint("check that the directory of --record exists and is writable")
 	}
 	return nil
 }

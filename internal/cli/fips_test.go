@@ -55,7 +55,7 @@ func TestFipsScanExitCodes(t *testing.T) {
 		{"bad format", []string{"--format", "xml", fips}, ExitError, "--format"},
 		{"bad at", []string{"--at", "tomorrow", fips}, ExitError, "--at"},
 		{"help", []string{"--help"}, ExitOK, ""},
-		{"output to missing dir", []string{"--output", filepath.Join(dir, "no", "r.json"), fips}, ExitError, "writing the report"},
+		{"output to missing dir", []string{"--output", filepath.Join(dir, "no", "r.json"), fips}, ExitError, "writing the report to " + filepath.Join(dir, "no", "r.json") + ": no such file or directory\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

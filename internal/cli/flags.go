@@ -187,7 +187,7 @@ func emit(env *Env, c *commonFlags, rep *report.Report, text func(w io.Writer) e
 			return fmt.Errorf("writing the report: %w", err)
 		}
 	} else if err := writeFileAtomic(c.output, buf.Bytes()); err != nil {
-		return usageErrorf("writing the report: %v", err).
+		return usageErrorf("writing the report to %s: %v", c.output, unwrapPath(err)).
 			withHint("check that the directory of --output exists and is writable")
 	}
 	if failing(rep.Findings, c.failSev) {
