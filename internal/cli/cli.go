@@ -103,7 +103,7 @@ Commands:
 %s
 Flags shared by every command that writes a report:
     --format text|json|sarif   report format (default text)
-    --output FILE              write the report to FILE instead of standard output
+    --output FILE, -o FILE     write the report to FILE instead of standard output
     --fail-on error|warning|never
                                exit 1 when a finding is at or above this severity
                                (default error; egress analyze: warning)
