@@ -3,7 +3,6 @@ package egress
 import (
 	"bytes"
 	"net/netip"
-	"strconv"
 	"time"
 )
 
@@ -317,6 +316,5 @@ func formatTime(ns int64) string {
 	return time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }
 
 func parseAddr(s string) (netip.Addr, error) { return netip.ParseAddr(s) }
