@@ -18,6 +18,8 @@ const RecordSchema = "kensa/cert-record/v1"
 type Record struct {
 	Schema     string           `json:"schema"`
 	Command    string           `json:"command"`
+	// RecordedAt is when the record was made. The constructors set it to
+	// the evaluation time; the caller sets the run's own time.
 	RecordedAt time.Time        `json:"recorded_at"`
 	Endpoints  []RecordEndpoint `json:"endpoints,omitempty"`
 	// Current and New are set by "cert check --record".

@@ -280,6 +280,8 @@ func runCertCheck(ctx context.Context, env *Env, args []string) error {
 // the "before" command run again after the change must not destroy the
 // only copy of the previous certificates.
 func writeRecord(env *Env, path string, rec *cert.Record) error {
+	// The facts are as of --at; recorded_at is when it was recorded.
+	rec.RecordedAt = generatedAt(env).UTC()
 	data, err := rec.Marshal()
 	if err == nil {
 		if _, serr := os.Stat(path); serr == nil {

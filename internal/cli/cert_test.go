@@ -2,10 +2,12 @@ package cli
 
 import (
 	"crypto/x509"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kensa-project/kensa/internal/cert"
 	"github.com/kensa-project/kensa/internal/cert/certtest"
@@ -152,6 +154,13 @@ func TestCertRecordKeepsThePrevious(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "before.json.prev") {
 		t.Errorf("stderr %q does not say where the replaced record is", stderr)
+	}
+	// recorded_at is when the record was made, not --at (2026-06-01).
+	var r struct {
+		RecordedAt time.Time `json:"recorded_at"`
+	}
+	if err := json.Unmarshal(prev, &r); err != nil || time.Since(r.RecordedAt).Abs() > time.Hour {
+		t.Errorf("recorded_at = %v (err %v), want about now", r.RecordedAt, err)
 	}
 }
 

@@ -316,5 +316,4 @@ func formatTime(ns int64) string {
 	return time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
 }
 
-
 func parseAddr(s string) (netip.Addr, error) { return netip.ParseAddr(s) }
