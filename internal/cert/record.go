@@ -16,8 +16,8 @@ const RecordSchema = "kensa/cert-record/v1"
 // PEM so the previous one is at hand for a rollback. It holds
 // certificates only: a private key is never part of a record.
 type Record struct {
-	Schema     string           `json:"schema"`
-	Command    string           `json:"command"`
+	Schema  string `json:"schema"`
+	Command string `json:"command"`
 	// RecordedAt is when the record was made. The constructors set it to
 	// the evaluation time; the caller sets the run's own time.
 	RecordedAt time.Time        `json:"recorded_at"`
