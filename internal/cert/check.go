@@ -63,12 +63,20 @@ func (t Threshold) For(c *x509.Certificate) time.Duration {
 }
 
 // String describes the threshold for messages.
+// days writes a number of days: "1 day", "30 days".
+func days(n int) string {
+	if n == 1 || n == -1 {
+		return fmt.Sprintf("%d day", n)
+	}
+	return fmt.Sprintf("%d days", n)
+}
+
 func (t Threshold) String() string {
 	switch {
 	case t.Never:
 		return "zero (expires-soon off)"
 	case t.Duration > 0:
-		return fmt.Sprintf("%d days", int(t.Duration.Hours()/24))
+		return days(int(t.Duration.Hours() / 24))
 	case t.Fraction > 0:
 		return fmt.Sprintf("%g%% of its lifetime", t.Fraction*100)
 	}
@@ -239,9 +247,9 @@ func Check(in CheckInput) (CheckResult, []report.Finding) {
 				Citation:    "kensa renewal check: a renewal must expire later than what it replaces (seed 002, error 4)"})
 		} else if !cmp.Newer && leaf.NotBefore.After(cur.NotBefore) {
 			fs = append(fs, report.Finding{ID: "not-newer", Severity: report.Warning, Subject: subject,
-				Message: fmt.Sprintf("the new certificate was issued after the certificate in service but expires sooner (%s, %d days of validity) than it (%s, %s, %d days): switching now gives up %d days",
-					leaf.NotAfter.UTC().Format(time.DateOnly), ValidityDays(leaf.NotBefore, leaf.NotAfter), in.CurrentFrom, cur.NotAfter.UTC().Format(time.DateOnly),
-					ValidityDays(cur.NotBefore, cur.NotAfter), int(cur.NotAfter.Sub(leaf.NotAfter).Hours()/24)),
+				Message: fmt.Sprintf("the new certificate was issued after the certificate in service but expires sooner (%s, %s of validity) than it (%s, %s, %s): switching now gives up %s",
+					leaf.NotAfter.UTC().Format(time.DateOnly), days(ValidityDays(leaf.NotBefore, leaf.NotAfter)), in.CurrentFrom, cur.NotAfter.UTC().Format(time.DateOnly),
+					days(ValidityDays(cur.NotBefore, cur.NotAfter)), days(int(cur.NotAfter.Sub(leaf.NotAfter).Hours()/24))),
 				Remediation: "expected when the CA issues shorter certificates (the CA/B Forum limits fall to 200 days from 2026-03-15): deploy it and plan the next renewal by its date; otherwise check that you picked the certificate ordered for this renewal",
 				Citation:    "kensa renewal check: a renewal must expire later than what it replaces (seed 002, error 4)"})
 		} else if !cmp.Newer {
@@ -371,7 +379,7 @@ func ValidityFindings(c *x509.Certificate, at time.Time, t Threshold, subject, w
 	switch {
 	case at.After(c.NotAfter):
 		return []report.Finding{{ID: "expired", Severity: report.Error, Subject: subject,
-			Message:     fmt.Sprintf("the %s %q expired on %s (%d days ago)", what, ShortName(c), na, -DaysLeft(c, at)),
+			Message:     fmt.Sprintf("the %s %q expired on %s (%s ago)", what, ShortName(c), na, days(-DaysLeft(c, at))),
 			Remediation: "renew it now and deploy the renewed certificate; clients reject an expired one",
 			Citation:    citeValidity}}
 	case at.Before(c.NotBefore):
@@ -383,8 +391,8 @@ func ValidityFindings(c *x509.Certificate, at time.Time, t Threshold, subject, w
 	left := c.NotAfter.Sub(at)
 	if th := t.For(c); left < th {
 		return []report.Finding{{ID: "expires-soon", Severity: report.Warning, Subject: subject,
-			Message: fmt.Sprintf("the %s %q expires on %s: %d days left of %d, less than %s (%d days)",
-				what, ShortName(c), na, DaysLeft(c, at), ValidityDays(c.NotBefore, c.NotAfter), t, int(th.Hours()/24)),
+			Message: fmt.Sprintf("the %s %q expires on %s: %s left of %d, less than %s (%s)",
+				what, ShortName(c), na, days(DaysLeft(c, at)), ValidityDays(c.NotBefore, c.NotAfter), t, days(int(th.Hours()/24))),
 			Remediation: "plan its renewal now (set --min-remaining to change the threshold)",
 			Citation:    "kensa expiry threshold (default: a third of the lifetime, as cert-manager renews at two thirds)"}}
 	}

@@ -87,6 +87,7 @@ func TestCheck(t *testing.T) {
 	expired, expiredKey := p.inter.Issue(certtest.Leaf{DNS: []string{"example.com"}, KeyType: certtest.P256, NotBefore: at.AddDate(0, 0, -100), Days: 90})
 	future, futureKey := p.inter.Issue(certtest.Leaf{DNS: []string{"example.com"}, KeyType: certtest.P256, NotBefore: at.AddDate(0, 0, 3), Days: 90})
 	soon, soonKey := p.inter.Issue(certtest.Leaf{DNS: []string{"example.com"}, KeyType: certtest.P256, NotBefore: at.AddDate(0, 0, -70), Days: 90})
+	lastDay, lastDayKey := p.inter.Issue(certtest.Leaf{DNS: []string{"example.com"}, KeyType: certtest.P256, NotBefore: at.AddDate(0, 0, -88).Add(-12 * time.Hour), Days: 90})
 	// The cross-signed path: the leaf's issuer was signed by an old root,
 	// which the new root cross-signed.
 	oldRoot := certtest.NewRoot("Old Root", certtest.P256)
@@ -164,6 +165,8 @@ func TestCheck(t *testing.T) {
 			want: []string{"error not-yet-valid"}},
 		{name: "expires soon by default", in: cert.CheckInput{Certs: []*x509.Certificate{soon}, Key: soonKey, Chain: supplied(p.inter.Cert)},
 			want: []string{"warning expires-soon"}, message: "less than a third of its lifetime"},
+		{name: "one day left, said in the singular", in: cert.CheckInput{Certs: []*x509.Certificate{lastDay}, Key: lastDayKey, Chain: supplied(p.inter.Cert)},
+			want: []string{"warning expires-soon"}, message: ": 1 day left of 90,"},
 		{name: "expires soon 10d", in: cert.CheckInput{Certs: []*x509.Certificate{soon}, Key: soonKey, Chain: supplied(p.inter.Cert), Remaining: cert.Threshold{Duration: 10 * 24 * time.Hour}},
 			want: []string{}},
 		{name: "expires soon 30%", in: cert.CheckInput{Certs: []*x509.Certificate{soon}, Key: soonKey, Chain: supplied(p.inter.Cert), Remaining: cert.Threshold{Fraction: 0.3}},

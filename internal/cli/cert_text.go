@@ -52,11 +52,11 @@ func (t *textWriter) facts(title, from string, f cert.Facts, at time.Time) {
 func daysLeft(f cert.Facts, at time.Time) string {
 	switch {
 	case at.After(f.NotAfter):
-		return fmt.Sprintf("EXPIRED %d days ago, lifetime %d days", -f.DaysLeft, f.ValidityDays)
+		return fmt.Sprintf("EXPIRED %s ago, lifetime %s", count(-f.DaysLeft, "day", "days"), count(f.ValidityDays, "day", "days"))
 	case at.Before(f.NotBefore):
-		return fmt.Sprintf("NOT YET VALID, lifetime %d days", f.ValidityDays)
+		return "NOT YET VALID, lifetime " + count(f.ValidityDays, "day", "days")
 	}
-	return fmt.Sprintf("%d days left of %d", f.DaysLeft, f.ValidityDays)
+	return fmt.Sprintf("%s left of %d", count(f.DaysLeft, "day", "days"), f.ValidityDays)
 }
 
 func writeCheckText(w io.Writer, res cert.CheckResult, rep *report.Report) error {
