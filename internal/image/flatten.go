@@ -653,7 +653,7 @@ func (fl *flattener) finish() {
 	fl.relocate()
 	defer func() {
 		if fl.unlisted > 0 {
-			fl.fs.Problems = append(fl.fs.Problems, Problem{Layer: -1, Path: "/", Reason: fmt.Sprintf("%d more entries were skipped; only the first %d are listed", fl.unlisted, maxProblems)})
+			fl.fs.Problems = append(fl.fs.Problems, Problem{Layer: -1, Path: "/", Reason: fmt.Sprintf("%d more %s skipped; only the first %d are listed", fl.unlisted, map[bool]string{true: "entry was", false: "entries were"}[fl.unlisted == 1], maxProblems)})
 		}
 	}()
 	for name := range fl.fs.nodes {
