@@ -126,3 +126,18 @@ func TestErrorsArePrintable(t *testing.T) {
 		t.Errorf("stderr = %q", stderr)
 	}
 }
+
+// TestAtTakesWhatSinceTakes: --at reads the same times as egress's
+// --since and --until.
+func TestAtTakesWhatSinceTakes(t *testing.T) {
+	want := time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
+	for _, s := range []string{"2026-11-24 08:00", "2026-11-24T08:00", "2026-11-24T17:00+09:00", "2026-11-24T08:00:00Z", "2026-11-24 08:00:00"} {
+		c := &commonFlags{format: "text", failOn: "error", atFlag: s}
+		if err := c.validate(time.Now()); err != nil || !c.at.Equal(want) {
+			t.Errorf("--at %q = %v, %v; want %v", s, c.at, err, want)
+		}
+		if got, err := parseWhen(s, time.Now()); err != nil || !got.Equal(want) {
+			t.Errorf("--since %q = %v, %v; want %v", s, got, err, want)
+		}
+	}
+}

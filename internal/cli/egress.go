@@ -315,11 +315,6 @@ func looksLikeClock(s string) bool {
 	return false
 }
 
-// whenLayouts are the times --since and --until take besides RFC 3339 and
-// parseTime's forms: minutes without seconds, with or without a zone. A time
-// without a zone is UTC, as the firewall logs' own times are.
-var whenLayouts = []string{"2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02T15:04Z07:00", "2006-01-02 15:04Z07:00", "2006-01-02 15:04:05Z07:00"}
-
 // parseWhen reads a duration before at, a time or a date (UTC unless the
 // time names its zone).
 func parseWhen(s string, at time.Time) (time.Time, error) {
@@ -329,11 +324,6 @@ func parseWhen(s string, at time.Time) (time.Time, error) {
 	}
 	if t, err := parseTime(s); err == nil {
 		return t, nil
-	}
-	for _, layout := range whenLayouts {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
-		}
 	}
 	return time.Time{}, fmt.Errorf("neither a duration nor a time")
 }

@@ -86,10 +86,18 @@ func (c *commonFlags) validate(now time.Time) error {
 	return nil
 }
 
+// timeLayouts are the times --at, --since and --until take: RFC 3339, a
+// date and time with or without seconds, with or without a zone, and a
+// date. A time without a zone is UTC, as the logs' own times are.
+var timeLayouts = []string{
+	time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02",
+	"2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02T15:04Z07:00", "2006-01-02 15:04Z07:00", "2006-01-02 15:04:05Z07:00",
+}
+
 // parseTime accepts a date (taken as midnight UTC), RFC 3339, or a date and
-// time without a zone (UTC).
+// time (UTC unless it names its zone).
 func parseTime(s string) (time.Time, error) {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"} {
+	for _, layout := range timeLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t.UTC(), nil
 		}
