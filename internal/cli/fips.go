@@ -229,7 +229,7 @@ func sortFipsResults(rs []fips.Result) {
 func writeFipsText(w io.Writer, rs []fips.Result, errs []fips.WalkError, failed []imageOutcome, sum fipsSummary) error {
 	for _, g := range groupByImage(rs) {
 		if g.title != "" {
-			fmt.Fprintln(w, g.title)
+			fmt.Fprintln(w, report.Printable(g.title))
 		}
 		t := report.NewTable("PATH", "CRYPTO", "VERDICT", "REASON")
 		t.MaxWidth = 120 // paths stay whole; only freak columns are cut
@@ -248,10 +248,10 @@ func writeFipsText(w io.Writer, rs []fips.Result, errs []fips.WalkError, failed 
 	// The walk meets unreadable directories in parallel: list them sorted.
 	errs = slices.SortedFunc(slices.Values(errs), func(a, b fips.WalkError) int { return cmp.Compare(a.Path, b.Path) })
 	for _, e := range errs {
-		fmt.Fprintf(w, "unreadable: %s\n", e.Error())
+		fmt.Fprintf(w, "unreadable: %s\n", report.Printable(e.Error()))
 	}
 	for _, o := range failed {
-		fmt.Fprintf(w, "image not scanned: %s: %v\n", o.ref, o.err)
+		fmt.Fprintf(w, "image not scanned: %s\n", report.Printable(fmt.Sprintf("%s: %v", o.ref, o.err)))
 	}
 	var parts []string
 	for _, v := range []fips.Verdict{fips.Noncompliant, fips.Conditional, fips.Compliant, fips.NotApplicable} {
