@@ -349,13 +349,15 @@ func readPassword(env *Env, file, envName string) ([]byte, error) {
 	case envName != "":
 		v, ok := lookupEnv(env, envName)
 		if !ok {
-			return nil, usageErrorf("--password-env %s: the variable is not set", envName).withHint("export %s before running kensa, or use --password-file FILE", envName)
+			return nil, usageErrorf("--password-env %s: the variable is not set, or empty", envName).withHint("export %s before running kensa, or use --password-file FILE", envName)
 		}
 		return []byte(v), nil
 	}
 	return nil, nil
 }
 
+// lookupEnv reads name; an empty value counts as unset (Env.Getenv cannot
+// tell them apart, and an empty password is never meant).
 func lookupEnv(env *Env, name string) (string, bool) {
 	v := env.Getenv(name)
 	return v, v != ""
