@@ -40,7 +40,7 @@ var linuxBundles = []string{
 
 // LoadRoots reads trust anchors from a PEM file.
 func LoadRoots(path string) (*Roots, error) {
-	data, err := readBounded(path, 64<<20)
+	data, err := ReadFileLimited(path, 64<<20, "a PEM bundle of root certificates")
 	if err != nil {
 		return nil, err
 	}
@@ -141,8 +141,10 @@ func selfSigned(c *x509.Certificate) bool {
 		c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
 }
 
-// readBounded reads at most limit bytes of path and fails on more.
-func readBounded(path string, limit int64) ([]byte, error) {
+// ReadFileLimited reads path, refusing a file larger than limit bytes
+// without reading more than limit+1 of it; what names the kind of file it
+// then cannot be ("a certificate file").
+func ReadFileLimited(path string, limit int64, what string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -153,7 +155,7 @@ func readBounded(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+		return nil, fmt.Errorf("%s is larger than %d bytes: not %s", path, limit, what)
 	}
 	return data, nil
 }

@@ -418,25 +418,7 @@ func loadBundle(file string, password []byte, flagName string) (*cert.Bundle, er
 // readInput reads a certificate, key or targets file, refusing one larger
 // than any such file is.
 func readInput(file string) ([]byte, error) {
-	return readCapped(file, cert.MaxFileSize, "a certificate file")
-}
-
-// readCapped reads file, refusing one larger than limit bytes (what names
-// the kind of file it cannot be) without reading more than limit+1.
-func readCapped(file string, limit int64, what string) ([]byte, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes: not %s", file, limit, what)
-	}
-	return data, nil
+	return cert.ReadFileLimited(file, cert.MaxFileSize, "a certificate file")
 }
 
 // fetchCurrent gets the leaf an endpoint serves now.
@@ -577,7 +559,7 @@ func runCertProbe(ctx context.Context, env *Env, args []string) error {
 	opts.ExpectFrom = strings.Join(expects, ", ")
 	var base *cert.Record
 	if baseline != "" {
-		data, err := readCapped(baseline, cert.MaxRecordSize, "a kensa record")
+		data, err := cert.ReadFileLimited(baseline, cert.MaxRecordSize, "a kensa record")
 		if err == nil {
 			base, err = cert.ParseRecord(data)
 		}
