@@ -129,3 +129,22 @@ func CountBySeverity(fs []Finding) map[Severity]int {
 	}
 	return m
 }
+
+// Check is one entry of a domain's catalog of checks: every finding ID a
+// domain package can emit has exactly one Check. SARIF rules, each command's
+// --help, docs/*.md and the catalog tests all read the catalog, so a finding
+// ID exists in one place.
+type Check struct {
+	// ID is the finding ID (Finding.ID) this check emits.
+	ID string
+	// Severity is the severity the finding has unless the domain says
+	// otherwise for one case (a finding may be raised or lowered per case;
+	// the catalog gives the usual one).
+	Severity Severity
+	// Title is one line in the user's terms: "certificate and key do not match".
+	Title string
+	// Citation names the standard, document or data row the check enforces.
+	Citation string
+	// Help says what the finding means and how to fix it, in a few sentences.
+	Help string
+}
