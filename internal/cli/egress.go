@@ -21,7 +21,11 @@ denied, the service that needs each (Kudu, Oryx, pip, npm, NuGet, MCR, Docker
 Hub, AKS…, with the hosts that usually come with it) and the Azure Firewall
 rules that would allow them. Exit 1 when anything was denied, 0 when the
 logs are clean, 2 when an input could not be analysed (unreadable, empty, or
-not one line of a known format): such a log never passes for a clean one.
+not one line of a known format) or --since/--until matched no record: such a
+log never passes for a clean one. With --emit the rules are the product:
+exit 0 once they are written (2 still for an input that could not be read;
+an explicit --fail-on is honoured), so "kensa egress analyze --emit
+terraform … > egress.tf" does not stop a set -e script.
 
 LOG is a file (gzip is read transparently) or - for standard input. Formats,
 detected per file (--input-format forces one):
@@ -52,8 +56,10 @@ Flags:
                             write the allow rules, ready to apply, instead of
                             the report
     --source CIDR           source address of the emitted rules (repeat or
-                            comma-separate; default: the sources seen)
-    --no-companions         leave the catalog's companion hosts out of the rules
+                            comma-separate; default: the sources seen); with
+                            --emit only
+    --no-companions         leave the catalog's companion hosts out of the
+                            rules; with --emit only
     --format, --output, --fail-on (default warning), --at: see "kensa --help"
 
 Examples:
@@ -90,6 +96,7 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 		return usageErrorf("egress analyze needs at least one log").
 			withHint("name log files, or - for standard input: kensa egress analyze PT1H.json")
 	}
+	*inputFormat, *emitLang = strings.ToLower(*inputFormat), strings.ToLower(*emitLang)
 	format, err := egress.ParseFormat(*inputFormat)
 	if err != nil {
 		return usageErrorf("--input-format %q is not a format kensa reads", *inputFormat).
@@ -98,6 +105,21 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 	if *emitLang != "" && !slices.Contains(egress.EmitFormats, *emitLang) {
 		return usageErrorf("--emit %q is not a rule language kensa writes", *emitLang).
 			withHint("use --emit az, --emit bicep or --emit terraform")
+	}
+	set := setFlags(fs)
+	if *emitLang == "" {
+		for _, name := range []string{"source", "no-companions"} {
+			if set[name] {
+				return usageErrorf("--%s shapes the rules --emit writes, and --emit is not given", name).
+					withHint("add --emit az, --emit bicep or --emit terraform, or drop --%s", name)
+			}
+		}
+	} else if !set["fail-on"] {
+		// With --emit the rules are the job's product: written, they are
+		// success (exit 0), so "kensa egress analyze --emit … > rules.tf"
+		// does not stop a set -e script. An input that could not be read
+		// still exits 2; --fail-on given explicitly is honoured.
+		common.failSev = ""
 	}
 	if *emitLang != "" && common.format != "text" {
 		return usageErrorf("--emit writes rules, not a %s report", common.format).
@@ -174,6 +196,12 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 	rep := newReport(env, "egress analyze", common.at)
 	rep.Results, rep.Findings, rep.Summary = results, findings, sum
 	o := outcome{rep: rep, text: func(t *textWriter) { writeEgressText(t, res, results, plan, sum) }, after: unreadableInputs(res.Files)}
+	if o.after == nil && res.WindowMissed() {
+		tot := res.Total()
+		o.after = usageErrorf("--since/--until matched none of the %s with a time: they span %s to %s (UTC)",
+			report.Count(tot.Traffic-tot.Untimed, "connection", "connections"), shortTime(egress.TimeString(tot.Earliest)), shortTime(egress.TimeString(tot.Latest))).
+			withHint("a window that matches nothing is not a clean log: widen it, or drop --since/--until")
+	}
 	if *emitLang != "" {
 		o.product = func(w io.Writer) error { return egress.WriteRules(w, *emitLang, plan) }
 	}
@@ -318,7 +346,9 @@ func writeEgressText(t *textWriter, res *egress.Result, results []egress.Destina
 		}
 		t.table(tb)
 	} else {
-		if unreadable {
+		if res.WindowMissed() {
+			t.printf("\nNo connection falls within --since/--until: that is not a clean log.\n")
+		} else if unreadable {
 			t.printf("\nNothing was denied in what could be read: that is not a clean log.\n")
 		} else {
 			t.printf("\nNothing was denied.\n")

@@ -101,10 +101,24 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 		return usageErrorf("fips scan needs a file or directory to scan").
 			withHint("kensa fips scan /usr    (or a binary, several paths, or registry:REF)")
 	}
+	// A flag that does nothing here is a mistake the user should hear of.
+	set := setFlags(fs)
+	for _, name := range imageOnlyFlags {
+		if set[name] && len(refs) == 0 {
+			return usageErrorf("--%s applies to images, and no image is named", name).
+				withHint("name an image (registry:REF, docker-archive:PATH, oci-layout:PATH), or drop --%s", name)
+		}
+	}
+	for _, name := range []string{"root", "every-file"} {
+		if set[name] && len(targets) == 0 {
+			return usageErrorf("--%s applies to files and directories, and only images are named", name).
+				withHint("an image is its own root filesystem; drop --%s", name)
+		}
+	}
 	var opts fips.Options
 	opts.At = common.at
 	for _, a := range accepts {
-		switch strings.TrimSpace(a) {
+		switch strings.ToLower(strings.TrimSpace(a)) {
 		case "in-process":
 			opts.Accept.InProcess = true
 		case "historical":
@@ -121,8 +135,7 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 	}
 	for _, t := range targets {
 		if _, err := os.Stat(t); err != nil {
-			return usageErrorf("cannot scan %s: %v", t, unwrapPath(err)).
-				withHint("give an existing file or directory")
+			return missingTarget(t, err)
 		}
 	}
 

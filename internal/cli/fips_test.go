@@ -55,6 +55,15 @@ func TestFipsScanExitCodes(t *testing.T) {
 		{"bad format", []string{"--format", "xml", fips}, ExitError, "--format"},
 		{"bad at", []string{"--at", "tomorrow", fips}, ExitError, "--at"},
 		{"help", []string{"--help"}, ExitOK, ""},
+		{"output is a directory", []string{"--output", dir, fips}, ExitError, "is a directory"},
+		{"format in capitals", []string{"--format", "JSON", "--fail-on", "NonCompliant", goStd}, ExitFindings, ""},
+		{"accept in capitals", []string{"--accept", "Historical", fips}, ExitOK, ""},
+		{"unknown flag", []string{"--formt", "json", fips}, ExitError, "kensa: error: unknown flag --formt\nkensa: hint: did you mean --format?\n"},
+		{"not a number", []string{"--jobs", "many", "registry:x"}, ExitError, `kensa: error: --jobs "many": not a whole number`},
+		{"jobs capped", []string{"--jobs", "1000000", "registry:x"}, ExitError, "--jobs 1000000 is outside 1..16"},
+		{"image without scheme", []string{"alpine:3.20"}, ExitError, "kensa: hint: an image is named with its scheme: kensa fips scan registry:alpine:3.20"},
+		{"platform without image", []string{"--platform", "linux/arm64", fips}, ExitError, "--platform applies to images, and no image is named"},
+		{"root with images only", []string{"--root", dir, "registry:x"}, ExitError, "--root applies to files and directories"},
 		{"output to missing dir", []string{"--output", filepath.Join(dir, "no", "r.json"), fips}, ExitError, "--output " + filepath.Join(dir, "no", "r.json") + ": cannot write in " + filepath.Join(dir, "no") + ": no such file or directory\n"},
 	}
 	for _, tt := range tests {

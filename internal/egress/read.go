@@ -78,6 +78,13 @@ type Result struct {
 	Overflow int64
 }
 
+// WindowMissed reports whether --since/--until left out every connection
+// that had a time: the window matches no record, which is not a clean log.
+func (r *Result) WindowMissed() bool {
+	t := r.Total()
+	return t.OutOfRange > 0 && t.Traffic == t.OutOfRange+t.Untimed
+}
+
 // Total sums the file statistics.
 func (r *Result) Total() FileStats {
 	var t FileStats
