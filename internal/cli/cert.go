@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -196,7 +197,7 @@ func runCertCheck(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if names, err = asciiServerNames(names); err != nil {
+	if names, err = asciiServerNames(names, false); err != nil {
 		return err
 	}
 	password, err := readPassword(env, pwFile, pwEnv)
@@ -446,14 +447,39 @@ func fetchCurrent(ctx context.Context, addr string, names []string, timeout time
 // idnHint explains what kensa accepts as a name.
 const idnHint = "write the host name in Unicode (例え.jp) or as its A-labels (xn--r8jz45g.jp); kensa converts Unicode names with IDNA 2008 / UTS #46 (golang.org/x/net/idna, Lookup profile), which refuses empty labels, a leading or trailing hyphen, and disallowed characters"
 
+// nameHint is the hint for a name kensa refused: how to write a host
+// name, or how Unicode names are converted.
+func nameHint(err error) string {
+	if m := err.Error(); strings.Contains(m, "internationalized") || strings.Contains(m, "UTF-8") || strings.Contains(m, "xn--") {
+		return idnHint
+	}
+	return "write a host name such as www.example.com: labels of letters, digits and hyphens (Unicode names such as 例え.jp are converted to A-labels)"
+}
+
 // asciiServerNames converts --servername values to the A-labels a
-// certificate carries (see cert.ASCIIName).
-func asciiServerNames(names []string) ([]string, error) {
+// certificate carries (see cert.ASCIIName); for probe (sni) they must be
+// host names a client can send (cert.SNIName).
+func asciiServerNames(names []string, sni bool) ([]string, error) {
 	out := make([]string, 0, len(names))
+	convert := cert.SNIName
+	if !sni {
+		// cert check: an IP address or a wildcard may be what the
+		// certificate must cover.
+		convert = func(n string) (string, error) {
+			if net.ParseIP(strings.Trim(strings.TrimSpace(n), "[]")) != nil {
+				return cert.ASCIIName(n)
+			}
+			if rest, ok := strings.CutPrefix(strings.TrimSpace(n), "*."); ok {
+				a, err := cert.SNIName(rest)
+				return "*." + a, err
+			}
+			return cert.SNIName(n)
+		}
+	}
 	for _, n := range names {
-		a, err := cert.ASCIIName(n)
+		a, err := convert(n)
 		if err != nil {
-			return nil, usageErrorf("--servername: %v", err).withHint(idnHint)
+			return nil, usageErrorf("--servername: %v", err).withHint("%s", nameHint(err))
 		}
 		out = append(out, a)
 	}
@@ -505,7 +531,7 @@ func runCertProbe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if names, err = asciiServerNames(names); err != nil {
+	if names, err = asciiServerNames(names, true); err != nil {
 		return err
 	}
 	roots, err := loadRoots(env, rootsFile)
@@ -593,7 +619,9 @@ func runCertProbe(ctx context.Context, env *Env, args []string) error {
 	}
 	rep.Summary = sum
 	warnRoots(env, roots)
-	return finish(env, common, outcome{rep: rep, text: func(t *textWriter) { writeProbeText(t, results, rep, sum) }})
+	// The findings follow the table: the finding about a row beside it.
+	cert.SortProbeFindings(results, rep.Findings)
+	return finish(env, common, outcome{rep: rep, keepOrder: true, text: func(t *textWriter) { writeProbeText(t, results, rep, sum) }})
 }
 
 // expectation turns --expect (a certificate file or a SHA-256

@@ -150,7 +150,7 @@ func writeProbeText(t *textWriter, results []*cert.ProbeResult, rep *report.Repo
 			addr = r.Address
 		}
 		if !r.OK {
-			tb.Row(r.Endpoint, addr, sn, "FAILED", "", "", "", "")
+			tb.Row(r.Label(), addr, sn, "FAILED", "", "", "", "")
 			continue
 		}
 		status := "ok"
@@ -166,7 +166,7 @@ func writeProbeText(t *textWriter, results []*cert.ProbeResult, rep *report.Repo
 		if r.Change != "" {
 			status += ", " + r.Change
 		}
-		tb.Row(r.Endpoint, addr, sn, status, short(r.Leaf.Subject), r.Leaf.SHA256[:23]+"…",
+		tb.Row(r.Label(), addr, sn, status, short(r.Leaf.Subject), r.Leaf.SHA256[:23]+"…",
 			r.Leaf.NotAfter.Format(time.DateOnly), fmt.Sprint(r.Leaf.DaysLeft))
 	}
 	t.table(tb)
