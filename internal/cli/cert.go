@@ -397,7 +397,7 @@ func warnRoots(env *Env, r *cert.Roots) {
 func loadBundle(file string, password []byte, flagName string) (*cert.Bundle, error) {
 	data, err := readInput(file)
 	if err != nil {
-		return nil, usageErrorf("%s: %v", flagName, err)
+		return nil, usageErrorf("%s %s: %v", flagName, file, unwrapPath(err)).withHint("%s", inputHint(flagName))
 	}
 	b, err := cert.ParseBundle(data, password)
 	switch {
@@ -415,6 +415,21 @@ func loadBundle(file string, password []byte, flagName string) (*cert.Bundle, er
 
 // readInput reads a certificate, key or targets file, refusing one larger
 // than any such file is.
+// inputHint says what a file flag of the cert commands takes.
+func inputHint(flagName string) string {
+	switch flagName {
+	case "--key":
+		return "--key takes the private key file (PEM or DER: PKCS#1, PKCS#8, SEC1)"
+	case "--chain":
+		return "--chain takes a file of intermediate certificates (PEM), one --chain per file"
+	case "--current":
+		return "--current takes the certificate in service (PEM or DER); --current-endpoint HOST reads it from the server instead"
+	case "--expect":
+		return "give the new certificate's file, or its SHA-256 fingerprint"
+	}
+	return "--cert takes the new certificate: PEM, DER, a fullchain bundle or PKCS#12"
+}
+
 func readInput(file string) ([]byte, error) {
 	return cert.ReadFileLimited(file, cert.MaxFileSize, "a certificate file")
 }
@@ -542,7 +557,7 @@ func runCertProbe(ctx context.Context, env *Env, args []string) error {
 	if targetsFile != "" {
 		data, err := readInput(targetsFile)
 		if err != nil {
-			return usageErrorf("--targets: %v", err)
+			return usageErrorf("--targets %s: %v", targetsFile, unwrapPath(err)).withHint("--targets takes a YAML file of endpoints (see \"kensa cert probe --help\")")
 		}
 		t, err := cert.ParseTargets(data)
 		if err != nil {
