@@ -140,6 +140,9 @@ func writeFindings(t *textWriter, fs []report.Finding, endpoints bool) {
 func writeProbeText(t *textWriter, results []*cert.ProbeResult, rep *report.Report, sum cert.ProbeSummary) {
 	tb := report.NewTable("ENDPOINT", "ADDRESS", "SERVERNAME", "STATUS", "SUBJECT", "SHA-256", "NOT AFTER", "DAYS")
 	tb.MaxWidth = 40
+	tb.Fit(0, report.FitMiddle, 16) // endpoint
+	tb.Fit(4, report.FitEnd, 12)    // subject
+	tb.Fit(5, report.FitEnd, 12)    // SHA-256
 	for _, r := range results {
 		sn := r.ServerName
 		if !r.SNI {

@@ -22,6 +22,7 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,6 +63,10 @@ type Env struct {
 	Now func() time.Time
 	// StderrIsTerminal enables progress output.
 	StderrIsTerminal bool
+	// Width is the width of the terminal standard output is, 0 when it
+	// is not one. $COLUMNS, when set, overrides it (and applies to a pipe
+	// too); text tables fit it.
+	Width int
 }
 
 // ProcessEnv returns the Env of the running process.
@@ -73,6 +78,7 @@ func ProcessEnv() Env {
 		Getenv:           os.Getenv,
 		Now:              time.Now,
 		StderrIsTerminal: isTerminal(os.Stderr),
+		Width:            terminalWidth(os.Stdout),
 	}
 }
 
@@ -135,6 +141,9 @@ func Main(ctx context.Context, args []string, env Env) int {
 	}
 	if env.Stdin == nil {
 		env.Stdin = strings.NewReader("")
+	}
+	if n, err := strconv.Atoi(env.Getenv("COLUMNS")); err == nil && n > 0 {
+		env.Width = n
 	}
 	if len(args) == 0 {
 		writeUsage(env.Stderr)

@@ -315,7 +315,10 @@ func writeEgressText(t *textWriter, res *egress.Result, results []egress.Destina
 		t.printf("\n")
 		tb := report.NewTable("ACTION", "DESTINATION", "PROTO", "COUNT", "SOURCES", "FIRST SEEN (UTC)", "LAST SEEN (UTC)", "REASON", "SERVICE")
 		tb.MaxWidth = 48
-		tb.Uncut = []int{1} // the destination is what a person allows
+		tb.Uncut = []int{1}          // the destination is what a person allows
+		tb.Fit(4, report.FitEnd, 9)  // sources
+		tb.Fit(7, report.FitEnd, 16) // reason
+		tb.Fit(8, report.FitEnd, 12) // service
 		for _, r := range results {
 			port := -1
 			if r.Port != nil {

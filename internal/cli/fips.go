@@ -43,6 +43,8 @@ Flags:
                         separate with commas
     --every-file        in directories, open every file, not only those with
                         an execute bit or a .so name
+    --all               list the files without crypto too (the text view
+                        counts them; JSON always lists every file)
     --platform OS/ARCH[/VARIANT]
                         the platform of a multi-platform image (default
                         linux/ and this machine's architecture)
@@ -88,6 +90,7 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 		return nil
 	})
 	everyFile := fs.Bool("every-file", false, "")
+	all := fs.Bool("all", false, "")
 	imf := addImageFlags(fs)
 	targets, err := parseCommand(env, fs, common, fipsScanUsage+findingsHelp("docs/fips.md", fips.Checks), args)
 	if err != nil || targets == nil {
@@ -179,13 +182,29 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 	sum := fips.Summarize(results, findings, ex)
 	rep := newReport(env, "fips scan", common.at)
 	rep.Results, rep.Findings, rep.Summary = results, findings, sum
-	o := outcome{rep: rep, text: func(t *textWriter) { writeFipsText(t, results, walkErrs, failed, sum) }}
+	o := outcome{rep: rep, text: func(t *textWriter) { writeFipsText(t, fipsListed(results, targets, *all), walkErrs, failed, sum) }}
 	if len(failed) > 0 {
 		// A target that could not be scanned never looks like success.
 		o.after = usageErrorf("%d of %d images could not be scanned (the report lists them as image-unreadable)", len(failed), len(refs)).
 			withHint("%s", failed[0].Err.Error())
 	}
 	return finish(env, common, o)
+}
+
+// fipsListed is what the text view lists: the files with crypto, those
+// that could not be checked, and files named on the command line; the
+// files without crypto are counted only, unless --all.
+func fipsListed(rs []fips.Result, named []string, all bool) []fips.Result {
+	if all {
+		return rs
+	}
+	var out []fips.Result
+	for _, r := range rs {
+		if !r.WithoutCrypto() || (r.Image == "" && slices.Contains(named, r.Path)) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func writeFipsText(t *textWriter, rs []fips.Result, errs []fips.WalkError, failed []fips.RefScan, sum fips.Summary) {
@@ -195,6 +214,11 @@ func writeFipsText(t *textWriter, rs []fips.Result, errs []fips.WalkError, faile
 		}
 		tb := report.NewTable("PATH", "CRYPTO", "VERDICT", "REASON")
 		tb.MaxWidth = 120 // paths stay whole; only freak columns are cut
+		// On a narrow terminal the reason gives way first, then the
+		// path (keeping its file name), then the backends.
+		tb.Fit(0, report.FitMiddle, 24)
+		tb.Fit(1, report.FitEnd, 10)
+		tb.Fit(3, report.FitEnd, 24)
 		for _, r := range g.results {
 			crypto := strings.Join(r.Crypto, ",")
 			if crypto == "" {
@@ -218,6 +242,9 @@ func writeFipsText(t *textWriter, rs []fips.Result, errs []fips.WalkError, faile
 		parts = append(parts, fmt.Sprintf("%d %s", sum.Verdicts[string(v)], v))
 	}
 	t.printf("%s classified (%d examined): %s\n", report.Count(sum.Results, "file", "files"), sum.Files, strings.Join(parts, ", "))
+	if hidden := sum.Results - len(rs); hidden > 0 {
+		t.printf("%s without crypto not listed (--all lists them; --format json has every file)\n", report.Count(hidden, "file", "files"))
+	}
 	if sum.Images > 0 || sum.ImagesFailed > 0 {
 		t.printf("%s scanned, %d could not be\n", report.Count(sum.Images, "image", "images"), sum.ImagesFailed)
 	}

@@ -14,6 +14,18 @@ func isTerminal(f *os.File) bool {
 	return term.IsTerminal(int(f.Fd()))
 }
 
+// terminalWidth is the width of the terminal f is, 0 when it is none.
+func terminalWidth(f *os.File) int {
+	if !isTerminal(f) {
+		return 0
+	}
+	w, _, err := term.GetSize(int(f.Fd()))
+	if err != nil || w <= 0 {
+		return 0
+	}
+	return w
+}
+
 // progress prints a one-line status to a terminal, at most a few times a
 // second, and erases it when done. On anything but a terminal it is silent.
 type progress struct {

@@ -63,6 +63,9 @@ func finish(env *Env, c *commonFlags, o outcome) error {
 		err = o.product(&buf)
 	default:
 		t := &textWriter{w: &buf}
+		if c.output == "" || c.output == "-" {
+			t.width = env.Width // a file gets whole lines
+		}
 		o.text(t)
 		err = t.err
 	}

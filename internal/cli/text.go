@@ -15,6 +15,8 @@ import (
 type textWriter struct {
 	w   io.Writer
 	err error
+	// width is the terminal's (0: none); tables fit it.
+	width int
 }
 
 // printf writes one piece of the text view. String arguments are made one
@@ -54,8 +56,10 @@ func (t *textWriter) lines(s string) {
 	}
 }
 
-// table writes a table (its cells are made printable by report.Table).
+// table writes a table (its cells are made printable by report.Table),
+// fitted to the terminal.
 func (t *textWriter) table(tb *report.Table) {
+	tb.Width = t.width
 	if t.err == nil {
 		t.err = tb.Write(t.w)
 	}

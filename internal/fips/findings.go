@@ -246,3 +246,12 @@ func addCounts(a, b map[string]int) map[string]int {
 	}
 	return a
 }
+
+// WithoutCrypto reports whether r has nothing to say: no crypto found and
+// nothing left unchecked (no missing library, no unreadable function
+// table, no note). The text view counts such files instead of listing
+// them; the JSON report lists every result.
+func (r Result) WithoutCrypto() bool {
+	return r.Verdict == NotApplicable && r.Kind != KindUnreadable && len(r.Reasons) == 1 &&
+		!strings.HasPrefix(r.Reasons[0], "no crypto found")
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -195,5 +196,58 @@ func TestPrintable(t *testing.T) {
 	tb.Write(&b)
 	if strings.ContainsAny(b.String(), "\x1b\a") {
 		t.Errorf("table passed control characters: %q", b.String())
+	}
+}
+
+// TestTableFitsWidth: with Width set, the columns that may give way are
+// narrowed until every line fits; a path keeps its file name, a reason is
+// cut at its end; columns without Fit keep their width.
+func TestTableFitsWidth(t *testing.T) {
+	tb := NewTable("PATH", "VERDICT", "REASON")
+	tb.Row("/usr/lib/x86_64-linux-gnu/engines-3/libcrypto.so.3", "noncompliant", "libcrypto.so.3 (OpenSSL 3.0.19) has no FIPS provider (no ossl-modules/fips.so)")
+	tb.Row("/usr/bin/ls", "not-applicable", "no crypto library linked or embedded")
+	tb.Fit(0, FitMiddle, 16)
+	tb.Fit(2, FitEnd, 16)
+	for _, width := range []int{60, 80, 100} {
+		tb.Width = width
+		var b strings.Builder
+		if err := tb.Write(&b); err != nil {
+			t.Fatal(err)
+		}
+		for line := range strings.Lines(b.String()) {
+			line = strings.TrimRight(line, "\n")
+			if n := utf8.RuneCountInString(line); n > width {
+				t.Errorf("width %d: line of %d runes: %q", width, n, line)
+			}
+			if strings.Contains(line, "not-applicable") == false && strings.Contains(line, "noncompliant") && !strings.Contains(line, "/libcrypto.so.3") {
+				t.Errorf("width %d: the file name was cut: %q", width, line)
+			}
+		}
+		if !strings.Contains(b.String(), "not-applicable") {
+			t.Errorf("width %d: a column without Fit was cut:\n%s", width, b.String())
+		}
+	}
+	// Without Width nothing is cut.
+	tb.Width = 0
+	var b strings.Builder
+	tb.Write(&b)
+	if !strings.Contains(b.String(), "(no ossl-modules/fips.so)") {
+		t.Errorf("no width, yet cut:\n%s", b.String())
+	}
+}
+
+func TestCutMiddle(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"/usr/lib/x86_64-linux-gnu/libssl.so.3", 20, "/usr/li…/libssl.so.3"},
+		{"/usr/lib/libssl.so.3", 30, "/usr/lib/libssl.so.3"},
+		{"/a/very-long-file-name-indeed.so", 12, "/a/v…deed.so"},
+	} {
+		if got := cutMiddle(tt.in, tt.n); got != tt.want || utf8.RuneCountInString(got) > tt.n {
+			t.Errorf("cutMiddle(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
 	}
 }
