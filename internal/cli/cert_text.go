@@ -130,9 +130,9 @@ func writeFindings(t *textWriter, fs []report.Finding, endpoints bool) {
 			}
 		}
 		t.printf("  %-7s  %s  %s\n", strings.ToUpper(string(f.Severity)), f.ID, where)
-		t.printf("           %s\n", f.Message)
+		t.para("           ", "           ", f.Message, 0)
 		if f.Remediation != "" {
-			t.printf("           → %s\n", f.Remediation)
+			t.para("           → ", "             ", f.Remediation, 0)
 		}
 	}
 }
@@ -143,6 +143,7 @@ func writeProbeText(t *textWriter, results []*cert.ProbeResult, rep *report.Repo
 	tb.Fit(0, report.FitMiddle, 16) // endpoint
 	tb.Fit(4, report.FitEnd, 12)    // subject
 	tb.Fit(5, report.FitEnd, 12)    // SHA-256
+	tb.Optional(5, 4, 7, 1)         // SHA-256, subject, days, address
 	for _, r := range results {
 		sn := r.ServerName
 		if !r.SNI {

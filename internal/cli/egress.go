@@ -319,6 +319,9 @@ func writeEgressText(t *textWriter, res *egress.Result, results []egress.Destina
 		tb.Fit(4, report.FitEnd, 9)  // sources
 		tb.Fit(7, report.FitEnd, 16) // reason
 		tb.Fit(8, report.FitEnd, 12) // service
+		// Still too wide: the times go first (JSON has them), then the
+		// sources, the protocol and the count.
+		tb.Optional(5, 6, 4, 2, 3)
 		for _, r := range results {
 			port := -1
 			if r.Port != nil {
@@ -378,7 +381,7 @@ func writeEgressText(t *textWriter, res *egress.Result, results []egress.Destina
 				covered[x.Host], covered[x.Service.Allow] = true, true
 			}
 		}
-		line := fmt.Sprintf("  %s: %s\n%s", s.Name, strings.Join(hosts, ", "), wrap(s.Why, "    ", 92))
+		line := fmt.Sprintf("  %s: %s\n%s", s.Name, strings.Join(hosts, ", "), wrap(s.Why, "    ", t.textWidth(96)-4))
 		var comp []string
 		for _, c := range d.Service.Companions {
 			if !covered[c.Host] {
@@ -419,7 +422,7 @@ func writeEgressText(t *textWriter, res *egress.Result, results []egress.Destina
 			t.printf("  (network rules with FQDNs need DNS proxy enabled on the firewall policy)\n")
 		}
 		if len(plan.IPv6Sources) > 0 {
-			t.lines(wrap(egress.IPv6SourcesNote(plan), "  ", 94))
+			t.lines(wrap(egress.IPv6SourcesNote(plan), "  ", t.textWidth(96)-2))
 		}
 		if plan.SourcesCut {
 			t.printf("  (a destination had more distinct sources than kensa keeps, so the rules miss some: name the subnets with --source)\n")

@@ -28,7 +28,14 @@ type Table struct {
 	// Width is the width of the terminal the table must fit (0: no limit).
 	Width int
 	fit   map[int]fitting
+	// drop lists the columns left out, in this order, when narrowing
+	// alone does not make the table fit.
+	drop []int
 }
+
+// Optional lets columns be left out, in the order given, when the table
+// does not fit Width even with every column narrowed.
+func (t *Table) Optional(cols ...int) { t.drop = append(t.drop, cols...) }
 
 // FitMode is how a column gives way when a table is wider than Width.
 type FitMode int
@@ -75,7 +82,7 @@ func (t *Table) Row(cells ...string) {
 func (t *Table) Len() int { return len(t.rows) }
 
 // widths returns each column's width: the widest cell, capped by
-// MaxWidth, then narrowed to fit Width.
+// MaxWidth, then narrowed to fit Width; -1 for a column left out.
 func (t *Table) widths() []int {
 	widths := make([]int, len(t.header))
 	all := append([][]string{t.header}, t.rows...)
@@ -110,6 +117,15 @@ func (t *Table) widths() []int {
 		widths[best]--
 		total--
 	}
+	for _, col := range t.drop {
+		if total <= t.Width {
+			break
+		}
+		if col < len(widths) && widths[col] >= 0 {
+			total -= widths[col] + 2
+			widths[col] = -1
+		}
+	}
 	return widths
 }
 
@@ -120,13 +136,20 @@ func (t *Table) Write(w io.Writer) error {
 	var b strings.Builder
 	for _, row := range all {
 		b.Reset()
+		lastShown := len(row) - 1
+		for lastShown > 0 && widths[lastShown] < 0 {
+			lastShown--
+		}
 		for i, c := range row {
-			last := i == len(row)-1
+			if widths[i] < 0 {
+				continue
+			}
+			last := i == lastShown
 			mode := FitEnd
 			if f, ok := t.fit[i]; ok {
 				mode = f.mode
 			}
-			if !last || t.fit[i].mode != 0 {
+			if !last || t.fit[i].mode != 0 || i != len(row)-1 {
 				if mode == FitMiddle {
 					c = cutMiddle(c, widths[i])
 				} else {
