@@ -190,6 +190,10 @@ func runCertCheck(ctx context.Context, env *Env, args []string) error {
 	if current != "" && currentEP != "" {
 		return usageErrorf("--current and --current-endpoint both name the certificate in service").withHint("give one of them")
 	}
+	if setFlags(fs)["timeout"] && currentEP == "" {
+		return usageErrorf("--timeout bounds the connection of --current-endpoint, and --current-endpoint is not given").
+			withHint("add --current-endpoint HOST[:PORT], or drop --timeout")
+	}
 	if err := checkTimeout(timeout); err != nil {
 		return err
 	}
