@@ -96,7 +96,20 @@ func FuzzAnalyze(f *testing.F) {
 	chunkSize = 4 << 10
 	f.Fuzz(func(t *testing.T, data []byte, format uint8) {
 		opts := Options{Format: Formats[int(format)%len(Formats)], Workers: 2, All: format&0x80 != 0}
-		res, err := Analyze(context.Background(), []Input{bytesInput("fuzz", data)}, opts)
+		// The fuzzer has no per-input timeout: a hang would only stall it
+		// (that is how FuzzAnalyze once ran 11 inputs a minute).
+		var res *Result
+		var err error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			res, err = Analyze(context.Background(), []Input{bytesInput("fuzz", data)}, opts)
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("Analyze still running after 10s on %d bytes (format %s)", len(data), opts.Format)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
