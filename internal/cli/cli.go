@@ -157,6 +157,11 @@ func Main(ctx context.Context, args []string, env Env) int {
 		args = []string{"version"}
 	}
 	cmd, rest, ok := lookup(args)
+	if !ok && strings.HasPrefix(args[0], "-") {
+		printError(env.Stderr, usageErrorf("unknown flag %s: flags come after the command", args[0]).
+			withHint(`run "kensa --help" for the commands, and "kensa <command> --help" for their flags`))
+		return ExitError
+	}
 	if !ok {
 		printError(env.Stderr, usageErrorf("unknown command %q", strings.Join(args[:min(2, len(args))], " ")).
 			withHint(`run "kensa --help" for the list of commands`))
@@ -197,6 +202,10 @@ func groupUsage(group string) func(context.Context, *Env, []string) error {
 			return usageErrorf("kensa %s needs a command", group).withHint("%s", strings.TrimSpace(b.String()))
 		}
 		if args[0] != "-h" && args[0] != "--help" && args[0] != "help" {
+			if strings.HasPrefix(args[0], "-") {
+				return usageErrorf("unknown flag %s: kensa %s needs a command first", args[0], group).
+					withHint("%s", strings.TrimSpace(b.String()))
+			}
 			return usageErrorf("unknown command %q", group+" "+args[0]).
 				withHint("%s", strings.TrimSpace(b.String()))
 		}

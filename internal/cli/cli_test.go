@@ -73,6 +73,8 @@ func TestExitCodes(t *testing.T) {
 		{"group alone", []string{"cert"}, ExitError, "kensa: hint:     cert check"},
 		{"group help", []string{"cert", "--help"}, ExitOK, ""},
 		{"group unknown", []string{"cert", "bogus"}, ExitError, `unknown command "cert bogus"`},
+		{"flag before the command", []string{"--bogus"}, ExitError, "kensa: error: unknown flag --bogus: flags come after the command\n"},
+		{"flag after a group", []string{"fips", "--format", "json"}, ExitError, "kensa: error: unknown flag --format: kensa fips needs a command first\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
