@@ -61,8 +61,11 @@ type Env struct {
 	Getenv func(string) string
 	// Now is the wall clock.
 	Now func() time.Time
-	// StderrIsTerminal enables progress output.
+	// StderrIsTerminal enables progress output; StderrWidth is that
+	// terminal's width (0 unknown): a progress line longer would wrap and
+	// could not be erased.
 	StderrIsTerminal bool
+	StderrWidth      int
 	// Width is the width of the terminal standard output is, 0 when it
 	// is not one. $COLUMNS, when set, overrides it (and applies to a pipe
 	// too); text tables fit it.
@@ -78,6 +81,7 @@ func ProcessEnv() Env {
 		Getenv:           os.Getenv,
 		Now:              time.Now,
 		StderrIsTerminal: isTerminal(os.Stderr),
+		StderrWidth:      terminalWidth(os.Stderr),
 		Width:            terminalWidth(os.Stdout),
 	}
 }

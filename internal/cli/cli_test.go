@@ -159,6 +159,14 @@ func TestProgressCutsWholeRunes(t *testing.T) {
 	if !utf8.ValidString(got) || utf8.RuneCountInString(got) != 100 || !strings.HasSuffix(got, "…") {
 		t.Errorf("status line = %q (%d runes), want 100 valid runes ending in …", got, utf8.RuneCountInString(got))
 	}
+	// A narrower terminal: the line stays within it, or it would wrap and
+	// could not be erased.
+	b.Reset()
+	p = newProgress(&Env{Stderr: &b, StderrIsTerminal: true, StderrWidth: 40})
+	p.update("kensa: %s", strings.Repeat("x", 150))
+	if got := strings.TrimPrefix(b.String(), "\r\x1b[K"); utf8.RuneCountInString(got) != 39 {
+		t.Errorf("status line on a 40-column terminal = %q (%d runes), want 39", got, utf8.RuneCountInString(got))
+	}
 }
 
 // TestErrorsArePrintable: an error quoting a hostile name cannot drive

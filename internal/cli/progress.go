@@ -32,12 +32,17 @@ type progress struct {
 	mu    sync.Mutex
 	w     io.Writer
 	on    bool
+	width int // runes a line may take
 	last  time.Time
 	shown bool
 }
 
 func newProgress(env *Env) *progress {
-	return &progress{w: env.Stderr, on: env.StderrIsTerminal}
+	width := 100
+	if env.StderrWidth > 1 {
+		width = min(width, env.StderrWidth-1)
+	}
+	return &progress{w: env.Stderr, on: env.StderrIsTerminal, width: width}
 }
 
 // update shows the status line; calls faster than 8 a second are dropped.
@@ -53,8 +58,8 @@ func (p *progress) update(format string, args ...any) {
 	}
 	p.last = now
 	line := fmt.Sprintf(format, args...)
-	if r := []rune(line); len(r) > 100 {
-		line = string(r[:99]) + "…"
+	if r := []rune(line); len(r) > p.width {
+		line = string(r[:p.width-1]) + "…"
 	}
 	fmt.Fprintf(p.w, "\r\x1b[K%s", line)
 	p.shown = true
