@@ -293,8 +293,13 @@ func (c *limitConn) Read(p []byte) (int, error) {
 func probeOne(ctx context.Context, p plan, o ProbeOptions) *ProbeResult {
 	r := &ProbeResult{Endpoint: p.endpoint, Address: p.address, Dialed: p.dialed, ServerName: p.servername, SNI: p.sni, group: p.group}
 	if p.err != nil {
-		r.Error = p.err.Error()
-		r.findings = append(r.findings, handshakeFailed(r, p.err, o))
+		err := p.err
+		var dnsErr *net.DNSError
+		if errors.As(err, &dnsErr) && dnsErr.IsTimeout {
+			err = fmt.Errorf("no DNS answer for %s within %s: %w", dnsErr.Name, max(o.Timeout, time.Second), err)
+		}
+		r.Error = err.Error()
+		r.findings = append(r.findings, handshakeFailed(r, err, o))
 		return r
 	}
 	start := time.Now()
