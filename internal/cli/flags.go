@@ -27,6 +27,9 @@ type commonFlags struct {
 	// failOnValues maps extra --fail-on words of a command (fips scan's
 	// verdicts) to severities.
 	failOnValues map[string]report.Severity
+	// sarif is what the SARIF writer needs beyond the report (the
+	// command's catalog, the scanned directory).
+	sarif report.SARIFOptions
 }
 
 // newFlagSet returns a quiet flag set for command name: parseArgs prints
@@ -183,7 +186,7 @@ func emit(env *Env, c *commonFlags, rep *report.Report, text func(w io.Writer) e
 	case "json":
 		err = report.WriteJSON(&buf, rep)
 	case "sarif":
-		err = report.WriteSARIF(&buf, rep)
+		err = report.WriteSARIF(&buf, rep, c.sarif)
 	default:
 		err = text(&buf)
 	}

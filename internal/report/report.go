@@ -58,6 +58,13 @@ type Finding struct {
 	// Address and ServerName name the endpoint of a probe finding.
 	Address    string `json:"address,omitempty"`
 	ServerName string `json:"servername,omitempty"`
+	// Path is the file the finding is about, when it is about a file (as
+	// the command's results name it); Image is the container image that
+	// file is in ("registry:org/app:1.2", with " [linux/arm64]" when
+	// several platforms were scanned). SARIF turns a Path into a file
+	// location, everything else into a logical one.
+	Path  string `json:"path,omitempty"`
+	Image string `json:"image,omitempty"`
 }
 
 // Tool identifies the program that wrote a report.

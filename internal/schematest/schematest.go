@@ -1,0 +1,165 @@
+// Package schematest validates kensa's machine outputs against the
+// official JSON schemas in tests: SARIF 2.1.0 (OASIS), CycloneDX 1.6 (with
+// the SPDX and JSF schemas it references) and kensa's own kensa/v1 schema
+// in docs/.
+//
+// The official schemas are not copied into the repository: they are read
+// from ../shared/schemas beside the checkout (KENSA_SCHEMAS overrides the
+// directory). Where that directory is missing a test skips, and fails
+// under CI, which provides it.
+package schematest
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/kensa-project/kensa/internal/testenv"
+)
+
+// The schema files of ../shared/schemas kensa's outputs are checked against.
+const (
+	SARIF     = "sarif-schema-2.1.0.json"
+	CycloneDX = "bom-1.6.schema.json"
+)
+
+// RepoRoot returns the directory of kensa's go.mod, found upwards from
+// the working directory of the test.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+}
+
+// Dir returns the directory of the official schemas, or skips t (fails
+// it under CI) when there is none.
+func Dir(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("KENSA_SCHEMAS")
+	if dir == "" {
+		dir = filepath.Join(RepoRoot(t), "..", "shared", "schemas")
+	}
+	if _, err := os.Stat(filepath.Join(dir, SARIF)); err != nil {
+		testenv.Missing(t, "the official schemas are not in "+dir+" (SARIF 2.1.0, CycloneDX 1.6; set KENSA_SCHEMAS to their directory)")
+	}
+	return dir
+}
+
+var (
+	mu    sync.Mutex
+	cache = map[string]*jsonschema.Schema{}
+)
+
+// Official returns the compiled schema name (SARIF or CycloneDX) of the
+// official schemas directory, with every schema of that directory
+// available to its $refs. Formats (uri, date-time, …) are asserted.
+func Official(t testing.TB, name string) *jsonschema.Schema {
+	t.Helper()
+	return compile(t, Dir(t), name)
+}
+
+// Kensa returns the compiled kensa/v1 schema of docs/.
+func Kensa(t testing.TB) *jsonschema.Schema {
+	t.Helper()
+	return compile(t, filepath.Join(RepoRoot(t), "docs"), "kensa-v1.schema.json")
+}
+
+func compile(t testing.TB, dir, name string) *jsonschema.Schema {
+	t.Helper()
+	key := filepath.Join(dir, name)
+	mu.Lock()
+	defer mu.Unlock()
+	if s, ok := cache[key]; ok {
+		return s
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := ""
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
+		doc, id := load(t, filepath.Join(dir, e.Name()))
+		if id == "" {
+			id = "file://" + filepath.ToSlash(filepath.Join(dir, e.Name()))
+		}
+		if err := c.AddResource(id, doc); err != nil {
+			t.Fatalf("schema %s: %v", e.Name(), err)
+		}
+		if e.Name() == name {
+			loc = id
+		}
+	}
+	if loc == "" {
+		t.Fatalf("no schema %s in %s", name, dir)
+	}
+	s, err := c.Compile(loc)
+	if err != nil {
+		t.Fatalf("compiling %s: %v", name, err)
+	}
+	cache[key] = s
+	return s
+}
+
+// load reads a schema and its identifier ($id, or draft-04's id).
+func load(t testing.TB, path string) (any, string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	var ids struct {
+		ID    string `json:"$id"`
+		OldID string `json:"id"`
+	}
+	json.Unmarshal(b, &ids)
+	id := ids.ID
+	if id == "" {
+		id = ids.OldID
+	}
+	return doc, strings.TrimSuffix(id, "#")
+}
+
+// Validate checks doc (a JSON document) against s and fails t with every
+// violation, naming what the document is.
+func Validate(t testing.TB, s *jsonschema.Schema, what string, doc []byte) {
+	t.Helper()
+	if err := Check(s, doc); err != nil {
+		t.Errorf("%s does not validate against %s:\n%v", what, s.Location, err)
+	}
+}
+
+// Check returns why doc does not validate against s, or nil.
+func Check(s *jsonschema.Schema, doc []byte) error {
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	if err != nil {
+		return err
+	}
+	return s.Validate(v)
+}
