@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 
+	cdx "github.com/CycloneDX/cyclonedx-go"
+
 	"github.com/kensa-project/kensa/internal/fips"
 	"github.com/kensa-project/kensa/internal/report"
 	"github.com/kensa-project/kensa/internal/rootfs"
@@ -55,7 +57,9 @@ Flags:
                         allow plain HTTP to this registry (loopback
                         registries always may); repeat or separate with commas
     --jobs N            images scanned at a time (default 2)
-    --format text|json|sarif
+    --format text|json|sarif|cyclonedx
+                        cyclonedx: a CycloneDX 1.6 CBOM of every file and
+                        the crypto modules it uses (docs/cbom.md)
     --output FILE
     --fail-on noncompliant|conditional|error|warning|never
                         exit 1 when a file is at or above this (default
@@ -101,6 +105,11 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet("fips scan")
 	common := addCommon(fs, "noncompliant")
 	common.failOnValues = map[string]report.Severity{"noncompliant": report.Error, "conditional": report.Warning}
+	common.cyclonedx = func(rep *report.Report) *cdx.BOM {
+		rs, _ := rep.Results.([]fips.Result)
+		return fips.CBOM(rs, fips.CBOMOptions{ToolName: rep.Tool.Name, ToolVersion: rep.Tool.Version,
+			Command: rep.Command, GeneratedAt: rep.GeneratedAt, At: rep.At})
+	}
 	root := fs.String("root", "/", "")
 	var accepts []string
 	fs.Func("accept", "", func(s string) error {
@@ -146,6 +155,11 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 
+	if len(targets) == 1 && len(refs) == 0 {
+		if st, err := os.Stat(targets[0]); err == nil && st.IsDir() {
+			common.sarif.SrcRoot = targets[0]
+		}
+	}
 	c := fips.NewClassifier(rootfs.Dir(*root), opts)
 	prog := newProgress(env)
 	var results []fips.Result

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	cdx "github.com/CycloneDX/cyclonedx-go"
+
 	"github.com/kensa-project/kensa/internal/report"
 )
 
@@ -30,6 +32,9 @@ type commonFlags struct {
 	// sarif is what the SARIF writer needs beyond the report (the
 	// command's catalog, the scanned directory).
 	sarif report.SARIFOptions
+	// cyclonedx builds the CycloneDX BOM of a report, for commands that
+	// inventory crypto; nil where --format cyclonedx is not offered.
+	cyclonedx func(*report.Report) *cdx.BOM
 }
 
 // newFlagSet returns a quiet flag set for command name: parseArgs prints
@@ -56,9 +61,17 @@ func addCommon(fs *flag.FlagSet, defaultFailOn string) *commonFlags {
 func (c *commonFlags) validate(now time.Time) error {
 	switch c.format {
 	case "text", "json", "sarif":
+	case "cyclonedx":
+		if c.cyclonedx == nil {
+			return usageErrorf("--format cyclonedx is for commands that inventory crypto (fips scan)").
+				withHint("use --format text, json or sarif")
+		}
 	default:
-		return usageErrorf("--format %q is not a format kensa writes", c.format).
-			withHint("use --format text, json or sarif")
+		hint := "use --format text, json or sarif"
+		if c.cyclonedx != nil {
+			hint = "use --format text, json, sarif or cyclonedx"
+		}
+		return usageErrorf("--format %q is not a format kensa writes", c.format).withHint("%s", hint)
 	}
 	switch c.failOn {
 	case "never", "none":
@@ -187,6 +200,8 @@ func emit(env *Env, c *commonFlags, rep *report.Report, text func(w io.Writer) e
 		err = report.WriteJSON(&buf, rep)
 	case "sarif":
 		err = report.WriteSARIF(&buf, rep, c.sarif)
+	case "cyclonedx":
+		err = report.WriteCycloneDX(&buf, c.cyclonedx(rep))
 	default:
 		err = text(&buf)
 	}
