@@ -65,6 +65,9 @@ type Finding struct {
 	// location, everything else into a logical one.
 	Path  string `json:"path,omitempty"`
 	Image string `json:"image,omitempty"`
+	// Source names the report a finding came from, in a report joined
+	// by kensa report merge (see [Merge]); empty otherwise.
+	Source string `json:"source,omitempty"`
 }
 
 // Tool identifies the program that wrote a report.
@@ -87,6 +90,9 @@ type Report struct {
 	Findings []Finding `json:"findings"`
 	// Summary holds the command's counts.
 	Summary any `json:"summary"`
+	// Sources lists the reports a merged report was joined from (see
+	// [Merge]); empty for the report of one run.
+	Sources []Source `json:"sources,omitempty"`
 }
 
 // New returns a report for command with the schema and tool filled in.
@@ -106,15 +112,17 @@ func New(command, version string, generatedAt, at time.Time) *Report {
 // SortFindings orders findings most serious first, then by subject and ID,
 // so that every writer and every run shows them in the same order.
 func SortFindings(fs []Finding) {
-	slices.SortStableFunc(fs, func(a, b Finding) int {
-		return cmp.Or(
-			cmp.Compare(b.Severity.Rank(), a.Severity.Rank()),
-			cmp.Compare(a.Subject, b.Subject),
-			cmp.Compare(a.Address, b.Address),
-			cmp.Compare(a.ServerName, b.ServerName),
-			cmp.Compare(a.ID, b.ID),
-		)
-	})
+	slices.SortStableFunc(fs, compareFindings)
+}
+
+func compareFindings(a, b Finding) int {
+	return cmp.Or(
+		cmp.Compare(b.Severity.Rank(), a.Severity.Rank()),
+		cmp.Compare(a.Subject, b.Subject),
+		cmp.Compare(a.Address, b.Address),
+		cmp.Compare(a.ServerName, b.ServerName),
+		cmp.Compare(a.ID, b.ID),
+	)
 }
 
 // Worst returns the highest severity among fs, or "" when fs is empty.

@@ -12,6 +12,8 @@ package schematest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,37 +32,84 @@ const (
 )
 
 // RepoRoot returns the directory of kensa's go.mod, found upwards from
-// the working directory of the test.
-func RepoRoot(t testing.TB) string {
-	t.Helper()
+// the working directory.
+func RepoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
+			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
+			return "", errors.New("no go.mod above the working directory")
 		}
 		dir = parent
 	}
+}
+
+// OfficialDir returns the directory of the official schemas: $KENSA_SCHEMAS,
+// or ../shared/schemas beside the checkout. ok is false when it holds no
+// SARIF schema.
+func OfficialDir() (dir string, ok bool) {
+	dir = os.Getenv("KENSA_SCHEMAS")
+	if dir == "" {
+		root, err := RepoRoot()
+		if err != nil {
+			return "", false
+		}
+		dir = filepath.Join(root, "..", "shared", "schemas")
+	}
+	_, err := os.Stat(filepath.Join(dir, SARIF))
+	return dir, err == nil
 }
 
 // Dir returns the directory of the official schemas, or skips t (fails
 // it under CI) when there is none.
 func Dir(t testing.TB) string {
 	t.Helper()
-	dir := os.Getenv("KENSA_SCHEMAS")
-	if dir == "" {
-		dir = filepath.Join(RepoRoot(t), "..", "shared", "schemas")
-	}
-	if _, err := os.Stat(filepath.Join(dir, SARIF)); err != nil {
+	dir, ok := OfficialDir()
+	if !ok {
 		testenv.Missing(t, "the official schemas are not in "+dir+" (SARIF 2.1.0, CycloneDX 1.6; set KENSA_SCHEMAS to their directory)")
 	}
 	return dir
+}
+
+// Official returns the compiled schema name (SARIF or CycloneDX) of the
+// official schemas directory, with every schema of that directory
+// available to its $refs. Formats (uri, date-time, …) are asserted.
+func Official(t testing.TB, name string) *jsonschema.Schema {
+	t.Helper()
+	s, err := Load(Dir(t), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// KensaDir is the directory of the kensa/v1 schema, docs/ of the checkout.
+func KensaDir() (string, error) {
+	root, err := RepoRoot()
+	return filepath.Join(root, "docs"), err
+}
+
+// KensaFile is the name of the kensa/v1 schema in docs/.
+const KensaFile = "kensa-v1.schema.json"
+
+// Kensa returns the compiled kensa/v1 schema of docs/.
+func Kensa(t testing.TB) *jsonschema.Schema {
+	t.Helper()
+	dir, err := KensaDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Load(dir, KensaFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 var (
@@ -68,71 +117,60 @@ var (
 	cache = map[string]*jsonschema.Schema{}
 )
 
-// Official returns the compiled schema name (SARIF or CycloneDX) of the
-// official schemas directory, with every schema of that directory
-// available to its $refs. Formats (uri, date-time, …) are asserted.
-func Official(t testing.TB, name string) *jsonschema.Schema {
-	t.Helper()
-	return compile(t, Dir(t), name)
-}
-
-// Kensa returns the compiled kensa/v1 schema of docs/.
-func Kensa(t testing.TB) *jsonschema.Schema {
-	t.Helper()
-	return compile(t, filepath.Join(RepoRoot(t), "docs"), "kensa-v1.schema.json")
-}
-
-func compile(t testing.TB, dir, name string) *jsonschema.Schema {
-	t.Helper()
+// Load compiles the schema file name of dir, with every schema of dir
+// available to its $refs (by their $id). Results are cached.
+func Load(dir, name string) (*jsonschema.Schema, error) {
 	key := filepath.Join(dir, name)
 	mu.Lock()
 	defer mu.Unlock()
 	if s, ok := cache[key]; ok {
-		return s
+		return s, nil
 	}
 	c := jsonschema.NewCompiler()
 	c.AssertFormat()
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	loc := ""
 	for _, e := range entries {
 		if !strings.HasSuffix(e.Name(), ".json") {
 			continue
 		}
-		doc, id := load(t, filepath.Join(dir, e.Name()))
+		doc, id, err := load(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
 		if id == "" {
 			id = "file://" + filepath.ToSlash(filepath.Join(dir, e.Name()))
 		}
 		if err := c.AddResource(id, doc); err != nil {
-			t.Fatalf("schema %s: %v", e.Name(), err)
+			return nil, fmt.Errorf("schema %s: %w", e.Name(), err)
 		}
 		if e.Name() == name {
 			loc = id
 		}
 	}
 	if loc == "" {
-		t.Fatalf("no schema %s in %s", name, dir)
+		return nil, fmt.Errorf("no schema %s in %s", name, dir)
 	}
 	s, err := c.Compile(loc)
 	if err != nil {
-		t.Fatalf("compiling %s: %v", name, err)
+		return nil, fmt.Errorf("compiling %s: %w", name, err)
 	}
 	cache[key] = s
-	return s
+	return s, nil
 }
 
 // load reads a schema and its identifier ($id, or draft-04's id).
-func load(t testing.TB, path string) (any, string) {
-	t.Helper()
+func load(path string) (any, string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatal(err)
+		return nil, "", err
 	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
 	if err != nil {
-		t.Fatalf("%s: %v", path, err)
+		return nil, "", fmt.Errorf("%s: %w", path, err)
 	}
 	var ids struct {
 		ID    string `json:"$id"`
@@ -143,7 +181,7 @@ func load(t testing.TB, path string) (any, string) {
 	if id == "" {
 		id = ids.OldID
 	}
-	return doc, strings.TrimSuffix(id, "#")
+	return doc, strings.TrimSuffix(id, "#"), nil
 }
 
 // Validate checks doc (a JSON document) against s and fails t with every
