@@ -38,7 +38,7 @@ type MixedError struct {
 }
 
 func (e *MixedError) Error() string {
-	return fmt.Sprintf("%s is a %q report and %s a %q report: reports of one command only", e.Name, e.Got, e.First, e.Want)
+	return fmt.Sprintf("%s is a report of %q, but %s is of %q: reports of one command only", e.Name, e.Got, e.First, e.Want)
 }
 
 // MergeOptions are the run's own facts.

@@ -101,6 +101,17 @@ func parse(data []byte) (*Document, error) {
 	}
 	switch {
 	case doc.Schema == "":
+		var other struct {
+			Runs      json.RawMessage `json:"runs"`
+			BOMFormat string          `json:"bomFormat"`
+		}
+		json.Unmarshal(data, &other)
+		switch {
+		case other.Runs != nil:
+			return nil, fmt.Errorf("%w: it is a SARIF log", ErrNotReport)
+		case other.BOMFormat != "":
+			return nil, fmt.Errorf("%w: it is a %s BOM", ErrNotReport, other.BOMFormat)
+		}
 		return nil, fmt.Errorf("%w: it has no \"schema\" field", ErrNotReport)
 	case doc.Schema != Schema:
 		return nil, fmt.Errorf("%w: its schema is %q", ErrNotReport, doc.Schema)
