@@ -37,6 +37,7 @@ func TestScript(t *testing.T) {
 			return nil
 		},
 		Condition: condition,
+		Cmds:      cmds,
 	})
 }
 

@@ -219,6 +219,7 @@ func (f *imageFlags) scanOne(ctx context.Context, ref image.Reference, opts fips
 		for _, r := range scan.Results {
 			for _, fd := range fips.Findings(r) {
 				fd.Subject = imageSubject(r.Image, r.Platform, len(imgs) > 1, r.Path)
+				fd.Image = imageName(r.Image, r.Platform, len(imgs) > 1)
 				o.findings = append(o.findings, fd)
 			}
 		}
@@ -230,6 +231,8 @@ func (f *imageFlags) scanOne(ctx context.Context, ref image.Reference, opts fips
 			o.findings = append(o.findings, report.Finding{
 				ID: findingImageEntrySkipped, Severity: report.Warning,
 				Subject:     imageSubject(im.Reference, im.Platform, len(imgs) > 1, p.Path),
+				Path:        p.Path,
+				Image:       imageName(im.Reference, im.Platform, len(imgs) > 1),
 				Message:     msg,
 				Remediation: "rebuild the image with a standard tool (docker, buildah, ko); this entry is not what a runtime would unpack as is",
 			})
@@ -242,10 +245,16 @@ func (f *imageFlags) scanOne(ctx context.Context, ref image.Reference, opts fips
 // "registry:org/app:1.2 /usr/bin/app", with the platform when several
 // were scanned.
 func imageSubject(ref, platform string, multi bool, p string) string {
+	return imageName(ref, platform, multi) + " " + p
+}
+
+// imageName names an image in findings: its reference, with the platform
+// when several were scanned.
+func imageName(ref, platform string, multi bool) string {
 	if multi {
-		return fmt.Sprintf("%s [%s] %s", ref, platform, p)
+		return fmt.Sprintf("%s [%s]", ref, platform)
 	}
-	return ref + " " + p
+	return ref
 }
 
 // imageFailure is the finding of an image that could not be scanned.

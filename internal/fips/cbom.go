@@ -97,7 +97,9 @@ func CBOM(results []Result, o CBOMOptions) *cdx.BOM {
 			BOMRef: "subject", Type: cdx.ComponentTypeContainer, Name: images[0].image, Version: images[0].digest,
 		}
 	}
-	bom.Components = &top
+	if len(top) > 0 {
+		bom.Components = &top // the schema wants no empty array
+	}
 	var deps []cdx.Dependency
 	for _, ref := range slices.Sorted(func(yield func(string) bool) {
 		for k := range b.deps {

@@ -28,20 +28,20 @@ func Findings(r Result) []report.Finding {
 	switch {
 	case r.Kind == KindUnreadable:
 		return []report.Finding{{
-			ID: FindingUnreadable, Severity: report.Error, Subject: r.Path,
+			ID: FindingUnreadable, Severity: report.Error, Subject: r.Path, Path: r.Path,
 			Message:     firstOr(r.Reasons, "unreadable") + ": its crypto cannot be checked",
 			Remediation: "check the file's permissions (run as a user that can read it), whether it is truncated, or unpack it (upx -d) and scan the result",
 		}}
 	case r.Verdict == Noncompliant:
 		return []report.Finding{{
-			ID: FindingNoncompliant, Severity: report.Error, Subject: r.Path,
+			ID: FindingNoncompliant, Severity: report.Error, Subject: r.Path, Path: r.Path,
 			Message:     fmt.Sprintf("%s (%s): %s", r.Path, strings.Join(r.Crypto, ", "), firstOr(r.Reasons, "")),
 			Citation:    citation(r),
 			Remediation: remediation(r),
 		}}
 	case r.Verdict == Conditional:
 		return []report.Finding{{
-			ID: FindingConditional, Severity: report.Warning, Subject: r.Path,
+			ID: FindingConditional, Severity: report.Warning, Subject: r.Path, Path: r.Path,
 			Message:     fmt.Sprintf("%s (%s): %s", r.Path, strings.Join(r.Crypto, ", "), firstOr(r.Reasons, "")),
 			Citation:    citation(r),
 			Remediation: "run the host in FIPS mode (kernel fips=1) and check that the module build is the validated one",
@@ -53,7 +53,7 @@ func Findings(r Result) []report.Finding {
 // UnreadableFinding is the finding of a directory or file a walk could
 // not read.
 func UnreadableFinding(e WalkError) report.Finding {
-	return report.Finding{ID: FindingUnreadable, Severity: report.Error, Subject: e.Path,
+	return report.Finding{ID: FindingUnreadable, Severity: report.Error, Subject: e.Path, Path: e.Path,
 		Message: fmt.Sprintf("%s could not be read: %v", e.Path, e.cause()), Remediation: "run kensa as a user that can read it"}
 }
 

@@ -205,6 +205,9 @@ func sarifRules(o SARIFOptions, fs []Finding) ([]sarifRule, map[string]int) {
 			}
 		}
 	}, func(a, b sarifRule) int { return strings.Compare(a.ID, b.ID) })
+	if rules == nil {
+		rules = []sarifRule{} // the schema wants an array, even empty
+	}
 	index := map[string]int{}
 	for i, r := range rules {
 		index[r.ID] = i

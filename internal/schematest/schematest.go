@@ -50,20 +50,29 @@ func RepoRoot() (string, error) {
 	}
 }
 
-// OfficialDir returns the directory of the official schemas: $KENSA_SCHEMAS,
-// or ../shared/schemas beside the checkout. ok is false when it holds no
-// SARIF schema.
+// OfficialDir returns the directory of the official schemas:
+// $KENSA_SCHEMAS, else ../shared/schemas beside the checkout (or beside
+// one of its parent directories: a worktree at /work/wt/x finds
+// /work/shared/schemas). ok is false when there is none.
 func OfficialDir() (dir string, ok bool) {
-	dir = os.Getenv("KENSA_SCHEMAS")
-	if dir == "" {
-		root, err := RepoRoot()
-		if err != nil {
-			return "", false
-		}
-		dir = filepath.Join(root, "..", "shared", "schemas")
+	if dir = os.Getenv("KENSA_SCHEMAS"); dir != "" {
+		_, err := os.Stat(filepath.Join(dir, SARIF))
+		return dir, err == nil
 	}
-	_, err := os.Stat(filepath.Join(dir, SARIF))
-	return dir, err == nil
+	root, err := RepoRoot()
+	if err != nil {
+		return "", false
+	}
+	first := filepath.Join(root, "..", "shared", "schemas")
+	for d := filepath.Dir(root); ; d = filepath.Dir(d) {
+		cand := filepath.Join(d, "shared", "schemas")
+		if _, err := os.Stat(filepath.Join(cand, SARIF)); err == nil {
+			return cand, true
+		}
+		if filepath.Dir(d) == d {
+			return first, false
+		}
+	}
 }
 
 // Dir returns the directory of the official schemas, or skips t (fails
