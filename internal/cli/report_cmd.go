@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"strings"
@@ -116,7 +115,7 @@ func runReportMerge(_ context.Context, env *Env, args []string) error {
 		return reportInputError(err)
 	}
 	common.sarif.Checks = d.checks
-	return emit(env, common, rep, func(w io.Writer) error { return writeMergeText(w, rep) })
+	return finish(env, common, outcome{rep: rep, text: func(t *textWriter) { writeMergeText(t, rep) }})
 }
 
 func runReportDiff(_ context.Context, env *Env, args []string) error {
@@ -152,7 +151,7 @@ func runReportDiff(_ context.Context, env *Env, args []string) error {
 	}
 	common.sarif.Checks = domains[docs[1].Command].checks
 	sum := rep.Summary.(report.DiffSummary)
-	return emit(env, common, rep, func(w io.Writer) error { return writeDiffText(w, entries, sum, *all) })
+	return finish(env, common, outcome{rep: rep, text: func(t *textWriter) { writeDiffText(t, entries, sum, *all) }})
 }
 
 // readReports reads every file before anything is merged, so that a bad
@@ -227,13 +226,25 @@ func decodeResults[T any](raw []json.RawMessage) ([]T, error) {
 	return out, nil
 }
 
-// decodeSummaries decodes the inputs' summaries into the command's
-// summary type.
-func decodeSummaries[T any](raw []json.RawMessage) ([]T, error) {
-	return decodeResults[T](raw)
+// addSummaries decodes the inputs' summaries into the command's summary
+// type and adds them up with its Add method.
+func addSummaries[S any](raw []json.RawMessage, add func(*S, S)) (S, error) {
+	var total S
+	for i, r := range raw {
+		var s S
+		if err := json.Unmarshal(r, &s); err != nil {
+			return total, fmt.Errorf("summary %d: %w", i+1, err)
+		}
+		if i == 0 {
+			total = s
+			continue
+		}
+		add(&total, s)
+	}
+	return total, nil
 }
 
-func writeMergeText(w io.Writer, rep *report.Report) error {
+func writeMergeText(t *textWriter, rep *report.Report) {
 	var names []string
 	for _, s := range rep.Sources {
 		names = append(names, s.File)
@@ -242,45 +253,41 @@ func writeMergeText(w io.Writer, rep *report.Report) error {
 	if rs, ok := rep.Results.([]json.RawMessage); ok {
 		results = len(rs)
 	}
-	fmt.Fprintf(w, "Merged %s of %s: %s\n", count(len(rep.Sources), "report", "reports"), rep.Command, report.Printable(shortList(names, 6)))
+	t.printf("Merged %s of %s: %s\n", report.Count(len(rep.Sources), "report", "reports"), rep.Command, shortList(names, 6))
 	if len(rep.Findings) > 0 {
-		fmt.Fprintln(w)
-		t := report.NewTable("SEVERITY", "ID", "SUBJECT", "SOURCE", "MESSAGE")
-		t.MaxWidth = 60
+		t.printf("\n")
+		tb := report.NewTable("SEVERITY", "ID", "SUBJECT", "SOURCE", "MESSAGE")
+		tb.MaxWidth = 60
 		for _, f := range rep.Findings {
-			t.Row(strings.ToUpper(string(f.Severity)), f.ID, f.Subject, f.Source, f.Message)
+			tb.Row(strings.ToUpper(string(f.Severity)), f.ID, f.Subject, f.Source, f.Message)
 		}
-		if err := t.Write(w); err != nil {
-			return err
-		}
-		fmt.Fprintln(w)
+		t.table(tb)
+		t.printf("\n")
 	}
-	c := report.CountBySeverity(rep.Findings)
-	fmt.Fprintf(w, "%s, %s (%d errors, %d warnings, %d info)\n", count(results, "result", "results"),
-		count(len(rep.Findings), "finding", "findings"), c[report.Error], c[report.Warning], c[report.Info])
-	_, err := fmt.Fprintln(w, "(--format json -o FILE writes the merged report, with the re-counted summary)")
-	return err
+	c := report.CountSeverities(rep.Findings)
+	t.printf("%s, %s (%s, %s, %d info)\n", report.Count(results, "result", "results"),
+		report.Count(len(rep.Findings), "finding", "findings"),
+		report.Count(c.Errors, "error", "errors"), report.Count(c.Warnings, "warning", "warnings"), c.Info)
+	t.printf("(--format json -o FILE writes the merged report, with the re-counted summary)\n")
 }
 
-func writeDiffText(w io.Writer, entries []report.DiffEntry, sum report.DiffSummary, all bool) error {
-	fmt.Fprintf(w, "%s: %s (%s) against the baseline %s (%s)\n", sum.Command,
-		report.Printable(sum.Current.File), sum.Current.GeneratedAt.Format("2006-01-02 15:04"),
-		report.Printable(sum.Baseline.File), sum.Baseline.GeneratedAt.Format("2006-01-02 15:04"))
-	t := report.NewTable("STATUS", "SEVERITY", "ID", "SUBJECT", "MESSAGE")
-	t.MaxWidth = 60
+func writeDiffText(t *textWriter, entries []report.DiffEntry, sum report.DiffSummary, all bool) {
+	t.printf("%s: %s (%s) against the baseline %s (%s)\n", sum.Command,
+		sum.Current.File, sum.Current.GeneratedAt.Format("2006-01-02 15:04"),
+		sum.Baseline.File, sum.Baseline.GeneratedAt.Format("2006-01-02 15:04"))
+	tb := report.NewTable("STATUS", "SEVERITY", "ID", "SUBJECT", "MESSAGE")
+	tb.MaxWidth = 60
 	for _, e := range entries {
 		if e.Status == report.StatusUnchanged && !all {
 			continue
 		}
-		t.Row(strings.ToUpper(e.Status), strings.ToUpper(string(e.Finding.Severity)), e.Finding.ID, e.Finding.Subject, e.Finding.Message)
+		tb.Row(strings.ToUpper(e.Status), strings.ToUpper(string(e.Finding.Severity)), e.Finding.ID, e.Finding.Subject, e.Finding.Message)
 	}
-	if t.Len() > 0 {
-		fmt.Fprintln(w)
-		if err := t.Write(w); err != nil {
-			return err
-		}
+	if tb.Len() > 0 {
+		t.printf("\n")
+		t.table(tb)
 	}
-	fmt.Fprintln(w)
+	t.printf("\n")
 	var sev []string
 	for _, s := range []report.Severity{report.Error, report.Warning, report.Info} {
 		if n := sum.NewBySeverity[string(s)]; n > 0 {
@@ -295,8 +302,7 @@ func writeDiffText(w io.Writer, entries []report.DiffEntry, sum report.DiffSumma
 	if !all && sum.Unchanged > 0 {
 		line += " (--all lists them)"
 	}
-	_, err := fmt.Fprintln(w, line)
-	return err
+	t.println(line)
 }
 
 // shortList joins names, eliding the middle of a long list.
