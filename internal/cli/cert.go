@@ -618,10 +618,10 @@ func expectation(e string) ([]string, error) {
 }
 
 func init() {
-	registerDomain("cert check", domainInfo{checks: cert.Checks, summarize: func(_ []json.RawMessage, fs []report.Finding, _ []json.RawMessage) (any, error) {
+	registerDomain("cert check", domainInfo{checks: cert.Checks, doc: "docs/cert.md", summarize: func(_ []json.RawMessage, fs []report.Finding, _ []json.RawMessage) (any, error) {
 		return cert.SummarizeCheck(fs), nil
 	}})
-	registerDomain("cert probe", domainInfo{checks: cert.Checks, summarize: func(raw []json.RawMessage, fs []report.Finding, sums []json.RawMessage) (any, error) {
+	registerDomain("cert probe", domainInfo{checks: cert.Checks, doc: "docs/cert.md", summarize: func(raw []json.RawMessage, fs []report.Finding, sums []json.RawMessage) (any, error) {
 		rs, err := decodeResults[*cert.ProbeResult](raw)
 		if err != nil {
 			return nil, err

@@ -452,7 +452,7 @@ func wrap(text, indent string, width int) string {
 }
 
 func init() {
-	registerDomain("egress analyze", domainInfo{checks: egress.Checks, summarize: func(_ []json.RawMessage, fs []report.Finding, sums []json.RawMessage) (any, error) {
+	registerDomain("egress analyze", domainInfo{checks: egress.Checks, doc: "docs/egress.md", summarize: func(_ []json.RawMessage, fs []report.Finding, sums []json.RawMessage) (any, error) {
 		// The logs are gone: the inputs' counts are added up, the
 		// findings counted again.
 		s, err := addSummaries(sums, (*egress.Summary).Add)

@@ -244,7 +244,7 @@ func firstReason(rs []string) string {
 }
 
 func init() {
-	registerDomain("fips scan", domainInfo{checks: fips.Checks, summarize: func(raw []json.RawMessage, fs []report.Finding, sums []json.RawMessage) (any, error) {
+	registerDomain("fips scan", domainInfo{checks: fips.Checks, doc: "docs/fips.md", summarize: func(raw []json.RawMessage, fs []report.Finding, sums []json.RawMessage) (any, error) {
 		rs, err := decodeResults[fips.Result](raw)
 		if err != nil {
 			return nil, err

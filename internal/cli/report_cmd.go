@@ -77,9 +77,15 @@ commands. See docs/report.md.
 // again for a merged report. Each command's cli file registers its own
 // (registerDomain in an init function).
 type domainInfo struct {
-	checks    []report.Check
+	checks []report.Check
+	// doc is the page that explains the checks (docs/fips.md): SARIF
+	// rules link to it.
+	doc       string
 	summarize report.Summarizer
 }
+
+// docsBase is where the docs of the checks are published.
+const docsBase = "https://github.com/kensa-project/kensa/blob/main/"
 
 var domains = map[string]domainInfo{}
 
@@ -150,6 +156,9 @@ func runReportDiff(_ context.Context, env *Env, args []string) error {
 		return reportInputError(err)
 	}
 	common.sarif.Checks = domains[docs[1].Command].checks
+	if doc := domains[docs[1].Command].doc; doc != "" {
+		common.sarif.DocsURI = docsBase + doc
+	}
 	sum := rep.Summary.(report.DiffSummary)
 	return finish(env, common, outcome{rep: rep, text: func(t *textWriter) { writeDiffText(t, entries, sum, *all) }})
 }

@@ -59,8 +59,11 @@ func finish(env *Env, c *commonFlags, o outcome) error {
 		err = report.WriteJSON(&buf, rep)
 	case c.format == "sarif":
 		opts := c.sarif
-		if opts.Checks == nil {
-			opts.Checks = domains[rep.Command].checks
+		if d, ok := domains[rep.Command]; ok && opts.Checks == nil {
+			opts.Checks = d.checks
+			if d.doc != "" {
+				opts.DocsURI = docsBase + d.doc
+			}
 		}
 		err = report.WriteSARIF(&buf, rep, opts)
 	case c.format == "cyclonedx":
