@@ -284,13 +284,23 @@ func writeDiffText(t *textWriter, entries []report.DiffEntry, sum report.DiffSum
 	t.printf("%s: %s (%s) against the baseline %s (%s)\n", sum.Command,
 		sum.Current.File, sum.Current.GeneratedAt.Format("2006-01-02 15:04"),
 		sum.Baseline.File, sum.Baseline.GeneratedAt.Format("2006-01-02 15:04"))
-	tb := report.NewTable("STATUS", "SEVERITY", "ID", "SUBJECT", "MESSAGE")
+	// Merged reports: say which node or shard each finding is from.
+	sources := slices.ContainsFunc(entries, func(e report.DiffEntry) bool { return e.Finding.Source != "" })
+	head := []string{"STATUS", "SEVERITY", "ID", "SUBJECT", "MESSAGE"}
+	if sources {
+		head = slices.Insert(head, 4, "SOURCE")
+	}
+	tb := report.NewTable(head...)
 	tb.MaxWidth = 60
 	for _, e := range entries {
 		if e.Status == report.StatusUnchanged && !all {
 			continue
 		}
-		tb.Row(strings.ToUpper(e.Status), strings.ToUpper(string(e.Finding.Severity)), e.Finding.ID, e.Finding.Subject, e.Finding.Message)
+		row := []string{strings.ToUpper(e.Status), strings.ToUpper(string(e.Finding.Severity)), e.Finding.ID, e.Finding.Subject, e.Finding.Message}
+		if sources {
+			row = slices.Insert(row, 4, e.Finding.Source)
+		}
+		tb.Row(row...)
 	}
 	if tb.Len() > 0 {
 		t.printf("\n")
@@ -298,9 +308,9 @@ func writeDiffText(t *textWriter, entries []report.DiffEntry, sum report.DiffSum
 	}
 	t.printf("\n")
 	var sev []string
-	for _, s := range []report.Severity{report.Error, report.Warning, report.Info} {
-		if n := sum.NewBySeverity[string(s)]; n > 0 {
-			sev = append(sev, fmt.Sprintf("%d %s", n, s))
+	for _, w := range [][3]string{{"error", "error", "errors"}, {"warning", "warning", "warnings"}, {"info", "info", "info"}} {
+		if n := sum.NewBySeverity[w[0]]; n > 0 {
+			sev = append(sev, report.Count(n, w[1], w[2]))
 		}
 	}
 	line := fmt.Sprintf("%d new", sum.New)

@@ -116,12 +116,15 @@ func Merge(docs []*Document, o MergeOptions) (*Report, error) {
 // source already.
 func withSource(r json.RawMessage, name string) (json.RawMessage, error) {
 	var has struct {
-		Source *string `json:"source"`
+		Source json.RawMessage `json:"source"`
 	}
 	if err := json.Unmarshal(r, &has); err != nil {
 		return nil, fmt.Errorf("%w: a result is not an object: %v", ErrNotReport, err)
 	}
 	if has.Source != nil {
+		if has.Source[0] != '"' {
+			return nil, fmt.Errorf("%w: a result's \"source\" is not a string", ErrNotReport)
+		}
 		return r, nil
 	}
 	t := bytes.TrimSpace(r)

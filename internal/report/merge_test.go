@@ -125,6 +125,10 @@ func TestMergeRefuses(t *testing.T) {
 	if !errors.As(err, &mixed) || mixed.Name != "b.json" || mixed.Got != "cert probe" {
 		t.Errorf("merging fips scan and cert probe: %v", err)
 	}
+	bad := doc(t, "bad.json", "fips scan", t0, []map[string]any{{"source": 5}}, nil, map[string]int{})
+	if _, err := report.Merge([]*report.Document{a, bad}, report.MergeOptions{Summarize: countSummary}); err == nil || !strings.Contains(err.Error(), `bad.json: not a kensa/v1 report: a result's "source" is not a string`) {
+		t.Errorf("a result with a numeric source: %v", err)
+	}
 	if _, err := report.Merge([]*report.Document{a}, report.MergeOptions{}); err == nil {
 		t.Error("a command without a Summarizer was merged")
 	}
