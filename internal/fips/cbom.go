@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -42,38 +43,79 @@ type CBOMOptions struct {
 	GeneratedAt, At time.Time
 }
 
-// CBOM returns the CycloneDX BOM of results. It decides nothing the
-// results do not say; it is deterministic (the serial number is derived
-// from the content), so the same scan gives the same BOM byte for byte.
+// CBOMUser is something that uses crypto modules, as a CBOM component: a
+// file fips scan examined, or (for fips host) a running process. CBOM
+// maps scan results to users; another command maps its own results and
+// calls CBOMOf, so the modules, their validation and the dependencies are
+// written one way.
+type CBOMUser struct {
+	// Ref is the component's bom-ref, unique in the BOM.
+	Ref  string
+	Type cdx.ComponentType
+	// Name and Version name the component; Location is where it is (a
+	// path), written as evidence.
+	Name, Version, Location string
+	Properties              []cdx.Property
+	// Modules are the crypto modules it uses. A module with a Path (a
+	// shared library) is one asset shared by every user of that file; one
+	// without is embedded in the user (Location).
+	Modules []Module
+	// Group, when set, is the container the user is in (an image and
+	// platform): its component nests the user.
+	Group CBOMGroup
+}
+
+// CBOMGroup is a container component: an image's reference, digest and
+// platform.
+type CBOMGroup struct{ Name, Version, Platform string }
+
+func (g CBOMGroup) ref() string {
+	if g == (CBOMGroup{}) {
+		return "host"
+	}
+	return "image:" + g.Name + "@" + g.Version + "#" + g.Platform
+}
+
+// CBOM returns the CycloneDX BOM of fips scan results: each result a
+// user (see fileUser). It decides nothing the results do not say.
 func CBOM(results []Result, o CBOMOptions) *cdx.BOM {
-	b := cbomBuilder{assets: map[string]bool{}, deps: map[string][]string{}}
-	type imageKey struct{ image, digest, platform string }
-	var images []imageKey
-	nested := map[imageKey][]cdx.Component{}
-	var top []cdx.Component
+	users := make([]CBOMUser, 0, len(results))
 	for _, r := range results {
-		c := b.fileComponent(r)
-		if r.Image == "" {
+		users = append(users, fileUser(r))
+	}
+	return CBOMOf(users, o)
+}
+
+// CBOMOf returns the CycloneDX BOM of users and the modules they use. It
+// is deterministic (the serial number is derived from the content), so
+// the same scan gives the same BOM byte for byte.
+func CBOMOf(users []CBOMUser, o CBOMOptions) *cdx.BOM {
+	b := cbomBuilder{assets: map[string]bool{}, deps: map[string][]string{}}
+	var groups []CBOMGroup
+	nested := map[CBOMGroup][]cdx.Component{}
+	var top []cdx.Component
+	for _, u := range users {
+		c := b.component(u)
+		if u.Group == (CBOMGroup{}) {
 			top = append(top, c)
 			continue
 		}
-		k := imageKey{r.Image, r.Digest, r.Platform}
-		if _, ok := nested[k]; !ok {
-			images = append(images, k)
+		if _, ok := nested[u.Group]; !ok {
+			groups = append(groups, u.Group)
 		}
-		nested[k] = append(nested[k], c)
+		nested[u.Group] = append(nested[u.Group], c)
 	}
-	for _, k := range images {
+	for _, g := range groups {
 		props := []cdx.Property{}
-		addProp(&props, "kensa:image", k.image)
-		addProp(&props, "kensa:digest", k.digest)
-		addProp(&props, "kensa:platform", k.platform)
-		comps := nested[k]
+		addProp(&props, "kensa:image", g.Name)
+		addProp(&props, "kensa:digest", g.Version)
+		addProp(&props, "kensa:platform", g.Platform)
+		comps := nested[g]
 		top = append(top, cdx.Component{
-			BOMRef:     imageRef(k.image, k.digest, k.platform),
+			BOMRef:     g.ref(),
 			Type:       cdx.ComponentTypeContainer,
-			Name:       k.image,
-			Version:    k.digest,
+			Name:       g.Name,
+			Version:    g.Version,
 			Properties: &props,
 			Components: &comps,
 		})
@@ -91,23 +133,17 @@ func CBOM(results []Result, o CBOMOptions) *cdx.BOM {
 			{Name: "kensa:at", Value: o.At.UTC().Format(time.RFC3339)},
 		},
 	}
-	if len(images) == 1 && len(top) == 1+len(b.assetList) {
+	if len(groups) == 1 && len(top) == 1+len(b.assetList) {
 		// One image and nothing else: the BOM is about that image.
 		bom.Metadata.Component = &cdx.Component{
-			BOMRef: "subject", Type: cdx.ComponentTypeContainer, Name: images[0].image, Version: images[0].digest,
+			BOMRef: "subject", Type: cdx.ComponentTypeContainer, Name: groups[0].Name, Version: groups[0].Version,
 		}
 	}
 	if len(top) > 0 {
 		bom.Components = &top // the schema wants no empty array
 	}
 	var deps []cdx.Dependency
-	for _, ref := range slices.Sorted(func(yield func(string) bool) {
-		for k := range b.deps {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, ref := range slices.Sorted(maps.Keys(b.deps)) {
 		on := b.deps[ref]
 		deps = append(deps, cdx.Dependency{Ref: ref, Dependencies: &on})
 	}
@@ -124,63 +160,79 @@ type cbomBuilder struct {
 	deps      map[string][]string
 }
 
-// fileComponent is the component of one result; it records the module
-// assets the file uses.
-func (b *cbomBuilder) fileComponent(r Result) cdx.Component {
-	ref := fileRef(r)
-	typ := cdx.ComponentTypeFile
+// fileUser is the CBOM user of one fips scan result.
+func fileUser(r Result) CBOMUser {
+	g := CBOMGroup{Name: r.Image, Version: r.Digest, Platform: r.Platform}
+	u := CBOMUser{Ref: g.ref() + ":file:" + r.Path, Type: cdx.ComponentTypeFile, Name: baseName(r.Path),
+		Location: r.Path, Modules: r.Modules}
+	if r.Image == "" {
+		u.Ref, g = "file:"+r.Path, CBOMGroup{}
+	}
+	u.Group = g
 	switch r.Kind {
 	case KindExecutable:
-		typ = cdx.ComponentTypeApplication
+		u.Type = cdx.ComponentTypeApplication
 	case KindSharedLibrary:
-		typ = cdx.ComponentTypeLibrary
+		u.Type = cdx.ComponentTypeLibrary
 	}
-	props := []cdx.Property{}
-	addProp(&props, "kensa:path", r.Path)
-	addProp(&props, "kensa:kind", r.Kind)
-	addProp(&props, "kensa:verdict", string(r.Verdict))
+	if r.Language == "go" {
+		u.Version = r.GoVersion
+	}
+	addProp(&u.Properties, "kensa:path", r.Path)
+	addProp(&u.Properties, "kensa:kind", r.Kind)
+	addProp(&u.Properties, "kensa:verdict", string(r.Verdict))
 	for _, c := range r.Crypto {
-		addProp(&props, "kensa:crypto", c)
+		addProp(&u.Properties, "kensa:crypto", c)
 	}
-	addProp(&props, "kensa:language", r.Language)
-	addProp(&props, "kensa:go_version", r.GoVersion)
+	addProp(&u.Properties, "kensa:language", r.Language)
+	addProp(&u.Properties, "kensa:go_version", r.GoVersion)
 	for _, v := range r.Via {
-		addProp(&props, "kensa:via", v)
+		addProp(&u.Properties, "kensa:via", v)
 	}
 	for _, why := range r.Reasons {
-		addProp(&props, "kensa:reason", why)
+		addProp(&u.Properties, "kensa:reason", why)
 	}
+	return u
+}
+
+// component is the component of one user; it records the module assets
+// the user depends on.
+func (b *cbomBuilder) component(u CBOMUser) cdx.Component {
+	props := slices.Clone(u.Properties)
 	c := cdx.Component{
-		BOMRef:     ref,
-		Type:       typ,
-		Name:       baseName(r.Path),
+		BOMRef:     u.Ref,
+		Type:       u.Type,
+		Name:       u.Name,
+		Version:    u.Version,
 		Properties: &props,
-		Evidence:   &cdx.Evidence{Occurrences: &[]cdx.EvidenceOccurrence{{Location: r.Path}}},
 	}
-	if r.Language == "go" && r.GoVersion != "" {
-		c.Version = r.GoVersion
+	if len(props) == 0 {
+		c.Properties = nil
+	}
+	if u.Location != "" {
+		c.Evidence = &cdx.Evidence{Occurrences: &[]cdx.EvidenceOccurrence{{Location: u.Location}}}
 	}
 	var uses []string
-	for _, m := range r.Modules {
-		a := b.asset(r, m)
+	for _, m := range u.Modules {
+		a := b.asset(u, m)
 		if !slices.Contains(uses, a) {
 			uses = append(uses, a)
 		}
 	}
 	if len(uses) > 0 {
 		slices.Sort(uses)
-		b.deps[ref] = uses
+		b.deps[u.Ref] = uses
 	}
 	return c
 }
 
-// asset returns the bom-ref of module m as used by r, adding its
+// asset returns the bom-ref of module m as used by u, adding its
 // component the first time.
-func (b *cbomBuilder) asset(r Result, m Module) string {
-	// A module with a library file is shared by the files that load it;
-	// one without (embedded) belongs to the file itself.
-	where := cmp.Or(m.Path, r.Path)
-	ref := "crypto:" + imageRef(r.Image, r.Digest, r.Platform) + ":" + where + ":" + m.Backend + "/" + m.Name + "@" + m.Version
+func (b *cbomBuilder) asset(u CBOMUser, m Module) string {
+	// A module with a library file is shared by the users that load it;
+	// one without (embedded) belongs to the user itself.
+	where := cmp.Or(m.Path, u.Location, u.Ref)
+	ref := "crypto:" + u.Group.ref() + ":" + where + ":" + m.Backend + "/" + m.Name + "@" + m.Version
 	if b.assets[ref] {
 		return ref
 	}
@@ -193,7 +245,7 @@ func (b *cbomBuilder) asset(r Result, m Module) string {
 	addProp(&props, "kensa:cmvp:as_of", m.AsOf)
 	alg := &cdx.CryptoAlgorithmProperties{
 		ExecutionEnvironment:   cdx.CryptoExecutionEnvironmentSoftwarePlainRAM,
-		ImplementationPlatform: implementationPlatform(r.Platform),
+		ImplementationPlatform: implementationPlatform(u.Group.Platform),
 		CertificationLevel:     &[]cdx.CryptoCertificationLevel{certificationLevel(m)},
 	}
 	c := cdx.Component{
@@ -282,20 +334,6 @@ func implementationPlatform(platform string) cdx.ImplementationPlatform {
 		return cdx.ImplementationPlatformPPC64
 	}
 	return cdx.ImplementationPlatformOther
-}
-
-func fileRef(r Result) string {
-	if r.Image == "" {
-		return "file:" + r.Path
-	}
-	return imageRef(r.Image, r.Digest, r.Platform) + ":file:" + r.Path
-}
-
-func imageRef(image, digest, platform string) string {
-	if image == "" {
-		return "host"
-	}
-	return "image:" + image + "@" + digest + "#" + platform
 }
 
 func baseName(p string) string {
