@@ -86,11 +86,7 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet("fips scan")
 	common := addCommon(fs, "noncompliant")
 	common.failOnValues = fips.FailOnVerdicts()
-	common.cyclonedx = func(rep *report.Report) *cdx.BOM {
-		rs, _ := rep.Results.([]fips.Result)
-		return fips.CBOM(rs, fips.CBOMOptions{ToolName: rep.Tool.Name, ToolVersion: rep.Tool.Version,
-			Command: rep.Command, GeneratedAt: rep.GeneratedAt, At: rep.At})
-	}
+	common.cyclonedx = fipsCBOM
 	root := fs.String("root", "/", "")
 	var accepts []string
 	fs.Func("accept", "", func(s string) error {
@@ -243,8 +239,23 @@ func firstReason(rs []string) string {
 	return rs[0]
 }
 
+// fipsCBOM is the CBOM of a fips scan report: of a run, or merged
+// (results read back from JSON).
+func fipsCBOM(rep *report.Report) *cdx.BOM {
+	var rs []fips.Result
+	switch r := rep.Results.(type) {
+	case []fips.Result:
+		rs = r
+	case []json.RawMessage:
+		// Read back and re-counted by report merge already: they decode.
+		rs, _ = decodeResults[fips.Result](r)
+	}
+	return fips.CBOM(rs, fips.CBOMOptions{ToolName: rep.Tool.Name, ToolVersion: rep.Tool.Version,
+		Command: rep.Command, GeneratedAt: rep.GeneratedAt, At: rep.At})
+}
+
 func init() {
-	registerDomain("fips scan", domainInfo{checks: fips.Checks, doc: "docs/fips.md", summarize: func(raw []json.RawMessage, fs []report.Finding, sums []json.RawMessage) (any, error) {
+	registerDomain("fips scan", domainInfo{checks: fips.Checks, doc: "docs/fips.md", cyclonedx: fipsCBOM, summarize: func(raw []json.RawMessage, fs []report.Finding, sums []json.RawMessage) (any, error) {
 		rs, err := decodeResults[fips.Result](raw)
 		if err != nil {
 			return nil, err

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	cdx "github.com/CycloneDX/cyclonedx-go"
+
 	"github.com/kensa-project/kensa/internal/report"
 )
 
@@ -24,8 +26,10 @@ are refused. The merged report can be merged again or be a --baseline of
 kensa report diff. A FILE of "-" is standard input.
 
 Flags:
-    --format text|json|sarif   (default text: the findings and the counts;
-                               json is the merged report)
+    --format text|json|sarif|cyclonedx
+                               (default text: the findings and the counts;
+                               json is the merged report; cyclonedx the CBOM
+                               of merged fips scan reports)
     --output FILE, -o FILE     write to FILE instead of standard output
     --fail-on error|warning|info|never
                                exit 1 when a merged finding is at or above
@@ -82,6 +86,9 @@ type domainInfo struct {
 	// rules link to it.
 	doc       string
 	summarize report.Summarizer
+	// cyclonedx is the CBOM of the command's reports, for commands that
+	// inventory crypto (a merged report too).
+	cyclonedx func(*report.Report) *cdx.BOM
 }
 
 // docsBase is where the docs of the checks are published.
@@ -94,6 +101,8 @@ func registerDomain(command string, d domainInfo) { domains[command] = d }
 func runReportMerge(_ context.Context, env *Env, args []string) error {
 	fs := newFlagSet("report merge")
 	common := addCommon(fs, "error")
+	// Offered here, checked against the reports' command once read.
+	common.cyclonedx = func(rep *report.Report) *cdx.BOM { return domains[rep.Command].cyclonedx(rep) }
 	files, err := parseCommand(env, fs, common, reportMergeUsage, args)
 	if err != nil || files == nil {
 		return err
@@ -115,6 +124,10 @@ func runReportMerge(_ context.Context, env *Env, args []string) error {
 	if !ok || d.summarize == nil {
 		return usageErrorf("%s is a %q report, which kensa report merge does not join", docs[0].Name, command).
 			withHint("merge reports of: %s", strings.Join(mergeable(), ", "))
+	}
+	if common.format == "cyclonedx" && d.cyclonedx == nil {
+		return usageErrorf("--format cyclonedx: %s reports inventory no crypto", command).
+			withHint("merge them as text, json or sarif; a CBOM is made of fips scan reports")
 	}
 	rep, err := report.Merge(docs, report.MergeOptions{Version: version(), GeneratedAt: generatedAt(env), Summarize: d.summarize})
 	if err != nil {
