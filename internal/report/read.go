@@ -88,16 +88,14 @@ func Read(r io.Reader, name string, limit int64) (*Document, error) {
 
 func parse(data []byte) (*Document, error) {
 	var doc Document
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
+	// Unmarshal, not a Decoder: the data is in memory already, and a
+	// second document after the first is an error too.
+	if err := json.Unmarshal(data, &doc); err != nil {
 		var ute *json.UnmarshalTypeError
 		if errors.As(err, &ute) && ute.Field != "" {
 			return nil, fmt.Errorf("%w: field %q is not a %s", ErrNotReport, ute.Field, ute.Type)
 		}
 		return nil, fmt.Errorf("%w: %v", ErrNotReport, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%w: more than one JSON document", ErrNotReport)
 	}
 	switch {
 	case doc.Schema == "":
