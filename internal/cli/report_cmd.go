@@ -133,7 +133,7 @@ func runReportMerge(_ context.Context, env *Env, args []string) error {
 	if err != nil {
 		return reportInputError(err)
 	}
-	common.sarif.Checks = d.checks
+	// The merged report is of the inputs' command: finish takes its rules.
 	return finish(env, common, outcome{rep: rep, text: func(t *textWriter) { writeMergeText(t, rep) }})
 }
 
@@ -196,6 +196,11 @@ func readReports(env *Env, files []string) ([]*report.Document, error) {
 			if err != nil {
 				return nil, usageErrorf("cannot read %s: %v", name, unwrapPath(err)).
 					withHint("give the JSON reports kensa wrote with --format json (kensa fips scan --format json -o node-a.json …)")
+			}
+			if st, serr := f.Stat(); serr == nil && st.IsDir() {
+				f.Close()
+				return nil, usageErrorf("%s is a directory", name).
+					withHint("name the report files: kensa report merge %s/*.json", strings.TrimSuffix(name, "/"))
 			}
 			d, err = report.Read(f, name, 0)
 			f.Close()
