@@ -5,8 +5,11 @@
 // of [Finding]s. A finding has a stable ID, a [Severity], the subject it is
 // about, a message in the user's terms, a citation (the standard, document
 // or data row it enforces) and a remediation. Domain packages decide; the
-// writers here only render: JSON ([WriteJSON], schema "kensa/v1"), SARIF 2.1.0
-// ([WriteSARIF]) and the helpers the text views share ([Table]).
+// writers here only render: JSON ([WriteJSON], schema "kensa/v1", described
+// by docs/kensa-v1.schema.json), SARIF 2.1.0 ([WriteSARIF]), CycloneDX
+// ([WriteCycloneDX], of a BOM the domain builds) and the helpers the text
+// views share ([Table]). Reports are read back ([Read]), joined ([Merge])
+// and compared ([Diff]) by a finding's [Finding.Fingerprint].
 package report
 
 import (
