@@ -52,7 +52,7 @@ type DiffSummary struct {
 // Diff compares cur with baseline. Both must be reports of one command.
 func Diff(baseline, cur *Document, version string, generatedAt time.Time) (*Report, []DiffEntry, error) {
 	if baseline.Command != cur.Command {
-		return nil, nil, &MixedError{Field: "command", First: baseline.Name, Name: cur.Name, Want: baseline.Command, Got: cur.Command}
+		return nil, nil, &MixedError{First: baseline.Name, Name: cur.Name, Want: baseline.Command, Got: cur.Command}
 	}
 	left := map[string][]Finding{}
 	for _, f := range baseline.Findings {
@@ -107,6 +107,7 @@ func Diff(baseline, cur *Document, version string, generatedAt time.Time) (*Repo
 	return rep, entries, nil
 }
 
+// sourceOf describes report d as a source of a merge or a diff.
 func sourceOf(d *Document) Source {
 	tool := d.Tool
 	return Source{File: d.Name, Tool: &tool, GeneratedAt: d.GeneratedAt.UTC(), At: d.At.UTC(), Results: len(d.Results), Findings: len(d.Findings)}

@@ -29,12 +29,11 @@ import (
 // examined). Each domain provides one per command.
 type Summarizer func(results []json.RawMessage, findings []Finding, summaries []json.RawMessage) (any, error)
 
-// MixedError is the refusal to merge or diff reports that do not belong
-// together: of two commands.
+// MixedError is the refusal to merge or diff reports of two commands.
+// (Reports of another schema are refused by Read.)
 type MixedError struct {
-	Field       string // "command"
 	First, Name string // the first input and the one that differs
-	Want, Got   string
+	Want, Got   string // their commands
 }
 
 func (e *MixedError) Error() string {
@@ -57,7 +56,7 @@ func Merge(docs []*Document, o MergeOptions) (*Report, error) {
 	first := docs[0]
 	for _, d := range docs[1:] {
 		if d.Command != first.Command {
-			return nil, &MixedError{Field: "command", First: first.Name, Name: d.Name, Want: first.Command, Got: d.Command}
+			return nil, &MixedError{First: first.Name, Name: d.Name, Want: first.Command, Got: d.Command}
 		}
 	}
 	if o.Summarize == nil {
@@ -90,9 +89,7 @@ func Merge(docs []*Document, o MergeOptions) (*Report, error) {
 			sources = append(sources, d.Sources...)
 			continue
 		}
-		tool := d.Tool
-		sources = append(sources, Source{File: d.Name, Tool: &tool, GeneratedAt: d.GeneratedAt.UTC(), At: d.At.UTC(),
-			Results: len(d.Results), Findings: len(d.Findings)})
+		sources = append(sources, sourceOf(d))
 	}
 	sum, err := o.Summarize(results, findings, summaries)
 	if err != nil {
