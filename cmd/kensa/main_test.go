@@ -108,6 +108,7 @@ func TestScript(t *testing.T) {
 			return nil
 		},
 		Condition: condition,
+		Cmds:      cmds,
 	})
 }
 

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -668,4 +669,23 @@ func expectation(e string) ([]string, error) {
 	}
 	i := max(0, firstLeaf(b.Certs))
 	return []string{cert.Fingerprint(b.Certs[i])}, nil
+}
+
+func init() {
+	registerDomain("cert check", domainInfo{checks: cert.Checks, doc: "docs/cert.md", summarize: func(_ []json.RawMessage, fs []report.Finding, _ []json.RawMessage) (any, error) {
+		return cert.SummarizeCheck(fs), nil
+	}})
+	registerDomain("cert probe", domainInfo{checks: cert.Checks, doc: "docs/cert.md", summarize: func(raw []json.RawMessage, fs []report.Finding, sums []json.RawMessage) (any, error) {
+		rs, err := decodeResults[*cert.ProbeResult](raw)
+		if err != nil {
+			return nil, err
+		}
+		in, err := addSummaries(sums, (*cert.ProbeSummary).Add)
+		if err != nil {
+			return nil, err
+		}
+		s := cert.SummarizeProbe(rs, fs)
+		s.Baseline, s.Rollback = in.Baseline, in.Rollback
+		return s, nil
+	}})
 }

@@ -101,6 +101,8 @@ var commands = []command{
 	{"cert check", "check a new certificate bundle before the change", runCertCheck},
 	{"cert probe", "check what every endpoint serves after the change", runCertProbe},
 	{"egress analyze", "firewall / proxy logs → denied destinations and rules", runEgressAnalyze},
+	{"report merge", "join reports of one command (nodes, shards) into one", runReportMerge},
+	{"report diff", "new, fixed and unchanged findings against a baseline report", runReportDiff},
 	{"version", "print kensa's version", runVersion},
 }
 
@@ -113,7 +115,8 @@ Usage:
 Commands:
 %s
 Flags shared by every command that writes a report:
-    --format text|json|sarif   report format (default text)
+    --format text|json|sarif   report format (default text); fips scan and
+                               report merge also write cyclonedx (a CBOM)
     --output FILE, -o FILE     write the report to FILE instead of standard output
     --fail-on error|warning|never
                                exit 1 when a finding is at or above this severity

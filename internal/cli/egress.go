@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -484,4 +485,20 @@ func wrap(text, indent string, width int) string {
 	}
 	b.WriteString("\n")
 	return b.String()
+}
+
+func init() {
+	registerDomain("egress analyze", domainInfo{checks: egress.Checks, doc: "docs/egress.md", summarize: func(_ []json.RawMessage, fs []report.Finding, sums []json.RawMessage) (any, error) {
+		// The logs are gone: the inputs' counts are added up, the
+		// findings counted again.
+		s, err := addSummaries(sums, (*egress.Summary).Add)
+		if err != nil {
+			return nil, err
+		}
+		s.Findings = map[string]int{}
+		for sev, n := range report.CountBySeverity(fs) {
+			s.Findings[string(sev)] = n
+		}
+		return s, nil
+	}})
 }

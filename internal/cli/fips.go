@@ -3,11 +3,14 @@ package cli
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
 	"slices"
 	"strings"
+
+	cdx "github.com/CycloneDX/cyclonedx-go"
 
 	"github.com/kensa-project/kensa/internal/fips"
 	"github.com/kensa-project/kensa/internal/report"
@@ -55,7 +58,9 @@ Flags:
                         allow plain HTTP to this registry (loopback
                         registries always may); repeat or separate with commas
     --jobs N            images scanned at a time (default 2)
-    --format text|json|sarif
+    --format text|json|sarif|cyclonedx
+                        cyclonedx: a CycloneDX 1.6 CBOM of every file and
+                        the crypto modules it uses (docs/cbom.md)
     --output FILE
     --fail-on noncompliant|conditional|error|warning|never
                         exit 1 when a file is at or above this (default
@@ -83,6 +88,7 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet("fips scan")
 	common := addCommon(fs, "noncompliant")
 	common.failOnValues = fips.FailOnVerdicts()
+	common.cyclonedx = fipsCBOM
 	root := fs.String("root", "/", "")
 	var accepts []string
 	fs.Func("accept", "", func(s string) error {
@@ -142,6 +148,11 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 
+	if len(targets) == 1 && len(refs) == 0 {
+		if st, err := os.Stat(targets[0]); err == nil && st.IsDir() {
+			common.sarif.SrcRoot = targets[0]
+		}
+	}
 	c := fips.NewClassifier(rootfs.Dir(*root), opts)
 	prog := newProgress(env)
 	var results []fips.Result
@@ -266,4 +277,35 @@ func firstReason(rs []string) string {
 		return ""
 	}
 	return rs[0]
+}
+
+// fipsCBOM is the CBOM of a fips scan report: of a run, or merged
+// (results read back from JSON).
+func fipsCBOM(rep *report.Report) *cdx.BOM {
+	var rs []fips.Result
+	switch r := rep.Results.(type) {
+	case []fips.Result:
+		rs = r
+	case []json.RawMessage:
+		// Read back and re-counted by report merge already: they decode.
+		rs, _ = decodeResults[fips.Result](r)
+	}
+	return fips.CBOM(rs, fips.CBOMOptions{ToolName: rep.Tool.Name, ToolVersion: rep.Tool.Version,
+		Command: rep.Command, GeneratedAt: rep.GeneratedAt, At: rep.At})
+}
+
+func init() {
+	registerDomain("fips scan", domainInfo{checks: fips.Checks, doc: "docs/fips.md", cyclonedx: fipsCBOM, summarize: func(raw []json.RawMessage, fs []report.Finding, sums []json.RawMessage) (any, error) {
+		rs, err := decodeResults[fips.Result](raw)
+		if err != nil {
+			return nil, err
+		}
+		// What the results cannot give back (files examined, images
+		// scanned) is added up; the rest is counted again.
+		in, err := addSummaries(sums, (*fips.Summary).Add)
+		if err != nil {
+			return nil, err
+		}
+		return fips.Summarize(rs, fs, fips.Examined{Files: in.Files, Images: in.Images}), nil
+	}})
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	cdx "github.com/CycloneDX/cyclonedx-go"
+
 	"github.com/kensa-project/kensa/internal/report"
 )
 
@@ -26,6 +28,12 @@ type commonFlags struct {
 	// failOnValues maps extra --fail-on words of a command (fips scan's
 	// verdicts) to severities.
 	failOnValues map[string]report.Severity
+	// sarif is what the SARIF writer needs beyond the report (the
+	// command's catalog, the scanned directory).
+	sarif report.SARIFOptions
+	// cyclonedx builds the CycloneDX BOM of a report, for commands that
+	// inventory crypto; nil where --format cyclonedx is not offered.
+	cyclonedx func(*report.Report) *cdx.BOM
 }
 
 // newFlagSet returns a quiet flag set for command name: parseArgs prints
@@ -54,9 +62,17 @@ func (c *commonFlags) validate(now time.Time) error {
 	c.format, c.failOn = strings.ToLower(c.format), strings.ToLower(c.failOn)
 	switch c.format {
 	case "text", "json", "sarif":
+	case "cyclonedx":
+		if c.cyclonedx == nil {
+			return usageErrorf("--format cyclonedx is for commands that inventory crypto (fips scan)").
+				withHint("use --format text, json or sarif")
+		}
 	default:
-		return usageErrorf("--format %q is not a format kensa writes", c.format).
-			withHint("use --format text, json or sarif")
+		hint := "use --format text, json or sarif"
+		if c.cyclonedx != nil {
+			hint = "use --format text, json, sarif or cyclonedx"
+		}
+		return usageErrorf("--format %q is not a format kensa writes", c.format).withHint("%s", hint)
 	}
 	switch c.failOn {
 	case "never", "none":

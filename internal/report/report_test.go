@@ -103,48 +103,6 @@ func TestEmptyReportHasArrays(t *testing.T) {
 	}
 }
 
-func TestSARIF(t *testing.T) {
-	var buf bytes.Buffer
-	if err := WriteSARIF(&buf, sample()); err != nil {
-		t.Fatal(err)
-	}
-	var log sarifLog
-	if err := json.Unmarshal(buf.Bytes(), &log); err != nil {
-		t.Fatal(err)
-	}
-	if log.Version != "2.1.0" || len(log.Runs) != 1 {
-		t.Fatalf("version %q, %d runs", log.Version, len(log.Runs))
-	}
-	run := log.Runs[0]
-	var ids []string
-	for _, r := range run.Tool.Driver.Rules {
-		ids = append(ids, r.ID)
-	}
-	if diff := cmp.Diff([]string{"a-err", "b-info", "c-warn"}, ids); diff != "" {
-		t.Errorf("rules (-want +got):\n%s", diff)
-	}
-	if len(run.Results) != 4 {
-		t.Fatalf("%d results, want 4", len(run.Results))
-	}
-	for _, res := range run.Results {
-		if got := run.Tool.Driver.Rules[res.RuleIndex].ID; got != res.RuleID {
-			t.Errorf("result %s points at rule %s", res.RuleID, got)
-		}
-	}
-	first := run.Results[0]
-	if first.Level != "error" || first.Locations[0].PhysicalLocation == nil ||
-		first.Locations[0].PhysicalLocation.ArtifactLocation.URI != "/usr/bin/a" {
-		t.Errorf("first result = %+v", first)
-	}
-	warn := run.Results[2]
-	if warn.Level != "warning" || warn.Locations[0].LogicalLocations[0].FullyQualifiedName != "lb:443" {
-		t.Errorf("endpoint result = %+v", warn)
-	}
-	if run.Results[3].Level != "note" {
-		t.Errorf("info level = %q, want note", run.Results[3].Level)
-	}
-}
-
 func TestTable(t *testing.T) {
 	tb := NewTable("PATH", "VERDICT", "REASON")
 	tb.MaxWidth = 8
