@@ -189,6 +189,7 @@ type Module struct {
 	Backend     string `json:"backend"`
 	Name        string `json:"name"`
 	Version     string `json:"version,omitempty"`
+	Standard    string `json:"standard,omitempty"`
 	Certificate string `json:"certificate,omitempty"`
 	// Status: active, historical, in-process, not-validated or unknown,
 	// as of the evaluation time.
@@ -212,6 +213,8 @@ type Summary struct {
 	Processes  int `json:"processes"`
 	Skipped    int `json:"skipped"`
 	Unreadable int `json:"unreadable"`
+	// KernelThreads counts the kernel threads passed over (no executable).
+	KernelThreads int `json:"kernel_threads"`
 	// Verdicts counts processes per verdict; Backends processes per crypto
 	// backend in use.
 	Verdicts map[string]int `json:"verdicts"`
