@@ -76,7 +76,7 @@ func (p *posture) add(check, status, value string, ev ...Evidence) *Result {
 	return &p.results[len(p.results)-1]
 }
 
-func (p *posture) find(id string, sev report.Severity, subject, msg, remediation string) {
+func (p *posture) finding(id string, sev report.Severity, subject, msg, remediation string) {
 	f := report.Finding{ID: id, Severity: sev, Subject: subject, Message: msg, Remediation: remediation}
 	for _, c := range Checks {
 		if c.ID == id {
@@ -156,7 +156,7 @@ func (p *posture) kernelFlag() {
 	case errors.Is(err, fs.ErrNotExist):
 		p.kernel = "absent"
 		p.add(CheckKernelFlag, StatusFail, "absent: the kernel has no FIPS mode (CONFIG_CRYPTO_FIPS)", ev)
-		p.find(IDKernelUnsupported, "", subject, "/proc/sys/crypto/fips_enabled does not exist: this kernel cannot run in FIPS mode, so nothing on this host runs a kernel-keyed FIPS module in its approved mode", "boot a FIPS-capable kernel with fips=1")
+		p.finding(IDKernelUnsupported, "", subject, "/proc/sys/crypto/fips_enabled does not exist: this kernel cannot run in FIPS mode, so nothing on this host runs a kernel-keyed FIPS module in its approved mode", "boot a FIPS-capable kernel with fips=1")
 	case err != nil:
 		p.kernel = "unreadable"
 		p.add(CheckKernelFlag, StatusUnknown, "unreadable", ev)
@@ -169,7 +169,7 @@ func (p *posture) kernelFlag() {
 		}
 		p.kernel = "0"
 		p.add(CheckKernelFlag, StatusFail, v+": the kernel is not in FIPS mode", ev)
-		p.find(IDKernelDisabled, "", subject, "the kernel is not in FIPS mode (fips_enabled = "+v+"): OpenSSL, Go, GnuTLS and libgcrypt builds that follow the kernel flag run outside FIPS mode", "install (or reinstall) the host with fips=1 on the kernel command line")
+		p.finding(IDKernelDisabled, "", subject, "the kernel is not in FIPS mode (fips_enabled = "+v+"): OpenSSL, Go, GnuTLS and libgcrypt builds that follow the kernel flag run outside FIPS mode", "install (or reinstall) the host with fips=1 on the kernel command line")
 	}
 }
 
@@ -195,13 +195,13 @@ func (p *posture) cmdline() {
 	switch {
 	case c.FIPS == "" && p.fipsHost():
 		status, value = StatusWarn, "no fips= parameter, yet the kernel is in FIPS mode"
-		p.find(IDCmdlineInconsistent, "", "/proc/cmdline", "the kernel is in FIPS mode but its command line has no fips=1: a vendor kernel forces it, or the boot configuration changed; the next boot may come up without FIPS", "add fips=1 to the kernel command line of every boot entry")
+		p.finding(IDCmdlineInconsistent, "", "/proc/cmdline", "the kernel is in FIPS mode but its command line has no fips=1: a vendor kernel forces it, or the boot configuration changed; the next boot may come up without FIPS", "add fips=1 to the kernel command line of every boot entry")
 	case on && p.kernel == "absent":
 		status, value = StatusFail, "fips="+c.FIPS+", but this kernel has no FIPS mode"
-		p.find(IDCmdlineInconsistent, "", "/proc/cmdline", "the command line asks for FIPS (fips="+c.FIPS+") but the kernel was built without CONFIG_CRYPTO_FIPS: it is ignored", "boot a FIPS-capable kernel")
+		p.finding(IDCmdlineInconsistent, "", "/proc/cmdline", "the command line asks for FIPS (fips="+c.FIPS+") but the kernel was built without CONFIG_CRYPTO_FIPS: it is ignored", "boot a FIPS-capable kernel")
 	case on && p.kernel == "0":
 		status, value = StatusFail, "fips="+c.FIPS+", but the kernel is not in FIPS mode"
-		p.find(IDCmdlineInconsistent, "", "/proc/cmdline", "the command line asks for FIPS (fips="+c.FIPS+") but fips_enabled is 0", "check the kernel's log for the FIPS self-test and the fips= value")
+		p.finding(IDCmdlineInconsistent, "", "/proc/cmdline", "the command line asks for FIPS (fips="+c.FIPS+") but fips_enabled is 0", "check the kernel's log for the FIPS self-test and the fips= value")
 	case c.FIPS == "":
 		status, value = StatusInfo, "no fips= parameter"
 	case !on:
@@ -212,7 +212,7 @@ func (p *posture) cmdline() {
 	}
 	p.add(CheckCmdline, status, value, ev)
 	if on && c.Boot == "" && p.legacyDracut() && p.separateBoot() {
-		p.find(IDBootPartitionMissing, "", "/proc/cmdline", "fips=1 without boot= while /boot is a separate file system: the dracut fips module cannot check the kernel's HMAC at boot", "add boot=UUID=<uuid of /boot> to the kernel command line")
+		p.finding(IDBootPartitionMissing, "", "/proc/cmdline", "fips=1 without boot= while /boot is a separate file system: the dracut fips module cannot check the kernel's HMAC at boot", "add boot=UUID=<uuid of /boot> to the kernel command line")
 	}
 }
 
@@ -308,7 +308,7 @@ func (p *posture) bootEntries() {
 			}
 		case p.fipsHost():
 			p.add(CheckBootEntries, StatusWarn, fmt.Sprintf("%d of %d boot entries lack fips=1", len(missing), n), ev...)
-			p.find(IDCmdlineInconsistent, "", missing[0], fmt.Sprintf("the kernel is in FIPS mode but %d of %d boot entries lack fips=1 (%s): booting one of them loses FIPS mode", len(missing), n, strings.Join(missing, ", ")), "grubby --update-kernel=ALL --args=fips=1")
+			p.finding(IDCmdlineInconsistent, "", missing[0], fmt.Sprintf("the kernel is in FIPS mode but %d of %d boot entries lack fips=1 (%s): booting one of them loses FIPS mode", len(missing), n, strings.Join(missing, ", ")), "grubby --update-kernel=ALL --args=fips=1")
 		default:
 			p.add(CheckBootEntries, StatusInfo, fmt.Sprintf("%d of %d boot entries lack fips=1", len(missing), n), ev...)
 		}
@@ -347,7 +347,7 @@ func (p *posture) bootEntries() {
 		p.add(CheckBootEntries, StatusPass, "fips=1 in the GRUB defaults", ev...)
 	case p.fipsHost() && len(files) > 0 && existsFS(p.root, "/etc/default/grub"):
 		p.add(CheckBootEntries, StatusWarn, "no fips=1 in /etc/default/grub or /etc/default/grub.d", ev...)
-		p.find(IDCmdlineInconsistent, "", "/etc/default/grub", "the kernel is in FIPS mode but the GRUB defaults have no fips=1: the next update-grub writes entries without it", "add fips=1 to GRUB_CMDLINE_LINUX and run update-grub")
+		p.finding(IDCmdlineInconsistent, "", "/etc/default/grub", "the kernel is in FIPS mode but the GRUB defaults have no fips=1: the next update-grub writes entries without it", "add fips=1 to GRUB_CMDLINE_LINUX and run update-grub")
 	default:
 		p.add(CheckBootEntries, StatusInfo, "no boot entries or GRUB defaults to check (image-based or container host)")
 	}
@@ -392,19 +392,19 @@ func (p *posture) cryptoPolicy() {
 		for _, s := range strings.Split(sub, ":") {
 			if s != "" && !slices.Contains(allowedSub, s) {
 				status = StatusWarn
-				p.find(IDPolicySubpolicy, "", "/etc/crypto-policies/config", fmt.Sprintf("the crypto policy %s uses subpolicy %s, outside the FIPS set (%s)", effective, s, strings.Join(allowedSub, ", ")), "update-crypto-policies --set FIPS (or FIPS:OSPP / FIPS:STIG)")
+				p.finding(IDPolicySubpolicy, "", "/etc/crypto-policies/config", fmt.Sprintf("the crypto policy %s uses subpolicy %s, outside the FIPS set (%s)", effective, s, strings.Join(allowedSub, ", ")), "update-crypto-policies --set FIPS (or FIPS:OSPP / FIPS:STIG)")
 			}
 		}
 		if !p.fipsHost() && p.kernel != "unreadable" {
 			status = StatusFail
 			value += ", but the kernel is not in FIPS mode"
-			p.find(IDKernelDisabled, report.Error, "/etc/crypto-policies/config", "the crypto policy is "+effective+" but the kernel is not in FIPS mode: the policy alone does not make the host FIPS (Red Hat: \"not sufficient\")", "install the host with fips=1")
+			p.finding(IDKernelDisabled, report.Error, "/etc/crypto-policies/config", "the crypto policy is "+effective+" but the kernel is not in FIPS mode: the policy alone does not make the host FIPS (Red Hat: \"not sufficient\")", "install the host with fips=1")
 		}
 	case bindFIPS && p.fipsHost():
 		status, value = StatusPass, effective+" configured; FIPS back-ends bind-mounted at boot (RHEL 10 with fips=1)"
 	case p.fipsHost():
 		status = StatusFail
-		p.find(IDPolicyNotFIPS, "", "/etc/crypto-policies/config", "the kernel is in FIPS mode but the crypto policy is "+effective+": OpenSSL, GnuTLS, NSS and OpenSSH allow algorithms outside the FIPS set", "update-crypto-policies --set FIPS")
+		p.finding(IDPolicyNotFIPS, "", "/etc/crypto-policies/config", "the kernel is in FIPS mode but the crypto policy is "+effective+": OpenSSL, GnuTLS, NSS and OpenSSH allow algorithms outside the FIPS set", "update-crypto-policies --set FIPS")
 	default:
 		status = StatusInfo
 	}
@@ -413,7 +413,7 @@ func (p *posture) cryptoPolicy() {
 			status = StatusWarn
 		}
 		value += fmt.Sprintf(" (config says %s, state/current says %s)", policy, current)
-		p.find(IDPolicyStale, "", "/etc/crypto-policies/config", fmt.Sprintf("/etc/crypto-policies/config says %s but state/current says %s: the change was not applied", policy, current), "update-crypto-policies --set "+policy)
+		p.finding(IDPolicyStale, "", "/etc/crypto-policies/config", fmt.Sprintf("/etc/crypto-policies/config says %s but state/current says %s: the change was not applied", policy, current), "update-crypto-policies --set "+policy)
 	} else if errC == nil {
 		ci, e1 := statFS(p.root, "/etc/crypto-policies/config")
 		si, e2 := statFS(p.root, "/etc/crypto-policies/state/current")
@@ -421,7 +421,7 @@ func (p *posture) cryptoPolicy() {
 			if status == StatusPass {
 				status = StatusWarn
 			}
-			p.find(IDPolicyStale, "", "/etc/crypto-policies/config", "/etc/crypto-policies/config is newer than state/current: update-crypto-policies was not run after the last edit", "update-crypto-policies --set "+policy)
+			p.finding(IDPolicyStale, "", "/etc/crypto-policies/config", "/etc/crypto-policies/config is newer than state/current: update-crypto-policies was not run after the last edit", "update-crypto-policies --set "+policy)
 		}
 	}
 	p.add(CheckCryptoPolicy, status, value, ev...)
@@ -613,7 +613,7 @@ func (p *posture) openssl() {
 		p.add(CheckOpenSSLConfig, StatusInfo, "the distribution's OpenSSL would load the FIPS provider on a FIPS kernel; the kernel is not in FIPS mode", libEv, cnfEv)
 	case p.fipsHost() && provPath != "":
 		p.add(CheckOpenSSLConfig, StatusFail, cnfPath+" does not activate the FIPS provider and this OpenSSL does not follow the kernel flag", libEv, cnfEv)
-		p.find(IDProviderNotActivated, "", cnfPath, "the kernel is in FIPS mode and "+provPath+" is installed, but "+cnfPath+" does not activate it and this OpenSSL does not follow the kernel flag: programs use the default provider", "include fipsmodule.cnf and activate the fips and base providers in "+cnfPath+", with default_properties = fips=yes")
+		p.finding(IDProviderNotActivated, "", cnfPath, "the kernel is in FIPS mode and "+provPath+" is installed, but "+cnfPath+" does not activate it and this OpenSSL does not follow the kernel flag: programs use the default provider", "include fipsmodule.cnf and activate the fips and base providers in "+cnfPath+", with default_properties = fips=yes")
 	default:
 		p.add(CheckOpenSSLConfig, StatusInfo, "default provider only (nothing activates a FIPS provider)", libEv, cnfEv)
 	}
@@ -622,7 +622,7 @@ func (p *posture) openssl() {
 	if provPath == "" {
 		if p.fipsHost() {
 			p.add(CheckOpenSSLProv, StatusFail, "no FIPS provider in "+modules, Evidence{Path: path.Join(modules, "fips.so"), Value: "(absent)"})
-			p.find(IDProviderMissing, "", path.Join(modules, "fips.so"), "the kernel is in FIPS mode but OpenSSL 3 has no FIPS provider in "+modules+": programs fail at first use or run the default provider", "install the distribution's FIPS provider package")
+			p.finding(IDProviderMissing, "", path.Join(modules, "fips.so"), "the kernel is in FIPS mode but OpenSSL 3 has no FIPS provider in "+modules+": programs fail at first use or run the default provider", "install the distribution's FIPS provider package")
 		} else {
 			p.add(CheckOpenSSLProv, StatusAbsent, "no FIPS provider in "+modules, Evidence{Path: path.Join(modules, "fips.so"), Value: "(absent)"})
 		}
@@ -657,7 +657,7 @@ func (p *posture) openssl() {
 		value = fmt.Sprintf("%s %s (%s; module table status %s)", name, ver, provPath, cmpOr(mstat, fips.StatusUnknown))
 		if r.Verdict == fips.Noncompliant || mstat == fips.StatusNotValidated || (mstat == fips.StatusHistorical && !p.opts.Accept.Historical) {
 			status = StatusFail
-			p.find(IDProviderNoncompliant, "", provPath, fmt.Sprintf("%s: %s", provPath, cmpOr(firstReason(r.Reasons), name+" is not a validated build")), "install the vendor's validated FIPS provider package")
+			p.finding(IDProviderNoncompliant, "", provPath, fmt.Sprintf("%s: %s", provPath, cmpOr(firstReason(r.Reasons), name+" is not a validated build")), "install the vendor's validated FIPS provider package")
 		}
 	}
 	p.add(CheckOpenSSLProv, status, value, provEv)
@@ -698,7 +698,7 @@ func (p *posture) openssl() {
 		p.add(CheckFIPSModuleCnf, StatusPass, "module-mac matches "+provPath, macEv)
 	default:
 		p.add(CheckFIPSModuleCnf, StatusFail, "module-mac does not match "+provPath, macEv, Evidence{Path: provPath, Value: "HMAC-SHA256 " + got})
-		p.find(IDModuleCnfMismatch, "", provPath, "the module-mac in fipsmodule.cnf is not the HMAC of "+provPath+": OpenSSL refuses to load the FIPS provider", "openssl fipsinstall -module "+provPath+" -out <fipsmodule.cnf>")
+		p.finding(IDModuleCnfMismatch, "", provPath, "the module-mac in fipsmodule.cnf is not the HMAC of "+provPath+": OpenSSL refuses to load the FIPS provider", "openssl fipsinstall -module "+provPath+" -out <fipsmodule.cnf>")
 	}
 }
 
@@ -768,7 +768,7 @@ func (p *posture) libraryFollowsKernel(check, name string, fipsBuild bool, ev []
 		p.add(check, StatusInfo, name+" is a FIPS build; it would enter FIPS mode on a FIPS kernel", ev...)
 	case p.fipsHost():
 		p.add(check, StatusWarn, name+" is installed without a FIPS integrity file: it is not a validated build, whatever the kernel", ev...)
-		p.find(IDLibraryFIPSOff, "", ev[0].Path, name+" on this FIPS host has no FIPS integrity file beside it: programs using it do not run a validated module", "install the distribution's FIPS build of "+name+" or move the programs to a validated module")
+		p.finding(IDLibraryFIPSOff, "", ev[0].Path, name+" on this FIPS host has no FIPS integrity file beside it: programs using it do not run a validated module", "install the distribution's FIPS build of "+name+" or move the programs to a validated module")
 	default:
 		p.add(check, StatusInfo, name+" is installed (no FIPS integrity file)", ev...)
 	}
@@ -790,7 +790,7 @@ func (p *posture) libgcrypt() {
 	switch {
 	case forced && !p.fipsHost():
 		p.add(CheckLibgcrypt, StatusWarn, "/etc/gcrypt/fips_enabled forces libgcrypt into FIPS mode while the kernel is not in FIPS mode", ev...)
-		p.find(IDLibraryFIPSOff, "", "/etc/gcrypt/fips_enabled", "/etc/gcrypt/fips_enabled forces libgcrypt into FIPS mode but the kernel is not: the host is inconsistent", "remove /etc/gcrypt/fips_enabled or run the host in FIPS mode")
+		p.finding(IDLibraryFIPSOff, "", "/etc/gcrypt/fips_enabled", "/etc/gcrypt/fips_enabled forces libgcrypt into FIPS mode but the kernel is not: the host is inconsistent", "remove /etc/gcrypt/fips_enabled or run the host in FIPS mode")
 	case p.fipsHost() || forced:
 		p.add(CheckLibgcrypt, StatusPass, "libgcrypt enters FIPS mode (kernel flag or /etc/gcrypt/fips_enabled)", ev...)
 	default:
@@ -817,14 +817,14 @@ func (p *posture) legacy() {
 	switch {
 	case decides && p.fipsHost() && !existsFS(p.root, "/etc/system-fips"):
 		p.add(CheckLegacy, StatusWarn, "RHEL 8 in FIPS mode without /etc/system-fips: GnuTLS and NSS of this release read it", ev...)
-		p.find(IDLegacyMarker, report.Warning, "/etc/system-fips", "on RHEL 8 /etc/system-fips still decides for GnuTLS and NSS, and it is missing on this FIPS host", "fips-mode-setup --enable (RHEL 8)")
+		p.finding(IDLegacyMarker, report.Warning, "/etc/system-fips", "on RHEL 8 /etc/system-fips still decides for GnuTLS and NSS, and it is missing on this FIPS host", "fips-mode-setup --enable (RHEL 8)")
 	case len(present) == 0:
 		p.add(CheckLegacy, StatusInfo, "none present")
 	case decides:
 		p.add(CheckLegacy, StatusInfo, "present; on RHEL 8 they still take part in FIPS mode", ev...)
 	default:
 		p.add(CheckLegacy, StatusInfo, "present, but they decide nothing on this release (FIPS mode is the kernel flag)", ev...)
-		p.find(IDLegacyMarker, "", present[0], "legacy FIPS markers present ("+strings.Join(present, ", ")+"): they decide nothing here; kensa judges the kernel flag, policy and providers", "")
+		p.finding(IDLegacyMarker, "", present[0], "legacy FIPS markers present ("+strings.Join(present, ", ")+"): they decide nothing here; kensa judges the kernel flag, policy and providers", "")
 	}
 }
 

@@ -301,7 +301,9 @@ func (sc *scanner) scanOne(pid int) (Result, outcome) {
 	link, err := os.Readlink(filepath.Join(dir, "exe"))
 	switch {
 	case err == nil:
-		if s, ok := strings.CutSuffix(link, " (deleted)"); ok {
+		// runc and sandboxes run from a sealed memfd: "/memfd:name
+		// (deleted)" is how such an executable always looks.
+		if s, ok := strings.CutSuffix(link, " (deleted)"); ok && !strings.HasPrefix(link, "/memfd:") {
 			link, r.ExeDeleted = s, true
 		}
 		r.Exe = link

@@ -16,6 +16,12 @@ type procFinding struct {
 	sev          report.Severity
 }
 
+// finding makes a process finding (sev "" = the catalog's, or warning
+// for an undetermined verdict).
+func finding(id string, sev report.Severity, msg, fix string) *procFinding {
+	return &procFinding{id: id, sev: sev, msg: msg, fix: fix}
+}
+
 // judgement is one backend's contribution to a process verdict.
 type judgement struct {
 	verdict Verdict
@@ -102,7 +108,7 @@ func evaluate(in procInput, opts fips.Options) (Verdict, []string, []string, []M
 	}
 	if in.hostKernel == "1" && in.kernel != "1" {
 		add(Noncompliant, fmt.Sprintf("the host's kernel is in FIPS mode but this process reads fips_enabled = %s (its container masks the flag)", in.kernel),
-			&procFinding{id: IDProcMasked, msg: "the kernel is in FIPS mode but this process sees fips_enabled = " + in.kernel + ": libraries keyed on the flag run outside FIPS mode", fix: "remove the container's FIPS opt-out (CRI-O pod label FIPS_DISABLE=true) and restart it"})
+			finding(IDProcMasked, "", "the kernel is in FIPS mode but this process sees fips_enabled = " + in.kernel + ": libraries keyed on the flag run outside FIPS mode", "remove the container's FIPS opt-out (CRI-O pod label FIPS_DISABLE=true) and restart it"))
 	}
 
 	g := (*fips.GoFacts)(nil)
@@ -146,14 +152,14 @@ func evaluate(in procInput, opts fips.Options) (Verdict, []string, []string, []M
 				ver = fmt.Sprintf("%s %s (%s)", m.Name, m.Version, m.Status)
 			}
 			add(Noncompliant, fmt.Sprintf("Go FIPS 140-3 mode on (%s) but with %s, not a validated module", where, ver),
-				&procFinding{id: IDProcGoUnvalidated, msg: fmt.Sprintf("Go FIPS mode is on (%s) with %s, which is not validated", where, ver), fix: "rebuild with GOFIPS140=v1.0.0"})
+				finding(IDProcGoUnvalidated, "", fmt.Sprintf("Go FIPS mode is on (%s) with %s, which is not validated", where, ver), "rebuild with GOFIPS140=v1.0.0"))
 		case fromEnv && mode == "off":
 			add(Noncompliant, "GODEBUG=fips140=off in its start environment turns Go's FIPS 140-3 mode off",
-				&procFinding{id: IDProcDisabledByEnv, msg: "started with GODEBUG=fips140=off: Go's cryptographic module runs outside FIPS mode", fix: "remove fips140=off from GODEBUG and restart the process"})
+				finding(IDProcDisabledByEnv, "", "started with GODEBUG=fips140=off: Go's cryptographic module runs outside FIPS mode", "remove fips140=off from GODEBUG and restart the process"))
 		case goBackendUsed == fips.BackendGoFIPS140:
-			add(Noncompliant, "Go FIPS 140-3 mode is off ("+where+")", &procFinding{id: IDProcBinary, msg: "Go's FIPS 140-3 mode is off (" + where + ")", fix: "set GODEBUG=fips140=on or build with GOFIPS140=v1.0.0"})
+			add(Noncompliant, "Go FIPS 140-3 mode is off ("+where+")", finding(IDProcBinary, "", "Go's FIPS 140-3 mode is off (" + where + ")", "set GODEBUG=fips140=on or build with GOFIPS140=v1.0.0"))
 		default:
-			add(Noncompliant, "Go's standard crypto, not in FIPS mode ("+where+")", &procFinding{id: IDProcBinary, msg: "the executable uses Go's standard crypto, which is not a validated module in FIPS mode", fix: "rebuild with GOFIPS140=v1.0.0"})
+			add(Noncompliant, "Go's standard crypto, not in FIPS mode ("+where+")", finding(IDProcBinary, "", "the executable uses Go's standard crypto, which is not a validated module in FIPS mode", "rebuild with GOFIPS140=v1.0.0"))
 		}
 	}
 	if goBackendUsed == fips.BackendGoBoringCrypto {
@@ -161,7 +167,7 @@ func evaluate(in procInput, opts fips.Options) (Verdict, []string, []string, []M
 		case fips.Compliant:
 			add(Compliant, firstReason(in.bin.Reasons), nil)
 		default:
-			add(Noncompliant, firstReason(in.bin.Reasons), &procFinding{id: IDProcBinary, msg: firstReason(in.bin.Reasons), fix: "rebuild with GOFIPS140=v1.0.0"})
+			add(Noncompliant, firstReason(in.bin.Reasons), finding(IDProcBinary, "", firstReason(in.bin.Reasons), "rebuild with GOFIPS140=v1.0.0"))
 		}
 	}
 	opensslOff := false
@@ -179,7 +185,7 @@ func evaluate(in procInput, opts fips.Options) (Verdict, []string, []string, []M
 			case !ms && v == "0", ms && g != nil && goMinor(g.Release) < 27:
 				opensslOff = true
 				add(Noncompliant, fmt.Sprintf("%s=%s in its start environment turns FIPS mode off", name, v),
-					&procFinding{id: IDProcDisabledByEnv, msg: fmt.Sprintf("started with %s=%s: Go's OpenSSL backend runs outside FIPS mode", name, v), fix: "remove " + name + " from the environment and restart"})
+					finding(IDProcDisabledByEnv, "", fmt.Sprintf("started with %s=%s: Go's OpenSSL backend runs outside FIPS mode", name, v), "remove " + name + " from the environment and restart"))
 			}
 		}
 		if mode, ok := godebugFIPS(in.env["GODEBUG"]); ok && ms {
@@ -188,13 +194,13 @@ func evaluate(in procInput, opts fips.Options) (Verdict, []string, []string, []M
 				requested, why = true, "GODEBUG=fips140="+mode
 			case "off":
 				opensslOff = true
-				add(Noncompliant, "GODEBUG=fips140=off turns Microsoft Go's FIPS mode off", &procFinding{id: IDProcDisabledByEnv, msg: "started with GODEBUG=fips140=off", fix: "remove fips140=off from GODEBUG and restart"})
+				add(Noncompliant, "GODEBUG=fips140=off turns Microsoft Go's FIPS mode off", finding(IDProcDisabledByEnv, "", "started with GODEBUG=fips140=off", "remove fips140=off from GODEBUG and restart"))
 			}
 		}
 		if !requested && !opensslOff {
 			opensslOff = true
 			add(Noncompliant, "Go calls OpenSSL, but FIPS mode is not requested (the kernel flag as seen is "+in.kernel+", no GOLANG_FIPS=1): it runs outside FIPS mode",
-				&procFinding{id: IDProcBinary, msg: "a Go program with the OpenSSL backend on a host (or container) not in FIPS mode runs outside FIPS mode", fix: "run it on a FIPS host, or set GOLANG_FIPS=1 with a FIPS provider configured"})
+				finding(IDProcBinary, "", "a Go program with the OpenSSL backend on a host (or container) not in FIPS mode runs outside FIPS mode", "run it on a FIPS host, or set GOLANG_FIPS=1 with a FIPS provider configured"))
 		} else if requested {
 			_ = why
 		}
@@ -210,12 +216,12 @@ func evaluate(in procInput, opts fips.Options) (Verdict, []string, []string, []M
 	}
 	if has("legacy-provider") {
 		add(Compliant, "OpenSSL's legacy provider is loaded: non-approved algorithms (MD4, RC4, DES) are available",
-			&procFinding{id: IDProcLegacyProvider, sev: report.Warning, msg: "OpenSSL's legacy provider (ossl-modules/legacy.so) is loaded", fix: "remove the legacy provider from the process's OpenSSL configuration"})
+			finding(IDProcLegacyProvider, report.Warning, "OpenSSL's legacy provider (ossl-modules/legacy.so) is loaded", "remove the legacy provider from the process's OpenSSL configuration"))
 	}
 	for _, v := range []string{"OPENSSL_CONF", "OPENSSL_MODULES"} {
 		if val, ok := in.env[v]; ok && usesOpenSSL {
 			add(Compliant, fmt.Sprintf("%s=%s in its start environment: OpenSSL takes its configuration from there", v, val),
-				&procFinding{id: IDProcConfigOverride, sev: report.Warning, msg: fmt.Sprintf("started with %s=%s: what OpenSSL loads is decided there", v, val), fix: "check that the file activates the validated FIPS provider"})
+				finding(IDProcConfigOverride, report.Warning, fmt.Sprintf("started with %s=%s: what OpenSSL loads is decided there", v, val), "check that the file activates the validated FIPS provider"))
 		}
 	}
 	// Other libraries with their own FIPS mode.
@@ -252,10 +258,10 @@ func evaluate(in procInput, opts fips.Options) (Verdict, []string, []string, []M
 		switch {
 		case !fipsBuild:
 			add(Noncompliant, lib.name+" is loaded and is not a FIPS build (no "+lib.integrity+" beside it)",
-				&procFinding{id: IDProcBinary, msg: lib.name + " is loaded and is not a FIPS build of a validated module", fix: "use the distribution's FIPS build of " + lib.name + " or a validated module"})
+				finding(IDProcBinary, "", lib.name + " is loaded and is not a FIPS build of a validated module", "use the distribution's FIPS build of " + lib.name + " or a validated module"))
 		case !on:
 			add(Noncompliant, lib.name+" is a FIPS build but not in FIPS mode (kernel flag "+in.kernel+", no "+lib.force+"=1)",
-				&procFinding{id: IDProcBinary, msg: lib.name + " is loaded outside FIPS mode", fix: "run the host in FIPS mode"})
+				finding(IDProcBinary, "", lib.name + " is loaded outside FIPS mode", "run the host in FIPS mode"))
 		default:
 			add(Compliant, lib.name+" is a FIPS build in FIPS mode", nil)
 		}
@@ -266,12 +272,12 @@ func evaluate(in procInput, opts fips.Options) (Verdict, []string, []string, []M
 		case fips.BackendOpenSSLStatic, fips.BackendBoringSSL, fips.BackendWolfSSL, fips.BackendMbedTLS:
 			switch in.bin.Verdict {
 			case fips.Noncompliant:
-				add(Noncompliant, firstReason(in.bin.Reasons), &procFinding{id: IDProcBinary, msg: firstReason(in.bin.Reasons), fix: "rebuild against a validated module"})
+				add(Noncompliant, firstReason(in.bin.Reasons), finding(IDProcBinary, "", firstReason(in.bin.Reasons), "rebuild against a validated module"))
 			case fips.Conditional:
 				if kernelOn {
 					add(Compliant, firstReason(in.bin.Reasons), nil)
 				} else {
-					add(Noncompliant, firstReason(in.bin.Reasons)+" (the kernel flag as seen is "+in.kernel+")", &procFinding{id: IDProcBinary, msg: firstReason(in.bin.Reasons), fix: "run the host in FIPS mode"})
+					add(Noncompliant, firstReason(in.bin.Reasons)+" (the kernel flag as seen is "+in.kernel+")", finding(IDProcBinary, "", firstReason(in.bin.Reasons), "run the host in FIPS mode"))
 				}
 			default:
 				add(Compliant, firstReason(in.bin.Reasons), nil)
@@ -282,7 +288,7 @@ func evaluate(in procInput, opts fips.Options) (Verdict, []string, []string, []M
 		switch m.Role {
 		case "wolfssl", "mbedtls":
 			addCrypto(m.Role)
-			add(Noncompliant, path.Base(m.Path)+" is loaded: an embedded library kensa does not know as validated", &procFinding{id: IDProcBinary, msg: path.Base(m.Path) + " is loaded", fix: "use a validated module"})
+			add(Noncompliant, path.Base(m.Path)+" is loaded: an embedded library kensa does not know as validated", finding(IDProcBinary, "", path.Base(m.Path) + " is loaded", "use a validated module"))
 		}
 	}
 
@@ -365,7 +371,7 @@ func (in procInput) judgeOpenSSL(opts fips.Options, modules *[]Module) []judgeme
 		switch {
 		case strings.Contains(name, "non-compliant") || status == fips.StatusNotValidated || (status == fips.StatusHistorical && !opts.Accept.Historical):
 			return []judgement{{Noncompliant, fmt.Sprintf("the FIPS provider loaded (%s, %s) is not a validated build (%s)", prov.Module, prov.Path, status),
-				&procFinding{id: IDProcBinary, msg: "the OpenSSL FIPS provider loaded is not a validated build: " + prov.Module, fix: "install the vendor's validated FIPS provider"}}}
+				finding(IDProcBinary, "", "the OpenSSL FIPS provider loaded is not a validated build: " + prov.Module, "install the vendor's validated FIPS provider")}}
 		case prov.Deleted:
 			return []judgement{{Compliant, fmt.Sprintf("the FIPS provider %s is loaded from %s, which was since deleted or replaced", prov.Module, prov.Path), nil}}
 		}
@@ -376,8 +382,8 @@ func (in procInput) judgeOpenSSL(opts fips.Options, modules *[]Module) []judgeme
 	how, will := in.rt.opensslWillLoadFIPS(lib, in.env, in.kernel)
 	if will {
 		return []judgement{{Undetermined, fmt.Sprintf("%s is loaded and %s, but no FIPS provider is mapped yet: OpenSSL loads providers at its first use, so the maps cannot prove which provider it uses", libName, how),
-			&procFinding{id: IDProcProviderNotLoaded, sev: report.Warning, msg: libName + " is loaded, configured to load the FIPS provider (" + how + "), but none is mapped yet", fix: "check again after the program has used TLS or crypto; if it stays so, check its OpenSSL configuration"}}}
+			finding(IDProcProviderNotLoaded, report.Warning, libName + " is loaded, configured to load the FIPS provider (" + how + "), but none is mapped yet", "check again after the program has used TLS or crypto; if it stays so, check its OpenSSL configuration")}}
 	}
 	return []judgement{{Noncompliant, fmt.Sprintf("%s is loaded and no FIPS provider is, nor would be: %s", libName, how),
-		&procFinding{id: IDProcProviderNotLoaded, msg: libName + " is loaded without a FIPS provider: " + how, fix: "activate the FIPS provider in the OpenSSL configuration the process reads, or run the host in FIPS mode with a distribution OpenSSL that follows the kernel flag"}}}
+		finding(IDProcProviderNotLoaded, "", libName + " is loaded without a FIPS provider: " + how, "activate the FIPS provider in the OpenSSL configuration the process reads, or run the host in FIPS mode with a distribution OpenSSL that follows the kernel flag")}}
 }
