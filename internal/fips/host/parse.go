@@ -30,14 +30,18 @@ var mapRoles = []struct {
 	{"legacy-provider", func(dir, base string) bool { return base == "legacy.so" && path.Base(dir) == "ossl-modules" }},
 	{"other-provider", func(dir, _ string) bool { return path.Base(dir) == "ossl-modules" }},
 	{"symcrypt", func(_, base string) bool { return strings.HasPrefix(base, "libsymcrypt.so") }},
-	{"libcrypto", func(_, base string) bool { return strings.HasPrefix(base, "libcrypto.so") || soPrefix(base, "libcrypto-") }},
+	{"libcrypto", func(_, base string) bool {
+		return strings.HasPrefix(base, "libcrypto.so") || soPrefix(base, "libcrypto-")
+	}},
 	{"libssl", func(_, base string) bool { return strings.HasPrefix(base, "libssl.so") || soPrefix(base, "libssl-") }},
 	{"gnutls", func(_, base string) bool { return strings.HasPrefix(base, "libgnutls.so") }},
 	{"nettle", func(_, base string) bool {
 		return strings.HasPrefix(base, "libnettle.so") || strings.HasPrefix(base, "libhogweed.so")
 	}},
 	{"nss-softokn", func(_, base string) bool { return strings.HasPrefix(base, "libsoftokn3.so") }},
-	{"nss-freebl", func(_, base string) bool { return strings.HasPrefix(base, "libfreeblpriv3.so") || strings.HasPrefix(base, "libfreebl3.so") }},
+	{"nss-freebl", func(_, base string) bool {
+		return strings.HasPrefix(base, "libfreeblpriv3.so") || strings.HasPrefix(base, "libfreebl3.so")
+	}},
 	{"nss", func(_, base string) bool { return strings.HasPrefix(base, "libnss3.so") }},
 	{"libgcrypt", func(_, base string) bool { return strings.HasPrefix(base, "libgcrypt.so") }},
 	{"wolfssl", func(_, base string) bool { return strings.HasPrefix(base, "libwolfssl.so") }},

@@ -523,7 +523,9 @@ func moduleMAC(fsys rootfs.FS, name string) (string, error) {
 	return strings.ToUpper(hex.EncodeToString(h.Sum(nil))), nil
 }
 
-func normMAC(s string) string { return strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(s), ":", "")) }
+func normMAC(s string) string {
+	return strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(s), ":", ""))
+}
 
 func (p *posture) openssl() {
 	lib := p.findLib("libcrypto.so.3")

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/kensa-project/kensa/internal/fips"
 	"github.com/kensa-project/kensa/internal/report"
@@ -53,6 +54,11 @@ func Run(ctx context.Context, o Options) (*Scan, error) {
 	if o.Proc == "" {
 		o.Proc = filepath.Join(o.Root, "proc")
 	}
+	if o.FIPS.At.IsZero() {
+		// A live host is judged now unless the caller says otherwise
+		// (--at).
+		o.FIPS.At = time.Now()
+	}
 	if st, err := os.Stat(o.Root); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("root %s is not a readable directory", o.Root)
 	}
@@ -84,14 +90,20 @@ func Run(ctx context.Context, o Options) (*Scan, error) {
 }
 
 // fileKey identifies a file by device and inode.
-type fileKey struct{ dev, ino uint64 }
+type fileKey struct {
+	dev, ino uint64
+	// ns is the mount namespace (the /proc/PID/ns/mnt link) for roots:
+	// the same root directory in another mount namespace is another
+	// filesystem (unshare -m, containers).
+	ns string
+}
 
 func keyOf(fi fs.FileInfo) (fileKey, bool) {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok || st == nil {
 		return fileKey{}, false
 	}
-	return fileKey{uint64(st.Dev), st.Ino}, true
+	return fileKey{dev: uint64(st.Dev), ino: st.Ino}, true
 }
 
 type scanner struct {
@@ -121,6 +133,7 @@ func newScanner(o Options, p *posture) *scanner {
 	}
 	if fi, err := os.Stat(o.Root); err == nil {
 		sc.hostRoot, _ = keyOf(fi)
+		sc.hostRoot.ns, _ = os.Readlink("/proc/self/ns/mnt")
 	}
 	return sc
 }
@@ -246,16 +259,9 @@ func (sc *scanner) addFinding(pid int, f report.Finding) {
 	sc.mu.Unlock()
 }
 
-func (sc *scanner) finding(r *Result, id string, sev report.Severity, msg, fix string) {
-	f := report.Finding{ID: id, Severity: sev, Subject: subject(r), Message: msg, Remediation: fix}
-	for _, c := range Checks {
-		if c.ID == id {
-			f.Citation = c.Citation
-			if f.Severity == "" {
-				f.Severity = c.Severity
-			}
-		}
-	}
+func (sc *scanner) add(r *Result, pf *procFinding) {
+	f := pf.finding()
+	f.Subject = subject(r)
 	sc.addFinding(r.PID, f)
 }
 
@@ -337,7 +343,7 @@ func (sc *scanner) scanOne(pid int) (Result, outcome) {
 	if len(unreadable) > 0 {
 		r.Verdict = Unreadable
 		r.Reasons = []string{"kensa may not read this process's " + strings.Join(unreadable, ", ") + " (ptrace read access): its crypto is unknown"}
-		sc.finding(&r, IDProcUnreadable, "", "kensa may not read "+strings.Join(unreadable, ", ")+" of this process: its crypto is not checked (a coverage gap, never a pass)", "run kensa as root (DaemonSet: hostPID, runAsUser 0, CAP_SYS_PTRACE)")
+		sc.add(&r, finding(IDProcUnreadable, "", "kensa may not read "+strings.Join(unreadable, ", ")+" of this process: its crypto is not checked (a coverage gap, never a pass)", "run kensa as root (DaemonSet: hostPID, runAsUser 0, CAP_SYS_PTRACE)"))
 		return r, outResult
 	}
 
@@ -351,7 +357,7 @@ func (sc *scanner) scanOne(pid int) (Result, outcome) {
 		if denied(err) {
 			r.Verdict = Unreadable
 			r.Reasons = []string{fmt.Sprintf("the executable %s could not be read (%v): its crypto is unknown", link, unwrapPath(err))}
-			sc.finding(&r, IDProcUnreadable, "", r.Reasons[0], "run kensa as root")
+			sc.add(&r, finding(IDProcUnreadable, "", r.Reasons[0], "run kensa as root"))
 			return r, outResult
 		}
 		bin = fips.Result{Path: link, Kind: fips.KindUnreadable, Verdict: fips.NotApplicable, Reasons: []string{fmt.Sprintf("executable unreadable: %v", unwrapPath(err))}}
@@ -363,7 +369,7 @@ func (sc *scanner) scanOne(pid int) (Result, outcome) {
 	if bin.Kind == fips.KindUnreadable && verdict == NotApplicable {
 		r.Verdict = Unreadable
 		r.Reasons = append([]string{firstReason(bin.Reasons) + ": its crypto is unknown"}, reasons...)
-		sc.finding(&r, IDProcUnreadable, "", r.Reasons[0], "run kensa as root, or check the file")
+		sc.add(&r, finding(IDProcUnreadable, "", r.Reasons[0], "run kensa as root, or check the file"))
 	}
 	if mapsCut {
 		r.Reasons = append(r.Reasons, fmt.Sprintf("the maps are larger than %d MiB: only the first %d MiB were read", maxMapsBytes>>20, maxMapsBytes>>20))
@@ -375,10 +381,10 @@ func (sc *scanner) scanOne(pid int) (Result, outcome) {
 		r.Reasons = append(r.Reasons, "the environment is the one the process started with (/proc/PID/environ): later changes are not visible")
 	}
 	if r.ExeDeleted {
-		sc.finding(&r, IDProcExeReplaced, "", r.Exe+" was deleted or replaced since the process started: kensa classified the running copy", "restart the process")
+		sc.add(&r, finding(IDProcExeReplaced, "", r.Exe+" was deleted or replaced since the process started: kensa classified the running copy", "restart the process"))
 	}
 	for _, f := range finds {
-		sc.finding(&r, f.id, f.sev, f.msg, f.fix)
+		sc.add(&r, &f)
 	}
 	return r, outResult
 }
@@ -391,6 +397,7 @@ func (sc *scanner) rootOf(pid int, dir string) *rootView {
 	key, ok := fileKey{}, false
 	if err == nil {
 		key, ok = keyOf(fi)
+		key.ns, _ = os.Readlink(filepath.Join(dir, "ns", "mnt"))
 	}
 	sc.mu.Lock()
 	defer sc.mu.Unlock()

@@ -22,6 +22,19 @@ func finding(id string, sev report.Severity, msg, fix string) *procFinding {
 	return &procFinding{id: id, sev: sev, msg: msg, fix: fix}
 }
 
+// finding is the report.Finding of f, its subject left to the caller;
+// an empty severity is the catalog's.
+func (f *procFinding) finding() report.Finding {
+	rf := report.Finding{ID: f.id, Severity: f.sev, Message: f.msg, Remediation: f.fix}
+	if c, ok := report.Lookup(Checks, f.id); ok {
+		rf.Citation = c.Citation
+		if rf.Severity == "" {
+			rf.Severity = c.Severity
+		}
+	}
+	return rf
+}
+
 // judgement is one backend's contribution to a process verdict.
 type judgement struct {
 	verdict Verdict
@@ -108,7 +121,7 @@ func evaluate(in procInput, opts fips.Options) (Verdict, []string, []string, []M
 	}
 	if in.hostKernel == "1" && in.kernel != "1" {
 		add(Noncompliant, fmt.Sprintf("the host's kernel is in FIPS mode but this process reads fips_enabled = %s (its container masks the flag)", in.kernel),
-			finding(IDProcMasked, "", "the kernel is in FIPS mode but this process sees fips_enabled = " + in.kernel + ": libraries keyed on the flag run outside FIPS mode", "remove the container's FIPS opt-out (CRI-O pod label FIPS_DISABLE=true) and restart it"))
+			finding(IDProcMasked, "", "the kernel is in FIPS mode but this process sees fips_enabled = "+in.kernel+": libraries keyed on the flag run outside FIPS mode", "remove the container's FIPS opt-out (CRI-O pod label FIPS_DISABLE=true) and restart it"))
 	}
 
 	g := (*fips.GoFacts)(nil)
@@ -157,7 +170,7 @@ func evaluate(in procInput, opts fips.Options) (Verdict, []string, []string, []M
 			add(Noncompliant, "GODEBUG=fips140=off in its start environment turns Go's FIPS 140-3 mode off",
 				finding(IDProcDisabledByEnv, "", "started with GODEBUG=fips140=off: Go's cryptographic module runs outside FIPS mode", "remove fips140=off from GODEBUG and restart the process"))
 		case goBackendUsed == fips.BackendGoFIPS140:
-			add(Noncompliant, "Go FIPS 140-3 mode is off ("+where+")", finding(IDProcBinary, "", "Go's FIPS 140-3 mode is off (" + where + ")", "set GODEBUG=fips140=on or build with GOFIPS140=v1.0.0"))
+			add(Noncompliant, "Go FIPS 140-3 mode is off ("+where+")", finding(IDProcBinary, "", "Go's FIPS 140-3 mode is off ("+where+")", "set GODEBUG=fips140=on or build with GOFIPS140=v1.0.0"))
 		default:
 			add(Noncompliant, "Go's standard crypto, not in FIPS mode ("+where+")", finding(IDProcBinary, "", "the executable uses Go's standard crypto, which is not a validated module in FIPS mode", "rebuild with GOFIPS140=v1.0.0"))
 		}
@@ -185,7 +198,7 @@ func evaluate(in procInput, opts fips.Options) (Verdict, []string, []string, []M
 			case !ms && v == "0", ms && g != nil && goMinor(g.Release) < 27:
 				opensslOff = true
 				add(Noncompliant, fmt.Sprintf("%s=%s in its start environment turns FIPS mode off", name, v),
-					finding(IDProcDisabledByEnv, "", fmt.Sprintf("started with %s=%s: Go's OpenSSL backend runs outside FIPS mode", name, v), "remove " + name + " from the environment and restart"))
+					finding(IDProcDisabledByEnv, "", fmt.Sprintf("started with %s=%s: Go's OpenSSL backend runs outside FIPS mode", name, v), "remove "+name+" from the environment and restart"))
 			}
 		}
 		if mode, ok := godebugFIPS(in.env["GODEBUG"]); ok && ms {
@@ -258,10 +271,10 @@ func evaluate(in procInput, opts fips.Options) (Verdict, []string, []string, []M
 		switch {
 		case !fipsBuild:
 			add(Noncompliant, lib.name+" is loaded and is not a FIPS build (no "+lib.integrity+" beside it)",
-				finding(IDProcBinary, "", lib.name + " is loaded and is not a FIPS build of a validated module", "use the distribution's FIPS build of " + lib.name + " or a validated module"))
+				finding(IDProcBinary, "", lib.name+" is loaded and is not a FIPS build of a validated module", "use the distribution's FIPS build of "+lib.name+" or a validated module"))
 		case !on:
 			add(Noncompliant, lib.name+" is a FIPS build but not in FIPS mode (kernel flag "+in.kernel+", no "+lib.force+"=1)",
-				finding(IDProcBinary, "", lib.name + " is loaded outside FIPS mode", "run the host in FIPS mode"))
+				finding(IDProcBinary, "", lib.name+" is loaded outside FIPS mode", "run the host in FIPS mode"))
 		default:
 			add(Compliant, lib.name+" is a FIPS build in FIPS mode", nil)
 		}
@@ -288,7 +301,7 @@ func evaluate(in procInput, opts fips.Options) (Verdict, []string, []string, []M
 		switch m.Role {
 		case "wolfssl", "mbedtls":
 			addCrypto(m.Role)
-			add(Noncompliant, path.Base(m.Path)+" is loaded: an embedded library kensa does not know as validated", finding(IDProcBinary, "", path.Base(m.Path) + " is loaded", "use a validated module"))
+			add(Noncompliant, path.Base(m.Path)+" is loaded: an embedded library kensa does not know as validated", finding(IDProcBinary, "", path.Base(m.Path)+" is loaded", "use a validated module"))
 		}
 	}
 
@@ -371,7 +384,7 @@ func (in procInput) judgeOpenSSL(opts fips.Options, modules *[]Module) []judgeme
 		switch {
 		case strings.Contains(name, "non-compliant") || status == fips.StatusNotValidated || (status == fips.StatusHistorical && !opts.Accept.Historical):
 			return []judgement{{Noncompliant, fmt.Sprintf("the FIPS provider loaded (%s, %s) is not a validated build (%s)", prov.Module, prov.Path, status),
-				finding(IDProcBinary, "", "the OpenSSL FIPS provider loaded is not a validated build: " + prov.Module, "install the vendor's validated FIPS provider")}}
+				finding(IDProcBinary, "", "the OpenSSL FIPS provider loaded is not a validated build: "+prov.Module, "install the vendor's validated FIPS provider")}}
 		case prov.Deleted:
 			return []judgement{{Compliant, fmt.Sprintf("the FIPS provider %s is loaded from %s, which was since deleted or replaced", prov.Module, prov.Path), nil}}
 		}
@@ -382,8 +395,8 @@ func (in procInput) judgeOpenSSL(opts fips.Options, modules *[]Module) []judgeme
 	how, will := in.rt.opensslWillLoadFIPS(lib, in.env, in.kernel)
 	if will {
 		return []judgement{{Undetermined, fmt.Sprintf("%s is loaded and %s, but no FIPS provider is mapped yet: OpenSSL loads providers at its first use, so the maps cannot prove which provider it uses", libName, how),
-			finding(IDProcProviderNotLoaded, report.Warning, libName + " is loaded, configured to load the FIPS provider (" + how + "), but none is mapped yet", "check again after the program has used TLS or crypto; if it stays so, check its OpenSSL configuration")}}
+			finding(IDProcProviderNotLoaded, report.Warning, libName+" is loaded, configured to load the FIPS provider ("+how+"), but none is mapped yet", "check again after the program has used TLS or crypto; if it stays so, check its OpenSSL configuration")}}
 	}
 	return []judgement{{Noncompliant, fmt.Sprintf("%s is loaded and no FIPS provider is, nor would be: %s", libName, how),
-		finding(IDProcProviderNotLoaded, "", libName + " is loaded without a FIPS provider: " + how, "activate the FIPS provider in the OpenSSL configuration the process reads, or run the host in FIPS mode with a distribution OpenSSL that follows the kernel flag")}}
+		finding(IDProcProviderNotLoaded, "", libName+" is loaded without a FIPS provider: "+how, "activate the FIPS provider in the OpenSSL configuration the process reads, or run the host in FIPS mode with a distribution OpenSSL that follows the kernel flag")}}
 }
