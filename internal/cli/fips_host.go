@@ -213,7 +213,7 @@ func writeFipsHostText(t *textWriter, s *host.Scan) {
 	for _, v := range []host.Verdict{host.Noncompliant, host.Undetermined, host.Unreadable, host.Compliant, host.NotApplicable} {
 		parts = append(parts, fmt.Sprintf("%d %s", sum.Verdicts[string(v)], v))
 	}
-	t.printf("%s: %s (%d exited during the scan, %d kernel threads passed over)\n", report.Count(sum.Processes, "process", "processes"), strings.Join(parts, ", "), sum.Skipped, sum.KernelThreads)
+	t.printf("%s: %s (%d exited during the scan; %d without an executable, kernel threads or zombies, passed over)\n", report.Count(sum.Processes, "process", "processes"), strings.Join(parts, ", "), sum.Skipped, sum.KernelThreads)
 	if len(sum.Backends) > 0 {
 		var bs []string
 		for _, b := range slices.Sorted(maps.Keys(sum.Backends)) {
