@@ -174,7 +174,9 @@ func (sc *scanner) scanAll(ctx context.Context) ([]Result, int, int, error) {
 	outs := make([]outcome, len(pids))
 	var wg sync.WaitGroup
 	next := make(chan int)
-	workers := min(max(runtime.GOMAXPROCS(0), 2), 8)
+	// The work is reads of /proc files, which block in the kernel: more
+	// workers than cores keep the cores busy.
+	workers := min(max(4*runtime.GOMAXPROCS(0), 8), 32)
 	var done int
 	var dmu sync.Mutex
 	for range workers {
@@ -235,24 +237,6 @@ func denied(err error) bool {
 	return errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM)
 }
 
-// parseStat returns comm and whether the process is a kernel thread
-// (PF_KTHREAD in the flags field) from /proc/PID/stat.
-func parseStat(data []byte) (comm string, kthread bool) {
-	s := string(data)
-	i, j := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-	if i < 0 || j < i {
-		return "", false
-	}
-	comm = s[i+1 : j]
-	f := strings.Fields(s[j+1:])
-	if len(f) > 6 {
-		if flags, err := strconv.ParseUint(f[6], 10, 64); err == nil {
-			kthread = flags&0x00200000 != 0
-		}
-	}
-	return comm, kthread
-}
-
 func (sc *scanner) addFinding(pid int, f report.Finding) {
 	sc.mu.Lock()
 	sc.finds[pid] = append(sc.finds[pid], f)
@@ -277,17 +261,21 @@ func subject(r *Result) string {
 func (sc *scanner) scanOne(pid int) (Result, outcome) {
 	dir := filepath.Join(sc.o.Proc, strconv.Itoa(pid))
 	r := Result{Kind: KindProcess, Host: sc.p.host, PID: pid}
-	stat, _, err := readProc(filepath.Join(dir, "stat"), 4096)
-	if err != nil && sc.gone(pid, err) {
-		return r, outSkipped
-	}
-	comm, kthread := parseStat(stat)
-	if kthread {
+	// The exe link first: a kernel thread has none (ENOENT), and most of
+	// a host's tasks are kernel threads, so they cost one read.
+	link, linkErr := os.Readlink(filepath.Join(dir, "exe"))
+	if errors.Is(linkErr, fs.ErrNotExist) {
+		if sc.gone(pid, linkErr) {
+			return r, outSkipped
+		}
 		return r, outKernelThread
 	}
-	if comm == "" {
+	comm := path.Base(strings.TrimSuffix(link, " (deleted)"))
+	if linkErr != nil {
 		if c, _, err := readProc(filepath.Join(dir, "comm"), 256); err == nil {
 			comm = strings.TrimSpace(string(c))
+		} else if sc.gone(pid, err) {
+			return r, outSkipped
 		}
 	}
 	r.Comm = comm
@@ -304,7 +292,7 @@ func (sc *scanner) scanOne(pid int) (Result, outcome) {
 		r.ContainerID, r.PodUID, r.Runtime = c.ContainerID, c.PodUID, c.Runtime
 	}
 	var unreadable []string
-	link, err := os.Readlink(filepath.Join(dir, "exe"))
+	err := linkErr
 	switch {
 	case err == nil:
 		// runc and sandboxes run from a sealed memfd: "/memfd:name
@@ -317,10 +305,6 @@ func (sc *scanner) scanOne(pid int) (Result, outcome) {
 		return r, outSkipped
 	case denied(err):
 		unreadable = append(unreadable, "exe")
-	case errors.Is(err, fs.ErrNotExist):
-		// A zombie or a kernel thread without PF_KTHREAD readable: no
-		// executable to judge.
-		return r, outKernelThread
 	default:
 		unreadable = append(unreadable, "exe ("+unwrapPath(err).Error()+")")
 	}
@@ -423,20 +407,25 @@ func (sc *scanner) rootOf(pid int, dir string) *rootView {
 
 // classifyExe classifies the executable once per (root, device, inode).
 func (sc *scanner) classifyExe(pid int, dir, link string, rv *rootView) (fips.Result, *fips.Facts, error) {
-	var f rootfs.File
+	// open opens the running executable: /proc/PID/exe on a real procfs
+	// (the file that runs, even if replaced or in another mount
+	// namespace), else the link's target inside the process's root.
+	var open func() (rootfs.File, error)
 	var key fileKey
 	if sc.procReal {
-		fl, err := os.Open(filepath.Join(dir, "exe"))
+		exe := filepath.Join(dir, "exe")
+		fi, err := os.Stat(exe)
 		if err != nil {
-			return fips.Result{}, nil, err
-		}
-		fi, err := fl.Stat()
-		if err != nil {
-			fl.Close()
 			return fips.Result{}, nil, err
 		}
 		key, _ = keyOf(fi)
-		f = osFile{fl, fi.Size()}
+		open = func() (rootfs.File, error) {
+			fl, err := os.Open(exe)
+			if err != nil {
+				return nil, err
+			}
+			return osFile{fl, fi.Size()}, nil
+		}
 	} else {
 		name, err := rootfs.Resolve(rv.fs, path.Clean("/"+link))
 		if err != nil {
@@ -447,13 +436,8 @@ func (sc *scanner) classifyExe(pid int, dir, link string, rv *rootView) (fips.Re
 			return fips.Result{}, nil, err
 		}
 		key, _ = keyOf(fi)
-		fl, err := rv.fs.Open(name)
-		if err != nil {
-			return fips.Result{}, nil, err
-		}
-		f = fl
+		open = func() (rootfs.File, error) { return rv.fs.Open(name) }
 	}
-	defer f.Close()
 	sc.mu.Lock()
 	e := sc.exes[[2]fileKey{rv.key, key}]
 	if e == nil {
@@ -462,6 +446,12 @@ func (sc *scanner) classifyExe(pid int, dir, link string, rv *rootView) (fips.Re
 	}
 	sc.mu.Unlock()
 	e.once.Do(func() {
+		f, err := open()
+		if err != nil {
+			e.err = err
+			return
+		}
+		defer f.Close()
 		facts, err := fips.Inspect(f, f.Size())
 		if facts == nil {
 			e.err = err
@@ -470,6 +460,15 @@ func (sc *scanner) classifyExe(pid int, dir, link string, rv *rootView) (fips.Re
 		e.facts = facts
 		e.res = rv.c.Classify(path.Clean("/"+link), facts)
 	})
+	if e.err != nil {
+		// Do not cache a failure: the process may have exited between
+		// stat and open; the next one with this executable retries.
+		sc.mu.Lock()
+		if sc.exes[[2]fileKey{rv.key, key}] == e {
+			delete(sc.exes, [2]fileKey{rv.key, key})
+		}
+		sc.mu.Unlock()
+	}
 	return e.res, e.facts, e.err
 }
 
@@ -493,6 +492,7 @@ type rootView struct {
 	osr      map[string]string
 	osrDone  bool
 	confDone map[string]*osslConf
+	kernel   string
 }
 
 func newRootView(fsys rootfs.FS, opts fips.Options, key fileKey) *rootView {
@@ -504,6 +504,18 @@ func (rv *rootView) exists(name string) bool { return existsFS(rv.fs, name) }
 
 // kernelSeen reads fips_enabled through the process's root.
 func (rv *rootView) kernelSeen(dir string) string {
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	if rv.kernel != "" {
+		return rv.kernel
+	}
+	rv.kernel = readKernelSeen(dir)
+	return rv.kernel
+}
+
+// readKernelSeen reads fips_enabled through /proc/PID/root: every process
+// of one root and mount namespace sees the same.
+func readKernelSeen(dir string) string {
 	data, _, err := readProc(filepath.Join(dir, "root", "proc", "sys", "crypto", "fips_enabled"), 64)
 	switch {
 	case err == nil && strings.HasPrefix(strings.TrimSpace(string(data)), "1"):
