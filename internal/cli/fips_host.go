@@ -185,7 +185,12 @@ func writeFipsHostText(t *textWriter, s *host.Scan) {
 		})
 		pt := report.NewTable("PID", "EXE", "CONTAINER", "CRYPTO", "VERDICT", "REASON")
 		pt.MaxWidth = 160
+		var unreadable []string
 		for _, r := range procs {
+			if r.Verdict == host.Unreadable {
+				unreadable = append(unreadable, strconv.Itoa(r.PID))
+				continue
+			}
 			if r.Verdict == host.NotApplicable {
 				continue
 			}
@@ -200,11 +205,29 @@ func writeFipsHostText(t *textWriter, s *host.Scan) {
 			pt.Row(strconv.Itoa(r.PID), cmpOrS(r.Exe, "["+r.Comm+"]"), c, crypto, string(r.Verdict), firstReason(r.Reasons))
 		}
 		t.table(pt)
+		if len(unreadable) > 0 {
+			shown := unreadable[:min(len(unreadable), 12)]
+			more := ""
+			if len(unreadable) > len(shown) {
+				more = ", …"
+			}
+			t.printf("%s could not be read (pid %s%s): a coverage gap, never a pass; run as root to see them\n",
+				report.Count(len(unreadable), "process", "processes"), strings.Join(shown, ", "), more)
+		}
 	}
 	if len(s.Findings) > 0 {
 		t.printf("\n")
+		n := 0
 		for _, f := range s.Findings {
+			if f.ID == host.IDProcUnreadable {
+				// Listed above as one line; --format json has each.
+				n++
+				continue
+			}
 			t.printf("%s %s: %s: %s\n", f.Severity, f.ID, f.Subject, f.Message)
+		}
+		if n > 0 {
+			t.printf("warning %s: %s\n", host.IDProcUnreadable, report.Count(n, "process", "processes")+" not inspected (--format json lists each)")
 		}
 	}
 	sum := s.Summary

@@ -156,7 +156,7 @@ func (p *posture) kernelFlag() {
 	case errors.Is(err, fs.ErrNotExist):
 		p.kernel = "absent"
 		p.add(CheckKernelFlag, StatusFail, "absent: the kernel has no FIPS mode (CONFIG_CRYPTO_FIPS)", ev)
-		p.finding(IDKernelUnsupported, "", subject, "/proc/sys/crypto/fips_enabled does not exist: this kernel cannot run in FIPS mode, so nothing on this host runs a kernel-keyed FIPS module in its approved mode", "boot a FIPS-capable kernel with fips=1")
+		p.finding(IDKernelUnsupported, "", subject, "the file does not exist: this kernel cannot run in FIPS mode, so nothing on this host runs a kernel-keyed FIPS module in its approved mode", "boot a FIPS-capable kernel with fips=1")
 	case err != nil:
 		p.kernel = "unreadable"
 		p.add(CheckKernelFlag, StatusUnknown, "unreadable", ev)

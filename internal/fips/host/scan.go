@@ -271,7 +271,18 @@ func (sc *scanner) scanOne(pid int) (Result, outcome) {
 		return r, outKernelThread
 	}
 	comm := path.Base(strings.TrimSuffix(link, " (deleted)"))
-	if linkErr != nil {
+	if linkErr != nil && denied(linkErr) {
+		// Unprivileged, a kernel thread's exe is "permission denied" too:
+		// its stat (world-readable) says whether it is one.
+		if st, _, err := readProc(filepath.Join(dir, "stat"), 4096); err == nil {
+			if c, kthread := parseStat(st); kthread {
+				return r, outKernelThread
+			} else if c != "" {
+				comm = c
+			}
+		}
+	}
+	if linkErr != nil && comm == "." {
 		if c, _, err := readProc(filepath.Join(dir, "comm"), 256); err == nil {
 			comm = strings.TrimSpace(string(c))
 		} else if sc.gone(pid, err) {
@@ -371,6 +382,24 @@ func (sc *scanner) scanOne(pid int) (Result, outcome) {
 		sc.add(&r, &f)
 	}
 	return r, outResult
+}
+
+// parseStat returns comm and whether the task is a kernel thread
+// (PF_KTHREAD in the flags, field 9) from a /proc/PID/stat text.
+func parseStat(data []byte) (comm string, kthread bool) {
+	s := string(data)
+	i, j := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if i < 0 || j < i {
+		return "", false
+	}
+	comm = s[i+1 : j]
+	f := strings.Fields(s[j+1:])
+	if len(f) > 6 {
+		if flags, err := strconv.ParseUint(f[6], 10, 64); err == nil {
+			kthread = flags&0x00200000 != 0
+		}
+	}
+	return comm, kthread
 }
 
 // rootOf returns the view of the process's root (one per distinct root
