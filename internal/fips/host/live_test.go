@@ -411,3 +411,69 @@ func TestHelperScanAsNobody(t *testing.T) {
 		t.Error("no process-unreadable finding")
 	}
 }
+
+// TestPostureFIPSModuleCnf: a root with Debian's real libcrypto, the real
+// FIPS provider and the fipsmodule.cnf `openssl fipsinstall` wrote for it:
+// the module-mac matches; one changed byte in the provider breaks it.
+func TestPostureFIPSModuleCnf(t *testing.T) {
+	prov := fipsProvider(t)
+	lib := "/usr/lib/x86_64-linux-gnu/libcrypto.so.3"
+	testenv.NeedFile(t, lib, "libssl3")
+	root := t.TempDir()
+	copyFile := func(dst, src string) {
+		t.Helper()
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.MkdirAll(filepath.Dir(filepath.Join(root, dst)), 0o755)
+		if err := os.WriteFile(filepath.Join(root, dst), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(dst, s string) {
+		os.MkdirAll(filepath.Dir(filepath.Join(root, dst)), 0o755)
+		if err := os.WriteFile(filepath.Join(root, dst), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyFile(lib, lib)
+	copyFile("/usr/lib/x86_64-linux-gnu/ossl-modules/fips.so", filepath.Join(prov, "fips.so"))
+	copyFile("/usr/lib/ssl/fipsmodule.cnf", filepath.Join(prov, "fipsmodule.cnf"))
+	write("/usr/lib/ssl/openssl.cnf", "openssl_conf = openssl_init\n.include /usr/lib/ssl/fipsmodule.cnf\n[openssl_init]\nproviders = provider_sect\nalg_section = algs\n[algs]\ndefault_properties = fips=yes\n[provider_sect]\nfips = fips_sect\nbase = base_sect\n[base_sect]\nactivate = 1\n")
+	write("/etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n")
+	write("/proc/sys/crypto/fips_enabled", "1\n")
+	run := func() (map[string]host.Result, []string) {
+		s, err := host.Run(context.Background(), host.Options{Root: root, Proc: filepath.Join(root, "proc"), NoProcesses: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]host.Result{}
+		for _, r := range s.Results {
+			m[r.Check] = r
+		}
+		var ids []string
+		for _, f := range s.Findings {
+			ids = append(ids, f.ID)
+		}
+		return m, ids
+	}
+	m, ids := run()
+	for _, c := range []string{host.CheckOpenSSLConfig, host.CheckOpenSSLProv, host.CheckFIPSModuleCnf} {
+		if m[c].Status != host.StatusPass {
+			t.Errorf("%s: %s %q", c, m[c].Status, m[c].Value)
+		}
+	}
+	if len(ids) != 0 {
+		t.Errorf("findings %v", ids)
+	}
+	// Change one byte of the provider.
+	p := filepath.Join(root, "usr/lib/x86_64-linux-gnu/ossl-modules/fips.so")
+	data, _ := os.ReadFile(p)
+	data[len(data)/2] ^= 0xff
+	os.WriteFile(p, data, 0o644)
+	m, ids = run()
+	if m[host.CheckFIPSModuleCnf].Status != host.StatusFail || !slices.Contains(ids, host.IDModuleCnfMismatch) {
+		t.Errorf("tampered provider: %s %q, findings %v", m[host.CheckFIPSModuleCnf].Status, m[host.CheckFIPSModuleCnf].Value, ids)
+	}
+}

@@ -25,7 +25,10 @@ var mapRoles = []struct {
 	role  string
 	match func(dir, base string) bool
 }{
-	{"fips-provider", func(dir, base string) bool { return base == "fips.so" && path.Base(dir) == "ossl-modules" }},
+	// fips.so anywhere: OPENSSL_MODULES or a config's module = path can
+	// load the provider from any directory (judgeOpenSSL checks that the
+	// file really is an OpenSSL provider).
+	{"fips-provider", func(_, base string) bool { return base == "fips.so" }},
 	{"symcrypt-provider", func(_, base string) bool { return base == "symcryptprovider.so" }},
 	{"legacy-provider", func(dir, base string) bool { return base == "legacy.so" && path.Base(dir) == "ossl-modules" }},
 	{"other-provider", func(dir, _ string) bool { return path.Base(dir) == "ossl-modules" }},

@@ -24,6 +24,7 @@ func TestParseMaps(t *testing.T) {
 		{Path: "/usr/lib64/ossl-modules/fips.so", Role: "fips-provider", Deleted: true},
 		{Path: "/opt/my app/lib/libssl.so.3", Role: "libssl"},
 		{Path: "/usr/lib64/ossl-modules/legacy.so", Role: "legacy-provider"},
+		{Path: "/usr/lib/fips.so", Role: "fips-provider"},
 		{Path: "/usr/lib/x86_64-linux-gnu/libgnutls.so.30.37.1", Role: "gnutls"},
 	}
 	if len(got) != len(want) {

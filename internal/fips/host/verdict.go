@@ -347,6 +347,9 @@ func (in procInput) judgeOpenSSL(opts fips.Options, modules *[]Module) []judgeme
 	for i, m := range in.mapped {
 		switch m.Role {
 		case "fips-provider", "symcrypt-provider":
+			if f := in.rt.facts(m.Path); f != nil && f.Kind != fips.KindNotELF && f.Kind != fips.KindUnreadable && !f.ProviderInit {
+				continue // an ELF file named fips.so that is no OpenSSL provider
+			}
 			if prov == nil {
 				prov = &in.mapped[i]
 			}
