@@ -143,7 +143,7 @@ func evaluate(in procInput, opts fips.Options) (Verdict, []string, []string, []M
 			mode, _ = godebugFIPS(g.DefaultGODEBUG)
 			where = "fips140=" + mode + " compiled in (DefaultGODEBUG)"
 			if mode == "" {
-				where = "no fips140 setting (compiled in or in the environment)"
+				where = "no fips140 setting compiled in or in the environment"
 			}
 		}
 		on := false
@@ -172,7 +172,7 @@ func evaluate(in procInput, opts fips.Options) (Verdict, []string, []string, []M
 		case goBackendUsed == fips.BackendGoFIPS140:
 			add(Noncompliant, "Go FIPS 140-3 mode is off ("+where+")", finding(IDProcBinary, "", "Go's FIPS 140-3 mode is off ("+where+")", "set GODEBUG=fips140=on or build with GOFIPS140=v1.0.0"))
 		default:
-			add(Noncompliant, "Go's standard crypto, not in FIPS mode ("+where+")", finding(IDProcBinary, "", "the executable uses Go's standard crypto, which is not a validated module in FIPS mode", "rebuild with GOFIPS140=v1.0.0"))
+			add(Noncompliant, "Go's standard crypto, FIPS mode off ("+where+")", finding(IDProcBinary, "", "the executable uses Go's standard crypto, which is not a validated module in FIPS mode", "rebuild with GOFIPS140=v1.0.0"))
 		}
 	}
 	if goBackendUsed == fips.BackendGoBoringCrypto {
