@@ -138,6 +138,12 @@ func runFipsHost(ctx context.Context, env *Env, args []string) error {
 		return usageErrorf("--proc %s cannot be read: %v", opts.Proc, unwrapPath(err)).
 			withHint("give the host's /proc (with hostPID in a pod: --proc /host/proc)")
 	}
+	for _, p := range pids {
+		if _, err := os.Lstat(filepath.Join(opts.Proc, strconv.Itoa(p))); err != nil {
+			return usageErrorf("--pid %d: no such process in %s", p, opts.Proc).
+				withHint("list the running processes with ps; with --proc, the pid as the host sees it")
+		}
+	}
 	if err := checkOutput("--output", common.output); err != nil {
 		return err
 	}
