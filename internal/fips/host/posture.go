@@ -656,7 +656,7 @@ func (p *posture) openssl() {
 				mstat = m.Status
 			}
 		}
-		value = fmt.Sprintf("%s %s (%s; module table status %s)", name, ver, provPath, cmpOr(mstat, fips.StatusUnknown))
+		value = fmt.Sprintf("%s (%s; module table status %s)", strings.TrimSpace(name+" "+ver), provPath, cmpOr(mstat, fips.StatusUnknown))
 		if r.Verdict == fips.Noncompliant || mstat == fips.StatusNotValidated || (mstat == fips.StatusHistorical && !p.opts.Accept.Historical) {
 			status = StatusFail
 			p.finding(IDProviderNoncompliant, "", provPath, fmt.Sprintf("%s: %s", provPath, cmpOr(firstReason(r.Reasons), name+" is not a validated build")), "install the vendor's validated FIPS provider package")

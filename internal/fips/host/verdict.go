@@ -179,8 +179,10 @@ func evaluate(in procInput, opts fips.Options) (Verdict, []string, []string, []M
 		switch in.bin.Verdict {
 		case fips.Compliant:
 			add(Compliant, firstReason(in.bin.Reasons), nil)
-		default:
+		case fips.Noncompliant, fips.Conditional:
 			add(Noncompliant, firstReason(in.bin.Reasons), finding(IDProcBinary, "", firstReason(in.bin.Reasons), "rebuild with GOFIPS140=v1.0.0"))
+		default:
+			add(Undetermined, fmt.Sprintf("BoringCrypto build not settled (fips scan verdict %s): %s", in.bin.Verdict, firstReason(in.bin.Reasons)), nil)
 		}
 	}
 	opensslOff := false
@@ -279,22 +281,28 @@ func evaluate(in procInput, opts fips.Options) (Verdict, []string, []string, []M
 			add(Compliant, lib.name+" is a FIPS build in FIPS mode", nil)
 		}
 	}
-	// Backends the executable carries that nothing above judged.
-	for _, b := range in.bin.Crypto {
-		switch b {
-		case fips.BackendOpenSSLStatic, fips.BackendBoringSSL, fips.BackendWolfSSL, fips.BackendMbedTLS:
-			switch in.bin.Verdict {
-			case fips.Noncompliant:
-				add(Noncompliant, firstReason(in.bin.Reasons), finding(IDProcBinary, "", firstReason(in.bin.Reasons), "rebuild against a validated module"))
-			case fips.Conditional:
-				if kernelOn {
-					add(Compliant, firstReason(in.bin.Reasons), nil)
-				} else {
-					add(Noncompliant, firstReason(in.bin.Reasons)+" (the kernel flag as seen is "+in.kernel+")", finding(IDProcBinary, "", firstReason(in.bin.Reasons), "run the host in FIPS mode"))
-				}
-			default:
-				add(Compliant, firstReason(in.bin.Reasons), nil)
+	// Backends the executable carries that nothing above judged (embedded
+	// OpenSSL, BoringSSL/AWS-LC, wolfSSL, Rust crates …): the binary's
+	// own verdict, with the host's switch for a conditional one.
+	judged := []string{fips.BackendGoStd, fips.BackendGoFIPS140, fips.BackendGoBoringCrypto, fips.BackendGoOpenSSL,
+		fips.BackendOpenSSL, fips.BackendGnuTLS, fips.BackendNSS, fips.BackendLibgcrypt}
+	if slices.ContainsFunc(in.bin.Crypto, func(b string) bool { return !slices.Contains(judged, b) }) {
+		reason := firstReason(in.bin.Reasons)
+		switch in.bin.Verdict {
+		case fips.Noncompliant:
+			add(Noncompliant, reason, finding(IDProcBinary, "", reason, "rebuild against a validated module"))
+		case fips.Conditional:
+			if kernelOn {
+				add(Compliant, reason, nil)
+			} else {
+				add(Noncompliant, reason+" (the kernel flag as seen is "+in.kernel+")", finding(IDProcBinary, "", reason, "run the host in FIPS mode"))
 			}
+		case fips.Compliant:
+			add(Compliant, reason, nil)
+		case fips.NotApplicable:
+		default:
+			// A verdict fips scan could not settle (unknown, unreadable).
+			add(Undetermined, fmt.Sprintf("the executable's crypto could not be settled (fips scan verdict %s): %s", in.bin.Verdict, reason), nil)
 		}
 	}
 	for _, m := range in.mapped {
