@@ -223,17 +223,40 @@ func writeFipsHostText(t *textWriter, s *host.Scan) {
 	}
 	if len(s.Findings) > 0 {
 		t.printf("\n")
-		n := 0
+		// Host findings one per line; process findings grouped by id
+		// (the table above has each process's reason; --format json has
+		// every finding).
+		type group struct {
+			sev  report.Severity
+			pids []string
+		}
+		groups := map[string]*group{}
+		var order []string
 		for _, f := range s.Findings {
-			if f.ID == host.IDProcUnreadable {
-				// Listed above as one line; --format json has each.
-				n++
+			if !strings.HasPrefix(f.ID, "process-") {
+				t.printf("%s %s: %s: %s\n", f.Severity, f.ID, f.Subject, f.Message)
 				continue
 			}
-			t.printf("%s %s: %s: %s\n", f.Severity, f.ID, f.Subject, f.Message)
+			key := string(f.Severity) + " " + f.ID
+			g := groups[key]
+			if g == nil {
+				g = &group{sev: f.Severity}
+				groups[key] = g
+				order = append(order, key)
+			}
+			pid, _, _ := strings.Cut(strings.TrimPrefix(f.Subject, "pid "), " ")
+			g.pids = append(g.pids, pid)
 		}
-		if n > 0 {
-			t.printf("warning %s: %s\n", host.IDProcUnreadable, report.Count(n, "process", "processes")+" not inspected (--format json lists each)")
+		for _, key := range order {
+			g := groups[key]
+			_, id, _ := strings.Cut(key, " ")
+			c, _ := report.Lookup(host.Checks, id)
+			shown := g.pids[:min(len(g.pids), 8)]
+			more := ""
+			if len(g.pids) > len(shown) {
+				more = ", …"
+			}
+			t.printf("%s %s: %s (pid %s%s): %s\n", g.sev, id, report.Count(len(g.pids), "process", "processes"), strings.Join(shown, ", "), more, c.Title)
 		}
 	}
 	sum := s.Summary
