@@ -245,7 +245,9 @@ func writeFipsHostText(t *textWriter, s *host.Scan) {
 				order = append(order, key)
 			}
 			pid, _, _ := strings.Cut(strings.TrimPrefix(f.Subject, "pid "), " ")
-			g.pids = append(g.pids, pid)
+			if !slices.Contains(g.pids, pid) {
+				g.pids = append(g.pids, pid)
+			}
 		}
 		for _, key := range order {
 			g := groups[key]
