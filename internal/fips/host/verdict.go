@@ -55,6 +55,14 @@ type procInput struct {
 	rt *rootView
 }
 
+// distroOpenSSLPaths are the distributions' own OpenSSL configuration
+// files and module directories: OPENSSL_CONF or OPENSSL_MODULES naming one
+// of them overrides nothing.
+var distroOpenSSLPaths = []string{
+	"/etc/pki/tls/openssl.cnf", "/usr/lib/ssl/openssl.cnf", "/etc/ssl/openssl.cnf",
+	"/usr/lib64/ossl-modules", "/usr/lib/x86_64-linux-gnu/ossl-modules", "/usr/lib/aarch64-linux-gnu/ossl-modules",
+}
+
 // godebugFIPS returns the fips140 value of a GODEBUG string (the last
 // setting wins, nothing trimmed, as Go's internal/godebug parses it).
 func godebugFIPS(s string) (string, bool) {
@@ -234,7 +242,7 @@ func evaluate(in procInput, opts fips.Options) (Verdict, []string, []string, []M
 			finding(IDProcLegacyProvider, report.Warning, "OpenSSL's legacy provider (ossl-modules/legacy.so) is loaded", "remove the legacy provider from the process's OpenSSL configuration"))
 	}
 	for _, v := range []string{"OPENSSL_CONF", "OPENSSL_MODULES"} {
-		if val, ok := in.env[v]; ok && usesOpenSSL {
+		if val, ok := in.env[v]; ok && usesOpenSSL && !slices.Contains(distroOpenSSLPaths, path.Clean(val)) {
 			add(Compliant, fmt.Sprintf("%s=%s in its start environment: OpenSSL takes its configuration from there", v, val),
 				finding(IDProcConfigOverride, report.Warning, fmt.Sprintf("started with %s=%s: what OpenSSL loads is decided there", v, val), "check that the file activates the validated FIPS provider"))
 		}

@@ -58,6 +58,8 @@ func TestEvaluate(t *testing.T) {
 		{"container masked on a FIPS host", golangFIPS, goOpenSSL, []Mapped{libcrypto}, nil, "0", "1", Noncompliant, "masks the flag", []string{IDProcMasked, IDProcBinary}},
 		{"C OpenSSL, RHEL patch, OPENSSL_FORCE_FIPS_MODE set (any value)", nil, fips.Result{Crypto: []string{fips.BackendOpenSSL}}, []Mapped{libcrypto}, map[string]string{"OPENSSL_FORCE_FIPS_MODE": ""}, "0", "0", Undetermined, "OPENSSL_FORCE_FIPS_MODE is set", []string{IDProcProviderNotLoaded}},
 		{"C OpenSSL with the legacy provider", nil, fips.Result{Crypto: []string{fips.BackendOpenSSL}}, []Mapped{libcrypto, provider, {Path: "/usr/lib64/ossl-modules/legacy.so", Role: "legacy-provider"}}, nil, "1", "1", Compliant, "the FIPS provider is loaded", []string{IDProcLegacyProvider}},
+		{"OPENSSL_CONF naming the distribution's own file is no override", nil, fips.Result{Crypto: []string{fips.BackendOpenSSL}}, []Mapped{libcrypto, provider}, map[string]string{"OPENSSL_CONF": "/etc/pki/tls/openssl.cnf"}, "1", "1", Compliant, "the FIPS provider is loaded", nil},
+		{"OPENSSL_CONF elsewhere", nil, fips.Result{Crypto: []string{fips.BackendOpenSSL}}, []Mapped{libcrypto, provider}, map[string]string{"OPENSSL_CONF": "/opt/app/ssl.cnf"}, "1", "1", Compliant, "the FIPS provider is loaded", []string{IDProcConfigOverride}},
 		{"no crypto", nil, fips.Result{Verdict: fips.NotApplicable}, nil, nil, "1", "1", NotApplicable, "no crypto", nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
