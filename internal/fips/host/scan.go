@@ -358,7 +358,14 @@ func (sc *scanner) scanOne(pid int) (Result, outcome) {
 		bin = fips.Result{Path: link, Kind: fips.KindUnreadable, Verdict: fips.NotApplicable, Reasons: []string{fmt.Sprintf("executable unreadable: %v", unwrapPath(err))}}
 	}
 	r.Language, r.GoVersion = bin.Language, bin.GoVersion
-	in := procInput{bin: bin, facts: facts, mapped: r.Mapped, env: r.Env, kernel: r.KernelFIPS, hostKernel: sc.p.kernel, rt: rv}
+	seen := r.KernelFIPS
+	if seen == "unreadable" {
+		// Without ptrace access to the root (a DaemonSet without
+		// SYS_PTRACE) the host's flag is the best evidence; a mask cannot
+		// be seen then.
+		seen = sc.p.kernel
+	}
+	in := procInput{bin: bin, facts: facts, mapped: r.Mapped, env: r.Env, kernel: seen, hostKernel: sc.p.kernel, rt: rv}
 	verdict, reasons, crypto, modules, finds := evaluate(in, sc.o.FIPS)
 	r.Verdict, r.Reasons, r.Crypto, r.Modules = verdict, reasons, crypto, modules
 	if bin.Kind == fips.KindUnreadable && verdict == NotApplicable {

@@ -127,7 +127,7 @@ func evaluate(in procInput, opts fips.Options) (Verdict, []string, []string, []M
 			crypto = append(crypto, b)
 		}
 	}
-	if in.hostKernel == "1" && in.kernel != "1" {
+	if in.hostKernel == "1" && (in.kernel == "0" || in.kernel == "absent") {
 		add(Noncompliant, fmt.Sprintf("the host's kernel is in FIPS mode but this process reads fips_enabled = %s (its container masks the flag)", in.kernel),
 			finding(IDProcMasked, "", "the kernel is in FIPS mode but this process sees fips_enabled = "+in.kernel+": libraries keyed on the flag run outside FIPS mode", "remove the container's FIPS opt-out (CRI-O pod label FIPS_DISABLE=true) and restart it"))
 	}
