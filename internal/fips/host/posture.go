@@ -290,6 +290,16 @@ func (p *posture) bootEntries() {
 					opts += " " + rest
 				}
 			}
+			// RHEL 8's entries say "options $kernelopts": GRUB expands it
+			// from /boot/grub2/grubenv (where fips-mode-setup and grubby
+			// put fips=1).
+			if strings.Contains(opts, "$kernelopts") {
+				ko, kev := p.grubenvKernelopts()
+				opts = strings.ReplaceAll(opts, "$kernelopts", ko)
+				if kev != nil && !slices.ContainsFunc(ev, func(e Evidence) bool { return e.Path == kev.Path }) {
+					ev = append(ev, *kev)
+				}
+			}
 			ev = append(ev, Evidence{Path: name, Value: oneLine([]byte("options" + opts))})
 			if !ParseCmdline(opts).FIPSOn() {
 				missing = append(missing, name)
@@ -351,6 +361,21 @@ func (p *posture) bootEntries() {
 	default:
 		p.add(CheckBootEntries, StatusInfo, "no boot entries or GRUB defaults to check (image-based or container host)")
 	}
+}
+
+// grubenvKernelopts returns kernelopts= of /boot/grub2/grubenv.
+func (p *posture) grubenvKernelopts() (string, *Evidence) {
+	const name = "/boot/grub2/grubenv"
+	data, err := readFS(p.root, name, maxSmallFile)
+	if err != nil {
+		return "", nil
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "kernelopts="); ok {
+			return v, &Evidence{Path: name, Value: oneLine([]byte(line))}
+		}
+	}
+	return "", &Evidence{Path: name, Value: "(no kernelopts)"}
 }
 
 var allowedSub = []string{"OSPP", "NO-SHA1", "NO-CAMELLIA", "ECDHE-ONLY", "STIG"}
