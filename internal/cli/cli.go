@@ -98,6 +98,7 @@ type command struct {
 // A command is added here when it works, whole.
 var commands = []command{
 	{"fips scan", "classify binaries and libraries by the crypto module they use", runFipsScan},
+	{"fips host", "is this host in FIPS mode; which module each running process uses", runFipsHost},
 	{"cert check", "check a new certificate bundle before the change", runCertCheck},
 	{"cert probe", "check what every endpoint serves after the change", runCertProbe},
 	{"egress analyze", "firewall / proxy logs → denied destinations and rules", runEgressAnalyze},
