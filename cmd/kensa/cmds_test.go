@@ -22,6 +22,7 @@ import (
 //	                         2.1.0 or CycloneDX 1.6 schema
 //	                         (../shared/schemas), or docs/kensa-v1.schema.json
 var cmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	"exitcode": cmdExitcode,
 	"exit": func(ts *testscript.TestScript, neg bool, args []string) {
 		if neg || len(args) < 2 {
 			ts.Fatalf("usage: exit N PROGRAM ARGS...")
