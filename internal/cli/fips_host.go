@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -293,4 +294,22 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+func init() {
+	registerDomain("fips host", domainInfo{checks: host.Checks, doc: "docs/fips-host.md", summarize: func(raw []json.RawMessage, _ []report.Finding, sums []json.RawMessage) (any, error) {
+		rs, err := decodeResults[host.Result](raw)
+		if err != nil {
+			return nil, err
+		}
+		// Processes that exited during a scan and kernel threads are not
+		// in the results: they are added up; the rest is counted again.
+		in, err := addSummaries(sums, (*host.Summary).Add)
+		if err != nil {
+			return nil, err
+		}
+		s := host.Summarize(rs, in.Skipped)
+		s.KernelThreads = in.KernelThreads
+		return s, nil
+	}})
 }
