@@ -1,0 +1,199 @@
+package reach
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/kensa-project/kensa/internal/report"
+)
+
+const (
+	citeAZFWFAQ   = "Azure Firewall FAQ: \"Why can a TCP ping … connect to a target FQDN even when no rule … allows that traffic?\" (transparent proxy on 80/443)"
+	citeAZFWDeny  = "Azure Firewall application rules: HTTP deny answered with status 470 \"Action: Deny. Reason: No rule matched. Proceeding with default action.\""
+	citeAZFWTLSi  = "Azure Firewall Premium TLS inspection (premium-features): the firewall generates an on-the-fly certificate from its intermediate CA"
+	citeSquid     = "Squid: a denied request or CONNECT is answered 403 with X-Squid-Error: ERR_ACCESS_DENIED"
+	citeRFC1035   = "RFC 1035 §4.1.1 (RCODE 3, name error) / RFC 2308 (negative answers)"
+	citeRFC793    = "RFC 9293 §3.5.2 (reset generation) and §3.8.3 (connection timeouts)"
+	citeRFC8446   = "RFC 8446 §6 (alert protocol)"
+	citeRFC6585   = "RFC 6585 §6 (511 Network Authentication Required)"
+	citeProxyHTTP = "RFC 9110 §9.3.6 (CONNECT) and §15.5.4/§15.5.8 (403, 407)"
+)
+
+// Checks is the catalog of the finding ids egress check emits: one per
+// failure class.
+var Checks = []report.Check{
+	{ID: ClassDNSNXDomain, Severity: report.Error, Title: "the resolver says the destination's name does not exist",
+		Citation: citeRFC1035,
+		Help: "The DNS server the workload uses answered NXDOMAIN. Check the name, and whether the VNet's DNS (a custom server, Azure Firewall's DNS proxy, a private DNS zone) forwards it: a private-link zone linked to the VNet without a record for the name answers NXDOMAIN for a public name too."},
+	{ID: ClassDNSTimeout, Severity: report.Error, Title: "the resolver did not answer for the destination's name",
+		Citation: "RFC 1035 §4.2 (transport)",
+		Help: "No DNS answer came in time. The resolver is unreachable from here, or it forwards to a server that is (a firewall DNS proxy whose upstream is blocked). The workload will fail the same way before it sends a packet to the destination."},
+	{ID: ClassDNSFailed, Severity: report.Error, Title: "the resolver failed for the destination's name (SERVFAIL, REFUSED, no address)",
+		Citation: citeRFC1035,
+		Help: "The resolver answered, but with an error (SERVFAIL, REFUSED) or without an address. A resolver that refuses recursion for this client, or a forwarder that cannot reach its upstream, answers this way."},
+	{ID: ClassTCPRefused, Severity: report.Error, Title: "the TCP connection to the destination was refused",
+		Citation: citeRFC793,
+		Help: "A TCP reset or an ICMP unreachable answered the connection: a firewall rejects it, or nothing listens on the port. Allow the destination (host and port) on the firewall or NSG in the path."},
+	{ID: ClassTCPTimeout, Severity: report.Error, Title: "the TCP connection to the destination got no answer (dropped)",
+		Citation: citeRFC793,
+		Help: "Nothing answered the SYN: a firewall drops the traffic (Azure Firewall network-rule deny, an NSG, IDPS), or the route to the destination is missing. Allow the destination on the firewall in the path, or check the route table of the subnet."},
+	{ID: ClassTLSResetAfterHello, Severity: report.Error, Title: "TCP connects but the connection is reset after the TLS ClientHello",
+		Citation: citeAZFWFAQ,
+		Help: "The TCP handshake succeeded — so nc -vz, tcpping, AKS's outbound check and Network Watcher report the destination reachable — but the connection was reset or closed as soon as the ClientHello (with the destination's name as SNI) went out. This is how Azure Firewall refuses an HTTPS destination no application rule allows: its transparent proxy answers TCP itself. Add an application rule for the name (Https:443); egress analyze --emit writes it."},
+	{ID: ClassTLSAlert, Severity: report.Error, Title: "the TLS handshake was refused with an alert",
+		Citation: citeRFC8446,
+		Help: "The peer answered the ClientHello with a TLS alert. A middlebox that refuses the SNI, or a server that shares no protocol version or cipher with modern clients (a FIPS-only or TLS 1.0 endpoint), answers this way; the alert's name says which."},
+	{ID: ClassTLSTimeout, Severity: report.Error, Title: "TCP connects but nothing answers the TLS ClientHello",
+		Citation: citeRFC8446,
+		Help: "The TCP handshake succeeded, then nothing answered the ClientHello: a middlebox drops the TLS payload (IDPS, a filter that reads the SNI and drops), or the server is not TLS and waits for the client."},
+	{ID: ClassTLSIntercepted, Severity: report.Error, Title: "a TLS-inspecting middlebox re-issued the destination's certificate",
+		Citation: citeAZFWTLSi,
+		Help: "The certificate covers the destination's name but was issued by a CA that neither the system's roots nor --ca vouch for: a TLS-inspecting firewall or proxy (Azure Firewall Premium, Squid ssl-bump, a vendor proxy) terminated the connection. pip, npm, Maven (PKIX path building failed) and Go clients refuse it unless the inspection CA is in their trust store. Either exempt the destination from inspection, or add the CA to the workload's trust store (and pass it to kensa with --ca to confirm)."},
+	{ID: ClassTLSFailed, Severity: report.Error, Title: "the TLS handshake failed, or the certificate is not the destination's",
+		Citation: citeRFC8446,
+		Help: "The handshake failed for a reason other than a reset, an alert or interception: the port does not speak TLS, the certificate does not cover the name (something else answered), or it expired. The detail names which."},
+	{ID: ClassProxyDenied, Severity: report.Error, Title: "the explicit proxy refused the destination",
+		Citation: citeSquid + "; " + citeProxyHTTP,
+		Help: "The proxy answered the CONNECT (or the request) with 403, or 407 when it wants credentials. Its X-Squid-Error header, kept in the result, names the reason. Add the destination to the proxy's allowlist (a Squid dstdomain ACL, the firewall's explicit-proxy application rule)."},
+	{ID: ClassProxyFailed, Severity: report.Error, Title: "the explicit proxy could not be used",
+		Citation: citeProxyHTTP,
+		Help: "The proxy did not answer, answered with an error that is not a refusal (502, 503), or its URL is not usable. Check --proxy / HTTPS_PROXY and that the proxy is reachable from here."},
+	{ID: ClassHTTPDenied, Severity: report.Error, Title: "a firewall, proxy or captive portal answered the HTTP request instead of the destination",
+		Citation: citeAZFWDeny + "; " + citeRFC6585,
+		Help: "The request got an answer, but not from the destination: Azure Firewall's deny page (status 470, \"Action: Deny\"), a transparent Squid's error page (X-Squid-Error), or a captive portal (511, a redirect to a login page). Allow the destination where the answer came from."},
+}
+
+// Findings returns one finding per blocked result; its id is the
+// failure class, its subject the destination.
+func Findings(results []Result) []report.Finding {
+	bySev := map[string]report.Check{}
+	for _, c := range Checks {
+		bySev[c.ID] = c
+	}
+	var out []report.Finding
+	for i := range results {
+		r := &results[i]
+		if !r.Blocked() {
+			continue
+		}
+		c, ok := bySev[r.Class]
+		if !ok {
+			c = bySev[ClassTLSFailed]
+		}
+		msg := fmt.Sprintf("%s is blocked at %s: %s", r.Address(), layerName(r.Layer), r.Detail)
+		if r.Class == ClassTLSResetAfterHello || r.Class == ClassTLSTimeout || r.Class == ClassTLSIntercepted {
+			if r.TCP != nil && r.TCP.Connected && r.Proxy == nil {
+				msg += "; a TCP-only check (nc -vz, tcpping) reports it reachable"
+			}
+		}
+		cite := c.Citation
+		if s := r.Service; s != nil {
+			msg += ". " + s.Name + " needs it"
+			if s.Why != "" {
+				msg += ": " + strings.TrimSuffix(s.Why, ".")
+			}
+			cite += "; kensa catalog " + s.ID + " (" + s.Source + ", as of " + s.AsOf + ")"
+		}
+		out = append(out, report.Finding{
+			ID: c.ID, Severity: c.Severity, Subject: r.Address(), Message: msg,
+			Citation: cite, Remediation: remediation(r), Address: r.Address(), ServerName: serverName(r),
+		})
+	}
+	return out
+}
+
+func serverName(r *Result) string {
+	if r.TLS != nil {
+		return r.TLS.ServerName
+	}
+	return ""
+}
+
+func layerName(l string) string {
+	switch l {
+	case LayerDNS:
+		return "DNS"
+	case LayerTCP:
+		return "TCP"
+	case LayerTLS:
+		return "TLS"
+	case LayerHTTP:
+		return "HTTP"
+	case LayerProxy:
+		return "the proxy"
+	}
+	return l
+}
+
+func remediation(r *Result) string {
+	rule := "Https:" + fmt.Sprint(r.Port)
+	if r.Protocol == "http" {
+		rule = "Http:" + fmt.Sprint(r.Port)
+	}
+	switch r.Class {
+	case ClassDNSNXDomain, ClassDNSTimeout, ClassDNSFailed:
+		return "make " + r.Host + " resolvable from here: the VNet's DNS servers (or Azure Firewall's DNS proxy) must answer or forward it"
+	case ClassTCPRefused, ClassTCPTimeout:
+		if r.Protocol == "tcp" {
+			return fmt.Sprintf("allow TCP to %s port %d in a network rule of the firewall (and the NSG) in the path", r.Host, r.Port)
+		}
+		return fmt.Sprintf("allow %s (%s) on the firewall in the path: an Azure Firewall application rule, or a network rule for port %d", r.Host, rule, r.Port)
+	case ClassTLSResetAfterHello, ClassTLSTimeout, ClassTLSAlert:
+		return fmt.Sprintf("add an Azure Firewall application rule allowing %s (%s); the TCP connect that succeeded proves nothing", r.Host, rule)
+	case ClassTLSIntercepted:
+		return "exempt " + r.Host + " from TLS inspection, or give the workload the inspection CA (and kensa --ca to confirm)"
+	case ClassProxyDenied:
+		return "allow " + r.Host + " on the proxy (a Squid dstdomain ACL, the firewall's explicit-proxy application rule), or give the proxy credentials"
+	case ClassProxyFailed:
+		return "check --proxy / HTTPS_PROXY and that the proxy is reachable from here"
+	case ClassHTTPDenied:
+		return fmt.Sprintf("allow %s (%s) on the firewall or proxy that answered", r.Host, rule)
+	}
+	return "check what answers for " + r.Address() + " from here"
+}
+
+// Summary counts one run's results.
+type Summary struct {
+	Destinations int            `json:"destinations"`
+	Reachable    int            `json:"reachable"`
+	Blocked      int            `json:"blocked"`
+	ByClass      map[string]int `json:"by_class"`
+	// TCPOnlyWouldPass counts blocked destinations a TCP-only check
+	// reports reachable (TCP connected, TLS or HTTP refused).
+	TCPOnlyWouldPass int `json:"tcp_only_would_pass"`
+}
+
+// Summarize counts results.
+func Summarize(results []Result) Summary {
+	s := Summary{ByClass: map[string]int{}}
+	for i := range results {
+		r := &results[i]
+		s.Destinations++
+		if !r.Blocked() {
+			s.Reachable++
+			continue
+		}
+		s.Blocked++
+		s.ByClass[r.Class]++
+		if r.TCP != nil && r.TCP.Connected && r.Proxy == nil && (r.Layer == LayerTLS || r.Layer == LayerHTTP) {
+			s.TCPOnlyWouldPass++
+		}
+	}
+	return s
+}
+
+// Add adds o's counts to s (merged reports).
+func (s *Summary) Add(o Summary) {
+	s.Destinations += o.Destinations
+	s.Reachable += o.Reachable
+	s.Blocked += o.Blocked
+	s.TCPOnlyWouldPass += o.TCPOnlyWouldPass
+	if s.ByClass == nil {
+		s.ByClass = map[string]int{}
+	}
+	for _, k := range slices.Sorted(maps.Keys(o.ByClass)) {
+		s.ByClass[k] += o.ByClass[k]
+	}
+}
