@@ -86,6 +86,10 @@ func classifyTLS(err error) (class, detail string) {
 	var alert tls.AlertError
 	var ae *net.OpError
 	switch {
+	case errors.As(err, &ae) && ae.Op == "remote error":
+		// crypto/tls reports an alert received over TCP as an OpError
+		// "remote error" around its unexported alert type.
+		return ClassTLSAlert, "the peer answered the ClientHello with a TLS alert: " + ae.Err.Error()
 	case errors.As(err, &alert):
 		return ClassTLSAlert, "the peer answered the ClientHello with TLS alert " + strconv.Itoa(int(alert)) + " (" + alert.Error() + ")"
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):

@@ -3,6 +3,7 @@ package reach
 import (
 	"fmt"
 	"maps"
+	"net"
 	"slices"
 	"strings"
 
@@ -60,9 +61,42 @@ var Checks = []report.Check{
 	{ID: ClassProxyFailed, Severity: report.Error, Title: "the explicit proxy could not be used",
 		Citation: citeProxyHTTP,
 		Help:     "The proxy did not answer, answered with an error that is not a refusal (502, 503), or its URL is not usable. Check --proxy / HTTPS_PROXY and that the proxy is reachable from here."},
+	{ID: NotProbed, Severity: report.Warning, Title: "a destination of the profile was not probed: it needs a name of yours",
+		Citation: "kensa egress profiles (profiles.json): destinations with a fill",
+		Help:     "The profile names a destination by pattern (the app's own SCM site *.scm.azurewebsites.net, a storage account) whose concrete name only you know. Give it (--app NAME, --storage-account NAME, --aks-api-server FQDN) so that it is probed too: Kudu's call to the app's own SCM site is the destination most often forgotten (seed 003)."},
 	{ID: ClassHTTPDenied, Severity: report.Error, Title: "a firewall, proxy or captive portal answered the HTTP request instead of the destination",
 		Citation: citeAZFWDeny + "; " + citeRFC6585,
 		Help:     "The request got an answer, but not from the destination: Azure Firewall's deny page (status 470, \"Action: Deny\"), a transparent Squid's error page (X-Squid-Error), or a captive portal (511, a redirect to a login page). Allow the destination where the answer came from."},
+}
+
+// NotProbed is the id of the warning for a profile destination that
+// needs a name of the user's and was not given one.
+const NotProbed = "not-probed"
+
+// Unprobed is a profile destination that could not be probed.
+type Unprobed struct {
+	Host    string `json:"host"`
+	Port    int    `json:"port"`
+	Profile string `json:"profile"`
+	// Needs is the flag that fills it in ("--app").
+	Needs   string   `json:"needs"`
+	Service *Service `json:"service"`
+}
+
+// UnprobedFindings returns a warning per destination that was not probed.
+func UnprobedFindings(us []Unprobed) []report.Finding {
+	var out []report.Finding
+	for _, u := range us {
+		msg := fmt.Sprintf("%s:%d of profile %s was not probed: it needs %s", u.Host, u.Port, u.Profile, u.Needs)
+		cite := "kensa egress profiles: " + u.Profile
+		if s := u.Service; s != nil {
+			msg += " (" + s.Name + ": " + strings.TrimSuffix(s.Why, ".") + ")"
+			cite += "; kensa catalog " + s.ID + " (" + s.Source + ", as of " + s.AsOf + ")"
+		}
+		out = append(out, report.Finding{ID: NotProbed, Severity: report.Warning, Subject: fmt.Sprintf("%s:%d", u.Host, u.Port),
+			Message: msg, Citation: cite, Remediation: "run again with " + u.Needs + " so it is probed"})
+	}
+	return out
 }
 
 // Findings returns one finding per blocked result; its id is the
@@ -163,14 +197,35 @@ type Summary struct {
 	// TCPOnlyWouldPass counts blocked destinations a TCP-only check
 	// reports reachable (TCP connected, TLS or HTTP refused).
 	TCPOnlyWouldPass int `json:"tcp_only_would_pass"`
+	NotProbed        int `json:"not_probed"`
+	// Vantage is where the probe ran from: the same check from a laptop
+	// proves nothing about a subnet.
+	Vantage *Vantage `json:"vantage,omitempty"`
 }
 
-// Summarize counts results.
-func Summarize(results []Result) Summary {
-	s := Summary{ByClass: map[string]int{}}
+// Vantage names the place a probe ran from.
+type Vantage struct {
+	Hostname string `json:"hostname"`
+	// SourceAddresses are the local addresses the connections left from.
+	SourceAddresses []string `json:"source_addresses,omitempty"`
+	Resolver        string   `json:"resolver"`
+	Proxy           string   `json:"proxy,omitempty"`
+}
+
+// Summarize counts results and the destinations not probed.
+func Summarize(results []Result, unprobed []Unprobed) Summary {
+	s := Summary{ByClass: map[string]int{}, NotProbed: len(unprobed)}
 	for i := range results {
 		r := &results[i]
 		s.Destinations++
+		if r.TCP != nil && r.TCP.Local != "" {
+			if s.Vantage == nil {
+				s.Vantage = &Vantage{}
+			}
+			if h, _, err := net.SplitHostPort(r.TCP.Local); err == nil && !slices.Contains(s.Vantage.SourceAddresses, h) {
+				s.Vantage.SourceAddresses = append(s.Vantage.SourceAddresses, h)
+			}
+		}
 		if !r.Blocked() {
 			s.Reachable++
 			continue
@@ -190,6 +245,7 @@ func (s *Summary) Add(o Summary) {
 	s.Reachable += o.Reachable
 	s.Blocked += o.Blocked
 	s.TCPOnlyWouldPass += o.TCPOnlyWouldPass
+	s.NotProbed += o.NotProbed
 	if s.ByClass == nil {
 		s.ByClass = map[string]int{}
 	}

@@ -131,6 +131,8 @@ type ProxyStep struct {
 type TCPResult struct {
 	Address   string `json:"address"`
 	Connected bool   `json:"connected"`
+	// Local is the connection's own address (the vantage point's source).
+	Local     string `json:"local,omitempty"`
 	Error     string `json:"error,omitempty"`
 	ElapsedMS int64  `json:"elapsed_ms"`
 }
@@ -386,6 +388,7 @@ func (p *prober) dial(ctx context.Context, host string) (net.Conn, bool) {
 		return nil, false
 	}
 	tr.Connected = true
+	tr.Local = conn.LocalAddr().String()
 	return conn, true
 }
 
