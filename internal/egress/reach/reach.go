@@ -276,7 +276,7 @@ func (p *prober) run(ctx context.Context) {
 		if !ok {
 			return
 		}
-		c, ok := p.dial(ctx, addr)
+		c, ok := p.dial(ctx, addr, strconv.Itoa(t.Port))
 		if !ok {
 			return
 		}
@@ -373,8 +373,8 @@ func (p *prober) resolver() *net.Resolver {
 	}}
 }
 
-func (p *prober) dial(ctx context.Context, host string) (net.Conn, bool) {
-	addr := net.JoinHostPort(host, strconv.Itoa(p.r.Port))
+func (p *prober) dial(ctx context.Context, host, port string) (net.Conn, bool) {
+	addr := net.JoinHostPort(host, port)
 	tr := &TCPResult{Address: addr}
 	p.r.TCP = tr
 	start := time.Now()
@@ -426,7 +426,7 @@ func (p *prober) viaProxy(ctx context.Context, proxy *url.URL) (net.Conn, bool) 
 		d.Addresses = []string{addrs[0].IP.String()}
 		phost = addrs[0].IP.String()
 	}
-	conn, ok := p.dial(ctx, phost)
+	conn, ok := p.dial(ctx, phost, port)
 	if !ok {
 		p.r.Layer = LayerProxy
 		p.r.Detail = "the proxy " + ps.URL + ": " + p.r.Detail
@@ -465,7 +465,12 @@ func (p *prober) viaProxy(ctx context.Context, proxy *url.URL) (net.Conn, bool) 
 	conn.SetDeadline(deadline)
 	start := time.Now()
 	var resp *http.Response
-	err := req.Write(conn)
+	var err error
+	if t.Protocol == "http" {
+		err = req.WriteProxy(conn) // absolute URI
+	} else {
+		err = req.Write(conn)
+	}
 	br := bufio.NewReader(io.LimitReader(conn, maxHeaderBytes+maxBodyBytes))
 	if err == nil {
 		resp, err = http.ReadResponse(br, req)

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/netip"
@@ -192,7 +193,7 @@ func ServeHTTPS(l net.Listener, cert tls.Certificate, body string) {
 	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, body)
-	}), ReadHeaderTimeout: 5 * time.Second}
+	}), ReadHeaderTimeout: 5 * time.Second, ErrorLog: quiet}
 	srv.Serve(tls.NewListener(l, cfg))
 }
 
@@ -204,9 +205,13 @@ func ServeHTTP(l net.Listener, status int, header http.Header, body string) {
 		}
 		w.WriteHeader(status)
 		io.WriteString(w, body)
-	}), ReadHeaderTimeout: 5 * time.Second}
+	}), ReadHeaderTimeout: 5 * time.Second, ErrorLog: quiet}
 	srv.Serve(l)
 }
+
+// quiet drops the servers' handshake-error log lines: the tests make
+// those errors on purpose.
+var quiet = log.New(io.Discard, "", 0)
 
 // AzureFirewallDenyBody is the page Azure Firewall answers a denied
 // plain-HTTP request with (status 470), as documented.
