@@ -268,19 +268,20 @@ func writeProfileList(w io.Writer) error {
 // what each blocked one means and how to fix it.
 func writeEgressCheckText(w io.Writer, results []reach.Result, unprobed []reach.Unprobed, findings []report.Finding, sum reach.Summary) error {
 	v := sum.Vantage
-	fmt.Fprintf(w, "%s from %s (resolver %s", count(sum.Destinations, "destination", "destinations"), report.Printable(v.Hostname), report.Printable(v.Resolver))
+	fmt.Fprintf(w, "%s from %s: %d reachable, %d blocked", count(sum.Destinations, "destination", "destinations"),
+		report.Printable(v.Hostname), sum.Reachable, sum.Blocked)
+	if sum.TCPOnlyWouldPass > 0 {
+		fmt.Fprintf(w, " (%d of them pass a TCP-only check like nc -vz)", sum.TCPOnlyWouldPass)
+	}
+	if sum.NotProbed > 0 {
+		fmt.Fprintf(w, ", %d not probed", sum.NotProbed)
+	}
+	fmt.Fprintf(w, "\nresolver %s", report.Printable(v.Resolver))
 	if v.Proxy != "" {
 		fmt.Fprintf(w, ", proxy %s", report.Printable(v.Proxy))
 	}
 	if len(v.SourceAddresses) > 0 {
 		fmt.Fprintf(w, ", source %s", strings.Join(v.SourceAddresses, ", "))
-	}
-	fmt.Fprintf(w, "): %d reachable, %d blocked", sum.Reachable, sum.Blocked)
-	if sum.TCPOnlyWouldPass > 0 {
-		fmt.Fprintf(w, " (%d of them pass a TCP-only check)", sum.TCPOnlyWouldPass)
-	}
-	if sum.NotProbed > 0 {
-		fmt.Fprintf(w, ", %d not probed", sum.NotProbed)
 	}
 	fmt.Fprintln(w)
 	if len(results) > 0 {
@@ -309,7 +310,7 @@ func writeEgressCheckText(w io.Writer, results []reach.Result, unprobed []reach.
 			io.WriteString(w, wrap(report.Printable("fix: "+f.Remediation), "    ", 92))
 		}
 	}
-	_, err := fmt.Fprintln(w, "\n(--format json keeps every layer: resolver answers, certificate names and issuer, the proxy's and the server's answers)")
+	_, err := fmt.Fprintln(w, "\n(--format json keeps every layer: addresses, certificate names and issuer, the answers)")
 	return err
 }
 

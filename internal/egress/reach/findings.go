@@ -174,8 +174,10 @@ func remediation(r *Result) string {
 			return fmt.Sprintf("allow TCP to %s port %d in a network rule of the firewall (and the NSG) in the path", r.Host, r.Port)
 		}
 		return fmt.Sprintf("allow %s (%s) on the firewall in the path: an Azure Firewall application rule, or a network rule for port %d", r.Host, rule, r.Port)
-	case ClassTLSResetAfterHello, ClassTLSTimeout, ClassTLSAlert:
+	case ClassTLSResetAfterHello, ClassTLSTimeout:
 		return fmt.Sprintf("add an Azure Firewall application rule allowing %s (%s); the TCP connect that succeeded proves nothing", r.Host, rule)
+	case ClassTLSAlert:
+		return fmt.Sprintf("a middlebox refusing the name answers this way (allow %s, %s, where it runs); so does a server that shares no TLS version or cipher with modern clients", r.Host, rule)
 	case ClassTLSIntercepted:
 		return "exempt " + r.Host + " from TLS inspection, or give the workload the inspection CA (and kensa --ca to confirm)"
 	case ClassProxyDenied:

@@ -378,6 +378,16 @@ func TestNetnsFirewall(t *testing.T) {
 		t.Errorf("vantage %+v, want source %s", sum.Vantage, clientIP)
 	}
 
+	// The text view of the same run, as a user reads it.
+	textCmd := exec.Command("ip", append([]string{"netns", "exec", l.client, l.bin, "egress", "check", "--ca", l.ca, "--timeout", "1500ms"}, args...)...)
+	text, _ := textCmd.Output()
+	t.Logf("kensa egress check (text view):\n%s", text)
+	for _, line := range strings.Split(string(text), "\n") {
+		if n := len([]rune(line)); n > 100 {
+			t.Errorf("text line of %d runes does not fit a terminal: %q", n, line)
+		}
+	}
+
 	// 2. What a TCP-only check says about the destinations kensa reports
 	// blocked at TLS: nc -vz succeeds.
 	for _, host := range []string{"azfw.test", "reset.test"} {
