@@ -106,7 +106,7 @@ func runEgressCheck(ctx context.Context, env *Env, args []string) error {
 	caFile := fs.String("ca", "", "")
 	timeout := fs.String("timeout", "5s", "")
 	parallel := fs.Int("parallel", 32, "")
-	pos, err := parseCommand(env, fs, common, egressCheckUsage, args)
+	pos, err := parseCommand(env, fs, common, egressCheckUsage+findingsHelp("docs/egress-check.md", reach.Checks), args)
 	if err != nil || pos == nil {
 		return err
 	}
@@ -216,7 +216,7 @@ func runEgressCheck(ctx context.Context, env *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := unreadableInputs(res.Files, nil); err != nil {
+		if err := unreadableInputs(res.Files); err != nil {
 			return err
 		}
 		ts, _ := reach.FromLog(res, strings.Join(logs, ", "))
@@ -240,7 +240,7 @@ func runEgressCheck(ctx context.Context, env *Env, args []string) error {
 	rep := newReport(env, "egress check", common.at)
 	rep.Results = results
 	rep.Findings = append(reach.Findings(results), reach.UnprobedFindings(unprobed)...)
-	sum := reach.Summarize(results, unprobed)
+	sum := reach.Summarize(results, unprobed, rep.Findings)
 	if sum.Vantage == nil {
 		sum.Vantage = &reach.Vantage{}
 	}
@@ -253,11 +253,12 @@ func runEgressCheck(ctx context.Context, env *Env, args []string) error {
 	}
 	sum.Vantage.Proxy = proxyDesc
 	rep.Summary = sum
-	return emit(env, common, rep, func(w io.Writer) error { return writeEgressCheckText(w, results, unprobed, rep.Findings, sum) })
+	return finish(env, common, outcome{rep: rep, text: func(t *textWriter) { writeEgressCheckText(t, results, rep.Findings, sum) }})
 }
 
 func writeProfileList(w io.Writer) error {
 	tb := report.NewTable("PROFILE", "DESTINATIONS", "TITLE")
+	tb.MaxWidth = 70
 	for _, p := range egress.Profiles() {
 		tb.Row(p.Name, strconv.Itoa(len(p.Destinations)), p.Title)
 	}
@@ -266,26 +267,26 @@ func writeProfileList(w io.Writer) error {
 
 // writeEgressCheckText is the text view: one line per destination, then
 // what each blocked one means and how to fix it.
-func writeEgressCheckText(w io.Writer, results []reach.Result, unprobed []reach.Unprobed, findings []report.Finding, sum reach.Summary) error {
+func writeEgressCheckText(t *textWriter, results []reach.Result, findings []report.Finding, sum reach.Summary) {
 	v := sum.Vantage
-	fmt.Fprintf(w, "%s from %s: %d reachable, %d blocked", count(sum.Destinations, "destination", "destinations"),
-		report.Printable(v.Hostname), sum.Reachable, sum.Blocked)
+	t.printf("%s from %s: %d reachable, %d blocked", report.Count(sum.Destinations, "destination", "destinations"),
+		v.Hostname, sum.Reachable, sum.Blocked)
 	if sum.TCPOnlyWouldPass > 0 {
-		fmt.Fprintf(w, " (%d of them pass a TCP-only check like nc -vz)", sum.TCPOnlyWouldPass)
+		t.printf(" (%d of them pass a TCP-only check like nc -vz)", sum.TCPOnlyWouldPass)
 	}
 	if sum.NotProbed > 0 {
-		fmt.Fprintf(w, ", %d not probed", sum.NotProbed)
+		t.printf(", %d not probed", sum.NotProbed)
 	}
-	fmt.Fprintf(w, "\nresolver %s", report.Printable(v.Resolver))
+	t.printf("\nresolver %s", v.Resolver)
 	if v.Proxy != "" {
-		fmt.Fprintf(w, ", proxy %s", report.Printable(v.Proxy))
+		t.printf(", proxy %s", v.Proxy)
 	}
 	if len(v.SourceAddresses) > 0 {
-		fmt.Fprintf(w, ", source %s", strings.Join(v.SourceAddresses, ", "))
+		t.printf(", source %s", strings.Join(v.SourceAddresses, ", "))
 	}
-	fmt.Fprintln(w)
+	t.printf("\n")
 	if len(results) > 0 {
-		fmt.Fprintln(w)
+		t.printf("\n")
 		tb := report.NewTable("STATUS", "DESTINATION", "SERVICE", "DNS", "TCP", "TLS", "HTTP", "CLASS")
 		tb.MaxWidth = 34
 		tb.Uncut = []int{1}
@@ -298,20 +299,17 @@ func writeEgressCheckText(w io.Writer, results []reach.Result, unprobed []reach.
 			tb.Row(r.Status, r.Address(), svc, layerCell(r, reach.LayerDNS), layerCell(r, reach.LayerTCP),
 				layerCell(r, reach.LayerTLS), layerCell(r, reach.LayerHTTP), dash(r.Class))
 		}
-		if err := tb.Write(w); err != nil {
-			return err
-		}
+		t.table(tb)
 	}
 	if len(findings) > 0 {
-		fmt.Fprintln(w)
+		t.printf("\n")
 		for _, f := range findings {
-			fmt.Fprintf(w, "%s  %s\n", f.ID, report.Printable(f.Subject))
-			io.WriteString(w, wrap(report.Printable(f.Message), "    ", 92))
-			io.WriteString(w, wrap(report.Printable("fix: "+f.Remediation), "    ", 92))
+			t.printf("%s  %s\n", f.ID, f.Subject)
+			t.lines(wrap(report.Printable(f.Message), "    ", 92))
+			t.lines(wrap(report.Printable("fix: "+f.Remediation), "    ", 92))
 		}
 	}
-	_, err := fmt.Fprintln(w, "\n(--format json keeps every layer: addresses, certificate names and issuer, the answers)")
-	return err
+	t.printf("\n(--format json keeps every layer: addresses, certificate names and issuer, the answers)\n")
 }
 
 // layerCell says how one layer went: "ok", "-" (not reached or not

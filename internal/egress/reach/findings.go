@@ -102,40 +102,67 @@ func UnprobedFindings(us []Unprobed) []report.Finding {
 // Findings returns one finding per blocked result; its id is the
 // failure class, its subject the destination.
 func Findings(results []Result) []report.Finding {
-	bySev := map[string]report.Check{}
-	for _, c := range Checks {
-		bySev[c.ID] = c
-	}
 	var out []report.Finding
 	for i := range results {
 		r := &results[i]
 		if !r.Blocked() {
 			continue
 		}
-		c, ok := bySev[r.Class]
-		if !ok {
-			c = bySev[ClassTLSFailed]
+		// One arm per class, so that every id is a constant of the
+		// catalog (catalogtest reads them).
+		switch r.Class {
+		case ClassDNSNXDomain:
+			out = append(out, finding(ClassDNSNXDomain, r))
+		case ClassDNSTimeout:
+			out = append(out, finding(ClassDNSTimeout, r))
+		case ClassDNSFailed:
+			out = append(out, finding(ClassDNSFailed, r))
+		case ClassTCPRefused:
+			out = append(out, finding(ClassTCPRefused, r))
+		case ClassTCPTimeout:
+			out = append(out, finding(ClassTCPTimeout, r))
+		case ClassTLSResetAfterHello:
+			out = append(out, finding(ClassTLSResetAfterHello, r))
+		case ClassTLSAlert:
+			out = append(out, finding(ClassTLSAlert, r))
+		case ClassTLSTimeout:
+			out = append(out, finding(ClassTLSTimeout, r))
+		case ClassTLSIntercepted:
+			out = append(out, finding(ClassTLSIntercepted, r))
+		case ClassProxyDenied:
+			out = append(out, finding(ClassProxyDenied, r))
+		case ClassProxyFailed:
+			out = append(out, finding(ClassProxyFailed, r))
+		case ClassHTTPDenied:
+			out = append(out, finding(ClassHTTPDenied, r))
+		default:
+			out = append(out, finding(ClassTLSFailed, r))
 		}
-		msg := fmt.Sprintf("%s is blocked at %s: %s", r.Address(), layerName(r.Layer), r.Detail)
-		if r.Class == ClassTLSResetAfterHello || r.Class == ClassTLSTimeout || r.Class == ClassTLSIntercepted {
-			if r.TCP != nil && r.TCP.Connected && r.Proxy == nil {
-				msg += "; a TCP-only check (nc -vz, tcpping) reports it reachable"
-			}
-		}
-		cite := c.Citation
-		if s := r.Service; s != nil {
-			msg += ". " + s.Name + " needs it"
-			if s.Why != "" {
-				msg += ": " + strings.TrimSuffix(s.Why, ".")
-			}
-			cite += "; kensa catalog " + s.ID + " (" + s.Source + ", as of " + s.AsOf + ")"
-		}
-		out = append(out, report.Finding{
-			ID: c.ID, Severity: c.Severity, Subject: r.Address(), Message: msg,
-			Citation: cite, Remediation: remediation(r), Address: r.Address(), ServerName: serverName(r),
-		})
 	}
 	return out
+}
+
+// finding makes the finding of class id for a blocked result.
+func finding(id string, r *Result) report.Finding {
+	c, _ := report.Lookup(Checks, id)
+	msg := fmt.Sprintf("%s is blocked at %s: %s", r.Address(), layerName(r.Layer), r.Detail)
+	if id == ClassTLSResetAfterHello || id == ClassTLSTimeout || id == ClassTLSIntercepted {
+		if r.TCP != nil && r.TCP.Connected && r.Proxy == nil {
+			msg += "; a TCP-only check (nc -vz, tcpping) reports it reachable"
+		}
+	}
+	cite := c.Citation
+	if s := r.Service; s != nil {
+		msg += ". " + s.Name + " needs it"
+		if s.Why != "" {
+			msg += ": " + strings.TrimSuffix(s.Why, ".")
+		}
+		cite += "; kensa catalog " + s.ID + " (" + s.Source + ", as of " + s.AsOf + ")"
+	}
+	return report.Finding{
+		ID: id, Severity: c.Severity, Subject: r.Address(), Message: msg,
+		Citation: cite, Remediation: remediation(r), Address: r.Address(), ServerName: serverName(r),
+	}
 }
 
 func serverName(r *Result) string {
@@ -192,6 +219,7 @@ func remediation(r *Result) string {
 
 // Summary counts one run's results.
 type Summary struct {
+	report.SeverityCounts
 	Destinations int            `json:"destinations"`
 	Reachable    int            `json:"reachable"`
 	Blocked      int            `json:"blocked"`
@@ -214,9 +242,9 @@ type Vantage struct {
 	Proxy           string   `json:"proxy,omitempty"`
 }
 
-// Summarize counts results and the destinations not probed.
-func Summarize(results []Result, unprobed []Unprobed) Summary {
-	s := Summary{ByClass: map[string]int{}, NotProbed: len(unprobed)}
+// Summarize counts results, the destinations not probed and the findings.
+func Summarize(results []Result, unprobed []Unprobed, findings []report.Finding) Summary {
+	s := Summary{ByClass: map[string]int{}, NotProbed: len(unprobed), SeverityCounts: report.CountSeverities(findings)}
 	for i := range results {
 		r := &results[i]
 		s.Destinations++
@@ -243,6 +271,7 @@ func Summarize(results []Result, unprobed []Unprobed) Summary {
 
 // Add adds o's counts to s (merged reports).
 func (s *Summary) Add(o Summary) {
+	s.SeverityCounts.Add(o.SeverityCounts)
 	s.Destinations += o.Destinations
 	s.Reachable += o.Reachable
 	s.Blocked += o.Blocked

@@ -142,7 +142,7 @@ func TestLoopbackClasses(t *testing.T) {
 			t.Errorf("reset finding does not say a TCP-only check passes: %s", f.Message)
 		}
 	}
-	sum := reach.Summarize(res, nil)
+	sum := reach.Summarize(res, nil, fs)
 	if sum.Blocked != 14 || sum.Reachable != 3 || sum.TCPOnlyWouldPass < 3 {
 		t.Errorf("summary %+v", sum)
 	}
