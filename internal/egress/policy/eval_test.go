@@ -160,15 +160,15 @@ func TestMatchFQDN(t *testing.T) {
 
 func TestParseDest(t *testing.T) {
 	for in, want := range map[string]string{
-		"pypi.org":                "https pypi.org 443",
-		"pypi.org:443":            "https pypi.org 443",
-		"pypi.org:80":             "http pypi.org 80",
-		"http://x.example:8080/a": "http x.example 8080",
+		"pypi.org":                 "https pypi.org 443",
+		"pypi.org:443":             "https pypi.org 443",
+		"pypi.org:80":              "http pypi.org 80",
+		"http://x.example:8080/a":  "http x.example 8080",
 		"udp://ntp.ubuntu.com:123": "udp ntp.ubuntu.com 123",
-		"db.example:1433":         "mssql db.example 1433",
-		"[2001:db8::1]:22":        "tcp 2001:db8::1 22",
-		"10.0.0.1:5432":           "tcp 10.0.0.1 5432",
-		"Files.PythonHosted.org.": "https files.pythonhosted.org 443",
+		"db.example:1433":          "mssql db.example 1433",
+		"[2001:db8::1]:22":         "tcp 2001:db8::1 22",
+		"10.0.0.1:5432":            "tcp 10.0.0.1 5432",
+		"Files.PythonHosted.org.":  "https files.pythonhosted.org 443",
 	} {
 		tg, err := ParseDest(in)
 		if err != nil {
@@ -185,4 +185,3 @@ func TestParseDest(t *testing.T) {
 		}
 	}
 }
-
