@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/kensa-project/kensa/internal/cert"
 	"github.com/kensa-project/kensa/internal/egress"
+	"github.com/kensa-project/kensa/internal/egress/policy"
 	"github.com/kensa-project/kensa/internal/egress/reach"
 	"github.com/kensa-project/kensa/internal/report"
 )
@@ -97,6 +100,9 @@ func runEgressCheck(ctx context.Context, env *Env, args []string) error {
 	fs.Func("dest", "", list(&dests))
 	fs.Func("profile", "", list(&profiles))
 	fs.Func("from-log", "", func(s string) error { logs = append(logs, s); return nil })
+	var policies []string
+	fs.Func("policy", "", func(s string) error { policies = append(policies, s); return nil })
+	sourceFlag := fs.String("source", "", "")
 	app := fs.String("app", "", "")
 	storage := fs.String("storage-account", "", "")
 	apiServer := fs.String("aks-api-server", "", "")
@@ -177,6 +183,47 @@ func runEgressCheck(ctx context.Context, env *Env, args []string) error {
 	}
 	opts.Roots = pool
 
+	var ev *policy.Evaluator
+	var source netip.Prefix
+	if *sourceFlag != "" {
+		if len(policies) == 0 {
+			return usageErrorf("--source is the source of a --policy prediction").withHint("add --policy FILE, or drop --source")
+		}
+		p, err := netip.ParsePrefix(*sourceFlag)
+		if err != nil {
+			a, aerr := netip.ParseAddr(*sourceFlag)
+			if aerr != nil {
+				return usageErrorf("--source %q is not an IP address or CIDR", *sourceFlag).withHint("write it as 10.0.2.0/24 or 10.0.2.4")
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		source = p
+	}
+	if len(policies) > 0 {
+		var ins []policy.Input
+		for _, p := range policies {
+			if err := checkInput("--policy", p, "name an exported policy: az network firewall policy show -o json > policy.json"); err != nil {
+				return err
+			}
+			f, err := os.Open(p)
+			if err != nil {
+				return usageErrorf("--policy %s: %v", p, unwrapPath(err))
+			}
+			defer f.Close()
+			ins = append(ins, policy.Input{Name: p, R: f})
+		}
+		set, err := policy.Read(ins)
+		if err != nil {
+			e := usageErrorf("--policy: %v", err)
+			if errors.Is(err, policy.ErrNotPolicy) {
+				e.withHint("kensa reads az -o json, ARM/REST JSON, ARM templates and terraform show -json")
+			}
+			return e
+		}
+		if ev, err = policy.NewEvaluator(set); err != nil {
+			return usageErrorf("--policy: %v", err)
+		}
+	}
 	var targets []reach.Target
 	for _, s := range dests {
 		t, err := reach.ParseDest(s)
@@ -240,6 +287,9 @@ func runEgressCheck(ctx context.Context, env *Env, args []string) error {
 	rep := newReport(env, "egress check", common.at)
 	rep.Results = results
 	rep.Findings = append(reach.Findings(results), reach.UnprobedFindings(unprobed)...)
+	if ev != nil {
+		rep.Findings = append(rep.Findings, reach.Predict(results, ev, source)...)
+	}
 	sum := reach.Summarize(results, unprobed, rep.Findings)
 	if sum.Vantage == nil {
 		sum.Vantage = &reach.Vantage{}
@@ -277,6 +327,9 @@ func writeEgressCheckText(t *textWriter, results []reach.Result, findings []repo
 	if sum.NotProbed > 0 {
 		t.printf(", %d not probed", sum.NotProbed)
 	}
+	if sum.Predicted > 0 {
+		t.printf("; policy: %d of %d predictions match", sum.Predicted-sum.Mismatches, sum.Predicted)
+	}
 	t.printf("\nresolver %s", v.Resolver)
 	if v.Proxy != "" {
 		t.printf(", proxy %s", v.Proxy)
@@ -287,7 +340,11 @@ func writeEgressCheckText(t *textWriter, results []reach.Result, findings []repo
 	t.printf("\n")
 	if len(results) > 0 {
 		t.printf("\n")
-		tb := report.NewTable("STATUS", "DESTINATION", "SERVICE", "DNS", "TCP", "TLS", "HTTP", "CLASS")
+		header := []string{"STATUS", "DESTINATION", "SERVICE", "DNS", "TCP", "TLS", "HTTP", "CLASS"}
+		if sum.Predicted > 0 {
+			header = append(header, "POLICY")
+		}
+		tb := report.NewTable(header...)
 		tb.MaxWidth = 34
 		tb.Uncut = []int{1}
 		for i := range results {
@@ -296,8 +353,15 @@ func writeEgressCheckText(t *textWriter, results []reach.Result, findings []repo
 			if r.Service != nil {
 				svc = r.Service.Name
 			}
+			pred := "-"
+			if p := r.Prediction; p != nil {
+				pred = p.Action
+				if p.Match != nil && !*p.Match {
+					pred += " (MISMATCH)"
+				}
+			}
 			tb.Row(r.Status, r.Address(), svc, layerCell(r, reach.LayerDNS), layerCell(r, reach.LayerTCP),
-				layerCell(r, reach.LayerTLS), layerCell(r, reach.LayerHTTP), dash(r.Class))
+				layerCell(r, reach.LayerTLS), layerCell(r, reach.LayerHTTP), dash(r.Class), pred)
 		}
 		t.table(tb)
 	}

@@ -64,6 +64,9 @@ var Checks = []report.Check{
 	{ID: NotProbed, Severity: report.Warning, Title: "a destination of the profile was not probed: it needs a name of yours",
 		Citation: "kensa egress profiles (profiles.json): destinations with a fill",
 		Help:     "The profile names a destination by pattern (the app's own SCM site *.scm.azurewebsites.net, a storage account) whose concrete name only you know. Give it (--app NAME, --storage-account NAME, --aks-api-server FQDN) so that it is probed too: Kudu's call to the app's own SCM site is the destination most often forgotten (seed 003)."},
+	{ID: WhatifMismatch, Severity: report.Warning, Title: "the probe disagrees with the firewall policy's prediction (egress whatif)",
+		Citation: "Azure Firewall rule processing (rule-processing.md, ms.date 05/07/2025), as kensa egress whatif evaluates it",
+		Help:     "With --policy, each destination's probe is compared with what the exported policy predicts for the probe's own source address. A destination the policy allows but the probe finds refused (or the reverse) means the export is not what the firewall runs (a pending deployment, a parent policy not exported), or something else in the path decides: another firewall, an NSG, a route that bypasses the firewall."},
 	{ID: ClassHTTPDenied, Severity: report.Error, Title: "a firewall, proxy or captive portal answered the HTTP request instead of the destination",
 		Citation: citeAZFWDeny + "; " + citeRFC6585,
 		Help:     "The request got an answer, but not from the destination: Azure Firewall's deny page (status 470, \"Action: Deny\"), a transparent Squid's error page (X-Squid-Error), or a captive portal (511, a redirect to a login page). Allow the destination where the answer came from."},
@@ -228,6 +231,10 @@ type Summary struct {
 	// reports reachable (TCP connected, TLS or HTTP refused).
 	TCPOnlyWouldPass int `json:"tcp_only_would_pass"`
 	NotProbed        int `json:"not_probed"`
+	// Predicted and Mismatches count the destinations compared with a
+	// policy (--policy) and those where prediction and probe disagree.
+	Predicted  int `json:"predicted,omitempty"`
+	Mismatches int `json:"mismatches,omitempty"`
 	// Vantage is where the probe ran from: the same check from a laptop
 	// proves nothing about a subnet.
 	Vantage *Vantage `json:"vantage,omitempty"`
@@ -248,6 +255,12 @@ func Summarize(results []Result, unprobed []Unprobed, findings []report.Finding)
 	for i := range results {
 		r := &results[i]
 		s.Destinations++
+		if p := r.Prediction; p != nil && p.Match != nil {
+			s.Predicted++
+			if !*p.Match {
+				s.Mismatches++
+			}
+		}
 		if r.TCP != nil && r.TCP.Local != "" {
 			if s.Vantage == nil {
 				s.Vantage = &Vantage{}
@@ -277,6 +290,8 @@ func (s *Summary) Add(o Summary) {
 	s.Blocked += o.Blocked
 	s.TCPOnlyWouldPass += o.TCPOnlyWouldPass
 	s.NotProbed += o.NotProbed
+	s.Predicted += o.Predicted
+	s.Mismatches += o.Mismatches
 	if s.ByClass == nil {
 		s.ByClass = map[string]int{}
 	}

@@ -441,13 +441,37 @@ func TestNetnsFirewall(t *testing.T) {
 		t.Errorf("vantage %+v, want the proxy from the environment", sum.Vantage)
 	}
 
-	// 4. Everything reachable: exit 0.
+	// 4. Beside the policy the firewall is believed to run: it allows
+	// ok.test and reset.test (but the firewall resets reset.test: the
+	// export is not what runs), and nothing for drop.test.
+	pol := filepath.Join(l.dir, "rcg.json")
+	os.WriteFile(pol, []byte(`{"value": [{"name": "egress", "id": "/subscriptions/0/resourceGroups/rg/providers/Microsoft.Network/firewallPolicies/lab/ruleCollectionGroups/egress",
+ "properties": {"priority": 200, "ruleCollections": [
+  {"name": "allow-web", "ruleCollectionType": "FirewallPolicyFilterRuleCollection", "priority": 100, "action": {"type": "Allow"},
+   "rules": [{"name": "deploy", "ruleType": "ApplicationRule", "protocols": [{"protocolType": "Https", "port": 443}],
+              "sourceAddresses": ["10.77.1.0/24"], "targetFqdns": ["ok.test", "reset.test"]}]}]}}]}`), 0o644)
+	code, rs, sum, stderr = l.kensa(nil, "--policy", pol, "--dest", "ok.test,reset.test,drop.test", "--timeout", "1500ms")
+	if code != 1 {
+		t.Fatalf("--policy run: exit %d, want 1; stderr:\n%s", code, stderr)
+	}
+	got = byHost(rs)
+	for k, w := range map[string][2]string{"https://ok.test:443": {"allow", "true"}, "https://reset.test:443": {"allow", "false"}, "https://drop.test:443": {"deny", "true"}} {
+		p := got[k].Prediction
+		if p == nil || p.Action != w[0] || p.Match == nil || fmt.Sprint(*p.Match) != w[1] || p.Source != clientIP+"/32" {
+			t.Errorf("--policy %s: prediction %+v, want %s, match %s, source %s/32", k, p, w[0], w[1], clientIP)
+		}
+	}
+	if sum.Predicted != 3 || sum.Mismatches != 1 {
+		t.Errorf("--policy summary: %d predicted, %d mismatches; want 3 and 1", sum.Predicted, sum.Mismatches)
+	}
+
+	// 5. Everything reachable: exit 0.
 	code, _, _, stderr = l.kensa(nil, "--dest", "ok.test,http://web.test")
 	if code != 0 {
 		t.Errorf("reachable run: exit %d, want 0; stderr:\n%s", code, stderr)
 	}
 
-	// 5. Thirty destinations, a third of them waiting for a timeout (the
+	// 6. Thirty destinations, a third of them waiting for a timeout (the
 	// firewall drops them), timed with the shell's time: the figure of
 	// the report. Logged, not asserted (speed is for benchmarks).
 	var thirty []string

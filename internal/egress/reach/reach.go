@@ -91,6 +91,8 @@ type Result struct {
 	TCP    *TCPResult  `json:"tcp,omitempty"`
 	TLS    *TLSResult  `json:"tls,omitempty"`
 	HTTP   *HTTPResult `json:"http,omitempty"`
+	// Prediction is the policy's answer for the destination (--policy).
+	Prediction *Prediction `json:"prediction,omitempty"`
 	// ElapsedMS is the time the whole probe took.
 	ElapsedMS int64 `json:"elapsed_ms"`
 }
@@ -131,7 +133,9 @@ type ProxyStep struct {
 type TCPResult struct {
 	Address   string `json:"address"`
 	Connected bool   `json:"connected"`
-	// Local is the connection's own address (the vantage point's source).
+	// Local is the connection's own address (the vantage point's
+	// source); for a failed connection, the address the routing table
+	// would have sent it from.
 	Local     string `json:"local,omitempty"`
 	Error     string `json:"error,omitempty"`
 	ElapsedMS int64  `json:"elapsed_ms"`
@@ -383,6 +387,12 @@ func (p *prober) dial(ctx context.Context, host, port string) (net.Conn, bool) {
 	tr.ElapsedMS = time.Since(start).Milliseconds()
 	if err != nil {
 		tr.Error = err.Error()
+		// The source address the connection would have left from: a
+		// connected UDP socket asks the routing table and sends nothing.
+		if u, uerr := net.Dial("udp", addr); uerr == nil {
+			tr.Local = u.LocalAddr().String()
+			u.Close()
+		}
 		class, detail := classifyTCP(err)
 		p.fail(LayerTCP, class, detail+" connecting to "+addr)
 		return nil, false
