@@ -120,13 +120,6 @@ func runEgressCheck(ctx context.Context, env *Env, args []string) error {
 		return usageErrorf("egress check takes no arguments (got %q)", pos[0]).
 			withHint("name destinations with --dest %s", pos[0])
 	}
-	if *listProfiles {
-		return writeProfileList(env.Stdout)
-	}
-	if len(dests) == 0 && len(profiles) == 0 && len(logs) == 0 {
-		return usageErrorf("egress check needs destinations").
-			withHint("name them with --dest HOST[:PORT], --profile NAME (--list-profiles) or --from-log FILE")
-	}
 	d, err := parseDuration(*timeout)
 	if err != nil || d <= 0 || d > 10*time.Minute {
 		return usageErrorf("--timeout %q is not a duration from 1ms to 10m", *timeout).withHint("write it as 5s or 1500ms")
@@ -224,6 +217,20 @@ func runEgressCheck(ctx context.Context, env *Env, args []string) error {
 			return usageErrorf("--policy: %v", err)
 		}
 	}
+	if *listProfiles {
+		// After every flag was checked: a manifest's args can be
+		// validated with --list-profiles added.
+		for _, name := range profiles {
+			if _, err := egress.LookupProfile(name); err != nil {
+				return usageErrorf("--profile: %v", err)
+			}
+		}
+		return writeProfileList(env.Stdout)
+	}
+	if len(dests) == 0 && len(profiles) == 0 && len(logs) == 0 {
+		return usageErrorf("egress check needs destinations").
+			withHint("name them with --dest HOST[:PORT], --profile NAME (--list-profiles) or --from-log FILE")
+	}
 	var targets []reach.Target
 	for _, s := range dests {
 		t, err := reach.ParseDest(s)
@@ -272,6 +279,10 @@ func runEgressCheck(ctx context.Context, env *Env, args []string) error {
 				withHint("kensa egress analyze %s shows what they hold", strings.Join(logs, " "))
 		}
 		targets = append(targets, ts...)
+	}
+	if len(targets) == 0 && len(unprobed) > 0 {
+		return usageErrorf("no destination of the profile can be probed without %s", unprobed[0].Needs).
+			withHint("the profile names %s by pattern: give the name it stands for", unprobed[0].Host)
 	}
 	targets = reach.Dedupe(targets)
 	reach.JoinCatalog(targets, egress.DefaultCatalog())

@@ -638,10 +638,9 @@ func (p *prober) tlsStep(ctx context.Context, conn net.Conn) (*tls.Conn, bool) {
 	for _, c := range certs[1:min(len(certs), 16)] {
 		inter.AddCert(c)
 	}
-	vo := x509.VerifyOptions{Roots: p.opts.Roots, Intermediates: inter, DNSName: cfg.ServerName}
-	if cfg.ServerName == "" {
-		vo.DNSName = ""
-	}
+	// The name, or for an IP address its IP SAN (crypto/x509 checks an
+	// IP written as DNSName against the certificate's IP addresses).
+	vo := x509.VerifyOptions{Roots: p.opts.Roots, Intermediates: inter, DNSName: t.Host}
 	if _, verr := leaf.Verify(vo); verr != nil {
 		tr.VerifyError = verr.Error()
 		class, detail := classifyVerify(verr, leaf, t.Host)
