@@ -487,4 +487,15 @@ func TestNetnsFirewall(t *testing.T) {
 	if !strings.Contains(string(out), "exit=1") {
 		t.Errorf("30-destination run: %s", out)
 	}
+	// Thirty that all answer (blocked ones included: resets, alerts,
+	// NXDOMAIN, 470): no timeout to wait for.
+	answering := append(append([]string{}, thirty[:27]...), "http://azfw.test", "http://web.test", "ok.test")
+	out, _ = exec.Command("bash", "-c", fmt.Sprintf("time ip netns exec %s %s egress check --ca %s --timeout 5s --dest %s >/dev/null; echo exit=$?",
+		l.client, l.bin, l.ca, strings.Join(answering, ","))).CombinedOutput()
+	t.Logf("30 destinations, none dropped:\n%s", out)
+	if os.Getenv("KENSA_LAB_FIGURE") != "" {
+		// The same, one destination at a time, for the ratio.
+		out, _ := exec.Command("bash", "-c", strings.Replace(script, "--timeout 5s", "--timeout 5s --parallel 1", 1)).CombinedOutput()
+		t.Logf("the same 30, --parallel 1:\n%s", out)
+	}
 }
