@@ -279,6 +279,9 @@ func Summarize(results []Result, unprobed []Unprobed, findings []report.Finding)
 			s.TCPOnlyWouldPass++
 		}
 	}
+	if s.Vantage != nil {
+		slices.Sort(s.Vantage.SourceAddresses)
+	}
 	return s
 }
 

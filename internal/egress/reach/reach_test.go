@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kensa-project/kensa/internal/egress"
 	"github.com/kensa-project/kensa/internal/egress/reach"
 	"github.com/kensa-project/kensa/internal/egress/reach/reachtest"
 )
@@ -145,5 +146,18 @@ func TestLoopbackClasses(t *testing.T) {
 	sum := reach.Summarize(res, nil, fs)
 	if sum.Blocked != 14 || sum.Reachable != 3 || sum.TCPOnlyWouldPass < 3 {
 		t.Errorf("summary %+v", sum)
+	}
+}
+
+// TestJoinCatalog: a --dest the catalog knows names its service and
+// what fails without it; one it does not know has none.
+func TestJoinCatalog(t *testing.T) {
+	ts := []reach.Target{{Host: "files.pythonhosted.org", Port: 443, Protocol: "https"}, {Host: "unknown.example", Port: 443, Protocol: "https"}}
+	reach.JoinCatalog(ts, egress.DefaultCatalog())
+	if s := ts[0].Service; s == nil || s.ID != "pypi" || s.Source == "" || s.AsOf == "" {
+		t.Errorf("files.pythonhosted.org: service %+v, want pypi with source and date", s)
+	}
+	if ts[1].Service != nil {
+		t.Errorf("unknown.example: service %+v, want none", ts[1].Service)
 	}
 }
