@@ -351,18 +351,24 @@ func writeEgressCheckText(t *textWriter, results []reach.Result, findings []repo
 	t.printf("\n")
 	if len(results) > 0 {
 		t.printf("\n")
-		header := []string{"STATUS", "DESTINATION", "SERVICE", "DNS", "TCP", "TLS", "HTTP", "CLASS"}
+		// STATUS is folded into RESULT (reachable, or the failure class)
+		// so that a row fits a terminal.
+		header := []string{"DESTINATION", "SERVICE", "DNS", "TCP", "TLS", "HTTP", "RESULT"}
 		if sum.Predicted > 0 {
 			header = append(header, "POLICY")
 		}
 		tb := report.NewTable(header...)
-		tb.MaxWidth = 34
-		tb.Uncut = []int{1}
+		tb.MaxWidth = 22
+		tb.Uncut = []int{0, 6}
 		for i := range results {
 			r := &results[i]
 			svc := "-"
 			if r.Service != nil {
 				svc = r.Service.Name
+			}
+			result := r.Status
+			if r.Class != "" {
+				result = r.Class
 			}
 			pred := "-"
 			if p := r.Prediction; p != nil {
@@ -371,8 +377,8 @@ func writeEgressCheckText(t *textWriter, results []reach.Result, findings []repo
 					pred += " (MISMATCH)"
 				}
 			}
-			tb.Row(r.Status, r.Address(), svc, layerCell(r, reach.LayerDNS), layerCell(r, reach.LayerTCP),
-				layerCell(r, reach.LayerTLS), layerCell(r, reach.LayerHTTP), dash(r.Class), pred)
+			tb.Row(r.Address(), svc, layerCell(r, reach.LayerDNS), layerCell(r, reach.LayerTCP),
+				layerCell(r, reach.LayerTLS), layerCell(r, reach.LayerHTTP), result, pred)
 		}
 		t.table(tb)
 	}
@@ -403,9 +409,6 @@ func layerCell(r *reach.Result, layer string) string {
 		}
 	case reach.LayerTCP:
 		if r.TCP != nil && r.TCP.Connected {
-			if r.Proxy != nil {
-				return "CONNECT " + strconv.Itoa(r.Proxy.Status)
-			}
 			return "ok"
 		}
 	case reach.LayerTLS:

@@ -403,7 +403,7 @@ func (p *prober) dial(ctx context.Context, host, port string) (net.Conn, bool) {
 }
 
 // viaProxy connects to the proxy and asks it for the target: CONNECT for
-// TLS and TCP, the request itself for plain HTTP.
+// HTTPS and TLS, the request itself for plain HTTP.
 func (p *prober) viaProxy(ctx context.Context, proxy *url.URL) (net.Conn, bool) {
 	t := p.r.Target
 	ps := &ProxyStep{URL: redactedURL(proxy)}
