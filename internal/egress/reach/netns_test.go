@@ -430,6 +430,18 @@ func TestNetnsFirewall(t *testing.T) {
 	if r := got["https://ok.test:443"]; r.Proxy == nil || r.Proxy.Status != 200 || r.TLS == nil || !r.TLS.Verified {
 		t.Errorf("ok.test via squid: proxy %+v tls %+v", r.Proxy, r.TLS)
 	}
+	// Squid's own access.log of that run, read back with --from-log:
+	// what it denied is probed again (here through the same proxy).
+	accessLog := filepath.Join(l.dir, "squid", "access.log")
+	code, rs, _, stderr = l.kensa(nil, "--from-log", accessLog, "--proxy", "http://"+fwIP+":3128", "--timeout", "2s")
+	got = byHost(rs)
+	if r, ok := got["https://denied.test:443"]; code != 1 || !ok || r.Class != reach.ClassProxyDenied || r.Origin != "log "+accessLog {
+		t.Errorf("--from-log squid access.log: exit %d, results %+v; stderr %s", code, rs, stderr)
+	}
+	if _, ok := got["https://ok.test:443"]; ok {
+		t.Errorf("--from-log probed ok.test, which Squid allowed")
+	}
+
 	env := []string{"HTTPS_PROXY=http://" + fwIP + ":3128", "NO_PROXY=reset.test"}
 	code, rs, sum, stderr = l.kensa(env, "--dest", "ok.test,denied.test,reset.test", "--timeout", "2s")
 	if code != 1 {
