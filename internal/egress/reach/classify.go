@@ -47,11 +47,16 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-func classifyDNS(err error, ctx context.Context) (class, detail string) {
+// classifyDNS names a failed lookup. resolver is the --resolver address
+// ("" for the system's): Go's error names the resolv.conf server it
+// would have asked even when the lookup was redirected to --resolver.
+func classifyDNS(err error, ctx context.Context, resolver string) (class, detail string) {
 	var de *net.DNSError
 	if errors.As(err, &de) {
 		server := ""
-		if de.Server != "" {
+		if resolver != "" {
+			server = " (resolver " + resolver + ")"
+		} else if de.Server != "" {
 			server = " (resolver " + de.Server + ")"
 		}
 		switch {

@@ -328,7 +328,7 @@ func (p *prober) resolve(ctx context.Context) (string, bool) {
 	d.ElapsedMS = time.Since(start).Milliseconds()
 	if err != nil {
 		d.Error = err.Error()
-		class, detail := classifyDNS(err, dctx)
+		class, detail := classifyDNS(err, dctx, p.resolverFlag())
 		p.fail(LayerDNS, class, detail)
 		return "", false
 	}
@@ -357,6 +357,14 @@ func (p *prober) resolverName() string {
 		return "system (" + strings.Join(p.opts.SystemResolvers, ", ") + ")"
 	}
 	return "system"
+}
+
+// resolverFlag is the --resolver address, "" for the system's resolver.
+func (p *prober) resolverFlag() string {
+	if p.opts.Resolver == "" {
+		return ""
+	}
+	return resolverAddr(p.opts.Resolver)
 }
 
 func resolverAddr(s string) string {
@@ -429,7 +437,7 @@ func (p *prober) viaProxy(ctx context.Context, proxy *url.URL) (net.Conn, bool) 
 				err = errors.New("no address")
 			}
 			d.Error = err.Error()
-			class, detail := classifyDNS(err, dctx)
+			class, detail := classifyDNS(err, dctx, p.resolverFlag())
 			p.fail(LayerProxy, class, "the proxy's name "+phost+": "+detail)
 			return nil, false
 		}
