@@ -60,6 +60,7 @@ const (
 	alertIP  = "10.77.2.14" // TLS alert
 	inspIP   = "10.77.2.15" // HTTPS origin, redirected to the interceptor
 	webIP    = "10.77.2.16" // plain HTTP origin (allowed)
+	bigIP    = "10.77.2.17" // HTTPS origin behind a filter that resets large ClientHellos
 	azfwIP   = "10.77.3.1"  // middlebox in the firewall namespace
 )
 
@@ -107,7 +108,7 @@ func newLab(t *testing.T) *lab {
 	ns(l.fw, "addr", "add", "10.77.2.1/24", "dev", "k14d"+id)
 	ns(l.fw, "addr", "add", azfwIP+"/32", "dev", "lo")
 	ns(l.sv, "addr", "add", "10.77.2.2/24", "dev", "k14e"+id)
-	for _, ip := range []string{dnsIP, okIP, resetIP, dropIP, closedIP, alertIP, inspIP, webIP} {
+	for _, ip := range []string{dnsIP, okIP, resetIP, dropIP, closedIP, alertIP, inspIP, webIP, bigIP} {
 		ns(l.sv, "addr", "add", ip+"/32", "dev", "k14e"+id)
 	}
 	for _, x := range [][]string{{l.client, "k14a" + id}, {l.fw, "k14b" + id}, {l.fw, "k14d" + id}, {l.sv, "k14e" + id}} {
@@ -123,15 +124,16 @@ func newLab(t *testing.T) *lab {
 	chain forward {
 		type filter hook forward priority 0; policy drop;
 		ip daddr %[1]s tcp dport 443 @ih,0,8 0x16 reject with tcp reset
+		ip daddr %[8]s tcp dport 443 meta length > 1000 @ih,0,8 0x16 reject with tcp reset
 		ct state established,related accept
-		ip daddr { %[2]s, %[1]s, %[3]s, %[4]s, %[5]s, %[6]s, %[7]s } accept
+		ip daddr { %[2]s, %[1]s, %[3]s, %[4]s, %[5]s, %[6]s, %[7]s, %[8]s } accept
 	}
 	chain prerouting {
 		type nat hook prerouting priority -100;
 		ip daddr %[5]s tcp dport 443 redirect to :8443
 	}
 }
-`, resetIP, okIP, closedIP, alertIP, inspIP, webIP, dnsIP)
+`, resetIP, okIP, closedIP, alertIP, inspIP, webIP, dnsIP, bigIP)
 	rf := filepath.Join(l.dir, "rules.nft")
 	os.WriteFile(rf, []byte(rules), 0o644)
 	run(t, "ip", "netns", "exec", l.fw, "nft", "-f", rf)
@@ -309,7 +311,7 @@ func TestNetnsFirewall(t *testing.T) {
 	go l.dns.ServeUDP(l.listenIn(l.sv, "udp", dnsIP+":53").(net.PacketConn))
 	go l.dns.ServeTCP(l.tcp(l.sv, dnsIP+":53"))
 	names := map[string]string{"ok.test": okIP, "reset.test": resetIP, "azfw.test": azfwIP, "drop.test": dropIP,
-		"closed.test": closedIP, "alert.test": alertIP, "inspected.test": inspIP, "web.test": webIP, "denied.test": okIP}
+		"closed.test": closedIP, "alert.test": alertIP, "big.test": bigIP, "inspected.test": inspIP, "web.test": webIP, "denied.test": okIP}
 	for i := 1; i <= 20; i++ {
 		names[fmt.Sprintf("svc%02d.pool.test", i)] = okIP
 	}
@@ -320,10 +322,11 @@ func TestNetnsFirewall(t *testing.T) {
 	l.dns.Silent["silent.test"] = true
 
 	// Origins and middleboxes.
-	originCert := pub.Cert("ok.test", "reset.test", "inspected.test", "denied.test", "*.pool.test")
+	originCert := pub.Cert("ok.test", "reset.test", "inspected.test", "denied.test", "big.test", "*.pool.test")
 	go reachtest.ServeHTTPS(l.tcp(l.sv, okIP+":443"), originCert, "origin")
 	go reachtest.ServeHTTPS(l.tcp(l.sv, resetIP+":443"), originCert, "origin")
 	go reachtest.ServeHTTPS(l.tcp(l.sv, inspIP+":443"), originCert, "origin")
+	go reachtest.ServeHTTPS(l.tcp(l.sv, bigIP+":443"), originCert, "origin")
 	go reachtest.Alert(l.tcp(l.sv, alertIP+":443"))
 	go reachtest.ServeHTTP(l.tcp(l.sv, webIP+":80"), 200, nil, "plain origin")
 	go reachtest.ResetAfterHello(l.tcp(l.fw, azfwIP+":443"), true)
@@ -333,7 +336,7 @@ func TestNetnsFirewall(t *testing.T) {
 	l.squid("ok.test", "web.test")
 
 	// 1. Direct, system resolver (the lab's DNS through resolv.conf).
-	dests := []string{"ok.test", "reset.test", "azfw.test", "http://azfw.test", "drop.test", "closed.test", "alert.test",
+	dests := []string{"ok.test", "reset.test", "big.test", "azfw.test", "http://azfw.test", "drop.test", "closed.test", "alert.test",
 		"inspected.test", "http://web.test", "nx.test", "refusing.test", "silent.test"}
 	var args []string
 	for _, d := range dests {
@@ -346,6 +349,7 @@ func TestNetnsFirewall(t *testing.T) {
 	want := map[string][2]string{
 		"https://ok.test:443":        {"", ""},
 		"https://reset.test:443":     {"tls", reach.ClassTLSResetAfterHello},
+		"https://big.test:443":       {"tls", reach.ClassTLSResetAfterHello},
 		"https://azfw.test:443":      {"tls", reach.ClassTLSResetAfterHello},
 		"http://azfw.test:80":        {"http", reach.ClassHTTPDenied},
 		"https://drop.test:443":      {"tcp", reach.ClassTCPTimeout},
@@ -373,6 +377,14 @@ func TestNetnsFirewall(t *testing.T) {
 	}
 	if r := got["https://inspected.test:443"]; r.TLS == nil || !strings.Contains(r.TLS.Issuer, "Lab TLS Inspection CA") {
 		t.Errorf("inspected.test: issuer %+v, want the inspection CA", r.TLS)
+	}
+	// The filter that breaks only on large ClientHellos: the classical
+	// retry gets through; the firewall that refuses the name resets both.
+	if r := got["https://big.test:443"]; r.TLS == nil || r.TLS.ClassicalHello != "ok" || !strings.Contains(r.Detail, "post-quantum") {
+		t.Errorf("big.test: tls %+v detail %q, want the classical hello to pass", r.TLS, r.Detail)
+	}
+	if r := got["https://reset.test:443"]; r.TLS == nil || r.TLS.ClassicalHello != "failed" {
+		t.Errorf("reset.test: tls %+v, want the classical hello refused too", r.TLS)
 	}
 	if sum.Vantage == nil || len(sum.Vantage.SourceAddresses) != 1 || sum.Vantage.SourceAddresses[0] != clientIP {
 		t.Errorf("vantage %+v, want source %s", sum.Vantage, clientIP)

@@ -153,7 +153,11 @@ type TLSResult struct {
 	Verified    bool   `json:"verified"`
 	VerifyError string `json:"verify_error,omitempty"`
 	Error       string `json:"error,omitempty"`
-	ElapsedMS   int64  `json:"elapsed_ms"`
+	// ClassicalHello, after a reset or a silence, is the result of one
+	// more handshake with a small, classical-only ClientHello: "ok"
+	// means only the large post-quantum ClientHello is refused.
+	ClassicalHello string `json:"classical_hello,omitempty"`
+	ElapsedMS      int64  `json:"elapsed_ms"`
 }
 
 // HTTPResult is the HTTP step.
@@ -621,6 +625,12 @@ func (p *prober) tlsStep(ctx context.Context, conn net.Conn) (*tls.Conn, bool) {
 	if err != nil {
 		tr.Error = err.Error()
 		class, detail := classifyTLS(err)
+		if (class == ClassTLSResetAfterHello || class == ClassTLSTimeout) && p.r.Proxy == nil && p.r.TCP != nil {
+			tr.ClassicalHello = p.classicalHello(ctx, p.r.TCP.Address, cfg.ServerName)
+			if tr.ClassicalHello == "ok" {
+				detail += "; a classical ClientHello (X25519 only, about 270 bytes) gets through: the middlebox fails on the 1.5 KB post-quantum ClientHello of Go 1.24+ and current browsers, while clients with a small hello (older OpenSSL) pass"
+			}
+		}
 		p.fail(LayerTLS, class, detail)
 		return nil, false
 	}
@@ -657,6 +667,28 @@ func (p *prober) tlsStep(ctx context.Context, conn net.Conn) (*tls.Conn, bool) {
 	}
 	tr.Verified = true
 	return tc, true
+}
+
+// classicalHello tries the handshake again on a new connection with a
+// ClientHello that offers only classical key exchanges: one segment,
+// where Go's default (with the ML-KEM key share) spans two. It tells a
+// middlebox that refuses the destination from one that breaks on large
+// ClientHellos (live-checks §4.3.2). It returns "ok" or "failed".
+func (p *prober) classicalHello(ctx context.Context, addr, serverName string) string {
+	d := net.Dialer{Timeout: p.opts.Timeouts.TCP}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return "failed"
+	}
+	defer conn.Close()
+	cfg := &tls.Config{InsecureSkipVerify: true, ServerName: serverName, NextProtos: []string{"http/1.1"},
+		CurvePreferences: []tls.CurveID{tls.X25519, tls.CurveP256}}
+	hctx, cancel := context.WithTimeout(ctx, p.opts.Timeouts.TLS)
+	defer cancel()
+	if err := tls.Client(&limitedConn{Conn: conn, left: maxHandshakeBytes}, cfg).HandshakeContext(hctx); err != nil {
+		return "failed"
+	}
+	return "ok"
 }
 
 func (p *prober) httpStep(ctx context.Context, conn net.Conn) {
