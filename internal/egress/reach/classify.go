@@ -14,6 +14,9 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unicode/utf8"
+
+	"github.com/kensa-project/kensa/internal/report"
 )
 
 // Failure classes: each is the id of the finding a blocked destination
@@ -277,23 +280,12 @@ func captiveURL(loc *url.URL, host string) bool {
 	return false
 }
 
-// printable makes s one line of printable text of at most n runes.
+// printable makes s one line of printable text (report.Printable) of at
+// most n runes.
 func printable(s string, n int) string {
-	var b strings.Builder
-	i := 0
-	for _, r := range s {
-		if i == n {
-			b.WriteString("…")
-			break
-		}
-		switch {
-		case r == '\t' || r == '\n' || r == '\r':
-			r = ' '
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0xfffd:
-			r = '?'
-		}
-		b.WriteRune(r)
-		i++
+	s = report.Printable(s)
+	if utf8.RuneCountInString(s) <= n {
+		return s
 	}
-	return b.String()
+	return string([]rune(s)[:n]) + "…"
 }
