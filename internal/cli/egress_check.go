@@ -58,15 +58,14 @@ How to reach them:
                             (resolv.conf): a firewall's DNS proxy, a custom DNS
     --ca FILE               also trust these CA certificates (PEM): a
                             TLS-inspection CA the workload trusts
-    --timeout D             each layer's timeout (DNS, TCP, TLS, HTTP; default 5s)
+    --timeout D             each layer's timeout: DNS, TCP, TLS, HTTP (default 5s)
     --parallel N            destinations probed at once (default 32)
     --format, --output, --fail-on (default error), --at: see "kensa --help"
 
-Failure classes (each is a finding id; the JSON result keeps every layer):
-    dns-nxdomain, dns-timeout, dns-failed, proxy-denied, proxy-failed,
-    tcp-refused, tcp-timeout, tls-reset-after-hello, tls-alert, tls-timeout,
-    tls-intercepted, tls-failed, http-denied; not-probed (warning) for a
-    profile destination that needs --app and the like
+Each destination is reachable, or blocked with the failure class of the
+layer where it stopped (the finding ids below); the JSON result keeps every
+layer: addresses, the certificate's names and issuer, the proxy's and the
+server's answers.
 
 Exit codes: 0 every destination reachable, 1 a destination is blocked
 (or a finding at or above --fail-on), 2 bad flags or unreadable input.
@@ -79,8 +78,8 @@ Examples:
     kensa egress check --profile aks-required --format json -o reach.json
 
 As a one-shot pod in the workload's namespace:
-    kubectl run kensa-egress --rm -i --restart=Never --image=ghcr.io/kensa-project/kensa:latest \
-      -- egress check --profile aks-required
+    kubectl run kensa-egress --rm -i --restart=Never \
+      --image=ghcr.io/kensa-project/kensa:latest -- egress check --profile aks-required
 `
 
 func runEgressCheck(ctx context.Context, env *Env, args []string) error {
