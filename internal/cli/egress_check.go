@@ -147,7 +147,7 @@ func runEgressCheck(ctx context.Context, env *Env, args []string) error {
 	case "":
 		opts.Proxy = reach.ProxyFromEnv(env.Getenv)
 		if opts.Proxy != nil {
-			proxyDesc = "from the environment (HTTPS_PROXY/HTTP_PROXY, NO_PROXY)"
+			proxyDesc = reach.DescribeEnvProxy(env.Getenv)
 		}
 	case "direct", "none":
 	default:

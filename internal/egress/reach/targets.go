@@ -217,6 +217,30 @@ func ProxyFromEnv(getenv func(string) string) func(*url.URL) (*url.URL, error) {
 	return c.ProxyFunc()
 }
 
+// DescribeEnvProxy says which proxy the environment names, for the
+// report: "http://10.0.0.4:3128 from the environment (HTTPS_PROXY;
+// NO_PROXY=.internal)", credentials left out.
+func DescribeEnvProxy(getenv func(string) string) string {
+	get := func(k string) (string, string) {
+		if v := getenv(k); v != "" {
+			return v, k
+		}
+		return getenv(strings.ToLower(k)), strings.ToLower(k)
+	}
+	v, name := get("HTTPS_PROXY")
+	if v == "" {
+		v, name = get("HTTP_PROXY")
+	}
+	desc := "from the environment (" + name
+	if u, err := ParseProxy(v); err == nil {
+		desc = (&url.URL{Scheme: u.Scheme, Host: u.Host}).String() + " " + desc
+	}
+	if np, _ := get("NO_PROXY"); np != "" {
+		desc += "; NO_PROXY=" + np
+	}
+	return desc + ")"
+}
+
 // FixedProxy returns a proxy function that sends everything to u.
 func FixedProxy(u *url.URL) func(*url.URL) (*url.URL, error) {
 	return func(*url.URL) (*url.URL, error) { return u, nil }
