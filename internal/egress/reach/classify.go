@@ -80,8 +80,10 @@ func classifyTCP(err error) (class, detail string) {
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return ClassTCPRefused, "the connection was refused (TCP reset)"
-	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		return ClassTCPRefused, "the network refused the connection (ICMP unreachable: " + shortErr(err) + ")"
+	case errors.Is(err, syscall.ENETUNREACH):
+		return ClassTCPRefused, "no route to the destination from here (network unreachable: a missing route, or an ICMP network-unreachable from a router)"
+	case errors.Is(err, syscall.EHOSTUNREACH):
+		return ClassTCPRefused, "the destination is unreachable (ICMP host unreachable or prohibited from a firewall or router, or no answer to ARP on the local network)"
 	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
 		return ClassTCPRefused, "the local host refused the connection (" + shortErr(err) + ")"
 	case isTimeout(err):
