@@ -61,6 +61,7 @@ const (
 	inspIP   = "10.77.2.15" // HTTPS origin, redirected to the interceptor
 	webIP    = "10.77.2.16" // plain HTTP origin (allowed)
 	bigIP    = "10.77.2.17" // HTTPS origin behind a filter that resets large ClientHellos
+	prohibIP = "10.77.2.18" // rejected with ICMP admin-prohibited
 	azfwIP   = "10.77.3.1"  // middlebox in the firewall namespace
 )
 
@@ -125,6 +126,7 @@ func newLab(t *testing.T) *lab {
 		type filter hook forward priority 0; policy drop;
 		ip daddr %[1]s tcp dport 443 @ih,0,8 0x16 reject with tcp reset
 		ip daddr %[8]s tcp dport 443 meta length > 1000 @ih,0,8 0x16 reject with tcp reset
+		ip daddr %[9]s reject with icmpx type admin-prohibited
 		ct state established,related accept
 		ip daddr { %[2]s, %[1]s, %[3]s, %[4]s, %[5]s, %[6]s, %[7]s, %[8]s } accept
 	}
@@ -133,7 +135,7 @@ func newLab(t *testing.T) *lab {
 		ip daddr %[5]s tcp dport 443 redirect to :8443
 	}
 }
-`, resetIP, okIP, closedIP, alertIP, inspIP, webIP, dnsIP, bigIP)
+`, resetIP, okIP, closedIP, alertIP, inspIP, webIP, dnsIP, bigIP, prohibIP)
 	rf := filepath.Join(l.dir, "rules.nft")
 	os.WriteFile(rf, []byte(rules), 0o644)
 	run(t, "ip", "netns", "exec", l.fw, "nft", "-f", rf)
@@ -311,7 +313,7 @@ func TestNetnsFirewall(t *testing.T) {
 	go l.dns.ServeUDP(l.listenIn(l.sv, "udp", dnsIP+":53").(net.PacketConn))
 	go l.dns.ServeTCP(l.tcp(l.sv, dnsIP+":53"))
 	names := map[string]string{"ok.test": okIP, "reset.test": resetIP, "azfw.test": azfwIP, "drop.test": dropIP,
-		"closed.test": closedIP, "alert.test": alertIP, "big.test": bigIP, "inspected.test": inspIP, "web.test": webIP, "denied.test": okIP}
+		"closed.test": closedIP, "alert.test": alertIP, "big.test": bigIP, "prohibited.test": prohibIP, "inspected.test": inspIP, "web.test": webIP, "denied.test": okIP}
 	for i := 1; i <= 20; i++ {
 		names[fmt.Sprintf("svc%02d.pool.test", i)] = okIP
 	}
@@ -336,7 +338,7 @@ func TestNetnsFirewall(t *testing.T) {
 	l.squid("ok.test", "web.test")
 
 	// 1. Direct, system resolver (the lab's DNS through resolv.conf).
-	dests := []string{"ok.test", "reset.test", "big.test", "azfw.test", "http://azfw.test", "drop.test", "closed.test", "alert.test",
+	dests := []string{"ok.test", "reset.test", "big.test", "prohibited.test", "azfw.test", "http://azfw.test", "drop.test", "closed.test", "alert.test",
 		"inspected.test", "http://web.test", "nx.test", "refusing.test", "silent.test"}
 	var args []string
 	for _, d := range dests {
@@ -347,19 +349,20 @@ func TestNetnsFirewall(t *testing.T) {
 		t.Fatalf("exit %d, want 1 (blocked destinations); stderr:\n%s", code, stderr)
 	}
 	want := map[string][2]string{
-		"https://ok.test:443":        {"", ""},
-		"https://reset.test:443":     {"tls", reach.ClassTLSResetAfterHello},
-		"https://big.test:443":       {"tls", reach.ClassTLSResetAfterHello},
-		"https://azfw.test:443":      {"tls", reach.ClassTLSResetAfterHello},
-		"http://azfw.test:80":        {"http", reach.ClassHTTPDenied},
-		"https://drop.test:443":      {"tcp", reach.ClassTCPTimeout},
-		"https://closed.test:443":    {"tcp", reach.ClassTCPRefused},
-		"https://alert.test:443":     {"tls", reach.ClassTLSAlert},
-		"https://inspected.test:443": {"tls", reach.ClassTLSIntercepted},
-		"http://web.test:80":         {"", ""},
-		"https://nx.test:443":        {"dns", reach.ClassDNSNXDomain},
-		"https://refusing.test:443":  {"dns", reach.ClassDNSFailed},
-		"https://silent.test:443":    {"dns", reach.ClassDNSTimeout},
+		"https://ok.test:443":         {"", ""},
+		"https://reset.test:443":      {"tls", reach.ClassTLSResetAfterHello},
+		"https://big.test:443":        {"tls", reach.ClassTLSResetAfterHello},
+		"https://prohibited.test:443": {"tcp", reach.ClassTCPRefused},
+		"https://azfw.test:443":       {"tls", reach.ClassTLSResetAfterHello},
+		"http://azfw.test:80":         {"http", reach.ClassHTTPDenied},
+		"https://drop.test:443":       {"tcp", reach.ClassTCPTimeout},
+		"https://closed.test:443":     {"tcp", reach.ClassTCPRefused},
+		"https://alert.test:443":      {"tls", reach.ClassTLSAlert},
+		"https://inspected.test:443":  {"tls", reach.ClassTLSIntercepted},
+		"http://web.test:80":          {"", ""},
+		"https://nx.test:443":         {"dns", reach.ClassDNSNXDomain},
+		"https://refusing.test:443":   {"dns", reach.ClassDNSFailed},
+		"https://silent.test:443":     {"dns", reach.ClassDNSTimeout},
 	}
 	got := byHost(rs)
 	for k, w := range want {
@@ -377,6 +380,9 @@ func TestNetnsFirewall(t *testing.T) {
 	}
 	if r := got["https://inspected.test:443"]; r.TLS == nil || !strings.Contains(r.TLS.Issuer, "Lab TLS Inspection CA") {
 		t.Errorf("inspected.test: issuer %+v, want the inspection CA", r.TLS)
+	}
+	if r := got["https://prohibited.test:443"]; !strings.Contains(r.Detail, "ICMP host unreachable or prohibited") {
+		t.Errorf("prohibited.test: detail %q, want the ICMP prohibited reading", r.Detail)
 	}
 	// The filter that breaks only on large ClientHellos: the classical
 	// retry gets through; the firewall that refuses the name resets both.
