@@ -242,7 +242,23 @@ func probeOne(ctx context.Context, t Target, opts *Options) Result {
 	start := time.Now()
 	r := Result{Target: t}
 	p := prober{opts: opts, r: &r}
-	p.run(ctx)
+	func() {
+		// One destination never stops the run: a panic (a kensa bug) is
+		// this destination's failure, at the layer it reached.
+		defer func() {
+			if v := recover(); v != nil {
+				class := ClassDNSFailed
+				switch {
+				case r.TLS != nil || r.TCP != nil:
+					class = ClassTLSFailed
+				case r.Proxy != nil:
+					class = ClassProxyFailed
+				}
+				p.fail(r.Layer, class, fmt.Sprintf("kensa could not finish this probe (internal error: %v)", v))
+			}
+		}()
+		p.run(ctx)
+	}()
 	if r.Class == "" {
 		r.Status = StatusReachable
 	} else {
