@@ -112,8 +112,13 @@ type DNSResult struct {
 	// --resolver address).
 	Resolver  string   `json:"resolver"`
 	Addresses []string `json:"addresses,omitempty"`
-	Error     string   `json:"error,omitempty"`
-	ElapsedMS int64    `json:"elapsed_ms"`
+	// CNAME is the canonical name when it differs from the host;
+	// PrivateLink is set when it runs through a privatelink zone (an
+	// Azure private endpoint: the traffic stays in the VNet).
+	CNAME       string `json:"cname,omitempty"`
+	PrivateLink bool   `json:"private_link,omitempty"`
+	Error       string `json:"error,omitempty"`
+	ElapsedMS   int64  `json:"elapsed_ms"`
 }
 
 // ProxyStep is the proxy's answer to CONNECT (or to the proxied request
@@ -365,6 +370,15 @@ func (p *prober) resolve(ctx context.Context) (string, bool) {
 	if len(d.Addresses) == 0 {
 		p.fail(LayerDNS, ClassDNSFailed, "the name has no address")
 		return "", false
+	}
+	// The canonical name: a private endpoint shows as a CNAME into a
+	// privatelink zone, and then the address is private on purpose.
+	if cname, err := p.resolver().LookupCNAME(dctx, t.Host); err == nil {
+		cname = strings.TrimSuffix(strings.ToLower(cname), ".")
+		if cname != "" && cname != t.Host {
+			d.CNAME = cname
+			d.PrivateLink = strings.Contains(cname, ".privatelink.")
+		}
 	}
 	return d.Addresses[0], true
 }

@@ -77,6 +77,8 @@ func TestLoopbackClasses(t *testing.T) {
 	dns.Add("refused.test", "127.0.0.1")
 	dns.Refused["dns-refused.test"] = true
 	dns.Silent["dns-silent.test"] = true
+	dns.Add("acct.privatelink.blob.test", "127.0.0.1")
+	dns.CNAME["acct.blob.test"] = "acct.privatelink.blob.test"
 
 	p := strconv.Itoa
 	cases := []struct {
@@ -99,6 +101,7 @@ func TestLoopbackClasses(t *testing.T) {
 		{"nx.test", "blocked", "dns", reach.ClassDNSNXDomain},
 		{"dns-refused.test", "blocked", "dns", reach.ClassDNSFailed},
 		{"dns-silent.test", "blocked", "dns", reach.ClassDNSTimeout},
+		{"tcp://acct.blob.test:" + p(ok), "reachable", "", ""},
 	}
 	var targets []reach.Target
 	for _, c := range cases {
@@ -134,6 +137,9 @@ func TestLoopbackClasses(t *testing.T) {
 	if r := res[7]; r.HTTP == nil || r.HTTP.Answer != reach.AnswerAzureFirewall || r.HTTP.Status != 470 {
 		t.Errorf("azfw.test: %+v", r.HTTP)
 	}
+	if r := res[len(res)-1]; r.DNS == nil || r.DNS.CNAME != "acct.privatelink.blob.test" || !r.DNS.PrivateLink {
+		t.Errorf("acct.blob.test: dns %+v, want the privatelink CNAME", r.DNS)
+	}
 	fs := reach.Findings(res)
 	if len(fs) != 14 {
 		t.Errorf("%d findings, want 14 (one per blocked destination)", len(fs))
@@ -144,7 +150,7 @@ func TestLoopbackClasses(t *testing.T) {
 		}
 	}
 	sum := reach.Summarize(res, nil, fs)
-	if sum.Blocked != 14 || sum.Reachable != 3 || sum.TCPOnlyWouldPass < 3 {
+	if sum.Blocked != 14 || sum.Reachable != 4 || sum.TCPOnlyWouldPass < 3 {
 		t.Errorf("summary %+v", sum)
 	}
 }

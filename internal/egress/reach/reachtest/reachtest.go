@@ -33,8 +33,11 @@ import (
 // answered; names in Refused get REFUSED, in ServFail SERVFAIL; names in
 // Silent get no answer at all; every other name is NXDOMAIN.
 type DNS struct {
-	mu       sync.Mutex
-	A        map[string][]netip.Addr
+	mu sync.Mutex
+	A  map[string][]netip.Addr
+	// CNAME maps a name to its canonical name, answered (with the
+	// target's addresses) for A, AAAA and CNAME questions.
+	CNAME    map[string]string
 	Refused  map[string]bool
 	ServFail map[string]bool
 	Silent   map[string]bool
@@ -44,7 +47,7 @@ type DNS struct {
 
 // NewDNS returns an empty server.
 func NewDNS() *DNS {
-	return &DNS{A: map[string][]netip.Addr{}, Refused: map[string]bool{}, ServFail: map[string]bool{}, Silent: map[string]bool{}, Queries: map[string]int{}}
+	return &DNS{A: map[string][]netip.Addr{}, CNAME: map[string]string{}, Refused: map[string]bool{}, ServFail: map[string]bool{}, Silent: map[string]bool{}, Queries: map[string]int{}}
 }
 
 // Add answers name with addrs.
@@ -107,7 +110,12 @@ func (d *DNS) answer(msg []byte) []byte {
 	name := strings.ToLower(strings.TrimSuffix(q.Name.String(), "."))
 	d.mu.Lock()
 	d.Queries[name]++
-	addrs, known := d.A[name]
+	cname := d.CNAME[name]
+	target := name
+	if cname != "" {
+		target = cname
+	}
+	addrs, known := d.A[target]
 	refused, servfail, silent := d.Refused[name], d.ServFail[name], d.Silent[name]
 	d.mu.Unlock()
 	if silent {
@@ -128,8 +136,17 @@ func (d *DNS) answer(msg []byte) []byte {
 	b.Question(q)
 	b.StartAnswers()
 	if rh.RCode == dnsmessage.RCodeSuccess {
+		owner := q.Name
+		if cname != "" {
+			cn, err := dnsmessage.NewName(cname + ".")
+			if err != nil {
+				return nil
+			}
+			b.CNAMEResource(dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 5}, dnsmessage.CNAMEResource{CNAME: cn})
+			owner = cn
+		}
 		for _, a := range addrs {
-			rr := dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 5}
+			rr := dnsmessage.ResourceHeader{Name: owner, Class: dnsmessage.ClassINET, TTL: 5}
 			switch {
 			case q.Type == dnsmessage.TypeA && a.Is4():
 				b.AResource(rr, dnsmessage.AResource{A: a.As4()})
