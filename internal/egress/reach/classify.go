@@ -202,10 +202,10 @@ type Answer struct {
 // destination itself (any status: a 401 or 404 still proves the path is
 // open), or a middlebox refusing it:
 //
-//   - Azure Firewall's deny: status 470, or a body holding "Action: Deny"
-//     (the firewall writes its log line, "HTTP request from … Action: Deny.
-//     No rule matched. Proceeding with default action.", or "Action: Deny.
-//     Reason: No rule matched…", as the page);
+//   - Azure Firewall's deny: status 470, or a short plain body that is its
+//     deny text ("Action: Deny. Reason: No rule matched. Proceeding with
+//     default action.", or its log line "HTTP request from … Action: Deny.
+//     No rule matched…" as older firewalls wrote it);
 //   - a Squid error page: any answer carrying X-Squid-Error (a transparent
 //     Squid answers the request itself; the header names the error,
 //     "ERR_ACCESS_DENIED 0");
@@ -246,8 +246,20 @@ func ClassifyHTTP(status int, h http.Header, body []byte, host string) Answer {
 
 var actionDeny = []byte("action: deny")
 
+// azfwDenyBody reports whether body is Azure Firewall's deny text with
+// any status: a short plain body that starts with "Action: Deny" or with
+// the firewall's log line ("HTTP request from … Action: Deny…"). A page
+// that merely mentions the words (documentation of a firewall) is not.
 func azfwDenyBody(body []byte) bool {
-	return bytes.Contains(bytes.ToLower(body), actionDeny)
+	if len(body) > 2048 {
+		return false
+	}
+	low := bytes.ToLower(bytes.TrimSpace(body))
+	if !bytes.Contains(low, actionDeny) {
+		return false
+	}
+	return bytes.HasPrefix(low, actionDeny) || bytes.HasPrefix(low, []byte("http request from")) ||
+		bytes.HasPrefix(low, []byte("http  request from")) || bytes.HasPrefix(low, []byte("https request from"))
 }
 
 // denyLine returns the body's line holding "Action: Deny", trimmed and
