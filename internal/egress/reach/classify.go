@@ -210,7 +210,9 @@ type Answer struct {
 //     Squid answers the request itself; the header names the error,
 //     "ERR_ACCESS_DENIED 0");
 //   - a captive portal: 511 Network Authentication Required (RFC 6585),
-//     or a redirect to another host whose URL reads like a login page.
+//     or a redirect to another host whose URL reads like a login page
+//     (the prober ignores such a redirect over TLS verified for host: the
+//     destination itself sent its users to sign in elsewhere).
 //
 // Only the first 16 KiB of the body are looked at. ClassifyHTTP never
 // fails: unknown answers are the origin's.

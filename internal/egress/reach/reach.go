@@ -766,6 +766,11 @@ func (p *prober) httpStep(ctx context.Context, conn net.Conn) {
 func (p *prober) classifyAnswer(resp *http.Response, body []byte) {
 	h := p.r.HTTP
 	a := ClassifyHTTP(resp.StatusCode, resp.Header, body, p.r.Host)
+	if a.Kind == AnswerCaptive && resp.StatusCode/100 == 3 && p.r.TLS != nil && p.r.TLS.Verified {
+		// Over TLS verified for the destination, a redirect is the
+		// destination's own (a sign-in page elsewhere), not a portal's.
+		a = Answer{Kind: AnswerOrigin}
+	}
 	h.Answer = a.Kind
 	if a.Denied {
 		p.fail(LayerHTTP, ClassHTTPDenied, a.Detail)
