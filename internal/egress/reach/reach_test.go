@@ -71,6 +71,12 @@ func TestLoopbackClasses(t *testing.T) {
 		reachtest.ServeHTTP(l, 403, http.Header{"X-Squid-Error": {"ERR_ACCESS_DENIED 0"}, "Server": {"squid/5.7"}}, "<html>Access Denied</html>")
 	})
 	captive := serve("captive.test", func(l net.Listener) { reachtest.ServeHTTP(l, 511, nil, "<html>log in</html>") })
+	signIn := serve("signin.test", func(l net.Listener) {
+		reachtest.ServeHTTPSRedirect(l, pki.Cert("signin.test"), "https://login.idp.example/oauth2/authorize?client_id=x")
+	})
+	portal := serve("portal.test", func(l net.Listener) {
+		reachtest.ServeHTTP(l, 302, http.Header{"Location": {"http://hotspot.example/login?orig=portal.test"}}, "")
+	})
 	notFound := serve("notfound.test", func(l net.Listener) { reachtest.ServeHTTP(l, 404, nil, "no such page") })
 	lc, closedPort := listen(t)
 	lc.Close()
@@ -101,6 +107,8 @@ func TestLoopbackClasses(t *testing.T) {
 		{"nx.test", "blocked", "dns", reach.ClassDNSNXDomain},
 		{"dns-refused.test", "blocked", "dns", reach.ClassDNSFailed},
 		{"dns-silent.test", "blocked", "dns", reach.ClassDNSTimeout},
+		{"https://signin.test:" + p(signIn), "reachable", "", ""}, // its own sign-in redirect
+		{"http://portal.test:" + p(portal), "blocked", "http", reach.ClassHTTPDenied},
 		{"tcp://acct.blob.test:" + p(ok), "reachable", "", ""},
 	}
 	var targets []reach.Target
@@ -141,8 +149,8 @@ func TestLoopbackClasses(t *testing.T) {
 		t.Errorf("acct.blob.test: dns %+v, want the privatelink CNAME", r.DNS)
 	}
 	fs := reach.Findings(res)
-	if len(fs) != 14 {
-		t.Errorf("%d findings, want 14 (one per blocked destination)", len(fs))
+	if len(fs) != 15 {
+		t.Errorf("%d findings, want 15 (one per blocked destination)", len(fs))
 	}
 	for _, f := range fs {
 		if f.Subject == "reset.test:"+p(reset) && !strings.Contains(f.Message, "nc -vz") {
@@ -150,7 +158,7 @@ func TestLoopbackClasses(t *testing.T) {
 		}
 	}
 	sum := reach.Summarize(res, nil, fs)
-	if sum.Blocked != 14 || sum.Reachable != 4 || sum.TCPOnlyWouldPass < 3 {
+	if sum.Blocked != 15 || sum.Reachable != 5 || sum.TCPOnlyWouldPass < 3 {
 		t.Errorf("summary %+v", sum)
 	}
 }

@@ -214,6 +214,14 @@ func ServeHTTPS(l net.Listener, cert tls.Certificate, body string) {
 	srv.Serve(tls.NewListener(l, cfg))
 }
 
+// ServeHTTPSRedirect answers every request over TLS with cert with a 302
+// to location (a site sending its users to sign in elsewhere).
+func ServeHTTPSRedirect(l net.Listener, cert tls.Certificate, location string) {
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}}
+	srv := &http.Server{Handler: http.RedirectHandler(location, http.StatusFound), ReadHeaderTimeout: 5 * time.Second, ErrorLog: quiet}
+	srv.Serve(tls.NewListener(l, cfg))
+}
+
 // ServeHTTP serves status and body over plain HTTP on l.
 func ServeHTTP(l net.Listener, status int, header http.Header, body string) {
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
