@@ -45,7 +45,7 @@ func TestEgressCheck(t *testing.T) {
 	log := filepath.Join(dir, "fw.log")
 	os.WriteFile(log, []byte("HTTPS request from 10.0.2.4:50347 to reset.test:"+reset+". Action: Deny. No rule matched. Proceeding with default action\n"), 0o644)
 
-	base := []string{"egress", "check", "--resolver", pc.LocalAddr().String(), "--ca", ca, "--timeout", "2s"}
+	base := []string{"egress", "check", "--resolver", pc.LocalAddr().String(), "--ca", ca}
 	code, stdout, stderr := run(t, append(base, "--format", "json", "--dest", "https://ok.test:"+ok, "--from-log", log)...)
 	if code != ExitFindings {
 		t.Fatalf("exit %d, want 1; stderr %s", code, stderr)

@@ -99,7 +99,7 @@ func newLab(t *testing.T) *lab {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(etc) })
-	os.WriteFile(filepath.Join(etc, "resolv.conf"), []byte("nameserver "+dnsIP+"\noptions timeout:1 attempts:1\n"), 0o644)
+	os.WriteFile(filepath.Join(etc, "resolv.conf"), []byte("nameserver "+dnsIP+"\noptions timeout:3 attempts:1\n"), 0o644)
 
 	ns := func(n string, args ...string) { run(t, "ip", append([]string{"-n", n}, args...)...) }
 	run(t, "ip", "link", "add", "k14a"+id, "netns", l.client, "type", "veth", "peer", "name", "k14b"+id, "netns", l.fw)
@@ -344,7 +344,7 @@ func TestNetnsFirewall(t *testing.T) {
 	for _, d := range dests {
 		args = append(args, "--dest", d)
 	}
-	code, rs, sum, stderr := l.kensa(nil, append(args, "--timeout", "1500ms")...)
+	code, rs, sum, stderr := l.kensa(nil, append(args, "--timeout", "3s")...)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1 (blocked destinations); stderr:\n%s", code, stderr)
 	}
@@ -397,12 +397,12 @@ func TestNetnsFirewall(t *testing.T) {
 	}
 
 	// The text view of the same run, as a user reads it.
-	textCmd := exec.Command("ip", append([]string{"netns", "exec", l.client, l.bin, "egress", "check", "--ca", l.ca, "--timeout", "1500ms"}, args...)...)
+	textCmd := exec.Command("ip", append([]string{"netns", "exec", l.client, l.bin, "egress", "check", "--ca", l.ca, "--timeout", "3s"}, args...)...)
 	text, _ := textCmd.Output()
 	t.Logf("kensa egress check (text view):\n%s", text)
 	// A profile's text view (its real names are unknown to the lab's DNS:
 	// NXDOMAIN, nothing leaves the lab), with the catalog's services.
-	prof, _ := exec.Command("ip", "netns", "exec", l.client, l.bin, "egress", "check", "--timeout", "1s",
+	prof, _ := exec.Command("ip", "netns", "exec", l.client, l.bin, "egress", "check", "--timeout", "3s",
 		"--profile", "appservice-linux-python", "--profile", "aks-required", "--app", "contoso-api").Output()
 	t.Logf("kensa egress check --profile … (text view):\n%s", prof)
 	for _, line := range strings.Split(string(text)+string(prof), "\n") {
@@ -485,7 +485,7 @@ func TestNetnsFirewall(t *testing.T) {
   {"name": "allow-web", "ruleCollectionType": "FirewallPolicyFilterRuleCollection", "priority": 100, "action": {"type": "Allow"},
    "rules": [{"name": "deploy", "ruleType": "ApplicationRule", "protocols": [{"protocolType": "Https", "port": 443}],
               "sourceAddresses": ["10.77.1.0/24"], "targetFqdns": ["ok.test", "reset.test"]}]}]}}]}`), 0o644)
-	code, rs, sum, stderr = l.kensa(nil, "--policy", pol, "--dest", "ok.test,reset.test,drop.test", "--timeout", "1500ms")
+	code, rs, sum, stderr = l.kensa(nil, "--policy", pol, "--dest", "ok.test,reset.test,drop.test", "--timeout", "3s")
 	if code != 1 {
 		t.Fatalf("--policy run: exit %d, want 1; stderr:\n%s", code, stderr)
 	}
