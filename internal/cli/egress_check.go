@@ -58,7 +58,8 @@ How to reach them:
                             (resolv.conf): a firewall's DNS proxy, a custom DNS
     --ca FILE               also trust these CA certificates (PEM): a
                             TLS-inspection CA the workload trusts
-    --timeout D             each layer's timeout: DNS, TCP, TLS, HTTP (default 5s)
+    --timeout D             each layer's timeout: DNS, TCP, TLS, HTTP (default 5s);
+                            or per layer: dns=2s,tcp=3s,tls=5s,http=10s
     --parallel N            destinations probed at once (default 32)
     --format, --output, --fail-on (default error), --at: see "kensa --help"
 
@@ -119,14 +120,14 @@ func runEgressCheck(ctx context.Context, env *Env, args []string) error {
 		return usageErrorf("egress check takes no arguments (got %q)", pos[0]).
 			withHint("name destinations with --dest %s", pos[0])
 	}
-	d, err := parseDuration(*timeout)
-	if err != nil || d <= 0 || d > 10*time.Minute {
-		return usageErrorf("--timeout %q is not a duration from 1ms to 10m", *timeout).withHint("write it as 5s or 1500ms")
+	timeouts, err := parseTimeouts(*timeout)
+	if err != nil {
+		return usageErrorf("--timeout %q: %v", *timeout, err).withHint("write one duration for every layer (5s, 1500ms) or some layers' own: dns=2s,tcp=3s,tls=5s,http=10s")
 	}
 	if *parallel < 1 || *parallel > 1024 {
 		return usageErrorf("--parallel %d is not from 1 to 1024", *parallel)
 	}
-	opts := reach.Options{Timeouts: reach.Timeouts{DNS: d, TCP: d, TLS: d, HTTP: d}, Concurrency: *parallel}
+	opts := reach.Options{Timeouts: timeouts, Concurrency: *parallel}
 	if *resolver != "" {
 		host := *resolver
 		if h, p, err := net.SplitHostPort(host); err == nil {
@@ -314,6 +315,46 @@ func runEgressCheck(ctx context.Context, env *Env, args []string) error {
 	sum.Vantage.Proxy = proxyDesc
 	rep.Summary = sum
 	return finish(env, common, outcome{rep: rep, text: func(t *textWriter) { writeEgressCheckText(t, results, rep.Findings, sum) }})
+}
+
+// parseTimeouts reads --timeout: one duration for every layer, or
+// layer=duration pairs (the others keep their default).
+func parseTimeouts(s string) (reach.Timeouts, error) {
+	t := reach.DefaultTimeouts
+	check := func(v string) (time.Duration, error) {
+		d, err := parseDuration(v)
+		if err != nil || d <= 0 || d > 10*time.Minute {
+			return 0, fmt.Errorf("%q is not a duration from 1ms to 10m", v)
+		}
+		return d, nil
+	}
+	if !strings.Contains(s, "=") {
+		d, err := check(s)
+		if err != nil {
+			return t, err
+		}
+		return reach.Timeouts{DNS: d, TCP: d, TLS: d, HTTP: d}, nil
+	}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(kv), "=")
+		d, err := check(v)
+		if err != nil {
+			return t, err
+		}
+		switch strings.ToLower(k) {
+		case "dns":
+			t.DNS = d
+		case "tcp":
+			t.TCP = d
+		case "tls":
+			t.TLS = d
+		case "http":
+			t.HTTP = d
+		default:
+			return t, fmt.Errorf("%q is not a layer (dns, tcp, tls, http)", k)
+		}
+	}
+	return t, nil
 }
 
 func writeProfileList(w io.Writer) error {

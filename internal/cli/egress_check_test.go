@@ -69,13 +69,15 @@ func TestEgressCheck(t *testing.T) {
 	if code != ExitFindings || !strings.Contains(stdout, `"ruleId": "tls-reset-after-hello"`) {
 		t.Errorf("sarif: exit %d\n%.400s", code, stdout)
 	}
-	code, stdout, _ = run(t, append(base, "--dest", "https://ok.test:"+ok)...)
+	code, stdout, _ = run(t, append(base, "--timeout", "dns=3s,tcp=4s", "--dest", "https://ok.test:"+ok)...)
 	if code != ExitOK || !strings.Contains(stdout, "1 destination from") || !strings.Contains(stdout, "1 reachable, 0 blocked") {
 		t.Errorf("text: exit %d\n%s", code, stdout)
 	}
 	// Bad flags: exit 2 before any probe, nothing on stdout.
 	for _, args := range [][]string{
 		{"--dest", "x.test", "--parallel", "0"},
+		{"--dest", "x.test", "--timeout", "dns=2s,smtp=1s"},
+		{"--dest", "x.test", "--timeout", "tcp=0s"},
 		{"--dest", "x.test", "--policy", filepath.Join(dir, "none.json")},
 		{"--dest", "x.test", "--policy", log},
 		{"--from-log", dir},
@@ -85,6 +87,22 @@ func TestEgressCheck(t *testing.T) {
 		code, stdout, stderr := run(t, append([]string{"egress", "check"}, args...)...)
 		if code != ExitError || stdout != "" || !strings.Contains(stderr, "kensa: error:") {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 2, nothing, an error", args, code, stdout, stderr)
+		}
+	}
+}
+
+func TestParseTimeouts(t *testing.T) {
+	got, err := parseTimeouts("dns=2s, tls=7s")
+	if err != nil || got.DNS.String() != "2s" || got.TLS.String() != "7s" || got.TCP != reach.DefaultTimeouts.TCP || got.HTTP != reach.DefaultTimeouts.HTTP {
+		t.Errorf("parseTimeouts(dns=2s, tls=7s) = %+v, %v", got, err)
+	}
+	got, err = parseTimeouts("1500ms")
+	if err != nil || got.DNS.String() != "1.5s" || got.HTTP.String() != "1.5s" {
+		t.Errorf("parseTimeouts(1500ms) = %+v, %v", got, err)
+	}
+	for _, bad := range []string{"", "0", "-1s", "11m", "dns", "dns=", "udp=1s", "dns=1s,,"} {
+		if _, err := parseTimeouts(bad); err == nil {
+			t.Errorf("parseTimeouts(%q) accepted", bad)
 		}
 	}
 }
