@@ -138,6 +138,9 @@ type ProxyStep struct {
 type TCPResult struct {
 	Address   string `json:"address"`
 	Connected bool   `json:"connected"`
+	// Failed lists the addresses of the name tried before this one, and
+	// why each failed (refused or unreachable; a timeout is not retried).
+	Failed []string `json:"failed,omitempty"`
 	// Local is the connection's own address (the vantage point's
 	// source); for a failed connection, the address the routing table
 	// would have sent it from.
@@ -306,6 +309,15 @@ func (p *prober) run(ctx context.Context) {
 			return
 		}
 		c, ok := p.dial(ctx, addr, strconv.Itoa(t.Port))
+		// As clients do, a refused or unreachable address (an immediate
+		// answer, not a timeout) is followed by the name's next ones.
+		for i := 1; !ok && p.r.Class == ClassTCPRefused && p.r.DNS != nil && i < min(len(p.r.DNS.Addresses), 3); i++ {
+			p.r.TCP.Failed = append(p.r.TCP.Failed, p.r.TCP.Address+": "+p.r.Detail)
+			failed := p.r.TCP.Failed
+			p.r.Layer, p.r.Class, p.r.Detail = "", "", ""
+			c, ok = p.dial(ctx, p.r.DNS.Addresses[i], strconv.Itoa(t.Port))
+			p.r.TCP.Failed = failed
+		}
 		if !ok {
 			return
 		}

@@ -84,6 +84,7 @@ func TestLoopbackClasses(t *testing.T) {
 	dns.Refused["dns-refused.test"] = true
 	dns.Silent["dns-silent.test"] = true
 	dns.Add("acct.privatelink.blob.test", "127.0.0.1")
+	dns.Add("two.test", "127.0.0.2", "127.0.0.1") // nothing listens on 127.0.0.2
 	dns.CNAME["acct.blob.test"] = "acct.privatelink.blob.test"
 
 	p := strconv.Itoa
@@ -110,6 +111,7 @@ func TestLoopbackClasses(t *testing.T) {
 		{"https://signin.test:" + p(signIn), "reachable", "", ""}, // its own sign-in redirect
 		{"http://portal.test:" + p(portal), "blocked", "http", reach.ClassHTTPDenied},
 		{"tcp://acct.blob.test:" + p(ok), "reachable", "", ""},
+		{"tcp://two.test:" + p(ok), "reachable", "", ""},
 	}
 	var targets []reach.Target
 	for _, c := range cases {
@@ -145,7 +147,10 @@ func TestLoopbackClasses(t *testing.T) {
 	if r := res[7]; r.HTTP == nil || r.HTTP.Answer != reach.AnswerAzureFirewall || r.HTTP.Status != 470 {
 		t.Errorf("azfw.test: %+v", r.HTTP)
 	}
-	if r := res[len(res)-1]; r.DNS == nil || r.DNS.CNAME != "acct.privatelink.blob.test" || !r.DNS.PrivateLink {
+	if r := res[len(res)-1]; r.TCP == nil || len(r.TCP.Failed) != 1 || !strings.HasPrefix(r.TCP.Failed[0], "127.0.0.2:") || r.TCP.Address != "127.0.0.1:"+p(ok) {
+		t.Errorf("two.test: tcp %+v, want 127.0.0.2 refused, then 127.0.0.1", r.TCP)
+	}
+	if r := res[len(res)-2]; r.DNS == nil || r.DNS.CNAME != "acct.privatelink.blob.test" || !r.DNS.PrivateLink {
 		t.Errorf("acct.blob.test: dns %+v, want the privatelink CNAME", r.DNS)
 	}
 	fs := reach.Findings(res)
@@ -158,7 +163,7 @@ func TestLoopbackClasses(t *testing.T) {
 		}
 	}
 	sum := reach.Summarize(res, nil, fs)
-	if sum.Blocked != 15 || sum.Reachable != 5 || sum.TCPOnlyWouldPass < 3 {
+	if sum.Blocked != 15 || sum.Reachable != 6 || sum.TCPOnlyWouldPass < 3 {
 		t.Errorf("summary %+v", sum)
 	}
 }
