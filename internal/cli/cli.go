@@ -102,6 +102,7 @@ var commands = []command{
 	{"cert check", "check a new certificate bundle before the change", runCertCheck},
 	{"cert probe", "check what every endpoint serves after the change", runCertProbe},
 	{"egress analyze", "firewall / proxy logs → denied destinations and rules", runEgressAnalyze},
+	{"egress check", "probe required destinations from here, layer by layer", runEgressCheck},
 	{"report merge", "join reports of one command (nodes, shards) into one", runReportMerge},
 	{"report diff", "new, fixed and unchanged findings against a baseline report", runReportDiff},
 	{"version", "print kensa's version", runVersion},

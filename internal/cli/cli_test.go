@@ -12,6 +12,7 @@ import (
 
 	"github.com/kensa-project/kensa/internal/cert"
 	"github.com/kensa-project/kensa/internal/egress"
+	"github.com/kensa-project/kensa/internal/egress/reach"
 	"github.com/kensa-project/kensa/internal/fips"
 	"github.com/kensa-project/kensa/internal/report"
 )
@@ -31,6 +32,7 @@ var catalogs = map[string][]report.Check{
 	"cert check":     cert.Checks,
 	"cert probe":     cert.Checks,
 	"egress analyze": egress.Checks,
+	"egress check":   reach.Checks,
 }
 
 // checkCatalog fails t when a JSON report emits a finding whose ID is not
