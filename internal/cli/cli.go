@@ -90,6 +90,7 @@ var commands = []command{
 	{"cert check", "check a new certificate bundle before the change", runCertCheck},
 	{"cert probe", "check what every endpoint serves after the change", runCertProbe},
 	{"egress analyze", "firewall / proxy logs → denied destinations and rules", runEgressAnalyze},
+	{"egress whatif", "predict what a firewall policy does with a deploy's destinations", runEgressWhatif},
 	{"version", "print kensa's version", runVersion},
 }
 

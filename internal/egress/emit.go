@@ -31,9 +31,15 @@ func WriteRules(w io.Writer, lang string, p *Plan) error {
 }
 
 func header(w io.Writer, comment string, p *Plan) {
-	fmt.Fprintf(w, "%s Azure Firewall Policy rules that allow the destinations kensa found denied\n", comment)
-	fmt.Fprintf(w, "%s (kensa egress analyze). Review them before applying: each rule names the\n", comment)
-	fmt.Fprintf(w, "%s sources seen in the logs; a subnet may suit you better (--source).\n", comment)
+	if p.Origin != "" {
+		for _, l := range strings.Split(p.Origin, "\n") {
+			fmt.Fprintf(w, "%s %s\n", comment, l)
+		}
+	} else {
+		fmt.Fprintf(w, "%s Azure Firewall Policy rules that allow the destinations kensa found denied\n", comment)
+		fmt.Fprintf(w, "%s (kensa egress analyze). Review them before applying: each rule names the\n", comment)
+		fmt.Fprintf(w, "%s sources seen in the logs; a subnet may suit you better (--source).\n", comment)
+	}
 	if p.SourcesCut {
 		fmt.Fprintf(w, "%s WARNING: a destination had more than %d distinct sources and the rules name\n", comment, maxSources)
 		fmt.Fprintf(w, "%s only %d of them: name the subnets instead (--source 10.0.2.0/24).\n", comment, maxSources)

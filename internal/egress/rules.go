@@ -49,6 +49,9 @@ type Plan struct {
 	// maxIPv6Listed of them; IPv6SourcesLeftOut counts them all.
 	IPv6Sources        []string
 	IPv6SourcesLeftOut int
+	// Origin, when set, replaces the writers' opening comment (which
+	// otherwise says the rules come from egress analyze's logs).
+	Origin string
 }
 
 const maxIPv6Listed = 16

@@ -473,5 +473,9 @@ func Plan(results []Result, opts egress.PlanOptions) *egress.Plan {
 			d.Sources = append(d.Sources, r.Source)
 		}
 	}
-	return egress.MakePlan(ds, opts)
+	p := egress.MakePlan(ds, opts)
+	p.Origin = "Azure Firewall Policy rules that allow the destinations kensa egress whatif\n" +
+		"predicted the policy's default deny would stop. Review them before applying.\n" +
+		"Give the group a priority that comes before any deny rule that should not win."
+	return p
 }

@@ -1,0 +1,104 @@
+package policy
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+// TestShapes evaluates one fixture per input shape (testdata/README.md
+// names the document each follows).
+func TestShapes(t *testing.T) {
+	tests := []struct {
+		files              []string
+		shape              string
+		dest, src          string
+		action, rule, code string
+	}{
+		// az rule-collection-group list: flattened, one policy named by the IDs.
+		{[]string{"az-rcg-list.json"}, "az", "api.contoso.example", "10.0.3.0/24", "allow", "fwpol-appsvc / DefaultApplicationRuleCollectionGroup / app-own-traffic / backend-api", ""},
+		{[]string{"az-rcg-list.json"}, "az", "files.contoso.example", "10.0.3.0/24", "allow", "fwpol-appsvc / DefaultApplicationRuleCollectionGroup / app-own-traffic / backend-api", ""},
+		{[]string{"az-rcg-list.json"}, "az", "contoso.example", "10.0.3.0/24", "deny", "", ""},
+		{[]string{"az-rcg-list.json"}, "az", "oryx-cdn.microsoft.io", "10.0.3.0/24", "deny", "", ""},
+		{[]string{"az-rcg-list.json"}, "az", "10.0.5.4:1433", "10.0.2.0/24", "allow", "fwpol-appsvc / DefaultNetworkRuleCollectionGroup / app-to-sql / sql", ""},
+		// The policy's settings were not given: DNS proxy unknown.
+		// Classic azureFirewalls: DNAT, network, application by collection priority.
+		{[]string{"classic-azurefirewall.json"}, "classic", "oryx-cdn.microsoft.io", "10.0.0.0/24", "allow", "allow-build / oryx-and-pip", ""},
+		{[]string{"classic-azurefirewall.json"}, "classic", "www.test.com", "10.0.0.0/24", "deny", "apprulecoll / rule1", ""},
+		// The network deny (443-444 from the range) comes before every
+		// application rule.
+		{[]string{"classic-azurefirewall.json"}, "classic", "pypi.org", "192.168.1.5/32", "deny", "netrulecoll / L4-traffic", ""},
+		{[]string{"classic-azurefirewall.json"}, "classic", "pypi.org", "192.168.1.0/24", "unknown", "", "source-partly-covered"},
+		{[]string{"classic-azurefirewall.json"}, "classic", "udp://ntp.ubuntu.com:123", "10.0.0.0/24", "deny", "netrulecoll / ntp-fqdn", ""},
+		// ARM template: base policy's allow-all network rule shadows the
+		// child's application deny (network before application).
+		{[]string{"arm-template.json"}, "arm-template", "paste.example.org", "10.1.2.0/24", "allow", "tpl-base / base-net / allow-all-https-out / any-443", ""},
+		{[]string{"arm-template.json"}, "arm-template", "paste.example.org", "10.2.0.0/24", "deny", "tpl-child / child-app / deny-paste / paste", ""},
+		// DNS proxy off in the base, not overridden: the FQDN is ignored.
+		{[]string{"arm-template.json"}, "arm-template", "udp://ntp.ubuntu.com:123", "10.2.0.0/24", "deny", "", ""},
+		// terraform plan: new policies linked through the configuration.
+		{[]string{"terraform-plan.json"}, "terraform-plan", "files.pythonhosted.org", "10.20.3.0/24", "allow", "tf-child / tf-app-rules / allow-registries / pip", ""},
+		{[]string{"terraform-plan.json"}, "terraform-plan", "registry.npmjs.org", "10.20.3.0/24", "unknown", "", "value-unknown"},
+		{[]string{"terraform-plan.json"}, "terraform-plan", "udp://ntp.ubuntu.com:123", "10.20.3.0/24", "allow", "tf-child / tf-app-rules / net / ntp", ""},
+		// terraform state in a module, with a final deny-all collection.
+		{[]string{"terraform-state.json"}, "terraform-state", "oryx-cdn.microsoft.io", "10.30.0.0/24", "allow", "state-policy / build / oryx / oryx-cdn", ""},
+		{[]string{"terraform-state.json"}, "terraform-state", "pypi.org", "10.30.0.0/24", "deny", "state-policy / build / deny-all-web / everything", ""},
+	}
+	for _, tt := range tests {
+		s := readFiles(t, tt.files...)
+		if s.Files[0].Shape != tt.shape {
+			t.Errorf("%v: shape %q, want %q", tt.files, s.Files[0].Shape, tt.shape)
+		}
+		e := evaluator(t, s)
+		tg, err := ParseDest(tt.dest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := e.Evaluate(Dest{Host: tg.Host, Port: tg.Port, Protocol: tg.Protocol, Source: netip.MustParsePrefix(tt.src)})
+		rule := ""
+		if v.Rule != nil {
+			rule = v.Rule.Path()
+		}
+		if v.Action != tt.action || (tt.action != "unknown" && rule != tt.rule) {
+			t.Errorf("%v %s from %s: %s %q, want %s %q (%+v)", tt.files, tt.dest, tt.src, v.Action, rule, tt.action, tt.rule, v)
+		}
+		if tt.code != "" && (len(v.Maybe) == 0 || v.Maybe[0].Code != tt.code) {
+			t.Errorf("%v %s: maybe %+v, want code %s", tt.files, tt.dest, v.Maybe, tt.code)
+		}
+	}
+}
+
+// TestReadErrors: inputs that are no policy fail with the file's name,
+// never as an empty policy.
+func TestReadErrors(t *testing.T) {
+	for name, in := range map[string]string{
+		"not json":     "HTTPS request from 10.0.2.254:50347 to app.scm.azurewebsites.net:443. Action: Deny.",
+		"empty object": "{}",
+		"empty list":   "[]",
+		"a log":        `{"records":[{"category":"AzureFirewallApplicationRule","properties":{"msg":"x"}}]}`,
+		"two values":   `{"value":[]} {"value":[]}`,
+		"scalar":       `42`,
+	} {
+		_, err := Read([]Input{{Name: "in.json", R: strings.NewReader(in)}})
+		if err == nil || !strings.Contains(err.Error(), "in.json") {
+			t.Errorf("%s: err = %v", name, err)
+		}
+	}
+}
+
+// TestChainErrors: unrelated policies, a missing base policy.
+func TestChainErrors(t *testing.T) {
+	s := readFiles(t, "az-rcg-list.json", "arm-rcg-hub.json")
+	if _, err := NewEvaluator(s); err == nil || !strings.Contains(err.Error(), "unrelated") {
+		t.Errorf("two unrelated policies: %v", err)
+	}
+	s = readFiles(t, "arm-policies.json", "arm-rcg-app.json")
+	e, err := NewEvaluator(s)
+	if err != nil || len(e.Chain()) != 2 {
+		t.Errorf("base policy resource without its groups: %v", err)
+	}
+	s = readFiles(t, "arm-rcg-app.json")
+	if _, err := NewEvaluator(s); err != nil {
+		t.Errorf("child groups alone: %v", err)
+	}
+}
