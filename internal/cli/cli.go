@@ -92,6 +92,7 @@ var commands = []command{
 	{"cert probe", "check what every endpoint serves after the change", runCertProbe},
 	{"egress analyze", "firewall / proxy logs → denied destinations and rules", runEgressAnalyze},
 	{"egress whatif", "predict what a firewall policy does with a deploy's destinations", runEgressWhatif},
+	{"egress explain", "a failed deploy's log → the destinations it could not reach", runEgressExplain},
 	{"version", "print kensa's version", runVersion},
 }
 

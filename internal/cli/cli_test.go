@@ -11,6 +11,8 @@ import (
 
 	"github.com/kensa-project/kensa/internal/cert"
 	"github.com/kensa-project/kensa/internal/egress"
+	"github.com/kensa-project/kensa/internal/egress/explain"
+	"github.com/kensa-project/kensa/internal/egress/policy"
 	"github.com/kensa-project/kensa/internal/fips"
 	"github.com/kensa-project/kensa/internal/report"
 )
@@ -30,6 +32,8 @@ var catalogs = map[string][]report.Check{
 	"cert check":     cert.Checks,
 	"cert probe":     cert.Checks,
 	"egress analyze": egress.Checks,
+	"egress whatif":  policy.Checks,
+	"egress explain": explain.Checks,
 }
 
 // checkCatalog fails t when a JSON report emits a finding whose ID is not

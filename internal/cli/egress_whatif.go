@@ -111,7 +111,7 @@ func runEgressWhatif(ctx context.Context, env *Env, args []string) error {
 	storage := fs.String("storage-account", "", "")
 	aks := fs.String("aks-api-server", "", "")
 	emitLang := fs.String("emit", "", "")
-	usage := egressWhatifUsage()
+	usage := egressWhatifUsage() + findingsHelp("docs/egress-whatif.md", policy.Checks)
 	pos, err := parseCommand(env, fs, common, usage, args)
 	if err != nil || pos == nil {
 		return err
@@ -218,27 +218,15 @@ func runEgressWhatif(ctx context.Context, env *Env, args []string) error {
 		targets = append(targets, policy.LogTargets(res, "log "+l)...)
 	}
 	results, findings := policy.Run(ev, targets, policy.Options{Sources: srcs, Addresses: addresses})
+	rep := newReport(env, "egress whatif", common.at)
+	sum := policy.Summarize(ev, results, findings)
+	rep.Results, rep.Findings, rep.Summary = results, findings, sum
+	o := outcome{rep: rep, text: func(t *textWriter) { writeWhatifText(t, ev, results, sum) }}
 	if *emitLang != "" {
 		plan := policy.Plan(results, egress.PlanOptions{Sources: sources})
-		var buf strings.Builder
-		if err := egress.WriteRules(&buf, *emitLang, plan); err != nil {
-			return err
-		}
-		if common.output != "" && common.output != "-" {
-			if err := writeFileAtomic(common.output, []byte(buf.String())); err != nil {
-				return usageErrorf("writing the rules to %s: %v", common.output, unwrapPath(err))
-			}
-			return nil
-		}
-		_, err := io.WriteString(env.Stdout, buf.String())
-		return err
+		o.product = func(w io.Writer) error { return egress.WriteRules(w, *emitLang, plan) }
 	}
-	rep := newReport(env, "egress whatif", common.at)
-	rep.Results = results
-	rep.Findings = findings
-	sum := policy.Summarize(ev, results, findings)
-	rep.Summary = sum
-	return emit(env, common, rep, func(w io.Writer) error { return writeWhatifText(w, ev, results, sum) })
+	return finish(env, common, o)
 }
 
 func parsePrefix(s string) (netip.Prefix, error) {
@@ -305,7 +293,7 @@ func logInput(env *Env, p string) (egress.Input, error) {
 	return egress.Input{Name: p, Open: func() (io.ReadCloser, error) { return os.Open(p) }}, nil
 }
 
-func writeWhatifText(w io.Writer, ev *policy.Evaluator, results []policy.Result, sum policy.Summary) error {
+func writeWhatifText(t *textWriter, ev *policy.Evaluator, results []policy.Result, sum policy.Summary) {
 	var chain []string
 	for _, p := range ev.Chain() {
 		chain = append(chain, p.Name)
@@ -322,17 +310,17 @@ func writeWhatifText(w io.Writer, ev *policy.Evaluator, results []policy.Result,
 	if len(chain) > 1 {
 		name += " (base policies, processed first: " + strings.Join(chain[:len(chain)-1], ", ") + ")"
 	}
-	fmt.Fprintf(w, "Policy %s; threat intelligence: %s; DNS proxy: %s\n", name, ti, dns)
+	t.printf("Policy %s; threat intelligence: %s; DNS proxy: %s\n", name, ti, dns)
 	for _, f := range sum.Files {
-		fmt.Fprintf(w, "  %s: %s, %s, %s, %s\n", f.Name, f.Shape, count(f.Policies, "policy", "policies"), count(f.Groups, "rule collection group", "rule collection groups"), count(f.Rules, "rule", "rules"))
+		t.printf("  %s: %s, %s, %s, %s\n", f.Name, f.Shape, report.Count(f.Policies, "policy", "policies"), report.Count(f.Groups, "rule collection group", "rule collection groups"), report.Count(f.Rules, "rule", "rules"))
 		for _, wn := range f.Warnings {
-			fmt.Fprintf(w, "    note: %s\n", wn)
+			t.printf("    note: %s\n", wn)
 		}
 	}
 	if sum.ServiceTags != "" {
-		fmt.Fprintf(w, "  service tags: change number %s\n", sum.ServiceTags)
+		t.printf("  service tags: change number %s\n", sum.ServiceTags)
 	}
-	fmt.Fprintf(w, "\n%s: %d allow, %d deny, %d unknown\n\n", count(sum.Destinations, "destination", "destinations"), sum.Allow, sum.Deny, sum.Unknown)
+	t.printf("\n%s: %d allow, %d deny, %d unknown\n\n", report.Count(sum.Destinations, "destination", "destinations"), sum.Allow, sum.Deny, sum.Unknown)
 	tb := report.NewTable("VERDICT", "DESTINATION", "PROTO", "SOURCE", "DECIDED BY", "SERVICE")
 	tb.MaxWidth = 60
 	tb.Uncut = []int{1}
@@ -362,7 +350,7 @@ func writeWhatifText(w io.Writer, ev *policy.Evaluator, results []policy.Result,
 		}
 		tb.Row(r.Action, dest, r.Protocol, src, by, svc)
 	}
-	tb.Write(w)
+	t.table(tb)
 	var logs, unknowns, needs []string
 	for _, r := range results {
 		if r.Log != "" && r.Action == "deny" {
@@ -388,26 +376,26 @@ func writeWhatifText(w io.Writer, ev *policy.Evaluator, results []policy.Result,
 		}
 	}
 	if len(logs) > 0 {
-		fmt.Fprintln(w, "\nThe firewall would log:")
+		t.printf("\n%s\n", "The firewall would log:")
 		for _, l := range logs {
-			fmt.Fprintf(w, "  %s\n", l)
+			t.printf("  %s\n", l)
 		}
 	}
 	if len(needs) > 0 {
-		fmt.Fprintln(w, "\nWhat fails without them:")
+		t.printf("\n%s\n", "What fails without them:")
 		for _, n := range needs {
-			fmt.Fprint(w, n)
+			t.lines(n)
 		}
 	}
 	if len(unknowns) > 0 {
-		fmt.Fprintln(w, "\nWhy kensa cannot tell:")
+		t.printf("\n%s\n", "Why kensa cannot tell:")
 		for _, u := range unknowns {
-			fmt.Fprint(w, u)
+			t.lines(u)
 		}
 	}
 	plan := policy.Plan(results, egress.PlanOptions{})
 	if len(plan.Collections) > 0 {
-		fmt.Fprintln(w, "\nRules that would allow what the default deny stops (--emit az|bicep|terraform writes them):")
+		t.printf("\n%s\n", "Rules that would allow what the default deny stops (--emit az|bicep|terraform writes them):")
 		for _, c := range plan.Collections {
 			r := c.Rule
 			var what, to string
@@ -421,16 +409,15 @@ func writeWhatifText(w io.Writer, ev *policy.Evaluator, results []policy.Result,
 				what = "network rule " + strings.Join(r.IPProtocols, ",") + "/" + strings.Join(r.Ports, ",")
 				to = strings.Join(append(slices.Clone(r.Addresses), r.FQDNs...), ", ")
 			}
-			fmt.Fprintf(w, "  %s: %s from %s to %s\n", c.Name, what, strings.Join(r.Sources, ", "), to)
+			t.printf("  %s: %s from %s to %s\n", c.Name, what, strings.Join(r.Sources, ", "), to)
 		}
 	}
 	if ev.ThreatIntelMode() == "Deny" {
-		fmt.Fprintln(w, "\nThreat intelligence is in Deny mode: a destination on Microsoft's feed is denied before any rule (kensa has no feed; it knows only what a log shows).")
+		t.printf("\n%s\n", "Threat intelligence is in Deny mode: a destination on Microsoft's feed is denied before any rule (kensa has no feed; it knows only what a log shows).")
 	}
 	if len(chain) == 1 && ev.Chain()[0].From == "" && !ev.Chain()[0].Classic {
-		fmt.Fprintln(w, "\nOnly rule collection groups were given: if the policy has a base policy, its rules come first; give it too (az network firewall policy show -o json names it).")
+		t.printf("\n%s\n", "Only rule collection groups were given: if the policy has a base policy, its rules come first; give it too (az network firewall policy show -o json names it).")
 	}
-	return nil
 }
 
 func orDash(s string) string {
