@@ -104,6 +104,8 @@ type FileStats struct {
 	Err string
 	// Empty is set when the input held no byte at all (after gzip).
 	Empty bool
+	// Families counts the connections by the firewall that logged them.
+	Families [numFamilies]int64
 }
 
 // Unreadable says why an input could not be analysed, "" when it was: it
@@ -144,6 +146,9 @@ func (f *FileStats) merge(o *FileStats) {
 	f.Unknown += o.Unknown
 	f.OutOfRange += o.OutOfRange
 	f.Untimed += o.Untimed
+	for i := range f.Families {
+		f.Families[i] += o.Families[i]
+	}
 }
 
 // UnknownLine is a line (or record) of no known shape.
@@ -241,6 +246,7 @@ func (a *aggregator) add(fi int, ev *Event) {
 		return
 	}
 	fs.Traffic++
+	fs.Families[ev.Family]++
 	o := a.opts
 	if o.Since != 0 || o.Until != 0 {
 		if ev.Time == 0 {
@@ -447,4 +453,16 @@ func compareIP(a, b string) int {
 		return 1
 	}
 	return cmp.Compare(a, b)
+}
+
+// Families lists the firewalls whose connections the inputs hold.
+func (r *Result) Families() []Family {
+	t := r.Total()
+	var out []Family
+	for f, n := range t.Families {
+		if n > 0 {
+			out = append(out, Family(f))
+		}
+	}
+	return out
 }

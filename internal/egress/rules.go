@@ -52,6 +52,9 @@ type Plan struct {
 	// Origin, when set, replaces the writers' opening comment (which
 	// otherwise says the rules come from egress analyze's logs).
 	Origin string
+	// Foreign, when set, says the rules are for another firewall than
+	// the logs came from (ForeignRules); the writers print it first.
+	Foreign string
 }
 
 const maxIPv6Listed = 16
