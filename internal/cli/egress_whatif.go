@@ -370,7 +370,10 @@ func writeWhatifText(t *textWriter, ev *policy.Evaluator, results []policy.Resul
 		if r.Action == "deny" && r.Why != "" {
 			svc := ""
 			if r.Service != nil {
-				svc = " (" + r.Service.Name + ", source: " + r.Service.Source + ", as of " + r.Service.AsOf + ")"
+				svc = " (" + r.Service.Name + ")"
+			}
+			if r.WhySource != "" {
+				svc += "\n    source: " + r.WhySource + ", as of " + r.WhyAsOf
 			}
 			needs = append(needs, fmt.Sprintf("  %s%s\n%s", r.Destination, svc, wrap(r.Why, "    ", 92)))
 		}

@@ -88,8 +88,8 @@ func (s *Set) Chain() ([]*Policy, error) {
 	}
 	byRef := map[string]*Policy{}
 	for _, p := range s.Policies {
-		if p.ID != "" {
-			byRef[p.ID] = p
+		if p.ResourceID != "" {
+			byRef[p.ResourceID] = p
 		}
 		byRef[strings.ToLower(p.Name)] = p
 	}

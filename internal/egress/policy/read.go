@@ -183,15 +183,15 @@ func (r *reader) policyFor(ref string) *Policy {
 	}
 	name := policyNameFromID(ref)
 	if p := r.policies[strings.ToLower(name)]; p != nil {
-		if p.ID == "" && strings.Contains(ref, "/") {
-			p.ID = key
+		if p.ResourceID == "" && strings.Contains(ref, "/") {
+			p.ResourceID = key
 			r.policies[key] = p
 		}
 		return p
 	}
 	p := &Policy{Name: name}
 	if strings.Contains(ref, "/") {
-		p.ID = key
+		p.ResourceID = key
 		r.policies[key] = p
 	}
 	r.policies[strings.ToLower(name)] = p
@@ -477,7 +477,7 @@ func (r *reader) classic(m, p map[string]any) {
 		r.fi.Policies++ // counts as read: it names the policy
 		return
 	}
-	pol := &Policy{Name: name, ID: strings.ToLower(str(m, "id")), Classic: true, From: r.name}
+	pol := &Policy{Name: name, ResourceID: strings.ToLower(str(m, "id")), Classic: true, From: r.name}
 	pol.ThreatIntelMode = normMode(str(p, "threatIntelMode"))
 	// Classic firewalls keep DNS proxy in additionalProperties
 	// ("Network.DNS.EnableProxy": "true").

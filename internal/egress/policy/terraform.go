@@ -85,8 +85,8 @@ func (r *reader) terraform(t map[string]any) {
 		if a, ok := strings.CutPrefix(p.Parent, "tf:"); ok {
 			if base := r.tfRefs[a]; base != nil {
 				p.Parent = strings.ToLower(base.Name)
-				if base.ID != "" {
-					p.Parent = base.ID
+				if base.ResourceID != "" {
+					p.Parent = base.ResourceID
 				}
 			} else {
 				p.Parent, p.ParentUnknown = "", true
@@ -227,8 +227,8 @@ func (r *reader) tfGroup(x tfResource, refs map[string][]string) {
 		for _, ref := range refs[stripIndex(x.address)+"|firewall_policy_id"] {
 			if p := r.tfRefs[ref]; p != nil {
 				g.PolicyRef = strings.ToLower(p.Name)
-				if p.ID != "" {
-					g.PolicyRef = p.ID
+				if p.ResourceID != "" {
+					g.PolicyRef = p.ResourceID
 				}
 			}
 		}

@@ -48,6 +48,8 @@ type Target struct {
 	// "log fw.json".
 	From []string
 	Why  string
+	// WhySource and WhyAsOf cite the document Why comes from.
+	WhySource, WhyAsOf string
 	// Service is the catalog service id ("" when the catalog has none).
 	Service string
 	// ThreatIntel is set from a log that shows threat intelligence flagged it.
@@ -141,7 +143,8 @@ func validHost(h string) bool {
 func ProfileTargets(p egress.Profile) []Target {
 	var out []Target
 	for _, d := range p.Destinations {
-		t := Target{Host: d.Host, Port: d.Port, Protocol: d.Protocol, From: []string{"profile " + p.Name}, Why: d.Why, Service: d.Service}
+		t := Target{Host: d.Host, Port: d.Port, Protocol: d.Protocol, From: []string{"profile " + p.Name}, Why: d.Why, Service: d.Service,
+			WhySource: d.Source, WhyAsOf: d.AsOf}
 		if strings.Contains(d.Host, "*") {
 			t.Pattern = d.Host
 			t.Host = d.Example
@@ -197,6 +200,9 @@ type Result struct {
 	From    []string    `json:"from"`
 	Service *ServiceRef `json:"service"`
 	Why     string      `json:"why,omitempty"`
+	// WhySource and WhyAsOf cite the document Why comes from.
+	WhySource string `json:"why_source,omitempty"`
+	WhyAsOf   string `json:"why_as_of,omitempty"`
 	Verdict
 	fillFlag string
 }
@@ -243,7 +249,7 @@ func Run(e *Evaluator, targets []Target, opts Options) ([]Result, []report.Findi
 			}
 			m.Sources = append(m.Sources, t.Sources...)
 			if m.Why == "" {
-				m.Why = t.Why
+				m.Why, m.WhySource, m.WhyAsOf = t.Why, t.WhySource, t.WhyAsOf
 			}
 			if m.ThreatIntel == "" {
 				m.ThreatIntel = t.ThreatIntel
@@ -276,6 +282,7 @@ func Run(e *Evaluator, targets []Target, opts Options) ([]Result, []report.Findi
 		}
 		for _, src := range srcs {
 			r := Result{Host: t.Host, Pattern: t.Pattern, Port: t.Port, Protocol: t.Protocol, From: t.From, Service: svc, Why: t.Why,
+				WhySource: t.WhySource, WhyAsOf: t.WhyAsOf,
 				Destination: egress.HostPort(t.Host, t.Port)}
 			if src.IsValid() {
 				r.Source = src.String()
@@ -293,7 +300,7 @@ func Run(e *Evaluator, targets []Target, opts Options) ([]Result, []report.Findi
 					Addresses: opts.Addresses[t.Host], ThreatIntel: t.ThreatIntel})
 			}
 			results = append(results, r)
-			if f, ok := finding(r); ok {
+			if f, ok := findingFor(r); ok {
 				findings = append(findings, f)
 			}
 		}
@@ -323,7 +330,7 @@ func dedupePrefixes(ps []netip.Prefix) []netip.Prefix {
 	return out
 }
 
-func finding(r Result) (report.Finding, bool) {
+func findingFor(r Result) (report.Finding, bool) {
 	subject := strings.ToUpper(r.Protocol) + " " + r.Destination
 	if r.Pattern != "" && r.Decision != "needs-name" {
 		subject += " (" + r.Pattern + ")"
