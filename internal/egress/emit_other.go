@@ -107,6 +107,9 @@ func otherHeader(w io.Writer, comment, firewall string, p *Plan, notCovered []st
 	if p.Foreign != "" {
 		fmt.Fprintf(w, "%s WARNING: %s.\n", comment, p.Foreign)
 	}
+	if len(p.IPv6Sources) > 0 {
+		fmt.Fprintf(w, "%s %s\n", comment, IPv6SourcesNote(p))
+	}
 	for _, s := range p.Skipped {
 		fmt.Fprintf(w, "%s Not allowed: %s: %s\n", comment, printable([]byte(HostPort(s.Host, s.Port)), 200), s.Reason)
 	}
@@ -164,6 +167,14 @@ func WriteAWSNFWCloudFormation(w io.Writer, p *Plan) error {
 	if p.Foreign != "" {
 		desc.WriteString(" WARNING: " + p.Foreign + ".")
 	}
+	// JSON has no comments: the details (which may name IPv6 addresses)
+	// are in the comments of --emit aws-nfw; the description counts them.
+	if p.IPv6SourcesLeftOut > 0 {
+		desc.WriteString(fmt.Sprintf(" IPv6 sources left out of the rules: %d (--emit aws-nfw lists them).", p.IPv6SourcesLeftOut))
+	}
+	if len(p.Skipped) > 0 {
+		desc.WriteString(fmt.Sprintf(" %d denied destinations get no rule (--emit aws-nfw lists them with the reason).", len(p.Skipped)))
+	}
 	for _, n := range notCovered {
 		desc.WriteString(" Not in this rule group (names for TLS and HTTP only): " + n + ".")
 	}
@@ -181,7 +192,10 @@ func WriteAWSNFWCloudFormation(w io.Writer, p *Plan) error {
 			}}},
 	}
 	if len(targets) == 0 {
-		return fmt.Errorf("no denied name needs an allow rule: nothing to put in a domain list")
+		// A domain list needs a target: say why there is none.
+		desc.WriteString(" No denied name needs an allow rule: there is no rule group to create.")
+		tpl["Description"] = desc.String()
+		tpl["Resources"] = map[string]any{}
 	}
 	b, err := json.MarshalIndent(tpl, "", "  ")
 	if err != nil {
