@@ -506,3 +506,71 @@ func hclScalar(s string, vars map[string]any) (any, error) {
 	}
 	return nil, fmt.Errorf("value %q", s)
 }
+
+// TestWhatifRoundTrip: seed 003's deploys (App Service Linux Python build,
+// a Functions deploy) behind a policy that allows only the app's own
+// traffic. whatif predicts every missing destination; the rules whatif
+// --emit writes for them, added to the policy, make every one allowed.
+func TestWhatifRoundTrip(t *testing.T) {
+	base := []string{"az-rcg-list.json", "az-policy.json"}
+	names := map[string]string{"app": "orders-api", "storage-account": "stordersapi"}
+	var targets []Target
+	for _, n := range []string{"appservice-linux-python", "functions-deploy"} {
+		p, err := egress.LookupProfile(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		targets = append(targets, ProfileTargets(p.Bind(names))...)
+	}
+	opts := Options{Sources: []netip.Prefix{netip.MustParsePrefix("10.0.3.0/24")}}
+	results, _ := Run(evaluator(t, readFiles(t, base...)), targets, opts)
+	denied := 0
+	for _, r := range results {
+		if r.Action != "deny" || r.Decision != "default-deny" {
+			t.Errorf("before: %s %s %s", r.Destination, r.Action, r.Decision)
+		}
+		denied++
+	}
+	if denied != 8 {
+		t.Errorf("%d destinations denied, want 8 (SCM site, Oryx, pypi.org, files.pythonhosted.org, site, blob, file 443, file 445)", denied)
+	}
+	plan := Plan(results, egress.PlanOptions{Sources: []string{"10.0.3.0/24"}})
+	for _, lang := range []string{"az", "bicep", "terraform"} {
+		var buf bytes.Buffer
+		if err := egress.WriteRules(&buf, lang, plan); err != nil {
+			t.Fatal(err)
+		}
+		var doc []byte
+		var err error
+		switch lang {
+		case "az":
+			doc, err = azScriptToJSON(buf.String(), map[string]string{"RG": "rg-seed", "POLICY": "fwpol-appsvc"})
+		case "bicep":
+			doc, err = bicepToJSON(buf.String(), "fwpol-appsvc")
+		case "terraform":
+			doc, err = terraformToState(buf.String(), "/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/rg-seed/providers/Microsoft.Network/firewallPolicies/fwpol-appsvc")
+		}
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", lang, err, buf.String())
+		}
+		var ins []Input
+		for _, n := range base {
+			b, _ := os.ReadFile(filepath.Join("testdata", n))
+			ins = append(ins, Input{Name: n, R: bytes.NewReader(b)})
+		}
+		ins = append(ins, Input{Name: "added." + lang, R: bytes.NewReader(doc)})
+		set, err := Read(ins)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after, findings := Run(evaluator(t, set), targets, opts)
+		for _, r := range after {
+			if r.Action != "allow" {
+				t.Errorf("%s: after the rules, %s %s is %s (%v)", lang, r.Protocol, r.Destination, r.Action, r.Maybe)
+			}
+		}
+		if len(findings) != 0 {
+			t.Errorf("%s: findings after the rules: %v", lang, findings)
+		}
+	}
+}

@@ -102,3 +102,42 @@ func TestChainErrors(t *testing.T) {
 		t.Errorf("child groups alone: %v", err)
 	}
 }
+
+// TestPriorities: within one policy, groups by priority then collections
+// by priority, whatever their order in the file; rules in a collection
+// top down.
+func TestPriorities(t *testing.T) {
+	const pol = `[
+ {"id": "/subscriptions/x/resourceGroups/r/providers/Microsoft.Network/firewallPolicies/p/ruleCollectionGroups/late", "name": "late", "priority": 500,
+  "ruleCollections": [{"name": "allow-all", "priority": 100, "action": {"type": "Allow"}, "ruleCollectionType": "FirewallPolicyFilterRuleCollection",
+   "rules": [{"name": "everything", "ruleType": "ApplicationRule", "protocols": [{"protocolType": "Https", "port": 443}], "sourceAddresses": ["*"], "targetFqdns": ["*"]}]}]},
+ {"id": "/subscriptions/x/resourceGroups/r/providers/Microsoft.Network/firewallPolicies/p/ruleCollectionGroups/early", "name": "early", "priority": 200,
+  "ruleCollections": [
+   {"name": "c-allow-300", "priority": 300, "action": {"type": "Allow"}, "ruleCollectionType": "FirewallPolicyFilterRuleCollection",
+    "rules": [{"name": "allow-x", "ruleType": "ApplicationRule", "protocols": [{"protocolType": "Https", "port": 443}], "sourceAddresses": ["*"], "targetFqdns": ["x.example.com", "y.example.com"]}]},
+   {"name": "c-deny-250", "priority": 250, "action": {"type": "Deny"}, "ruleCollectionType": "FirewallPolicyFilterRuleCollection",
+    "rules": [{"name": "deny-y", "ruleType": "ApplicationRule", "protocols": [{"protocolType": "Https", "port": 443}], "sourceAddresses": ["*"], "targetFqdns": ["y.example.com"]},
+              {"name": "deny-y-again", "ruleType": "ApplicationRule", "protocols": [{"protocolType": "Https", "port": 443}], "sourceAddresses": ["*"], "targetFqdns": ["y.example.com", "z.example.com"]}]}]}
+]`
+	s, err := Read([]Input{{Name: "p.json", R: strings.NewReader(pol)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := evaluator(t, s)
+	src := netip.MustParsePrefix("10.0.0.0/24")
+	for host, want := range map[string]string{
+		"x.example.com": "allow p / early / c-allow-300 / allow-x",
+		"y.example.com": "deny p / early / c-deny-250 / deny-y",
+		"z.example.com": "deny p / early / c-deny-250 / deny-y-again",
+		"w.example.com": "allow p / late / allow-all / everything",
+	} {
+		v := e.Evaluate(Dest{Host: host, Port: 443, Protocol: "https", Source: src})
+		got := v.Action
+		if v.Rule != nil {
+			got += " " + v.Rule.Path()
+		}
+		if got != want {
+			t.Errorf("%s: %q, want %q", host, got, want)
+		}
+	}
+}
