@@ -51,8 +51,9 @@ func egressExplainHelp() string {
 	var b strings.Builder
 	b.WriteString(egressExplainUsage)
 	for _, s := range explain.Signatures {
-		fmt.Fprintf(&b, "    %-20s %s (%s)\n", s.ID, s.Tool, s.Source)
+		fmt.Fprintf(&b, "    %-20s %s\n", s.ID, s.Tool)
 	}
+	b.WriteString("    (each with its source in docs/egress-explain.md)\n")
 	return b.String() + findingsHelp("docs/egress-explain.md", explain.Checks)
 }
 

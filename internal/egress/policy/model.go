@@ -167,6 +167,8 @@ type Rule struct {
 	TranslatedAddress, TranslatedFQDN, TranslatedPort string
 	// Unknown names the fields a Terraform plan leaves unknown.
 	Unknown []string
+
+	parsedSources []parsedAddr
 }
 
 // AppProtocol is an application rule's protocol and port.
