@@ -24,7 +24,7 @@ func TestWhatifJSON(t *testing.T) {
 			Destination, Action, Decision string
 			Rule                          *struct{ Policy, Rule string }
 		}
-		Summary struct{ Allow, Deny, Unknown int }
+		Summary  struct{ Allow, Deny, Unknown int }
 		Findings []struct{ ID string }
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
