@@ -12,12 +12,12 @@ import (
 	"strings"
 )
 
-// MaxInputBytes bounds one policy input. The service limit for a policy
-// is 50 rule collection groups of at most 2 MB each
-// (policy-rule-sets.md), so a real export is far below it; a Terraform
-// plan of a large estate can be bigger, and a service tags file is about
-// 5 MB.
-const MaxInputBytes = 128 << 20
+// MaxInputBytes bounds one policy input. Real exports are a few MB (a
+// policy at the service limits, 50 rule collection groups of 2 MB each
+// per policy-rule-sets.md, would be 100 MB; a service tags file is about
+// 5 MB); decoding JSON into generic values takes several times the input,
+// so the bound is also the memory bound.
+const MaxInputBytes = 64 << 20
 
 // maxRules bounds the rules kept over all inputs (the service allows
 // 10,000 rules per policy, and unique source/destination counts far

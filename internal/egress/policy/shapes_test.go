@@ -141,3 +141,67 @@ func TestPriorities(t *testing.T) {
 		}
 	}
 }
+
+// TestIPGroups: a rule naming an IP group may match until the group's
+// members are given (az network ip-group list -o json).
+func TestIPGroups(t *testing.T) {
+	const rcg = `{"name": "g", "id": "/subscriptions/x/resourceGroups/r/providers/Microsoft.Network/firewallPolicies/p/ruleCollectionGroups/g",
+ "properties": {"priority": 100, "ruleCollections": [{"name": "c", "priority": 100, "action": {"type": "Allow"}, "ruleCollectionType": "FirewallPolicyFilterRuleCollection",
+  "rules": [{"name": "from-build-agents", "ruleType": "ApplicationRule", "protocols": [{"protocolType": "Https", "port": 443}],
+   "sourceIpGroups": ["/subscriptions/x/resourceGroups/r/providers/Microsoft.Network/ipGroups/build-agents"], "targetFqdns": ["pypi.org"]}]}]}}`
+	const groups = `[{"name": "build-agents", "id": "/subscriptions/x/resourceGroups/r/providers/Microsoft.Network/ipGroups/build-agents",
+  "type": "Microsoft.Network/ipGroups", "ipAddresses": ["10.8.0.0/24", "10.9.0.5"]}]`
+	d := Dest{Host: "pypi.org", Port: 443, Protocol: "https", Source: netip.MustParsePrefix("10.8.0.0/25")}
+	s, err := Read([]Input{{Name: "rcg.json", R: strings.NewReader(rcg)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := evaluator(t, s).Evaluate(d); v.Action != "unknown" || v.Maybe[0].Code != "ip-group-data-missing" {
+		t.Errorf("without the group: %+v", v)
+	}
+	s, err = Read([]Input{{Name: "rcg.json", R: strings.NewReader(rcg)}, {Name: "groups.json", R: strings.NewReader(groups)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Files[1].Shape != "ip-groups" {
+		t.Errorf("shape %q", s.Files[1].Shape)
+	}
+	e := evaluator(t, s)
+	if v := e.Evaluate(d); v.Action != "allow" {
+		t.Errorf("in the group: %+v", v)
+	}
+	d.Source = netip.MustParsePrefix("10.7.0.0/24")
+	if v := e.Evaluate(d); v.Action != "deny" {
+		t.Errorf("outside the group: %+v", v)
+	}
+}
+
+// TestTagData: every FQDN tag row has a source and an as-of date, every
+// documented member is a host pattern; service tag names are known.
+func TestTagData(t *testing.T) {
+	tags := FQDNTags()
+	if len(tags) < 10 {
+		t.Fatalf("%d FQDN tags", len(tags))
+	}
+	for _, tg := range tags {
+		if tg.Name == "" || tg.Source == "" || len(tg.AsOf) != 10 {
+			t.Errorf("tag %+v lacks a name, source or as_of", tg)
+		}
+		for _, h := range tg.Documented {
+			if strings.ContainsAny(h, " /:") || h == "" {
+				t.Errorf("tag %s: %q is not a host pattern", tg.Name, h)
+			}
+		}
+	}
+	for _, n := range []string{"Storage", "Storage.westeurope", "AzureCloud.japaneast", "AzureMonitor"} {
+		if !isServiceTag(n) {
+			t.Errorf("%s is not a known service tag", n)
+		}
+	}
+	if isServiceTag("NotATag") {
+		t.Error("NotATag is a service tag")
+	}
+	if ok, _ := tagMember("AzureKubernetesService", "packages.aks.azure.com"); !ok {
+		t.Error("packages.aks.azure.com is not a documented member of AzureKubernetesService")
+	}
+}
