@@ -102,8 +102,9 @@ func (r *reader) file(name string, data []byte) (FileInfo, error) {
 			r.terraform(t)
 		case has(t, "resources") && strings.Contains(str(t, "$schema"), "deploymentTemplate"):
 			fi.Shape = "arm-template"
+			res := newARMResolver(t)
 			for i, x := range list(t, "resources") {
-				r.item(x, fmt.Sprintf("resource %d", i+1))
+				r.templateResource(res, x, "", fmt.Sprintf("resource %d", i+1), 0)
 			}
 		case has(t, "changeNumber") && has(t, "values"):
 			fi.Shape = "service-tags"
@@ -127,6 +128,31 @@ func (r *reader) file(name string, data []byte) (FileInfo, error) {
 		return fi, ErrNotPolicy
 	}
 	return fi, nil
+}
+
+// templateResource reads one resource of an ARM template, its template
+// expressions evaluated where kensa can, and its nested child resources
+// (whose type and name are relative to the parent's).
+func (r *reader) templateResource(res *armResolver, x any, parent, where string, depth int) {
+	m, ok := x.(map[string]any)
+	if !ok || depth > 4 {
+		return
+	}
+	children := list(m, "resources")
+	delete(m, "resources")
+	res.resolveTree(m, 0)
+	if parent != "" {
+		if typ := str(m, "type"); typ != "" && !strings.Contains(typ, "/") {
+			m["type"] = "Microsoft.Network/firewallPolicies/" + typ
+		}
+		if n := str(m, "name"); n != "" && !strings.Contains(n, "/") {
+			m["name"] = parent + "/" + n
+		}
+	}
+	r.item(m, where)
+	for i, c := range children {
+		r.templateResource(res, c, str(m, "name"), fmt.Sprintf("%s, child %d", where, i+1), depth+1)
+	}
 }
 
 func (r *reader) warn(format string, a ...any) {

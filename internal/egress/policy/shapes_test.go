@@ -205,3 +205,56 @@ func TestTagData(t *testing.T) {
 		t.Error("packages.aks.azure.com is not a documented member of AzureKubernetesService")
 	}
 }
+
+// TestPortalExport: a template exported from the portal names resources
+// with parameters() and concat(); kensa evaluates them (the defaults), and
+// reads nested child resources.
+func TestPortalExport(t *testing.T) {
+	s := readFiles(t, "arm-portal-export.json")
+	var names []string
+	for _, p := range s.Policies {
+		names = append(names, p.Name)
+	}
+	if got := strings.Join(names, " "); got != "fwpol-export-base fwpol-export fwpol-export-base-nested" {
+		t.Fatalf("policies %q", got)
+	}
+	if len(s.Files[0].Warnings) != 0 {
+		t.Errorf("warnings %v", s.Files[0].Warnings)
+	}
+	if g := s.Policies[2].Groups; len(g) != 1 || g[0].Name != "NestedGroup" {
+		t.Errorf("nested group %+v", g)
+	}
+	// Three policies, two unrelated roots: kensa asks for one firewall's.
+	if _, err := NewEvaluator(s); err == nil || !strings.Contains(err.Error(), "unrelated") {
+		t.Errorf("err = %v", err)
+	}
+	s.Policies = s.Policies[:2]
+	e := evaluator(t, s)
+	v := e.Evaluate(Dest{Host: "oryx-cdn.microsoft.io", Port: 443, Protocol: "https", Source: netip.MustParsePrefix("10.0.3.0/24")})
+	if v.Action != "allow" || v.Rule.Path() != "fwpol-export / DefaultApplicationRuleCollectionGroup / app-build / oryx" || len(e.Chain()) != 2 {
+		t.Errorf("%+v", v)
+	}
+}
+
+func TestARMExpressions(t *testing.T) {
+	r := newARMResolver(map[string]any{"parameters": map[string]any{"p": map[string]any{"defaultValue": "pol"}},
+		"variables": map[string]any{"v": "[concat(parameters('p'), '-x')]"}})
+	for in, want := range map[string]string{
+		"[parameters('p')]":                 "pol",
+		"[concat(parameters('p'), '/rcg')]": "pol/rcg",
+		"[variables('v')]":                  "pol-x",
+		"[resourceId('Microsoft.Network/firewallPolicies', parameters('p'))]":               "/providers/Microsoft.Network/firewallPolicies/pol",
+		"[resourceId('Microsoft.Network/firewallPolicies/ruleCollectionGroups', 'a', 'b')]": "/providers/Microsoft.Network/firewallPolicies/a/ruleCollectionGroups/b",
+		"[concat('it''s', '')]": "it's",
+	} {
+		got, ok := r.eval(in)
+		if !ok || got != want {
+			t.Errorf("eval(%s) = %v, %v; want %q", in, got, ok, want)
+		}
+	}
+	for _, bad := range []string{"[[literal]", "[unknownFn('a')]", "[parameters('missing')]", "[concat(", "plain", "[concat('a') extra]"} {
+		if v, ok := r.eval(bad); ok && v != nil {
+			t.Errorf("eval(%s) = %v", bad, v)
+		}
+	}
+}
