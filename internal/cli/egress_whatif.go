@@ -351,7 +351,7 @@ func writeWhatifText(t *textWriter, ev *policy.Evaluator, results []policy.Resul
 		tb.Row(r.Action, dest, r.Protocol, src, by, svc)
 	}
 	t.table(tb)
-	var logs, unknowns, needs []string
+	var logs, unknowns, needs, notes []string
 	for _, r := range results {
 		if r.Log != "" && r.Action == "deny" {
 			logs = append(logs, r.Log)
@@ -366,6 +366,11 @@ func writeWhatifText(t *textWriter, ev *policy.Evaluator, results []policy.Resul
 				fmt.Fprintf(&b, "    %s\n", n)
 			}
 			unknowns = append(unknowns, b.String())
+		}
+		if r.Action != "unknown" {
+			for _, n := range r.Notes {
+				notes = append(notes, fmt.Sprintf("  %s from %s: %s\n", r.Destination, orDash(r.Source), n))
+			}
 		}
 		if r.Action == "deny" && r.Why != "" {
 			svc := ""
@@ -394,6 +399,12 @@ func writeWhatifText(t *textWriter, ev *policy.Evaluator, results []policy.Resul
 		t.printf("\n%s\n", "Why kensa cannot tell:")
 		for _, u := range unknowns {
 			t.lines(u)
+		}
+	}
+	if len(notes) > 0 {
+		t.printf("\n%s\n", "Notes:")
+		for _, n := range notes {
+			t.lines(n)
 		}
 	}
 	plan := policy.Plan(results, egress.PlanOptions{})

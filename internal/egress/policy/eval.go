@@ -323,6 +323,9 @@ func (e *Evaluator) Evaluate(d Dest) Verdict {
 			v.Decision = "dnat"
 		}
 		v.Log = logLine(d, decided)
+		if decided.coll.Kind == Network && isAppProtocol(d.Protocol) {
+			notes = append(notes, "a network rule decides: application rules are not processed for it (network rules come first, whatever the priorities)")
+		}
 	} else {
 		v.Decision = "default-deny"
 		if isAppProtocol(d.Protocol) {
