@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -211,25 +212,28 @@ var scmHost = regexp.MustCompile(`(?i)\b([a-z0-9][a-z0-9-]{0,59})\.scm\.azureweb
 func Explain(name string, r io.Reader, app string) (*Result, error) {
 	res := &Result{Name: name}
 	br := bufio.NewReaderSize(io.LimitReader(r, MaxLogBytes), 64<<10)
+	// Per signature: the first matching line (its text cut for the
+	// evidence), how many lines matched, and the host:port pairs named,
+	// in order, at most maxHosts. Requires is settled at the end (the
+	// context may come after the match). Memory stays bounded whatever
+	// the log.
+	const maxHosts = 20
 	type state struct {
-		m     *Match
-		hosts map[string]bool
+		line     int
+		count    int
+		evidence string
+		hps      []string
+		defaults bool
 	}
-	found := map[string]*state{}
-	var order []string
+	found := make([]*state, len(Signatures))
 	requires := make([]bool, len(Signatures))
-	var pending []struct {
-		sig  int
-		line int
-		text string
-	}
 	lineNo := 0
 	for {
 		line, err := readLine(br)
 		if len(line) > 0 || err == nil {
 			lineNo++
 			text := string(bytes.ToValidUTF8(line, []byte("?")))
-			if app == "" {
+			if app == "" && res.App == "" {
 				if m := scmHost.FindStringSubmatch(text); m != nil {
 					res.App = strings.ToLower(m[1])
 				}
@@ -242,13 +246,35 @@ func Explain(name string, r io.Reader, app string) (*Result, error) {
 				if !s.Match.MatchString(text) {
 					continue
 				}
-				pending = append(pending, struct {
-					sig  int
-					line int
-					text string
-				}{i, lineNo, text})
-				if len(pending) > 10000 {
-					pending = pending[:10000]
+				st := found[i]
+				if st == nil {
+					st = &state{line: lineNo, evidence: report.Printable(cut(strings.TrimSpace(text), 240))}
+					found[i] = st
+				}
+				st.count++
+				var hps []string
+				if s.HostFrom != nil {
+					if m := s.HostFrom.FindStringSubmatch(text); m != nil {
+						for _, g := range m[1:] {
+							if g == "" {
+								continue
+							}
+							if hp := hostPort(g); hp != "" {
+								hps = append(hps, hp)
+								h, _, _ := strings.Cut(hp, ":")
+								hps = append(hps, s.Companions[h]...)
+							}
+							break
+						}
+					}
+				}
+				if len(hps) == 0 {
+					st.defaults = true
+				}
+				for _, hp := range hps {
+					if len(st.hps) < maxHosts && !slices.Contains(st.hps, hp) {
+						st.hps = append(st.hps, hp)
+					}
 				}
 			}
 		}
@@ -264,59 +290,26 @@ func Explain(name string, r io.Reader, app string) (*Result, error) {
 		res.App = strings.ToLower(app)
 	}
 	cat := egress.DefaultCatalog()
-	for _, p := range pending {
-		s := &Signatures[p.sig]
-		if s.Requires != nil && !requires[p.sig] {
+	for i, st := range found {
+		s := &Signatures[i]
+		if st == nil || (s.Requires != nil && !requires[i]) {
 			continue
 		}
-		st := found[s.ID]
-		if st == nil {
-			st = &state{m: &Match{Signature: s.ID, Tool: s.Tool, Meaning: s.Meaning, Source: s.Source, Line: p.line,
-				Evidence: report.Printable(cut(strings.TrimSpace(p.text), 240)), Note: s.Note}, hosts: map[string]bool{}}
-			found[s.ID] = st
-			order = append(order, s.ID)
-		}
-		st.m.Count++
-		var hps []string
-		if s.HostFrom != nil {
-			if m := s.HostFrom.FindStringSubmatch(p.text); m != nil {
-				for _, g := range m[1:] {
-					if g == "" {
-						continue
-					}
-					if hp := hostPort(g); hp != "" {
-						hps = append(hps, hp)
-						h, _, _ := strings.Cut(hp, ":")
-						hps = append(hps, s.Companions[h]...)
-					}
-					break
-				}
-			}
-		}
-		if len(hps) == 0 {
+		hps := st.hps
+		if len(hps) == 0 && st.defaults {
 			hps = s.Defaults
 		}
+		m := Match{Signature: s.ID, Tool: s.Tool, Meaning: s.Meaning, Source: s.Source, Line: st.line, Count: st.count,
+			Evidence: st.evidence, Note: s.Note}
 		for _, hp := range hps {
-			if st.hosts[hp] || len(st.m.Destinations) >= 20 {
-				continue
-			}
-			st.hosts[hp] = true
-			st.m.Destinations = append(st.m.Destinations, destination(hp, res.App, cat))
+			m.Destinations = append(m.Destinations, destination(hp, res.App, cat))
 		}
-	}
-	for _, id := range order {
-		res.Matches = append(res.Matches, *found[id].m)
+		res.Matches = append(res.Matches, m)
 	}
 	// A match that names only what a more specific match of the same
 	// tool (earlier in Signatures) already named adds nothing; the generic
 	// timeout without a host neither, beside any other match.
-	sigIndex := map[string]int{}
-	for i, s := range Signatures {
-		sigIndex[s.ID] = i
-	}
-	sort.SliceStable(res.Matches, func(i, j int) bool {
-		return sigIndex[res.Matches[i].Signature] < sigIndex[res.Matches[j].Signature]
-	})
+	// (res.Matches is in the order of Signatures, most specific first.)
 	var keep []Match
 	for i, m := range res.Matches {
 		redundant := m.Signature == "http-timeout" && len(m.Destinations) == 0 && len(res.Matches) > 1
