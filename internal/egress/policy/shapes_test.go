@@ -258,3 +258,25 @@ func TestARMExpressions(t *testing.T) {
 		}
 	}
 }
+
+// TestTerraformClassic: azurerm_firewall_*_rule_collection resources make
+// the classic rules of their firewall.
+func TestTerraformClassic(t *testing.T) {
+	e := evaluator(t, readFiles(t, "terraform-classic-state.json"))
+	src := netip.MustParsePrefix("10.40.1.0/24")
+	for dest, want := range map[string]string{
+		"registry.npmjs.org":                  "allow build-deps / npm",
+		"tcp://stx.file.core.windows.net:445": "deny smb-out / no-smb-internet",
+		"pypi.org":                            "deny ",
+	} {
+		tg, _ := ParseDest(dest)
+		v := e.Evaluate(Dest{Host: tg.Host, Port: tg.Port, Protocol: tg.Protocol, Source: src})
+		got := v.Action + " "
+		if v.Rule != nil {
+			got += v.Rule.Path()
+		}
+		if got != want {
+			t.Errorf("%s: %q, want %q", dest, got, want)
+		}
+	}
+}
