@@ -464,7 +464,30 @@ func (s *Summary) Add(o Summary) {
 func Plan(results []Result, opts egress.PlanOptions) *egress.Plan {
 	var ds []*egress.Destination
 	byKey := map[string]*egress.Destination{}
+	var skipped []egress.Skipped
+	seen := map[string]bool{}
 	for _, r := range results {
+		why := ""
+		switch {
+		case r.Action == "deny" && r.Decision == "threat-intel":
+			why = "denied by threat intelligence before any rule: investigate, do not allow"
+		case r.Action == "deny" && r.Rule != nil:
+			why = "denied by " + r.Rule.Path() + ": an allow rule after it does not help; change that rule"
+		case r.Action == "unknown" && r.Decision == "needs-name":
+			why = "not evaluated: " + r.Notes[0]
+		case r.Action == "unknown":
+			why = "kensa cannot tell whether the policy allows it"
+			if len(r.Maybe) > 0 {
+				why += " (" + r.Maybe[0].Code + ": " + r.Maybe[0].Rule.Path() + ")"
+			}
+		}
+		if why != "" {
+			if k := r.Destination + why; !seen[k] {
+				seen[k] = true
+				skipped = append(skipped, egress.Skipped{Host: r.Host, Port: r.Port, Reason: why})
+			}
+			continue
+		}
 		if r.Action != "deny" || r.Decision != "default-deny" {
 			continue
 		}
@@ -481,6 +504,7 @@ func Plan(results []Result, opts egress.PlanOptions) *egress.Plan {
 		}
 	}
 	p := egress.MakePlan(ds, opts)
+	p.Skipped = append(p.Skipped, skipped...)
 	p.Origin = "Azure Firewall Policy rules that allow the destinations kensa egress whatif\n" +
 		"predicted the policy's default deny would stop. Review them before applying.\n" +
 		"Give the group a priority that comes before any deny rule that should not win."
