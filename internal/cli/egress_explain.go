@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"strings"
 
 	"github.com/kensa-project/kensa/internal/egress/explain"
@@ -12,7 +13,7 @@ import (
 	"github.com/kensa-project/kensa/internal/report"
 )
 
-const egressExplainUsage = `Usage: kensa egress explain [flags] LOG
+const egressExplainUsage = `Usage: kensa egress explain [flags] LOG...
 
 Reads the log of a failed deploy and names the destinations the failing
 step needed, with the service that needs each: Kudu's deployment log (the
@@ -25,7 +26,8 @@ A log in which kensa recognises no failure is not a clean bill of health:
 it exits 2 and says so (kensa knows only the errors listed under --help's
 signatures; paste the firewall's deny lines into kensa egress analyze).
 
-LOG is a file or - for standard input.
+LOG is a file or - for standard input; several logs are explained each
+in turn (exit 2 if any of them shows no failure kensa recognises).
 
 Flags:
     --app NAME          your App Service / Functions app, when the log does
@@ -75,9 +77,22 @@ func runEgressExplain(ctx context.Context, env *Env, args []string) error {
 	if err != nil || paths == nil {
 		return err
 	}
-	if len(paths) != 1 {
-		return usageErrorf("egress explain reads one log (got %d)", len(paths)).
+	if len(paths) == 0 {
+		return usageErrorf("egress explain needs a log").
 			withHint("kensa egress explain deploy.log, or - for standard input")
+	}
+	stdin := 0
+	for _, p := range paths {
+		if p == "-" {
+			stdin++
+		} else if st, err := os.Stat(p); err != nil {
+			return usageErrorf("reading %s: %v", p, unwrapPath(err)).withHint("check the path")
+		} else if st.IsDir() {
+			return usageErrorf("%s is a directory", p).withHint("name the log of the failed deploy")
+		}
+	}
+	if stdin > 1 {
+		return usageErrorf("standard input (-) named twice")
 	}
 	if *app != "" && !validName(*app) {
 		return usageErrorf("--app %q is not an app name", *app).withHint("give the name in NAME.azurewebsites.net")
@@ -125,26 +140,51 @@ func runEgressExplain(ctx context.Context, env *Env, args []string) error {
 			return usageErrorf("%v", err)
 		}
 	}
-	name := paths[0]
-	f, err := openInput(env, name)
-	if err != nil {
-		return err
+	var all []*explain.Result
+	items := []explain.Item{}
+	findings := []report.Finding{}
+	var sum explain.Summary
+	var unrecognised []string
+	lines := 0
+	for _, p := range paths {
+		f, err := openInput(env, p)
+		if err != nil {
+			return err
+		}
+		name := p
+		if p == "-" {
+			name = "(stdin)"
+		}
+		res, err := explain.Explain(name, f, *app)
+		f.Close()
+		if err != nil {
+			return usageErrorf("%v", err)
+		}
+		its, fs := explain.Assess(res, ev, srcs)
+		items, findings = append(items, its...), append(findings, fs...)
+		sum.Add(explain.Summarize(res, its, fs))
+		all = append(all, res)
+		if len(res.Matches) == 0 {
+			unrecognised = append(unrecognised, name)
+			lines += res.Lines
+		}
 	}
-	defer f.Close()
-	if name == "-" {
-		name = "(stdin)"
-	}
-	res, err := explain.Explain(name, f, *app)
-	if err != nil {
-		return usageErrorf("%v", err)
-	}
-	items, findings := explain.Assess(res, ev, srcs)
 	rep := newReport(env, "egress explain", common.at)
-	sum := explain.Summarize(res, items, findings)
 	rep.Results, rep.Findings, rep.Summary = items, findings, sum
-	o := outcome{rep: rep, text: func(t *textWriter) { writeExplainText(t, res, items, ev != nil) }}
-	if len(res.Matches) == 0 {
-		o.after = usageErrorf("%s shows no failure kensa recognises (%s read): that is not a sign that nothing is blocked", name, report.Count(res.Lines, "line", "lines")).
+	o := outcome{rep: rep, text: func(t *textWriter) {
+		for i, res := range all {
+			if i > 0 {
+				t.printf("\n")
+			}
+			writeExplainText(t, res, items, ev != nil)
+		}
+	}}
+	if len(unrecognised) > 0 {
+		what := unrecognised[0] + " shows"
+		if len(unrecognised) > 1 {
+			what = strings.Join(unrecognised, ", ") + " show"
+		}
+		o.after = usageErrorf("%s no failure kensa recognises (%s read): that is not a sign that nothing is blocked", what, report.Count(lines, "line", "lines")).
 			withHint("kensa recognises Kudu, Oryx, pip, npm, NuGet, Maven and docker pull errors (kensa egress explain --help lists them)").
 			withHint("if you have the firewall's logs, kensa egress analyze names every denied destination")
 	}
@@ -172,7 +212,7 @@ func writeExplainText(t *textWriter, res *explain.Result, items []explain.Item, 
 		t.printf("  signature from: %s\n", m.Source)
 		t.println("  needed:")
 		for _, it := range items {
-			if it.Signature != m.Signature {
+			if it.Signature != m.Signature || it.File != res.Name {
 				continue
 			}
 			svc := "no service in kensa's catalog"

@@ -32,6 +32,8 @@ var Checks = []report.Check{
 // Item is one destination a matched signature names, with the policy's
 // verdict when a policy was given.
 type Item struct {
+	// File is the log the signature was found in.
+	File        string      `json:"file"`
 	Signature   string      `json:"signature"`
 	Tool        string      `json:"tool"`
 	Line        int         `json:"line"`
@@ -60,7 +62,7 @@ func Assess(res *Result, ev *policy.Evaluator, sources []netip.Prefix) ([]Item, 
 	for _, m := range res.Matches {
 		intercepted := strings.HasPrefix(m.Note, "not a deny: the connection was intercepted")
 		for _, d := range m.Destinations {
-			it := Item{Signature: m.Signature, Tool: m.Tool, Line: m.Line, Evidence: m.Evidence, Meaning: m.Meaning, Source: m.Source,
+			it := Item{File: res.Name, Signature: m.Signature, Tool: m.Tool, Line: m.Line, Evidence: m.Evidence, Meaning: m.Meaning, Source: m.Source,
 				Note: m.Note, Destination: fmt.Sprintf("%s:%d", d.Host, d.Port), Placeholder: d.Placeholder, Service: d.Service}
 			svc := ""
 			if d.Service != nil {
