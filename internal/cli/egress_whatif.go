@@ -323,7 +323,7 @@ func writeWhatifText(t *textWriter, ev *policy.Evaluator, results []policy.Resul
 	t.printf("\n%s: %d allow, %d deny, %d unknown\n\n", report.Count(sum.Destinations, "destination", "destinations"), sum.Allow, sum.Deny, sum.Unknown)
 	tb := report.NewTable("VERDICT", "DESTINATION", "PROTO", "SOURCE", "DECIDED BY", "SERVICE")
 	tb.MaxWidth = 60
-	tb.Uncut = []int{1}
+	tb.Uncut = []int{1, 4} // the destination and the deciding rule are what a person acts on
 	for _, r := range results {
 		dest := r.Destination
 		if r.Pattern != "" && r.Decision != "needs-name" {
