@@ -215,6 +215,9 @@ func runEgressWhatif(ctx context.Context, env *Env, args []string) error {
 			return usageErrorf("%s could not be analysed: %s", l, why).
 				withHint("--from-log reads the logs egress analyze reads (kensa egress analyze --help)")
 		}
+		if fam := res.Families(); len(fam) > 0 && !slices.Contains(fam, egress.FamilyAzure) {
+			fmt.Fprintf(env.Stderr, "kensa: warning: %s came from %s: its denied destinations are evaluated against the Azure Firewall policy given\n", report.Printable(l), fam[0])
+		}
 		targets = append(targets, policy.LogTargets(res, "log "+l)...)
 	}
 	results, findings := policy.Run(ev, targets, policy.Options{Sources: srcs, Addresses: addresses})
