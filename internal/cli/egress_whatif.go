@@ -221,10 +221,12 @@ func runEgressWhatif(ctx context.Context, env *Env, args []string) error {
 		targets = append(targets, policy.LogTargets(res, "log "+l)...)
 	}
 	results, findings := policy.Run(ev, targets, policy.Options{Sources: srcs, Addresses: addresses})
+	lint := policy.Lint(ev)
+	findings = append(findings, lint...)
 	rep := newReport(env, "egress whatif", common.at)
 	sum := policy.Summarize(ev, results, findings)
 	rep.Results, rep.Findings, rep.Summary = results, findings, sum
-	o := outcome{rep: rep, text: func(t *textWriter) { writeWhatifText(t, ev, results, sum) }}
+	o := outcome{rep: rep, text: func(t *textWriter) { writeWhatifText(t, ev, results, lint, sum) }}
 	if *emitLang != "" {
 		plan := policy.Plan(results, egress.PlanOptions{Sources: sources})
 		o.product = func(w io.Writer) error { return egress.WriteRules(w, *emitLang, plan) }
@@ -296,7 +298,7 @@ func logInput(env *Env, p string) (egress.Input, error) {
 	return egress.Input{Name: p, Open: func() (io.ReadCloser, error) { return os.Open(p) }}, nil
 }
 
-func writeWhatifText(t *textWriter, ev *policy.Evaluator, results []policy.Result, sum policy.Summary) {
+func writeWhatifText(t *textWriter, ev *policy.Evaluator, results []policy.Result, lint []report.Finding, sum policy.Summary) {
 	var chain []string
 	for _, p := range ev.Chain() {
 		chain = append(chain, p.Name)
@@ -408,6 +410,12 @@ func writeWhatifText(t *textWriter, ev *policy.Evaluator, results []policy.Resul
 		t.printf("\n%s\n", "Notes:")
 		for _, n := range notes {
 			t.lines(n)
+		}
+	}
+	if len(lint) > 0 {
+		t.printf("\n%s\n", "About the policy itself:")
+		for _, f := range lint {
+			t.printf("  %s: %s\n", f.Subject, f.Message)
 		}
 	}
 	plan := policy.Plan(results, egress.PlanOptions{})

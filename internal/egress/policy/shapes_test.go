@@ -280,3 +280,28 @@ func TestTerraformClassic(t *testing.T) {
 		}
 	}
 }
+
+func TestLint(t *testing.T) {
+	const pol = `[{"id": "/subscriptions/x/resourceGroups/r/providers/Microsoft.Network/firewallPolicies/p/ruleCollectionGroups/g", "name": "g", "priority": 100,
+  "ruleCollections": [
+   {"name": "net", "priority": 100, "action": {"type": "Allow"}, "ruleCollectionType": "FirewallPolicyFilterRuleCollection",
+    "rules": [{"name": "any-https", "ruleType": "NetworkRule", "ipProtocols": ["TCP"], "sourceAddresses": ["*"], "destinationAddresses": ["*"], "destinationPorts": ["443"]},
+              {"name": "wild", "ruleType": "NetworkRule", "ipProtocols": ["UDP"], "sourceAddresses": ["10.0.0.0/8"], "destinationFqdns": ["*.ubuntu.com"], "destinationPorts": ["123"]}]},
+   {"name": "app", "priority": 200, "action": {"type": "Allow"}, "ruleCollectionType": "FirewallPolicyFilterRuleCollection",
+    "rules": [{"name": "wu", "ruleType": "ApplicationRule", "protocols": [{"protocolType": "Http", "port": 80}], "sourceAddresses": ["*"], "fqdnTags": ["WindowsUpdate"]}]}]}]`
+	s, err := Read([]Input{{Name: "p.json", R: strings.NewReader(pol)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range Lint(evaluator(t, s)) {
+		got = append(got, f.ID+" "+f.Subject)
+	}
+	want := "egress-whatif-network-shadows-app p / g / net / any-https, egress-whatif-network-wildcard p / g / net / wild, egress-whatif-fqdn-tag-protocol p / g / app / wu"
+	if strings.Join(got, ", ") != want {
+		t.Errorf("lint = %q, want %q", strings.Join(got, ", "), want)
+	}
+	if f := Lint(evaluator(t, readFiles(t, "az-rcg-list.json"))); len(f) != 0 {
+		t.Errorf("a clean policy: %v", f)
+	}
+}
