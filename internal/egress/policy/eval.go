@@ -334,6 +334,15 @@ func (e *Evaluator) Evaluate(d Dest) Verdict {
 			v.Log = requestPrefix(d, Network) + ". Action: Deny"
 		}
 	}
+	if final == "unknown" {
+		// The rule matches, but its collection names no action kensa
+		// reads (Allow, Deny): it decides, and kensa cannot say how.
+		v.Maybe = append(v.Maybe, Maybe{Rule: decided.ref, Code: "action-unknown",
+			Detail: "the rule matches, and its collection names no action kensa reads (Allow or Deny)"})
+		v.Action, v.Decision, v.Log = "unknown", "may-match", ""
+		v.Notes = append(notes, assumed...)
+		return v
+	}
 	v.Action = final
 	for _, m := range v.Maybe {
 		if actionWord(m.Rule.Action) != final {
