@@ -136,6 +136,22 @@ func runEgressWhatif(ctx context.Context, env *Env, args []string) error {
 		return usageErrorf("--emit writes rules, not a %s report", common.format).
 			withHint("run once with --emit and once with --format %s", common.format)
 	}
+	stdin := 0
+	for _, in := range []struct {
+		flag  string
+		paths []string
+	}{{"--policy", policies}, {"--from-log", logs}} {
+		for _, p := range in.paths {
+			if p == "-" {
+				stdin++
+			} else if err := checkInput(in.flag, p, "check the path"); err != nil {
+				return err
+			}
+		}
+	}
+	if stdin > 1 {
+		return usageErrorf("standard input (-) named twice").withHint("give one of the policy files or logs as - and the others as files")
+	}
 	var srcs []netip.Prefix
 	for _, s := range sources {
 		p, err := parsePrefix(s)
