@@ -103,6 +103,8 @@ var commands = []command{
 	{"cert probe", "check what every endpoint serves after the change", runCertProbe},
 	{"egress analyze", "firewall / proxy logs → denied destinations and rules", runEgressAnalyze},
 	{"egress check", "probe required destinations from here, layer by layer", runEgressCheck},
+	{"egress whatif", "predict what a firewall policy does with a deploy's destinations", runEgressWhatif},
+	{"egress explain", "a failed deploy's log → the destinations it could not reach", runEgressExplain},
 	{"report merge", "join reports of one command (nodes, shards) into one", runReportMerge},
 	{"report diff", "new, fixed and unchanged findings against a baseline report", runReportDiff},
 	{"version", "print kensa's version", runVersion},

@@ -12,6 +12,8 @@ import (
 
 	"github.com/kensa-project/kensa/internal/cert"
 	"github.com/kensa-project/kensa/internal/egress"
+	"github.com/kensa-project/kensa/internal/egress/explain"
+	"github.com/kensa-project/kensa/internal/egress/policy"
 	"github.com/kensa-project/kensa/internal/egress/reach"
 	"github.com/kensa-project/kensa/internal/fips"
 	"github.com/kensa-project/kensa/internal/report"
@@ -33,6 +35,8 @@ var catalogs = map[string][]report.Check{
 	"cert probe":     cert.Checks,
 	"egress analyze": egress.Checks,
 	"egress check":   reach.Checks,
+	"egress whatif":  policy.Checks,
+	"egress explain": explain.Checks,
 }
 
 // checkCatalog fails t when a JSON report emits a finding whose ID is not

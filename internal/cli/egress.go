@@ -53,9 +53,14 @@ Flags:
                             2026-11-24T08:00:00) and a date are UTC
     --until WHEN            only records at or before WHEN (same forms; a
                             date is its first instant, 00:00 UTC)
-    --emit az|bicep|terraform
-                            write the allow rules, ready to apply, instead of
-                            the report
+    --emit LANG             write the allow rules, ready to apply, instead of
+                            the report: az, bicep, terraform (Azure Firewall);
+                            aws-nfw (AWS CLI), aws-nfw-cloudformation,
+                            aws-nfw-terraform (a stateful domain-list rule
+                            group), suricata (pass rules for a Suricata
+                            compatible rule group); squid (acl dstdomain and
+                            http_access allow lines). Rules for another
+                            firewall than the logs came from say so
     --source CIDR           source address of the emitted rules (repeat or
                             comma-separate; default: the sources seen); with
                             --emit only
@@ -105,7 +110,7 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 	}
 	if *emitLang != "" && !slices.Contains(egress.EmitFormats, *emitLang) {
 		return usageErrorf("--emit %q is not a rule language kensa writes", *emitLang).
-			withHint("use --emit az, --emit bicep or --emit terraform")
+			withHint("use --emit %s", strings.Join(egress.EmitFormats, ", "))
 	}
 	set := setFlags(fs)
 	if *emitLang == "" {
@@ -204,6 +209,9 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 			withHint("a window that matches nothing is not a clean log: widen it, or drop --since/--until")
 	}
 	if *emitLang != "" {
+		if plan.Foreign = egress.ForeignRules(*emitLang, res.Families()); plan.Foreign != "" {
+			fmt.Fprintf(env.Stderr, "kensa: warning: %s\n", report.Printable(plan.Foreign))
+		}
 		o.product = func(w io.Writer) error { return egress.WriteRules(w, *emitLang, plan) }
 	}
 	return finish(env, common, o)

@@ -107,6 +107,8 @@ type FileStats struct {
 	Err string
 	// Empty is set when the input held no byte at all (after gzip).
 	Empty bool
+	// Families counts the connections by the firewall that logged them.
+	Families [numFamilies]int64
 }
 
 // Unreadable says why an input could not be analysed, "" when it was: it
@@ -149,6 +151,9 @@ func (f *FileStats) merge(o *FileStats) {
 	f.Untimed += o.Untimed
 	if o.Earliest != 0 {
 		f.Earliest, f.Latest = minTime(f.Earliest, o.Earliest), max(f.Latest, o.Latest)
+	}
+	for i := range f.Families {
+		f.Families[i] += o.Families[i]
 	}
 }
 
@@ -250,6 +255,7 @@ func (a *aggregator) add(fi int, ev *Event) {
 	if ev.Time != 0 {
 		fs.Earliest, fs.Latest = minTime(fs.Earliest, ev.Time), max(fs.Latest, ev.Time)
 	}
+	fs.Families[ev.Family]++
 	o := a.opts
 	if o.Since != 0 || o.Until != 0 {
 		if ev.Time == 0 {
@@ -456,4 +462,16 @@ func compareIP(a, b string) int {
 		return 1
 	}
 	return cmp.Compare(a, b)
+}
+
+// Families lists the firewalls whose connections the inputs hold.
+func (r *Result) Families() []Family {
+	t := r.Total()
+	var out []Family
+	for f, n := range t.Families {
+		if n > 0 {
+			out = append(out, Family(f))
+		}
+	}
+	return out
 }

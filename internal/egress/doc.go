@@ -25,5 +25,17 @@
 //     [Plan] of rule collections, which [WriteRules] renders ([WriteAz],
 //     [WriteBicep], [WriteTerraform]).
 //
+// The same plan is written for the firewall the logs came from: Azure
+// Firewall ([WriteAz], [WriteBicep], [WriteTerraform]), AWS Network
+// Firewall ([WriteAWSNFW] and its CloudFormation, Terraform and Suricata
+// forms) and Squid ([WriteSquid]); [ForeignRules] says when the rules are
+// for another firewall than the logs came from.
+//
+// [Profiles] (profiles.json) are named sets of destinations a workload
+// needs, each destination a host of a catalog service: what egress whatif
+// evaluates against a policy (sub-package policy) and egress check probes.
+// Sub-package explain maps a failed deploy's log to the destinations its
+// failing step needed.
+//
 // Nothing here prints: the cli package renders the results.
 package egress

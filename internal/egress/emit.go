@@ -14,10 +14,43 @@ import (
 // (validName, validSource, azName), so nothing from a log can break out of
 // a quoted string; the writers quote anyway.
 
-// EmitFormats are the rule languages kensa writes.
-var EmitFormats = []string{"az", "bicep", "terraform"}
+// EmitFormats are the rule languages kensa writes: Azure Firewall (az,
+// bicep, terraform), AWS Network Firewall (aws-nfw: the AWS CLI;
+// aws-nfw-cloudformation; aws-nfw-terraform; suricata) and Squid.
+var EmitFormats = []string{"az", "bicep", "terraform", "aws-nfw", "aws-nfw-cloudformation", "aws-nfw-terraform", "suricata", "squid"}
 
-// WriteRules renders p in lang (az, bicep or terraform).
+// EmitFamily is the firewall a rule language is for.
+func EmitFamily(lang string) Family {
+	switch lang {
+	case "aws-nfw", "aws-nfw-cloudformation", "aws-nfw-terraform", "suricata":
+		return FamilyAWS
+	case "squid":
+		return FamilySquid
+	}
+	return FamilyAzure
+}
+
+// ForeignRules says, when the logs came from other firewalls than the
+// one lang writes rules for, that the rules are for another firewall
+// ("" when the logs include the rules' firewall, or hold no connection).
+func ForeignRules(lang string, logs []Family) string {
+	target := EmitFamily(lang)
+	if len(logs) == 0 {
+		return ""
+	}
+	var names []string
+	for _, f := range logs {
+		if f == target {
+			return ""
+		}
+		names = append(names, f.String())
+	}
+	suggest := map[Family]string{FamilyAzure: "--emit az, bicep or terraform", FamilyAWS: "--emit aws-nfw, aws-nfw-cloudformation, aws-nfw-terraform or suricata", FamilySquid: "--emit squid"}
+	return fmt.Sprintf("these are %s rules, but the logs came from %s: %s writes rules for the firewall the logs came from",
+		target, strings.Join(names, " and "), suggest[logs[0]])
+}
+
+// WriteRules renders p in lang (one of EmitFormats).
 func WriteRules(w io.Writer, lang string, p *Plan) error {
 	switch lang {
 	case "az":
@@ -26,14 +59,33 @@ func WriteRules(w io.Writer, lang string, p *Plan) error {
 		return WriteBicep(w, p)
 	case "terraform":
 		return WriteTerraform(w, p)
+	case "aws-nfw":
+		return WriteAWSNFW(w, p)
+	case "aws-nfw-cloudformation":
+		return WriteAWSNFWCloudFormation(w, p)
+	case "aws-nfw-terraform":
+		return WriteAWSNFWTerraform(w, p)
+	case "suricata":
+		return WriteSuricata(w, p)
+	case "squid":
+		return WriteSquid(w, p)
 	}
 	return fmt.Errorf("unknown rule language %q", lang)
 }
 
 func header(w io.Writer, comment string, p *Plan) {
-	fmt.Fprintf(w, "%s Azure Firewall Policy rules that allow the destinations kensa found denied\n", comment)
-	fmt.Fprintf(w, "%s (kensa egress analyze). Review them before applying: each rule names the\n", comment)
-	fmt.Fprintf(w, "%s sources seen in the logs; a subnet may suit you better (--source).\n", comment)
+	if p.Origin != "" {
+		for _, l := range strings.Split(p.Origin, "\n") {
+			fmt.Fprintf(w, "%s %s\n", comment, l)
+		}
+	} else {
+		fmt.Fprintf(w, "%s Azure Firewall Policy rules that allow the destinations kensa found denied\n", comment)
+		fmt.Fprintf(w, "%s (kensa egress analyze). Review them before applying: each rule names the\n", comment)
+		fmt.Fprintf(w, "%s sources seen in the logs; a subnet may suit you better (--source).\n", comment)
+	}
+	if p.Foreign != "" {
+		fmt.Fprintf(w, "%s WARNING: %s.\n", comment, p.Foreign)
+	}
 	if p.SourcesCut {
 		fmt.Fprintf(w, "%s WARNING: a destination had more than %d distinct sources and the rules name\n", comment, maxSources)
 		fmt.Fprintf(w, "%s only %d of them: name the subnets instead (--source 10.0.2.0/24).\n", comment, maxSources)

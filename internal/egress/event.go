@@ -128,6 +128,24 @@ type Event struct {
 	Rule []byte
 	// Detail is extra text: the resolution error, the proxy status.
 	Detail []byte
+	// Family is the firewall that wrote the record.
+	Family Family
+}
+
+// Family is the kind of firewall or proxy a record comes from: rules are
+// written for one of them.
+type Family uint8
+
+// Families. The zero value is Azure Firewall, whose readers are the most.
+const (
+	FamilyAzure Family = iota
+	FamilyAWS
+	FamilySquid
+	numFamilies
+)
+
+func (f Family) String() string {
+	return [...]string{"Azure Firewall", "AWS Network Firewall", "Squid"}[f]
 }
 
 func (e *Event) reset() {

@@ -71,18 +71,23 @@ func (d ProfileDestination) Concrete() string {
 // Bind returns the profile with every Fill destination whose name is in
 // names made concrete: names["app"] = "contoso-api" turns
 // "*.scm.azurewebsites.net" into "contoso-api.scm.azurewebsites.net".
-// For "aks-api-server" the value replaces the whole host (the API
-// server's FQDN). Destinations whose name is missing stay as they are.
+// For "aks-api-server" a dotted value replaces the whole host (the API
+// server's FQDN); for the others a host name given instead of a name
+// ("orders-api.azurewebsites.net") counts by its first label.
+// Destinations whose name is missing stay as they are.
 func (p Profile) Bind(names map[string]string) Profile {
 	out := p
 	out.Destinations = make([]ProfileDestination, len(p.Destinations))
 	for i, d := range p.Destinations {
 		if v := names[d.Fill]; d.Fill != "" && v != "" {
 			v = strings.ToLower(strings.TrimSuffix(v, "."))
-			if strings.Contains(v, ".") {
-				d.Host = v
+			if d.Fill == "aks-api-server" && strings.Contains(v, ".") {
+				d.Host = v // the API server's whole name
 			} else {
-				d.Host = strings.Replace(d.Host, "*", v, 1)
+				// An app or account named by one of its host names
+				// ("orders-api.azurewebsites.net"): its first label.
+				label, _, _ := strings.Cut(v, ".")
+				d.Host = strings.Replace(d.Host, "*", label, 1)
 			}
 			d.Fill = ""
 			d.Example = ""

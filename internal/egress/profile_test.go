@@ -46,6 +46,9 @@ func TestLookupProfile(t *testing.T) {
 	if b.Destinations[0].Host != "contoso-api.scm.azurewebsites.net" || b.Destinations[0].Fill != "" {
 		t.Errorf("bound = %+v", b.Destinations[0])
 	}
+	if b := p.Bind(map[string]string{"app": "Contoso-API.azurewebsites.net"}); b.Destinations[0].Host != "contoso-api.scm.azurewebsites.net" {
+		t.Errorf("bound by host name = %+v", b.Destinations[0])
+	}
 	if p.Destinations[0].Host != "*.scm.azurewebsites.net" {
 		t.Error("Bind changed the original profile")
 	}

@@ -349,6 +349,7 @@ func (e *eveEvent) toEvent(ev *Event) bool {
 		return false
 	}
 	ev.Time, _ = parseTime([]byte(e.Timestamp))
+	ev.Family = FamilyAWS
 	ev.Src = append(ev.Src, e.SrcIP...)
 	if e.EventType != "alert" || e.Alert == nil {
 		ev.Kind = KindOther

@@ -49,6 +49,12 @@ type Plan struct {
 	// maxIPv6Listed of them; IPv6SourcesLeftOut counts them all.
 	IPv6Sources        []string
 	IPv6SourcesLeftOut int
+	// Origin, when set, replaces the writers' opening comment (which
+	// otherwise says the rules come from egress analyze's logs).
+	Origin string
+	// Foreign, when set, says the rules are for another firewall than
+	// the logs came from (ForeignRules); the writers print it first.
+	Foreign string
 }
 
 const maxIPv6Listed = 16

@@ -23,6 +23,7 @@ import (
 
 // parseSquid parses one native access.log line into ev.
 func parseSquid(line []byte, ev *Event) bool {
+	ev.Family = FamilySquid
 	var f [10][]byte
 	n := 0
 	rest := line

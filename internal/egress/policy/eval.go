@@ -88,8 +88,8 @@ func (s *Set) Chain() ([]*Policy, error) {
 	}
 	byRef := map[string]*Policy{}
 	for _, p := range s.Policies {
-		if p.ID != "" {
-			byRef[p.ID] = p
+		if p.ResourceID != "" {
+			byRef[p.ResourceID] = p
 		}
 		byRef[strings.ToLower(p.Name)] = p
 	}
@@ -209,6 +209,7 @@ func NewEvaluator(s *Set) (*Evaluator, error) {
 			sort.SliceStable(cs, func(a, b int) bool { return cs[a].Priority < cs[b].Priority })
 			for _, c := range cs {
 				for _, r := range c.Rules {
+					r.prepare()
 					ref := RuleRef{Policy: p.Name, Group: g.Name, Collection: c.Name, Rule: r.Name,
 						Kind: c.Kind.String(), Action: c.Action, Inherited: i < len(chain)-1, classic: p.Classic}
 					if p.Classic {
@@ -322,6 +323,9 @@ func (e *Evaluator) Evaluate(d Dest) Verdict {
 			v.Decision = "dnat"
 		}
 		v.Log = logLine(d, decided)
+		if decided.coll.Kind == Network && isAppProtocol(d.Protocol) {
+			notes = append(notes, "a network rule decides: application rules are not processed for it (network rules come first, whatever the priorities)")
+		}
 	} else {
 		v.Decision = "default-deny"
 		if isAppProtocol(d.Protocol) {
@@ -329,6 +333,15 @@ func (e *Evaluator) Evaluate(d Dest) Verdict {
 		} else {
 			v.Log = requestPrefix(d, Network) + ". Action: Deny"
 		}
+	}
+	if final == "unknown" {
+		// The rule matches, but its collection names no action kensa
+		// reads (Allow, Deny): it decides, and kensa cannot say how.
+		v.Maybe = append(v.Maybe, Maybe{Rule: decided.ref, Code: "action-unknown",
+			Detail: "the rule matches, and its collection names no action kensa reads (Allow or Deny)"})
+		v.Action, v.Decision, v.Log = "unknown", "may-match", ""
+		v.Notes = append(notes, assumed...)
+		return v
 	}
 	v.Action = final
 	for _, m := range v.Maybe {
@@ -447,9 +460,13 @@ func (e *Evaluator) match(o *orderedRule, d Dest) (tri, why, string) {
 	if len(r.Unknown) > 0 && strings.HasPrefix(r.Unknown[0], "(unreadable") {
 		return maybe, why{"rule-unreadable", strings.Trim(r.Unknown[0], "()")}, ""
 	}
-	unknown := map[string]bool{}
-	for _, u := range r.Unknown {
-		unknown[u] = true
+	// A nil map reads as false: most rules have no unknown value.
+	var unknown map[string]bool
+	if len(r.Unknown) > 0 {
+		unknown = map[string]bool{}
+		for _, u := range r.Unknown {
+			unknown[u] = true
+		}
 	}
 	// Source.
 	src, sw := e.matchSource(r, d)
@@ -498,8 +515,8 @@ func (e *Evaluator) matchSource(r *Rule, d Dest) (tri, why) {
 	from, to := prefixRange(d.Source)
 	best := no
 	var w why
-	for _, s := range r.Sources {
-		set, ok := parseAddrEntry(s)
+	for i, s := range r.Sources {
+		set, ok := r.source(i)
 		if !ok {
 			best, w = max(best, maybe), why{"address-unreadable", fmt.Sprintf("source %q is not an address kensa reads", s)}
 			continue
@@ -733,4 +750,28 @@ func (e *Evaluator) matchApp(r *Rule, c *Collection, d Dest, unknown map[string]
 		w = why{"value-unknown", "the plan leaves the rule's protocols unknown; " + w.detail}
 	}
 	return and(proto, best), w
+}
+
+// prepare parses the rule's sources once (NewEvaluator calls it, so that
+// Evaluate only reads and may run from many goroutines).
+func (r *Rule) prepare() {
+	r.parsedSources = make([]parsedAddr, len(r.Sources))
+	for j, s := range r.Sources {
+		set, ok := parseAddrEntry(s)
+		r.parsedSources[j] = parsedAddr{set, ok}
+	}
+}
+
+// source returns the i-th source entry, parsed.
+func (r *Rule) source(i int) (addrSet, bool) {
+	if i >= len(r.parsedSources) {
+		return parseAddrEntry(r.Sources[i])
+	}
+	p := r.parsedSources[i]
+	return p.set, p.ok
+}
+
+type parsedAddr struct {
+	set addrSet
+	ok  bool
 }

@@ -91,7 +91,7 @@ type FileInfo struct {
 type Policy struct {
 	Name string
 	// ID is the resource ID when known ("" otherwise), lower case.
-	ID string
+	ResourceID string
 	// Parent is the base policy's ID or name ("" for none).
 	Parent string
 	// Classic is set for the rules of a Microsoft.Network/azureFirewalls
@@ -167,6 +167,8 @@ type Rule struct {
 	TranslatedAddress, TranslatedFQDN, TranslatedPort string
 	// Unknown names the fields a Terraform plan leaves unknown.
 	Unknown []string
+
+	parsedSources []parsedAddr
 }
 
 // AppProtocol is an application rule's protocol and port.

@@ -12,12 +12,12 @@ import (
 	"strings"
 )
 
-// MaxInputBytes bounds one policy input. The service limit for a policy
-// is 50 rule collection groups of at most 2 MB each
-// (policy-rule-sets.md), so a real export is far below it; a Terraform
-// plan of a large estate can be bigger, and a service tags file is about
-// 5 MB.
-const MaxInputBytes = 128 << 20
+// MaxInputBytes bounds one policy input. Real exports are a few MB (a
+// policy at the service limits, 50 rule collection groups of 2 MB each
+// per policy-rule-sets.md, would be 100 MB; a service tags file is about
+// 5 MB); decoding JSON into generic values takes several times the input,
+// so the bound is also the memory bound.
+const MaxInputBytes = 64 << 20
 
 // maxRules bounds the rules kept over all inputs (the service allows
 // 10,000 rules per policy, and unique source/destination counts far
@@ -102,8 +102,9 @@ func (r *reader) file(name string, data []byte) (FileInfo, error) {
 			r.terraform(t)
 		case has(t, "resources") && strings.Contains(str(t, "$schema"), "deploymentTemplate"):
 			fi.Shape = "arm-template"
+			res := newARMResolver(t)
 			for i, x := range list(t, "resources") {
-				r.item(x, fmt.Sprintf("resource %d", i+1))
+				r.templateResource(res, x, "", fmt.Sprintf("resource %d", i+1), 0)
 			}
 		case has(t, "changeNumber") && has(t, "values"):
 			fi.Shape = "service-tags"
@@ -127,6 +128,31 @@ func (r *reader) file(name string, data []byte) (FileInfo, error) {
 		return fi, ErrNotPolicy
 	}
 	return fi, nil
+}
+
+// templateResource reads one resource of an ARM template, its template
+// expressions evaluated where kensa can, and its nested child resources
+// (whose type and name are relative to the parent's).
+func (r *reader) templateResource(res *armResolver, x any, parent, where string, depth int) {
+	m, ok := x.(map[string]any)
+	if !ok || depth > 4 {
+		return
+	}
+	children := list(m, "resources")
+	delete(m, "resources")
+	res.resolveTree(m, 0)
+	if parent != "" {
+		if typ := str(m, "type"); typ != "" && !strings.Contains(typ, "/") {
+			m["type"] = "Microsoft.Network/firewallPolicies/" + typ
+		}
+		if n := str(m, "name"); n != "" && !strings.Contains(n, "/") {
+			m["name"] = parent + "/" + n
+		}
+	}
+	r.item(m, where)
+	for i, c := range children {
+		r.templateResource(res, c, str(m, "name"), fmt.Sprintf("%s, child %d", where, i+1), depth+1)
+	}
 }
 
 func (r *reader) warn(format string, a ...any) {
@@ -183,15 +209,15 @@ func (r *reader) policyFor(ref string) *Policy {
 	}
 	name := policyNameFromID(ref)
 	if p := r.policies[strings.ToLower(name)]; p != nil {
-		if p.ID == "" && strings.Contains(ref, "/") {
-			p.ID = key
+		if p.ResourceID == "" && strings.Contains(ref, "/") {
+			p.ResourceID = key
 			r.policies[key] = p
 		}
 		return p
 	}
 	p := &Policy{Name: name}
 	if strings.Contains(ref, "/") {
-		p.ID = key
+		p.ResourceID = key
 		r.policies[key] = p
 	}
 	r.policies[strings.ToLower(name)] = p
@@ -477,7 +503,7 @@ func (r *reader) classic(m, p map[string]any) {
 		r.fi.Policies++ // counts as read: it names the policy
 		return
 	}
-	pol := &Policy{Name: name, ID: strings.ToLower(str(m, "id")), Classic: true, From: r.name}
+	pol := &Policy{Name: name, ResourceID: strings.ToLower(str(m, "id")), Classic: true, From: r.name}
 	pol.ThreatIntelMode = normMode(str(p, "threatIntelMode"))
 	// Classic firewalls keep DNS proxy in additionalProperties
 	// ("Network.DNS.EnableProxy": "true").

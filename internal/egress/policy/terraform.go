@@ -85,8 +85,8 @@ func (r *reader) terraform(t map[string]any) {
 		if a, ok := strings.CutPrefix(p.Parent, "tf:"); ok {
 			if base := r.tfRefs[a]; base != nil {
 				p.Parent = strings.ToLower(base.Name)
-				if base.ID != "" {
-					p.Parent = base.ID
+				if base.ResourceID != "" {
+					p.Parent = base.ResourceID
 				}
 			} else {
 				p.Parent, p.ParentUnknown = "", true
@@ -99,7 +99,7 @@ func (r *reader) terraform(t map[string]any) {
 			r.tfGroup(x, refs)
 		case "azurerm_firewall_policy", "azurerm_ip_group":
 		case "azurerm_firewall_application_rule_collection", "azurerm_firewall_network_rule_collection", "azurerm_firewall_nat_rule_collection":
-			r.warn("%s: classic firewall rule collections in Terraform are not read; export the firewall (az network firewall show -o json) instead", x.address)
+			r.tfClassic(x)
 		}
 	}
 }
@@ -227,8 +227,8 @@ func (r *reader) tfGroup(x tfResource, refs map[string][]string) {
 		for _, ref := range refs[stripIndex(x.address)+"|firewall_policy_id"] {
 			if p := r.tfRefs[ref]; p != nil {
 				g.PolicyRef = strings.ToLower(p.Name)
-				if p.ID != "" {
-					g.PolicyRef = p.ID
+				if p.ResourceID != "" {
+					g.PolicyRef = p.ResourceID
 				}
 			}
 		}
@@ -367,4 +367,88 @@ func unknownTree(v any) bool {
 		}
 	}
 	return false
+}
+
+// tfClassic reads a classic firewall rule collection resource
+// (azurerm_firewall_{application,network,nat}_rule_collection) into the
+// classic policy of its firewall (azure_firewall_name).
+func (r *reader) tfClassic(x tfResource) {
+	v := x.values
+	fw := str(v, "azure_firewall_name")
+	if fw == "" {
+		fw = "(firewall)"
+	}
+	var pol *Policy
+	for _, p := range r.set.Policies {
+		if p.Classic && p.Name == fw {
+			pol = p
+		}
+	}
+	if pol == nil {
+		pol = &Policy{Name: fw, Classic: true, Groups: []*Group{{From: r.name}}}
+		r.set.Policies = append(r.set.Policies, pol)
+		r.fi.Policies++
+	}
+	kind := map[string]Kind{"azurerm_firewall_application_rule_collection": Application,
+		"azurerm_firewall_network_rule_collection": Network, "azurerm_firewall_nat_rule_collection": DNAT}[x.typ]
+	c := &Collection{Name: str(v, "name"), Kind: kind, Action: normAction(str(v, "action"))}
+	if n, ok := number(v, "priority"); ok {
+		c.Priority = n
+	} else {
+		c.PriorityUnknown = true
+	}
+	if kind == DNAT {
+		c.Action = "DNAT"
+	}
+	if c.Action == "" {
+		c.Action = "?"
+	}
+	uks := list(x.unknown, "rule")
+	if unknownAt(x.unknown, "rule") {
+		ru := unreadableRule("(rules unknown)", "the plan leaves the rules unknown")
+		ru.Kind = kind
+		c.Rules = append(c.Rules, ru)
+	}
+	for i, rx := range list(v, "rule") {
+		m, ok := rx.(map[string]any)
+		if !ok || r.rules >= maxRules {
+			continue
+		}
+		r.rules++
+		ru := &Rule{Name: str(m, "name"), Kind: kind, Sources: strList(m, "source_addresses"), SourceIPGroups: strList(m, "source_ip_groups")}
+		switch kind {
+		case Application:
+			for _, p := range list(m, "protocol") {
+				if pm, ok := p.(map[string]any); ok {
+					port, _ := number(pm, "port")
+					ru.Protocols = append(ru.Protocols, AppProtocol{Type: normAppProto(str(pm, "type")), Port: port})
+				}
+			}
+			ru.TargetFQDNs = strList(m, "target_fqdns")
+			ru.FQDNTags = strList(m, "fqdn_tags")
+		default:
+			ru.IPProtocols = strList(m, "protocols")
+			ru.Destinations = strList(m, "destination_addresses")
+			ru.DestIPGroups = strList(m, "destination_ip_groups")
+			ru.DestFQDNs = strList(m, "destination_fqdns")
+			ru.Ports = strList(m, "destination_ports")
+			ru.TranslatedAddress = str(m, "translated_address")
+			ru.TranslatedPort = str(m, "translated_port")
+		}
+		if i < len(uks) {
+			if u, ok := uks[i].(map[string]any); ok {
+				for k, val := range u {
+					if unknownTree(val) {
+						ru.Unknown = append(ru.Unknown, k)
+					}
+				}
+				sort.Strings(ru.Unknown)
+			}
+		}
+		c.Rules = append(c.Rules, ru)
+	}
+	g := pol.Groups[0]
+	g.Collections = append(g.Collections, c)
+	r.fi.Collections++
+	r.fi.Rules += len(c.Rules)
 }

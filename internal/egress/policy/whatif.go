@@ -29,6 +29,18 @@ var Checks = []report.Check{
 		Title:    "kensa cannot tell whether the policy allows a destination",
 		Citation: "kensa egress whatif: a rule whose match depends on data not in the inputs",
 		Help:     "A rule before the decision may match: a web category, a service tag or IP group whose addresses were not given, a value a Terraform plan leaves unknown, a name whose addresses were not given. Give the missing data (service tags file, IP groups, --address) or test from inside the network with kensa egress check."},
+	{ID: "egress-whatif-network-shadows-app", Severity: report.Info,
+		Title:    "a network rule allows all HTTPS: application rules after it are never reached",
+		Citation: "Azure Firewall rule processing, example 1 (articles/firewall/rule-processing.md)",
+		Help:     "Network rules are processed before application rules; a network rule that allows TCP 443 from and to anywhere decides every HTTPS connection, so FQDN filtering by application rules does nothing."},
+	{ID: "egress-whatif-network-wildcard", Severity: report.Info,
+		Title:    "a network rule names a wildcard FQDN, which matches nothing",
+		Citation: "Azure Firewall FQDN filtering in network rules (articles/firewall/fqdn-filtering-network-rules.md)",
+		Help:     "Network rules resolve FQDNs through DNS proxy and take no wildcards; use an application rule for wildcards over HTTP/HTTPS."},
+	{ID: "egress-whatif-fqdn-tag-protocol", Severity: report.Info,
+		Title:    "an FQDN tag on a protocol other than https",
+		Citation: "Azure Firewall FQDN tags (articles/firewall/fqdn-tags.md)",
+		Help:     "\"When you select FQDN Tag in an application rule, set the protocol:port field to https.\""},
 	{ID: "egress-whatif-needs-name", Severity: report.Warning,
 		Title:    "a profile destination needs the name of your app, storage account or cluster",
 		Citation: "kensa egress profiles (profiles.json)",
@@ -48,6 +60,8 @@ type Target struct {
 	// "log fw.json".
 	From []string
 	Why  string
+	// WhySource and WhyAsOf cite the document Why comes from.
+	WhySource, WhyAsOf string
 	// Service is the catalog service id ("" when the catalog has none).
 	Service string
 	// ThreatIntel is set from a log that shows threat intelligence flagged it.
@@ -141,7 +155,8 @@ func validHost(h string) bool {
 func ProfileTargets(p egress.Profile) []Target {
 	var out []Target
 	for _, d := range p.Destinations {
-		t := Target{Host: d.Host, Port: d.Port, Protocol: d.Protocol, From: []string{"profile " + p.Name}, Why: d.Why, Service: d.Service}
+		t := Target{Host: d.Host, Port: d.Port, Protocol: d.Protocol, From: []string{"profile " + p.Name}, Why: d.Why, Service: d.Service,
+			WhySource: d.Source, WhyAsOf: d.AsOf}
 		if strings.Contains(d.Host, "*") {
 			t.Pattern = d.Host
 			t.Host = d.Example
@@ -197,6 +212,9 @@ type Result struct {
 	From    []string    `json:"from"`
 	Service *ServiceRef `json:"service"`
 	Why     string      `json:"why,omitempty"`
+	// WhySource and WhyAsOf cite the document Why comes from.
+	WhySource string `json:"why_source,omitempty"`
+	WhyAsOf   string `json:"why_as_of,omitempty"`
 	Verdict
 	fillFlag string
 }
@@ -243,7 +261,7 @@ func Run(e *Evaluator, targets []Target, opts Options) ([]Result, []report.Findi
 			}
 			m.Sources = append(m.Sources, t.Sources...)
 			if m.Why == "" {
-				m.Why = t.Why
+				m.Why, m.WhySource, m.WhyAsOf = t.Why, t.WhySource, t.WhyAsOf
 			}
 			if m.ThreatIntel == "" {
 				m.ThreatIntel = t.ThreatIntel
@@ -276,6 +294,7 @@ func Run(e *Evaluator, targets []Target, opts Options) ([]Result, []report.Findi
 		}
 		for _, src := range srcs {
 			r := Result{Host: t.Host, Pattern: t.Pattern, Port: t.Port, Protocol: t.Protocol, From: t.From, Service: svc, Why: t.Why,
+				WhySource: t.WhySource, WhyAsOf: t.WhyAsOf,
 				Destination: egress.HostPort(t.Host, t.Port)}
 			if src.IsValid() {
 				r.Source = src.String()
@@ -293,7 +312,7 @@ func Run(e *Evaluator, targets []Target, opts Options) ([]Result, []report.Findi
 					Addresses: opts.Addresses[t.Host], ThreatIntel: t.ThreatIntel})
 			}
 			results = append(results, r)
-			if f, ok := finding(r); ok {
+			if f, ok := findingFor(r); ok {
 				findings = append(findings, f)
 			}
 		}
@@ -323,7 +342,7 @@ func dedupePrefixes(ps []netip.Prefix) []netip.Prefix {
 	return out
 }
 
-func finding(r Result) (report.Finding, bool) {
+func findingFor(r Result) (report.Finding, bool) {
 	subject := strings.ToUpper(r.Protocol) + " " + r.Destination
 	if r.Pattern != "" && r.Decision != "needs-name" {
 		subject += " (" + r.Pattern + ")"
@@ -457,7 +476,30 @@ func (s *Summary) Add(o Summary) {
 func Plan(results []Result, opts egress.PlanOptions) *egress.Plan {
 	var ds []*egress.Destination
 	byKey := map[string]*egress.Destination{}
+	var skipped []egress.Skipped
+	seen := map[string]bool{}
 	for _, r := range results {
+		why := ""
+		switch {
+		case r.Action == "deny" && r.Decision == "threat-intel":
+			why = "denied by threat intelligence before any rule: investigate, do not allow"
+		case r.Action == "deny" && r.Rule != nil:
+			why = "denied by " + r.Rule.Path() + ": an allow rule after it does not help; change that rule"
+		case r.Action == "unknown" && r.Decision == "needs-name":
+			why = "not evaluated: " + r.Notes[0]
+		case r.Action == "unknown":
+			why = "kensa cannot tell whether the policy allows it"
+			if len(r.Maybe) > 0 {
+				why += " (" + r.Maybe[0].Code + ": " + r.Maybe[0].Rule.Path() + ")"
+			}
+		}
+		if why != "" {
+			if k := r.Destination + why; !seen[k] {
+				seen[k] = true
+				skipped = append(skipped, egress.Skipped{Host: r.Host, Port: r.Port, Reason: why})
+			}
+			continue
+		}
 		if r.Action != "deny" || r.Decision != "default-deny" {
 			continue
 		}
@@ -473,5 +515,10 @@ func Plan(results []Result, opts egress.PlanOptions) *egress.Plan {
 			d.Sources = append(d.Sources, r.Source)
 		}
 	}
-	return egress.MakePlan(ds, opts)
+	p := egress.MakePlan(ds, opts)
+	p.Skipped = append(p.Skipped, skipped...)
+	p.Origin = "Azure Firewall Policy rules that allow the destinations kensa egress whatif\n" +
+		"predicted the policy's default deny would stop. Review them before applying.\n" +
+		"Give the group a priority that comes before any deny rule that should not win."
+	return p
 }
