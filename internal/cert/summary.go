@@ -66,3 +66,28 @@ func (s *ProbeSummary) Add(o ProbeSummary) {
 	}
 	s.Rollback = append(s.Rollback, o.Rollback...)
 }
+
+// WatchSummary is the "summary" of a cert watch --once report.
+type WatchSummary struct {
+	ProbeSummary
+	Files           int `json:"files"`
+	FilesUnreadable int `json:"files_unreadable"`
+}
+
+// SummarizeWatch counts a watch round.
+func SummarizeWatch(r *Round, findings []report.Finding) WatchSummary {
+	s := WatchSummary{ProbeSummary: SummarizeProbe(r.Results, findings), Files: len(r.Files)}
+	for _, f := range r.Files {
+		if !f.OK() {
+			s.FilesUnreadable++
+		}
+	}
+	return s
+}
+
+// Add adds o's counts to s.
+func (s *WatchSummary) Add(o WatchSummary) {
+	s.ProbeSummary.Add(o.ProbeSummary)
+	s.Files += o.Files
+	s.FilesUnreadable += o.FilesUnreadable
+}

@@ -90,6 +90,7 @@ var commands = []command{
 	{"fips scan", "classify binaries and libraries by the crypto module they use", runFipsScan},
 	{"cert check", "check a new certificate bundle before the change", runCertCheck},
 	{"cert probe", "check what every endpoint serves after the change", runCertProbe},
+	{"cert watch", "the same, continuously: a Prometheus exporter (or --once)", runCertWatch},
 	{"egress analyze", "firewall / proxy logs → denied destinations and rules", runEgressAnalyze},
 	{"version", "print kensa's version", runVersion},
 }
