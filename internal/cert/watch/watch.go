@@ -182,7 +182,7 @@ var (
 	dPQ            = desc("tls_group_supported", "With --tls-posture: 1 when the endpoint completes a TLS 1.3 handshake offering only this hybrid post-quantum group.", hsLabels, "group")
 	dFIPS          = desc("tls_fips_compatible", "With --tls-posture: 1 when a client limited to Go's FIPS 140-3 TLS policy could connect (versions, groups, suites, EMS for TLS 1.2, certificate key).", hsLabels)
 	dEPHandshakes  = desc("endpoint_addresses", "Handshakes (addresses × IPs) of an endpoint and server name in the last round.", epLabels)
-	dEPExpected    = desc("endpoint_addresses_serving_expected", "Handshakes of an endpoint and server name that served the expected certificate.", epLabels)
+	dEPExpected    = desc("endpoint_addresses_serving_expected", "Handshakes of an endpoint and server name that served the expected certificate (absent when nothing is expected: no expect and no majority).", epLabels)
 	dFileOK        = desc("file_read_success", "1 when the watched file was read and holds certificates.", fileLabels)
 	dFileVerified  = desc("file_chain_verified", "1 when the file's leaf verifies with the file's other certificates and the roots (no AIA).", fileLabels)
 	dFileNotAfter  = desc("file_not_after_timestamp_seconds", "notAfter of each certificate of a watched file (index 0 is the first in the file).", certLabels, "subject_cn", "is_ca")
@@ -253,7 +253,7 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	results = results[:len(results)-dropped]
 	g(dDropped, float64(dropped))
 	type epKey struct{ ep, sn string }
-	epCount := map[epKey][2]int{}
+	epCount := map[epKey][3]int{} // handshakes, serving the expected, with an expectation
 	var epOrder []epKey
 	for _, p := range results {
 		addr := p.Dialed
@@ -269,6 +269,9 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 		c[0]++
 		if p.Expected != nil && *p.Expected {
 			c[1]++
+		}
+		if p.Expected != nil {
+			c[2]++
 		}
 		epCount[k] = c
 		g(dSuccess, b2f(p.OK), lv...)
@@ -317,7 +320,9 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	for _, k := range epOrder {
 		c := epCount[k]
 		g(dEPHandshakes, float64(c[0]), k.ep, k.sn)
-		g(dEPExpected, float64(c[1]), k.ep, k.sn)
+		if c[2] > 0 {
+			g(dEPExpected, float64(c[1]), k.ep, k.sn)
+		}
 	}
 	for _, f := range r.Files {
 		g(dFileOK, b2f(f.OK()), f.Path)
