@@ -91,6 +91,7 @@ var commands = []command{
 	{"cert check", "check a new certificate bundle before the change", runCertCheck},
 	{"cert probe", "check what every endpoint serves after the change", runCertProbe},
 	{"cert watch", "the same, continuously: a Prometheus exporter (or --once)", runCertWatch},
+	{"cert inventory", "the cloud's certificates and load balancers → targets and findings", runCertInventory},
 	{"egress analyze", "firewall / proxy logs → denied destinations and rules", runEgressAnalyze},
 	{"version", "print kensa's version", runVersion},
 }
