@@ -491,11 +491,12 @@ func (inv *Inventory) addAzureItem(raw json.RawMessage, at time.Time) error {
 		ips[strings.ToLower(f.ID)] = ip
 	}
 	for _, hl := range g.HTTPListeners {
-		l := hl.azListener
+		l, lid := hl.azListener, hl.azListener.ID
 		if hl.Properties != nil {
-			p := *hl.Properties
-			p.Name, p.ID = cmpOr(l.Name, p.Name), cmpOr(l.ID, p.ID)
-			l = p
+			name := cmpOr(l.Name, hl.Properties.Name)
+			lid = cmpOr(lid, hl.Properties.ID)
+			l = *hl.Properties
+			l.Name = name
 		}
 		if !strings.EqualFold(l.Protocol, "https") {
 			continue
@@ -503,7 +504,7 @@ func (inv *Inventory) addAzureItem(raw json.RawMessage, at time.Time) error {
 		if err := inv.full(); err != nil {
 			return err
 		}
-		li := inv.listener(cmpOr(l.ID, g.ID+"/httpListeners/"+l.Name))
+		li := inv.listener(cmpOr(lid, g.ID+"/httpListeners/"+l.Name))
 		li.LB, li.LBName, li.Protocol = g.ID, g.Name, "HTTPS"
 		if l.FrontendPort != nil {
 			li.Port = ports[strings.ToLower(l.FrontendPort.ID)]

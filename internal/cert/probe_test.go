@@ -248,7 +248,7 @@ func TestParseTargetsErrors(t *testing.T) {
 		{"endpoints: []", "no endpoints"},
 		{"- name: a\n  addresses: [a:1]\n", "line 1: expected a mapping with \"endpoints:\""},
 		{"endpoint:\n  - name: a\n", "line 1: unknown key \"endpoint\""},
-		{"endpoints:\n  - name: x\n    addresses: [a:1]\n  - name: y\n    servername: [a]\n    addresses: [a:1]\n", "line 5: unknown key \"servername\" (known: name, addresses, servernames, no_sni)"},
+		{"endpoints:\n  - name: x\n    addresses: [a:1]\n  - name: y\n    servername: [a]\n    addresses: [a:1]\n", "line 5: unknown key \"servername\" (known: name, addresses, servernames, no_sni, expect)"},
 		{"endpoints:\n  - name: x\n    addresses: [a:1]\n  - name: b\n    servernames: [x.example.com]\n", "line 4: endpoint 2 (b): no addresses"},
 		{"endpoints:\n  - name: a\n    addresses:\n      - 10.0.0.1:443\n      - '1.2.3.4:99999'\n", "line 5: endpoint 1 (a): address \"1.2.3.4:99999\": bad port"},
 		{"endpoints:\n  - name: a\n    addresses: {x: 1}\n", "line 3: \"addresses\" must be a list"},
