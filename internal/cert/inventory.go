@@ -831,6 +831,7 @@ func (inv *Inventory) InventoryFindings(o InventoryOptions) []report.Finding {
 	}
 	// Azure: a gateway certificate no listener references, replaced by one
 	// that covers the same names and lives longer.
+	replaced := map[*InvCert]bool{}
 	for _, c := range inv.Certs {
 		if c.Cloud != "azure" || len(inv.attached(c.ID)) > 0 || c.NotAfter.IsZero() {
 			continue
@@ -846,6 +847,7 @@ func (inv *Inventory) InventoryFindings(o InventoryOptions) []report.Finding {
 						arnName(gw), inv.certLabel(c.ID), c.NotAfter.Format(time.DateOnly), inv.certLabel(d.ID), d.NotAfter.Format(time.DateOnly)),
 					Remediation: fmt.Sprintf("remove it: az network application-gateway ssl-cert delete --gateway-name %s --name %s --resource-group RG", arnName(gw), arnName(c.ID)),
 					Citation:    citeInventory})
+				replaced[c] = true
 				break
 			}
 		}
@@ -874,7 +876,7 @@ func (inv *Inventory) InventoryFindings(o InventoryOptions) []report.Finding {
 			Citation:    citeInventory})
 	}
 	for _, c := range inv.Certs {
-		if inv.inUse(c) || (c.InUse == nil && c.InUseBy == nil && c.Cloud == "aws") {
+		if inv.inUse(c) || replaced[c] || (c.InUse == nil && c.InUseBy == nil && c.Cloud == "aws") {
 			continue
 		}
 		fs = append(fs, report.Finding{ID: "inventory-unused-certificate", Severity: report.Info, Subject: inv.certLabel(c.ID),
