@@ -429,7 +429,7 @@ type azGateway struct {
 
 // AddAzure reads one saved az output: application-gateway show (one
 // gateway, or a list of them) or application-gateway ssl-cert list.
-func (inv *Inventory) AddAzure(name string, data []byte, at time.Time) error {
+func (inv *Inventory) AddAzure(name string, data []byte) error {
 	if len(data) > MaxInventoryFile {
 		return fmt.Errorf("%s: larger than %d bytes", name, MaxInventoryFile)
 	}
@@ -443,14 +443,14 @@ func (inv *Inventory) AddAzure(name string, data []byte, at time.Time) error {
 		items = []json.RawMessage{t}
 	}
 	for i, raw := range items {
-		if err := inv.addAzureItem(raw, at); err != nil {
+		if err := inv.addAzureItem(raw); err != nil {
 			return fmt.Errorf("%s: item %d: %w", name, i+1, err)
 		}
 	}
 	return nil
 }
 
-func (inv *Inventory) addAzureItem(raw json.RawMessage, at time.Time) error {
+func (inv *Inventory) addAzureItem(raw json.RawMessage) error {
 	var g azGateway
 	if err := json.Unmarshal(raw, &g); err != nil {
 		return err
@@ -464,13 +464,13 @@ func (inv *Inventory) addAzureItem(raw json.RawMessage, at time.Time) error {
 		if err := json.Unmarshal(raw, &c); err != nil {
 			return err
 		}
-		return inv.addAzureCert(c, at)
+		return inv.addAzureCert(c)
 	}
 	if g.ID == "" || !strings.Contains(strings.ToLower(g.ID), "/applicationgateways/") {
 		return errors.New("not an output kensa reads (expected az network application-gateway show or application-gateway ssl-cert list)")
 	}
 	for _, c := range g.SSLCertificates {
-		if err := inv.addAzureCert(c, at); err != nil {
+		if err := inv.addAzureCert(c); err != nil {
 			return err
 		}
 	}
@@ -536,7 +536,7 @@ func (inv *Inventory) addAzureItem(raw json.RawMessage, at time.Time) error {
 	return nil
 }
 
-func (inv *Inventory) addAzureCert(a azSSLCert, at time.Time) error {
+func (inv *Inventory) addAzureCert(a azSSLCert) error {
 	if a.ID == "" {
 		return errors.New("an SSL certificate without id")
 	}
@@ -570,7 +570,6 @@ func (inv *Inventory) addAzureCert(a azSSLCert, at time.Time) error {
 		c.Names = []string{strings.ToLower(leaf.Subject.CommonName)}
 	}
 	c.NotBefore, c.NotAfter, c.SHA256 = leaf.NotBefore.UTC(), leaf.NotAfter.UTC(), Fingerprint(leaf)
-	_ = at
 	return nil
 }
 
@@ -891,11 +890,7 @@ func usersOrFlag(u []string) string {
 	if len(u) == 0 {
 		return "something (ACM says it is in use)"
 	}
-	names := make([]string, len(u))
-	for i, x := range u {
-		names[i] = x
-	}
-	return strings.Join(names, ", ")
+	return strings.Join(u, ", ")
 }
 
 // expiring applies the threshold to an inventory certificate.

@@ -128,7 +128,7 @@ func TestInventoryRefusesUnknownShapes(t *testing.T) {
 	}
 	for _, in := range []string{``, `{}`, `{"id": "/subscriptions/s/other/x"}`, `[{"name": 1}]`} {
 		inv := cert.NewInventory()
-		if err := inv.AddAzure("x.json", []byte(in), time.Now()); err == nil {
+		if err := inv.AddAzure("x.json", []byte(in)); err == nil {
 			t.Errorf("AddAzure(%q) = nil", in)
 		}
 	}
@@ -237,7 +237,7 @@ func TestInventoryAzure(t *testing.T) {
 		oldData := base64.StdEncoding.EncodeToString(pkcs7(t, oldLeaf, p.inter.Cert))
 		newData := base64.StdEncoding.EncodeToString(newLeaf.Raw)
 		inv := cert.NewInventory()
-		if err := inv.AddAzure("appgw.json", azureGateway(t, arm, oldData, newData), at); err != nil {
+		if err := inv.AddAzure("appgw.json", azureGateway(t, arm, oldData, newData)); err != nil {
 			t.Fatalf("arm=%v: %v", arm, err)
 		}
 		inv.Resolve()
@@ -263,7 +263,7 @@ func TestInventoryAzure(t *testing.T) {
 		"id":             "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/applicationGateways/agw/sslCertificates/shop-2025",
 		"publicCertData": base64.StdEncoding.EncodeToString(pkcs7(t, oldLeaf))}})
 	inv := cert.NewInventory()
-	if err := inv.AddAzure("certs.json", list, at); err != nil {
+	if err := inv.AddAzure("certs.json", list); err != nil {
 		t.Fatal(err)
 	}
 	if len(inv.Certs) != 1 || inv.Certs[0].SHA256 != cert.Fingerprint(oldLeaf) || !inv.Certs[0].NotAfter.Equal(oldLeaf.NotAfter) {
@@ -294,7 +294,7 @@ func FuzzInventoryAzure(f *testing.F) {
 	f.Add([]byte(`[{"id":"/x/applicationGateways/g/sslCertificates/c","properties":{"publicCertData":"MIIBCgYJKoZIhvcNAQcCoIH8MIH5AgEBMQA="}}]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		inv := cert.NewInventory()
-		inv.AddAzure("fuzz.json", data, time.Unix(1e9, 0))
+		inv.AddAzure("fuzz.json", data)
 		inv.Resolve()
 		inv.Targets()
 		inv.InventoryFindings(cert.InventoryOptions{At: time.Unix(1e9, 0)})

@@ -440,32 +440,32 @@ func FailureClass(err error) string {
 
 func handshakeFailed(r *ProbeResult, err error, o ProbeOptions) report.Finding {
 	remedy := "check that the listener is up and reachable from here, then probe again; an endpoint that cannot be checked is not known to serve the new certificate"
-	var ne net.Error
-	var alert tls.AlertError
-	var dnsErr *net.DNSError
-	switch {
-	case errors.As(err, &dnsErr):
+	switch FailureClass(err) {
+	case "dns":
 		remedy = "check the name (and the DNS this host uses); give the load balancer's addresses with --connect or in the targets file"
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case "refused":
 		remedy = "nothing listens on this address and port: check the listener, the port, and security groups or firewalls"
-	case strings.Contains(err.Error(), "SAN dNSName is malformed"):
-		remedy = "the server answered with a certificate that " + uLabelSAN
-	case strings.Contains(err.Error(), "failed to parse certificate from server"):
-		why := err.Error()
-		if _, w, ok := strings.Cut(why, "x509: "); ok {
-			why = w
+	case "bad_certificate":
+		switch {
+		case strings.Contains(err.Error(), "SAN dNSName is malformed"):
+			remedy = "the server answered with a certificate that " + uLabelSAN
+		case strings.Contains(err.Error(), "failed to parse certificate from server"):
+			why := err.Error()
+			if _, w, ok := strings.Cut(why, "x509: "); ok {
+				why = w
+			}
+			remedy = "the server answered, with a certificate kensa (like every Go client) cannot parse (" + why +
+				"): serve a certificate with a positive serial and an RSA key or an ECDSA key on P-256, P-384 or P-521"
 		}
-		remedy = "the server answered, with a certificate kensa (like every Go client) cannot parse (" + why +
-			"): serve a certificate with a positive serial and an RSA key or an ECDSA key on P-256, P-384 or P-521"
-	case errors.As(err, new(tls.RecordHeaderError)):
+	case "not_tls":
 		remedy = "something answered on this port, but not TLS (plain HTTP, or another protocol): check the port (443, not 80) and that the listener terminates TLS"
-	case errors.Is(err, errTooMuch):
+	case "too_large":
 		remedy = "the server's handshake is abnormally large; check what it serves"
-	case errors.As(err, &alert):
+	case "tls_alert":
 		remedy = "the server refused the handshake with a TLS alert: it may have no certificate for this name (check the listener's SNI certificate list) or accept no protocol version kensa offers"
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+	case "timeout":
 		remedy = fmt.Sprintf("the server did not complete a TLS handshake within %s: check that it speaks TLS on this port, that a firewall does not drop the traffic, or raise --timeout", o.Timeout)
-	case strings.HasPrefix(err.Error(), "tls: "):
+	case "tls":
 		remedy = "the server answered, but its TLS handshake is malformed or unacceptable (see the message): check the listener's TLS configuration and what it serves"
 	}
 	return report.Finding{ID: "handshake-failed", Severity: report.Error, Subject: r.Label(),

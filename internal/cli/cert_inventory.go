@@ -112,7 +112,7 @@ func runCertInventory(ctx context.Context, env *Env, args []string) error {
 	for _, f := range azFiles {
 		data, err := cert.ReadFileLimited(f, cert.MaxInventoryFile, "a saved CLI output")
 		if err == nil {
-			err = inv.AddAzure(f, data, common.at)
+			err = inv.AddAzure(f, data)
 		}
 		if err != nil {
 			bad = append(bad, err.Error())

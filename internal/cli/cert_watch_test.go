@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
@@ -17,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/kensa-project/kensa/internal/cert/certtest"
 	"github.com/kensa-project/kensa/internal/testenv"
@@ -267,4 +270,68 @@ func promQuery(t *testing.T, promAddr, q string) string {
 		return ""
 	}
 	return fmt.Sprint(r.Data.Result[0].Value[1])
+}
+
+// TestCertWatchWebConfig: --web-config (exporter-toolkit) puts TLS and
+// basic auth on the listener.
+func TestCertWatchWebConfig(t *testing.T) {
+	dir := t.TempDir()
+	targets, roots := watchFleet(t, dir)
+	root := certtest.NewRoot("Web Root", certtest.P256)
+	leaf, key := root.Issue(certtest.Leaf{DNS: []string{"localhost"}, IPs: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyType: certtest.P256,
+		NotBefore: time.Now().Add(-time.Hour), Days: 2})
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{
+		"web.crt": certtest.PEM(leaf), "web.key": certtest.KeyPEM(key),
+		"web.yml": []byte(fmt.Sprintf("tls_server_config:\n  cert_file: %s/web.crt\n  key_file: %s/web.key\nbasic_auth_users:\n  prom: %s\n", dir, dir, hash)),
+	}
+	for n, d := range files {
+		os.WriteFile(filepath.Join(dir, n), d, 0o600)
+	}
+	addr := freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"cert", "watch", "--targets", targets, "--roots", roots, "--listen", addr, "--web-config", filepath.Join(dir, "web.yml")},
+			Env{Stdout: io.Discard, Stderr: io.Discard})
+	}()
+	defer func() { cancel(); <-done }()
+	pool := x509.NewCertPool()
+	pool.AddCert(root.Cert)
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	get := func(user, pass string) int {
+		req, _ := http.NewRequest("GET", "https://"+addr+"/metrics", nil)
+		if user != "" {
+			req.SetBasicAuth(user, pass)
+		}
+		for range 50 {
+			resp, err := client.Do(req)
+			if err == nil {
+				resp.Body.Close()
+				return resp.StatusCode
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("no answer on https://%s", addr)
+		return 0
+	}
+	if code := get("", ""); code != http.StatusUnauthorized {
+		t.Errorf("without credentials: %d, want 401", code)
+	}
+	if code := get("prom", "wrong"); code != http.StatusUnauthorized {
+		t.Errorf("wrong password: %d, want 401", code)
+	}
+	if code := get("prom", "s3cret"); code != http.StatusOK {
+		t.Errorf("with credentials: %d, want 200", code)
+	}
+	// Plain HTTP is refused.
+	if resp, err := http.Get("http://" + addr + "/metrics"); err == nil {
+		if resp.StatusCode == http.StatusOK {
+			t.Errorf("plain HTTP answered 200")
+		}
+		resp.Body.Close()
+	}
 }
