@@ -25,18 +25,21 @@ expires before its renewal is attached anywhere.
 
 Save the inputs with:
     aws acm describe-certificate --certificate-arn ARN > acm-1.json   (InUseBy)
-    aws acm list-certificates --includes keyTypes=RSA_2048,EC_prime256v1 > acm-list.json
+    aws acm list-certificates > acm-list.json                        (InUse)
     aws elbv2 describe-load-balancers > lbs.json
     aws elbv2 describe-listeners --load-balancer-arn ARN > listeners-1.json
     aws elbv2 describe-listener-certificates --listener-arn ARN \
         | jq --arg l ARN '. + {ListenerArn: $l}' > listener-certs-1.json
     az network application-gateway show -g RG -n NAME > appgw.json
-    az network application-gateway ssl-cert list -g RG --gateway-name NAME > appgw-certs.json
+    az network application-gateway ssl-cert list -g RG \
+        --gateway-name NAME > appgw-certs.json
 Several outputs may be concatenated in one file.
 
 Examples:
-    kensa cert inventory --aws acm.json --aws elbv2.json --azure appgw.json -o endpoints.yaml
-    kensa cert inventory --aws acm.json --aws elbv2.json --targets mine.yaml --format json
+    kensa cert inventory --aws acm.json --aws elbv2.json --azure appgw.json \
+                         -o endpoints.yaml
+    kensa cert inventory --aws acm.json --aws elbv2.json --targets mine.yaml \
+                         --format json
 
 Inputs:
     --aws FILE             saved AWS CLI output (repeatable)

@@ -198,7 +198,7 @@ func writeProbeText(t *textWriter, results []*cert.ProbeResult, rep *report.Repo
 
 // writePostureText adds the --tls-posture table when there is one.
 func writePostureText(t *textWriter, results []*cert.ProbeResult) {
-	tb := report.NewTable("ADDRESS", "SERVERNAME", "VERSION", "SUITE", "GROUP", "X25519MLKEM768", "SecP384r1MLKEM1024", "FIPS CLIENT")
+	tb := report.NewTable("ADDRESS", "SERVERNAME", "VERSION", "SUITE", "GROUP", "PQ", "CNSA 2.0", "FIPS")
 	tb.MaxWidth = 40
 	n := 0
 	for _, r := range results {
@@ -222,12 +222,13 @@ func writePostureText(t *textWriter, results []*cert.ProbeResult) {
 		if p.HelloRetryRequest {
 			group += " (HRR)"
 		}
-		tb.Row(r.Dialed, sn, p.Version, p.CipherSuite, group, yesNo(p.Supports("X25519MLKEM768")), yesNo(p.Supports("SecP384r1MLKEM1024")), fips)
+		tb.Row(r.Dialed, sn, strings.TrimPrefix(p.Version, "TLS "), strings.TrimPrefix(p.CipherSuite, "TLS_"), group,
+			yesNo(p.Supports("X25519MLKEM768")), yesNo(p.Supports("SecP384r1MLKEM1024")), fips)
 	}
 	if n == 0 {
 		return
 	}
-	t.printf("\nTLS posture (each post-quantum group offered alone; FIPS: a client limited to Go's FIPS 140-3 policy)\n")
+	t.printf("\nTLS posture (PQ: X25519MLKEM768 offered alone; CNSA 2.0: SecP384r1MLKEM1024 offered\nalone; FIPS: a client limited to Go's FIPS 140-3 policy could connect)\n")
 	t.table(tb)
 }
 

@@ -35,14 +35,15 @@ Examples:
     kensa cert watch --targets endpoints.yaml --web-config web.yml --tls-posture
 
 Endpoints (as for cert probe):
-    --targets FILE         YAML list of endpoints (see "kensa cert probe --help");
+    --targets FILE         YAML list of endpoints ("kensa cert probe --help");
                            "expect: [SHA256]" per endpoint names the certificate
                            it must serve; without it, the one most of its
                            addresses serve is expected
     --connect ADDR         HOST[:PORT] to probe (repeatable; also positional)
     --servername NAME      server name for --connect addresses (repeatable)
     --no-sni               also handshake without SNI
-    --expect FILE|SHA256   the certificate every endpoint must serve (repeatable)
+    --expect FILE|SHA256   the certificate every endpoint must serve
+                           (repeatable)
 
 Certificate files (PEM, DER, PKCS#12 without a password):
     --file FILE            a certificate file to watch (repeatable)
