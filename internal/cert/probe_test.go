@@ -280,6 +280,7 @@ func FuzzParseTargets(f *testing.F) {
 	f.Add([]byte("endpoints:\n  - name: public\n    addresses: [10.0.0.5:443, lb.example.com]\n    servernames: [example.com]\n    no_sni: true\n"))
 	f.Add([]byte("endpoints:\n  - name: a\n    addresses: 10.0.0.1\n    servernames: example.com\n"))
 	f.Add([]byte("endpoints: &a [*a]\n"))
+	f.Add([]byte("endpoints:\n  - name: a\n    addresses: [a:1]\n    expect: [\"AB:CD\", 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tg, err := cert.ParseTargets(data)
 		if err != nil {
@@ -289,6 +290,11 @@ func FuzzParseTargets(f *testing.F) {
 		for _, e := range tg.Endpoints {
 			if len(e.Addresses) == 0 {
 				t.Fatalf("endpoint %q accepted without addresses", e.Name)
+			}
+			for _, fp := range e.Expect {
+				if n, ok := cert.NormalizeFingerprint(fp); !ok || n != fp {
+					t.Fatalf("expect %q accepted, not a normalized fingerprint", fp)
+				}
 			}
 			n += len(e.Addresses) * max(1, len(e.ServerNames)+1)
 		}

@@ -139,3 +139,21 @@ func TestCheckFiles(t *testing.T) {
 		t.Errorf("%d cert-file-unreadable, want 2", n)
 	}
 }
+
+// TestParseTargetsExpect: "expect" takes SHA-256 fingerprints in the forms
+// openssl and kensa print them, and names the line of one that is not.
+func TestParseTargetsExpect(t *testing.T) {
+	fp := strings.Repeat("ab", 32)
+	colons := strings.ToUpper(strings.TrimSuffix(strings.Repeat("AB:", 32), ":"))
+	tg, err := cert.ParseTargets([]byte("endpoints:\n  - name: a\n    addresses: [a:1]\n    expect: [" + fp + ", \"sha256 Fingerprint=" + colons + "\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tg.Endpoints[0].Expect) != 2 || tg.Endpoints[0].Expect[0] != tg.Endpoints[0].Expect[1] {
+		t.Errorf("expect = %q", tg.Endpoints[0].Expect)
+	}
+	_, err = cert.ParseTargets([]byte("endpoints:\n  - name: a\n    addresses: [a:1]\n    expect: new.crt\n"))
+	if err == nil || !strings.Contains(err.Error(), `line 4: endpoint 1 (a): expect "new.crt" is not a SHA-256 fingerprint`) {
+		t.Errorf("err = %v", err)
+	}
+}
