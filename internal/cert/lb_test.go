@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/kensa-project/kensa/internal/cert"
 	"github.com/kensa-project/kensa/internal/cert/certtest"
 	"github.com/kensa-project/kensa/internal/testenv"
@@ -194,6 +196,56 @@ func TestNginxServerNames(t *testing.T) {
 	for _, r := range results {
 		if r.ServerName == "shop.example" && (r.Leaf == nil || r.Leaf.SHA256 != cert.Fingerprint(shop)) {
 			t.Errorf("shop.example served %+v", r.Leaf)
+		}
+	}
+}
+
+// TestOpenSSLOddCases: openssl s_server on loopback for the cases a watch
+// round must tell apart: one address of three serving the old certificate
+// (no expect: the majority decides), a leaf served without its
+// intermediate, and an expired certificate.
+func TestOpenSSLOddCases(t *testing.T) {
+	openssl := testenv.NeedCommand(t, "openssl")
+	p := newLBPKI(t)
+	p.issue(t, "new", []string{"shop.example"}, 2, false)
+	p.issue(t, "old", []string{"shop.example"}, 40, false)
+	p.issue(t, "leafonly", []string{"api.example"}, 2, true)
+	p.issue(t, "expired", []string{"old.example"}, 100, false)
+	serve := func(name string) string {
+		addr := freeAddr(t)
+		crt := filepath.Join(p.dir, name+".crt")
+		// s_server takes the chain after the leaf with -cert_chain.
+		args := []string{"s_server", "-accept", addr, "-cert", crt, "-key", filepath.Join(p.dir, name+".key"), "-www", "-quiet"}
+		if name != "leafonly" {
+			chain := filepath.Join(p.dir, "inter.crt")
+			os.WriteFile(chain, certtest.PEM(p.inter.Cert), 0o600)
+			args = append(args, "-cert_chain", chain)
+		}
+		startLB(t, addr, openssl, args...)
+		return addr
+	}
+	shop := []string{serve("new"), serve("old"), serve("new")}
+	api, expired := serve("leafonly"), serve("expired")
+	r := cert.WatchRound(context.Background(), cert.WatchInput{Endpoints: []cert.Endpoint{
+		{Name: "shop", Addresses: shop, ServerNames: []string{"shop.example"}},
+		{Name: "api", Addresses: []string{api}, ServerNames: []string{"api.example"}},
+		{Name: "old", Addresses: []string{expired}, ServerNames: []string{"old.example"}},
+	}, Probe: cert.ProbeOptions{Roots: p.roots, At: time.Now(), Timeout: 5 * time.Second, Concurrency: 4}})
+	got := map[string]string{}
+	for _, f := range r.Findings {
+		got[f.Subject+" "+f.Address] += f.ID + ";"
+	}
+	want := map[string]string{
+		"shop " + shop[1]: "stale-on-some-addresses;",
+		"api " + api:      "chain-incomplete;",
+		"old " + expired:  "expired;",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("findings (-want +got):\n%s", d)
+	}
+	for _, res := range r.Results {
+		if res.Endpoint == "shop" && (res.Expected == nil || *res.Expected != (res.Dialed != shop[1])) {
+			t.Errorf("%s: expected = %v", res.Dialed, res.Expected)
 		}
 	}
 }
