@@ -719,7 +719,13 @@ func (inv *Inventory) Targets() *Targets {
 		if len(l.Addresses) == 0 {
 			continue
 		}
-		e := Endpoint{Name: fmt.Sprintf("%s:%d", l.LBName, l.Port), Addresses: slices.Clone(l.Addresses)}
+		name := fmt.Sprintf("%s:%d", l.LBName, l.Port)
+		if strings.Contains(strings.ToLower(l.ID), "/httplisteners/") {
+			// An Application Gateway has one listener per host name on a
+			// port: name it by the listener.
+			name = l.LBName + "/" + arnName(l.ID)
+		}
+		e := Endpoint{Name: name, Addresses: slices.Clone(l.Addresses)}
 		names := slices.Clone(l.HostNames)
 		for _, id := range append([]string{l.Default}, l.Extra...) {
 			if c := inv.certByID[strings.ToLower(id)]; c != nil {

@@ -249,7 +249,7 @@ func TestInventoryAzure(t *testing.T) {
 			t.Fatalf("arm=%v: %d endpoints", arm, len(tg.Endpoints))
 		}
 		e := tg.Endpoints[0]
-		if d := cmp.Diff(cert.Endpoint{Name: "agw-shop:443", Addresses: []string{"shop.example:443", "10.20.0.4:443"},
+		if d := cmp.Diff(cert.Endpoint{Name: "agw-shop/https-shop", Addresses: []string{"shop.example:443", "10.20.0.4:443"},
 			ServerNames: []string{"shop.example"}, NoSNI: true, Expect: []string{cert.Fingerprint(newLeaf)}}, e); d != "" {
 			t.Errorf("arm=%v: endpoint (-want +got):\n%s", arm, d)
 		}
