@@ -81,6 +81,10 @@ func New(o Options) *Exporter {
 	return e
 }
 
+// Gatherer returns the registry /metrics serves (the exporter's metrics,
+// the Go runtime's and the process's).
+func (e *Exporter) Gatherer() prometheus.Gatherer { return e.registry }
+
 // Last returns the last complete round, or nil before the first.
 func (e *Exporter) Last() *cert.Round { return e.last.Load() }
 
