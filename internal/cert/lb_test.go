@@ -26,6 +26,17 @@ import (
 // certificates (the old one left in the list after a renewal, as ALB
 // keeps it) and nginx with several server_name blocks.
 
+// needSbin finds a daemon Debian installs in /usr/sbin, which is not in a
+// normal user's PATH.
+func needSbin(t *testing.T, name string) string {
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	p := filepath.Join("/usr/sbin", name)
+	testenv.NeedFile(t, p, "Debian's "+name+" package (.ci/install-deps)")
+	return p
+}
+
 type lbPKI struct {
 	dir   string
 	inter *certtest.CA
@@ -98,7 +109,7 @@ func probeFindings(t *testing.T, eps []cert.Endpoint, roots *cert.Roots) ([]*cer
 // certificate, shop's new certificate and (after it) the old one left in
 // the list, and api's old certificate whose renewal was never added.
 func TestHAProxyCrtList(t *testing.T) {
-	haproxy := testenv.NeedCommand(t, "haproxy")
+	haproxy := needSbin(t, "haproxy")
 	p := newLBPKI(t)
 	p.issue(t, "default", []string{"lb.example"}, 10, false)
 	shopNew := p.issue(t, "shop-new", []string{"shop.example", "www.shop.example"}, 2, false)
@@ -159,7 +170,7 @@ frontend fe
 // TestNginxServerNames: nginx with a default server and one server block
 // per name; api's block serves its leaf without the intermediate.
 func TestNginxServerNames(t *testing.T) {
-	nginx := testenv.NeedCommand(t, "nginx")
+	nginx := needSbin(t, "nginx")
 	p := newLBPKI(t)
 	p.issue(t, "default", []string{"lb.example"}, 10, false)
 	shop := p.issue(t, "shop", []string{"shop.example"}, 2, false)
