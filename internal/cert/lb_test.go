@@ -189,7 +189,7 @@ func TestNginxServerNames(t *testing.T) {
 		"    client_body_temp_path %[2]s/body;\n    proxy_temp_path %[2]s/proxy;\n    fastcgi_temp_path %[2]s/fastcgi;\n    uwsgi_temp_path %[2]s/uwsgi;\n    scgi_temp_path %[2]s/scgi;\n%[3]s}\n",
 		user, p.dir, blocks.String())
 	os.WriteFile(filepath.Join(p.dir, "nginx.conf"), []byte(conf), 0o600)
-	startLB(t, addr, nginx, "-p", p.dir, "-c", filepath.Join(p.dir, "nginx.conf"))
+	startLB(t, addr, nginx, "-p", p.dir, "-e", filepath.Join(p.dir, "error.log"), "-c", filepath.Join(p.dir, "nginx.conf"))
 	eps := []cert.Endpoint{
 		{Name: "web", Addresses: []string{addr}, ServerNames: []string{"shop.example", "api.example", "other.example"}},
 	}
