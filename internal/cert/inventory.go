@@ -71,6 +71,7 @@ const (
 
 // InvCert is a certificate the cloud knows.
 type InvCert struct {
+	Kind      string    `json:"kind"` // "certificate"
 	ID        string    `json:"id"`
 	Cloud     string    `json:"cloud"` // aws, azure
 	Names     []string  `json:"names,omitempty"`
@@ -89,6 +90,7 @@ type InvCert struct {
 
 // InvListener is a TLS listener of a load balancer or gateway.
 type InvListener struct {
+	Kind     string `json:"kind"` // "listener"
 	ID       string `json:"id"`
 	LB       string `json:"load_balancer"`
 	LBName   string `json:"load_balancer_name"`
@@ -354,7 +356,7 @@ func (inv *Inventory) cert(id, cloud string) *InvCert {
 	if c, ok := inv.certByID[key]; ok {
 		return c
 	}
-	c := &InvCert{ID: id, Cloud: cloud}
+	c := &InvCert{Kind: "certificate", ID: id, Cloud: cloud}
 	inv.certByID[key] = c
 	inv.Certs = append(inv.Certs, c)
 	return c
@@ -366,7 +368,7 @@ func (inv *Inventory) listener(id string) *InvListener {
 			return l
 		}
 	}
-	l := &InvListener{ID: id}
+	l := &InvListener{Kind: "listener", ID: id}
 	inv.Listeners = append(inv.Listeners, l)
 	return l
 }
@@ -936,19 +938,33 @@ func (inv *Inventory) certLabel(id string) string {
 	return fmt.Sprintf("%s (%s)", c.Names[0], arnName(id))
 }
 
+// Items returns the inventory as report results: every certificate, then
+// every listener.
+func (inv *Inventory) Items() []any {
+	out := make([]any, 0, len(inv.Certs)+len(inv.Listeners))
+	for _, c := range inv.Certs {
+		out = append(out, c)
+	}
+	for _, l := range inv.Listeners {
+		out = append(out, l)
+	}
+	return out
+}
+
 // InventorySummary is the "summary" of a cert inventory report.
 type InventorySummary struct {
 	Certificates int `json:"certificates"`
 	Listeners    int `json:"listeners"`
 	Endpoints    int `json:"endpoints"`
-	Problems     int `json:"problems"`
+	// Problems are the inputs (or parts) that could not be used.
+	Problems []string `json:"problems,omitempty"`
 	report.SeverityCounts
 }
 
 // SummarizeInventory counts an inventory and its findings.
 func SummarizeInventory(inv *Inventory, t *Targets, fs []report.Finding) InventorySummary {
 	return InventorySummary{Certificates: len(inv.Certs), Listeners: len(inv.Listeners), Endpoints: len(t.Endpoints),
-		Problems: len(inv.Problems), SeverityCounts: report.CountSeverities(fs)}
+		Problems: inv.Problems, SeverityCounts: report.CountSeverities(fs)}
 }
 
 // Add adds o's counts to s.
@@ -956,6 +972,6 @@ func (s *InventorySummary) Add(o InventorySummary) {
 	s.Certificates += o.Certificates
 	s.Listeners += o.Listeners
 	s.Endpoints += o.Endpoints
-	s.Problems += o.Problems
+	s.Problems = append(s.Problems, o.Problems...)
 	s.SeverityCounts.Add(o.SeverityCounts)
 }

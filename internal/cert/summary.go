@@ -72,11 +72,13 @@ type WatchSummary struct {
 	ProbeSummary
 	Files           int `json:"files"`
 	FilesUnreadable int `json:"files_unreadable"`
+	// Complete is false when the round was cut short.
+	Complete bool `json:"complete"`
 }
 
 // SummarizeWatch counts a watch round.
 func SummarizeWatch(r *Round, findings []report.Finding) WatchSummary {
-	s := WatchSummary{ProbeSummary: SummarizeProbe(r.Results, findings), Files: len(r.Files)}
+	s := WatchSummary{ProbeSummary: SummarizeProbe(r.Results, findings), Files: len(r.Files), Complete: r.Complete}
 	for _, f := range r.Files {
 		if !f.OK() {
 			s.FilesUnreadable++
@@ -90,4 +92,5 @@ func (s *WatchSummary) Add(o WatchSummary) {
 	s.ProbeSummary.Add(o.ProbeSummary)
 	s.Files += o.Files
 	s.FilesUnreadable += o.FilesUnreadable
+	s.Complete = s.Complete && o.Complete
 }

@@ -53,6 +53,19 @@ type WatchInput struct {
 	Probe       ProbeOptions
 }
 
+// Items returns the round as report results: one per handshake (cert
+// probe's result type), then one per watched file.
+func (r *Round) Items() []any {
+	out := make([]any, 0, len(r.Results)+len(r.Files))
+	for _, x := range r.Results {
+		out = append(out, x)
+	}
+	for _, f := range r.Files {
+		out = append(out, f)
+	}
+	return out
+}
+
 // Round is the outcome of one watch round.
 type Round struct {
 	Started  time.Time        `json:"started"`

@@ -127,7 +127,7 @@ func runCertInventory(ctx context.Context, env *Env, args []string) error {
 	problems := append(bad, inv.Problems...)
 	inv.Problems = problems
 	rep := newReport(env, "cert inventory", common.at)
-	rep.Results = inv
+	rep.Results = inv.Items()
 	rep.Findings = findings
 	rep.Summary = cert.SummarizeInventory(inv, targets, findings)
 	o := outcome{rep: rep}

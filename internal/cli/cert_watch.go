@@ -191,7 +191,7 @@ func runCertWatch(ctx context.Context, env *Env, args []string) error {
 			return usageErrorf("interrupted: %v", err)
 		}
 		rep := newReport(env, "cert watch", common.at)
-		rep.Results = round
+		rep.Results = round.Items()
 		rep.Findings = round.Findings
 		sum := cert.SummarizeWatch(round, rep.Findings)
 		rep.Summary = sum

@@ -89,24 +89,22 @@ func TestCertWatchOnce(t *testing.T) {
 		t.Fatalf("exit %d, want 1 (stderr %s)", code, stderr)
 	}
 	var rep struct {
-		Results struct {
-			Endpoints []struct {
-				Endpoint   string `json:"endpoint"`
-				Expected   *bool  `json:"expected"`
-				ExpectedBy string `json:"expected_by"`
-			} `json:"endpoints"`
-			Complete bool `json:"complete"`
+		Results []struct {
+			Endpoint   string `json:"endpoint"`
+			Expected   *bool  `json:"expected"`
+			ExpectedBy string `json:"expected_by"`
 		} `json:"results"`
 		Findings []struct{ ID, Subject string } `json:"findings"`
 		Summary  struct {
 			Handshakes, Stale int
+			Complete          bool
 		} `json:"summary"`
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if !rep.Results.Complete || rep.Summary.Handshakes != 7 || rep.Summary.Stale != 1 {
-		t.Errorf("complete %v, %d handshakes, %d stale", rep.Results.Complete, rep.Summary.Handshakes, rep.Summary.Stale)
+	if !rep.Summary.Complete || rep.Summary.Handshakes != 7 || rep.Summary.Stale != 1 || len(rep.Results) != 7 {
+		t.Errorf("complete %v, %d handshakes, %d stale, %d results", rep.Summary.Complete, rep.Summary.Handshakes, rep.Summary.Stale, len(rep.Results))
 	}
 	got := map[string]bool{}
 	for _, f := range rep.Findings {
