@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -199,6 +200,17 @@ func runCertWatch(ctx context.Context, env *Env, args []string) error {
 	}
 	if common.atFlag != "" {
 		return usageErrorf("--at applies to --once only").withHint("the exporter evaluates every round at its own time")
+	}
+	var onceOnly []string
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "format", "output", "o", "fail-on", "min-remaining":
+			onceOnly = append(onceOnly, "--"+f.Name)
+		}
+	})
+	if len(onceOnly) > 0 {
+		return usageErrorf("%s applies to --once only", strings.Join(onceOnly, ", ")).
+			withHint("the exporter's output is /metrics; add --once to write one round as a report")
 	}
 	return serveWatch(ctx, env, watch.Options{Input: in, Interval: interval, Jitter: jitter, MaxHandshakes: maxHS}, listen, webConfig)
 }
