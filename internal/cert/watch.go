@@ -50,7 +50,10 @@ type WatchInput struct {
 	// Files are certificate files; Dirs directories whose certificate
 	// files (by extension, recursively) are read.
 	Files, Dirs []string
-	Probe       ProbeOptions
+	// Password opens the watched PKCS#12 files that have one (all of
+	// them: one password for the bundles of a deployment).
+	Password []byte
+	Probe    ProbeOptions
 }
 
 // Items returns the round as report results: one per handshake (cert
@@ -86,7 +89,7 @@ func WatchRound(ctx context.Context, in WatchInput) *Round {
 		r.Findings = append(r.Findings, DecideMajority(r.Results)...)
 	}
 	var ffs []report.Finding
-	r.Files, ffs = CheckFiles(in.Files, in.Dirs, in.Probe.Roots, in.Probe.At, in.Probe.Remaining)
+	r.Files, ffs = CheckFiles(in.Files, in.Dirs, in.Password, in.Probe.Roots, in.Probe.At, in.Probe.Remaining)
 	r.Findings = append(r.Findings, ffs...)
 	r.Duration = time.Since(r.Started)
 	r.Complete = ctx.Err() == nil
@@ -168,7 +171,7 @@ func DecideMajority(results []*ProbeResult) []report.Finding {
 // directories, and checks each: read, validity, chain (with the file's
 // own certificates and the roots, no AIA). One unreadable file is a
 // result with its error and a finding; the others are still read.
-func CheckFiles(files, dirs []string, roots *Roots, at time.Time, t Threshold) ([]*FileResult, []report.Finding) {
+func CheckFiles(files, dirs []string, password []byte, roots *Roots, at time.Time, t Threshold) ([]*FileResult, []report.Finding) {
 	paths := slices.Clone(files)
 	var out []*FileResult
 	var found []report.Finding
@@ -196,13 +199,13 @@ func CheckFiles(files, dirs []string, roots *Roots, at time.Time, t Threshold) (
 	}
 	slices.Sort(paths[len(files):])
 	for _, p := range paths {
-		out = append(out, checkFile(p, roots, at, t))
+		out = append(out, checkFile(p, password, roots, at, t))
 	}
 	for _, f := range out {
 		if f.Error != "" {
 			found = append(found, report.Finding{ID: "cert-file-unreadable", Severity: report.Error, Subject: f.Path,
 				Message:     fmt.Sprintf("%s could not be read: %s", f.Path, f.Error),
-				Remediation: "check that the file exists, is readable by kensa and holds certificates (PEM, DER, or PKCS#12 without a password)",
+				Remediation: "check that the file exists, is readable by kensa and holds certificates (PEM, DER, or PKCS#12: give its password with --password-file or --password-env)",
 				Citation:    citeUnchecked})
 			continue
 		}
@@ -213,14 +216,14 @@ func CheckFiles(files, dirs []string, roots *Roots, at time.Time, t Threshold) (
 
 var errTooManyFiles = errors.New("too many files")
 
-func checkFile(p string, roots *Roots, at time.Time, t Threshold) *FileResult {
+func checkFile(p string, password []byte, roots *Roots, at time.Time, t Threshold) *FileResult {
 	f := &FileResult{Path: p}
 	data, err := ReadFileLimited(p, MaxFileSize, "a certificate file")
 	if err != nil {
 		f.Error = err.Error()
 		return f
 	}
-	b, err := ParseBundle(data, nil)
+	b, err := ParseBundle(data, password)
 	if err != nil {
 		f.Error = err.Error()
 		return f

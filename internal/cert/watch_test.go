@@ -97,7 +97,7 @@ func TestCheckFiles(t *testing.T) {
 		}
 	}
 	res, fs := cert.CheckFiles([]string{filepath.Join(dir, "single/extra.pem"), filepath.Join(dir, "missing.pem")},
-		[]string{filepath.Join(dir, "deploy")}, p.roots, certtest.Now, cert.Threshold{})
+		[]string{filepath.Join(dir, "deploy")}, nil, p.roots, certtest.Now, cert.Threshold{})
 	got := map[string]string{}
 	for _, f := range res {
 		rel, _ := filepath.Rel(dir, f.Path)

@@ -46,10 +46,12 @@ Endpoints (as for cert probe):
     --expect FILE|SHA256   the certificate every endpoint must serve
                            (repeatable)
 
-Certificate files (PEM, DER, PKCS#12 without a password):
+Certificate files (PEM, DER, PKCS#12):
     --file FILE            a certificate file to watch (repeatable)
     --dir DIR              every .pem .crt .cer .cert .der .p12 .pfx under DIR
                            (repeatable; at most 10000 files)
+    --password-file FILE   password of the PKCS#12 files (first line; one for all)
+    --password-env NAME    ... or from the environment variable NAME
 
 Checks:
     --roots FILE           trust anchors, PEM (default as for cert check)
@@ -91,6 +93,7 @@ func runCertWatch(ctx context.Context, env *Env, args []string) error {
 	var (
 		connects, names, expects, files, dirs stringList
 		targetsFile, rootsFile, minRem        string
+		pwFile, pwEnv                         string
 		listen                                = "127.0.0.1:9793"
 		webConfig                             string
 		noSNI, posture, once                  bool
@@ -108,6 +111,11 @@ func runCertWatch(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&targetsFile, "targets", "", "")
 	fs.StringVar(&rootsFile, "roots", "", "")
 	fs.StringVar(&minRem, "min-remaining", "", "")
+	fs.StringVar(&pwFile, "password-file", "", "")
+	fs.StringVar(&pwEnv, "password-env", "", "")
+	if err := refusePasswordArgs(args); err != nil {
+		return err
+	}
 	fs.StringVar(&listen, "listen", listen, "")
 	fs.StringVar(&webConfig, "web-config", "", "")
 	fs.BoolVar(&noSNI, "no-sni", false, "")
@@ -161,6 +169,10 @@ func runCertWatch(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	password, err := readPassword(env, pwFile, pwEnv)
+	if err != nil {
+		return err
+	}
 	if names, err = asciiServerNames(names); err != nil {
 		return err
 	}
@@ -181,7 +193,7 @@ func runCertWatch(ctx context.Context, env *Env, args []string) error {
 		opts.Expect = append(opts.Expect, fps...)
 	}
 	opts.ExpectFrom = strings.Join(expects, ", ")
-	in := cert.WatchInput{Endpoints: endpoints, Files: files, Dirs: dirs, Probe: opts}
+	in := cert.WatchInput{Endpoints: endpoints, Files: files, Dirs: dirs, Password: password, Probe: opts}
 	warnRoots(env, roots)
 	if once {
 		prog := newProgress(env)
