@@ -30,7 +30,7 @@ func init() {
 // long.crt/.key (399 days, issued 2026-03-01), mixed-roots.pem (root and
 // intermediate).
 //
-// Servers (cert_probe* only): $FULL (new certificate, full chain),
+// Servers (cert_probe* and cert_watch* only): $FULL (new certificate, full chain),
 // $NOCHAIN (new, leaf only), $STALE (old certificate), $WRONGHOST
 // (another name), $STALL (accepts, never answers), $REFUSED (closed);
 // targets.yaml lists $FULL and $STALE as two load balancers.
@@ -81,7 +81,7 @@ func setupCert(e *testscript.Env) error {
 			return err
 		}
 	}
-	if !strings.Contains(base, "cert_probe") {
+	if !strings.Contains(base, "cert_probe") && !strings.Contains(base, "cert_watch") {
 		return nil
 	}
 	otherLeaf, otherKey := inter.Issue(certtest.Leaf{DNS: []string{"other.example.net"}, KeyType: certtest.P256})

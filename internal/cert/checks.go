@@ -8,6 +8,7 @@ const (
 	citeUnchecked       = "kensa: an endpoint that could not be checked counts as a finding, never as success"
 	citeExpiryThreshold = "kensa expiry threshold (default: a third of the lifetime, as cert-manager renews at two thirds)"
 	citeKeyReuse        = "NIST SP 800-57 Part 1 Rev. 5 §5.3 (cryptoperiods); CA/B BR §6.1.1.3"
+	citeInventory       = "kensa inventory: AWS ACM DescribeCertificate.InUseBy, ELBv2 DescribeListenerCertificates (IsDefault), Azure Application Gateway sslCertificates and httpListeners; seed 002 errors 5 and 6"
 	citeMaxValidity     = "CA/Browser Forum TLS Baseline Requirements §6.3.2 (ballot SC-081): maximum validity by issuance date (kensa data validity.json)"
 )
 
@@ -59,4 +60,24 @@ var Checks = []report.Check{
 		Citation: citeBRKeyAlgorithms, Help: "FIPS 186-5 approves EdDSA, but the CA/Browser Forum does not allow it for TLS server certificates. Use RSA or ECDSA, or --private for a private PKI."},
 	{ID: "handshake-failed", Severity: report.Error, Title: "no TLS handshake with the endpoint",
 		Citation: citeUnchecked, Help: "The endpoint could not be reached or refused the handshake; it counts as a finding, never as success. The message says why (refused, no answer in time, a TLS alert)."},
+	// cert probe --tls-posture and cert watch (docs/cert-watch.md).
+	{ID: "tls-no-pq", Severity: report.Info, Title: "the endpoint accepts no hybrid post-quantum group offered alone",
+		Citation: citePQ, Help: "X25519MLKEM768, SecP256r1MLKEM768 and SecP384r1MLKEM1024 were each offered alone and refused. Traffic recorded today can be decrypted by a future quantum computer. Enable X25519MLKEM768 on the listener."},
+	{ID: "tls-no-cnsa2-group", Severity: report.Info, Title: "the endpoint does not accept SecP384r1MLKEM1024 (CNSA 2.0)",
+		Citation: citeCNSA2, Help: "CNSA 2.0 requires ML-KEM-1024; of the hybrid groups only SecP384r1MLKEM1024 carries it. Matters for National Security Systems; the message names the next milestone after --at."},
+	{ID: "tls-fips-incompatible", Severity: report.Warning, Title: "a client in FIPS 140-3 mode could not use the endpoint",
+		Citation: citeFIPS, Help: "A ClientHello with only what Go's FIPS 140-3 policy allows failed, or the session it got is one a FIPS client refuses (TLS 1.2 without Extended Master Secret, a non-approved suite or certificate key). The message lists the reasons."},
+	{ID: "cert-file-unreadable", Severity: report.Error, Title: "a watched certificate file could not be read",
+		Citation: citeUnchecked, Help: "A --file or a file under --dir could not be read or holds no certificate (a PKCS#12 file with a password, a key, a truncated file). It is not watched until it can be read."},
+	{ID: "stale-on-some-addresses", Severity: report.Error, Title: "some addresses of an endpoint serve another certificate than most of them",
+		Citation: citeRenewalServed, Help: "With no expect for the endpoint, the certificate most of its addresses serve is taken as the expected one; the addresses that serve another one were missed by the renewal (or are ahead of it). Install the same certificate everywhere."},
+	// cert inventory (docs/cert-watch.md).
+	{ID: "inventory-lb-not-in-targets", Severity: report.Error, Title: "a load balancer uses the certificate but is not among your targets",
+		Citation: citeInventory, Help: "The cloud says this load balancer or gateway uses the certificate (ACM InUseBy, a listener's certificate list, an Application Gateway listener) but the targets you probe do not include it: seed 002's forgotten second load balancer. Add it (the written targets file has it) and probe it."},
+	{ID: "inventory-old-cert-attached", Severity: report.Warning, Title: "a replaced certificate is still attached to a listener",
+		Citation: citeInventory, Help: "The listener's default certificate was replaced but the old one is still in its certificate list (AWS adds the previous default there by default) or on the gateway. SNI may still select it. Remove it once the new one is served everywhere."},
+	{ID: "inventory-expiring-not-renewed", Severity: report.Error, Title: "a certificate in use expires before its renewal is attached anywhere",
+		Citation: citeInventory, Help: "A certificate that load balancers use expires within the threshold and no certificate for the same names with a later expiry is attached to any of them. Attach the renewal (import it to ACM or Key Vault and set it on each listener)."},
+	{ID: "inventory-unused-certificate", Severity: report.Info, Title: "a certificate is attached to nothing",
+		Citation: citeInventory, Help: "Worth knowing: nothing uses it. Delete it when it is no longer the renewal waiting to be attached."},
 }

@@ -42,6 +42,10 @@ type ProbeOptions struct {
 	Timeout     time.Duration
 	Concurrency int
 	Remaining   Threshold
+	// Posture adds the TLS posture handshakes to each successful one
+	// (see [Posture]): the post-quantum groups offered alone and a
+	// FIPS-shaped ClientHello.
+	Posture bool
 	// Resolver resolves names to every IP; nil uses net.DefaultResolver.
 	Resolver *net.Resolver
 	// Progress, if set, is called after each handshake.
@@ -61,6 +65,15 @@ type ProbeResult struct {
 	OK         bool   `json:"ok"`
 	Error      string `json:"error,omitempty"`
 	TLSVersion string `json:"tls_version,omitempty"`
+	// CipherSuite and Group are what the handshake negotiated (Group is
+	// empty for an RSA key exchange).
+	CipherSuite string `json:"cipher_suite,omitempty"`
+	Group       string `json:"group,omitempty"`
+	// FailureClass names why a handshake failed, in a closed set fit for
+	// a metric label (see [FailureClasses]).
+	FailureClass string `json:"failure_class,omitempty"`
+	// Posture is filled by --tls-posture.
+	Posture *Posture `json:"tls_posture,omitempty"`
 	// HandshakeMS is the time from dial to handshake done.
 	HandshakeMS int64        `json:"handshake_ms"`
 	Leaf        *Facts       `json:"leaf,omitempty"`
@@ -68,6 +81,10 @@ type ProbeResult struct {
 	// Served is what the server sent, in order.
 	Served   []Facts `json:"served,omitempty"`
 	Expected *bool   `json:"expected,omitempty"`
+	// ExpectedBy says where the expectation came from: "expect" (--expect
+	// or the targets file) or "majority" (cert watch: what most addresses
+	// of the endpoint serve).
+	ExpectedBy string `json:"expected_by,omitempty"`
 	// Baseline comparison: Change is "unchanged", "changed", "new" (not
 	// in the baseline); Previous what was served then.
 	Change   string `json:"change,omitempty"`
@@ -121,6 +138,7 @@ type plan struct {
 	sni                                   bool
 	err                                   error // resolution failure
 	allNames                              []string
+	expect                                []string // the endpoint's own expect
 }
 
 // ProbeAll expands endpoints to every address × IP × server name (and no
@@ -246,7 +264,7 @@ func expand(ctx context.Context, endpoints []Endpoint, o ProbeOptions) []plan {
 				addrs, err := lookup(host)
 				if err != nil {
 					for _, n := range names {
-						add(plan{endpoint: e.Name, address: a, servername: n, sni: true, err: fmt.Errorf("resolving %s: %w", host, err), allNames: names})
+						add(plan{endpoint: e.Name, address: a, servername: n, sni: true, err: fmt.Errorf("resolving %s: %w", host, err), allNames: names, expect: e.Expect})
 					}
 					continue
 				}
@@ -258,10 +276,10 @@ func expand(ctx context.Context, endpoints []Endpoint, o ProbeOptions) []plan {
 			for _, ip := range ips {
 				dialed := net.JoinHostPort(ip, port)
 				for _, n := range names {
-					add(plan{endpoint: e.Name, address: a, dialed: dialed, servername: n, sni: true, allNames: names})
+					add(plan{endpoint: e.Name, address: a, dialed: dialed, servername: n, sni: true, allNames: names, expect: e.Expect})
 				}
 				if e.NoSNI || len(names) == 0 {
-					add(plan{endpoint: e.Name, address: a, dialed: dialed, allNames: names})
+					add(plan{endpoint: e.Name, address: a, dialed: dialed, allNames: names, expect: e.Expect})
 				}
 			}
 		}
@@ -299,55 +317,103 @@ func probeOne(ctx context.Context, p plan, o ProbeOptions) *ProbeResult {
 			err = fmt.Errorf("no DNS answer for %s within %s: %w", dnsErr.Name, max(o.Timeout, time.Second), err)
 		}
 		r.Error = err.Error()
+		r.FailureClass = FailureClass(err)
 		r.findings = append(r.findings, handshakeFailed(r, err, o))
 		return r
 	}
 	start := time.Now()
-	certs, version, err := handshake(ctx, p.dialed, p.servername, o.Timeout)
+	hs, err := handshake(ctx, p.dialed, p.servername, o.Timeout, clientHello{})
 	r.HandshakeMS = time.Since(start).Milliseconds()
+	if err == nil && len(hs.certs) == 0 {
+		err = errNoCertificate
+	}
 	if err != nil {
 		err = describeFailure(err, o.Timeout)
 		r.Error = err.Error()
+		r.FailureClass = FailureClass(err)
 		r.findings = append(r.findings, handshakeFailed(r, err, o))
 		return r
 	}
 	r.OK = true
-	r.TLSVersion = tls.VersionName(version)
-	r.certs = certs
+	r.TLSVersion = tls.VersionName(hs.version)
+	r.CipherSuite = tls.CipherSuiteName(hs.suite)
+	r.Group = groupName(hs.group)
+	r.certs = hs.certs
 	analyseServed(r, p, o)
+	if o.Posture {
+		pos, fs := probePosture(ctx, p, o, hs)
+		r.Posture = &pos
+		for i := range fs {
+			fs[i].Address, fs[i].ServerName = r.Dialed, r.ServerName
+		}
+		r.findings = append(r.findings, fs...)
+	}
 	return r
+}
+
+var errNoCertificate = errors.New("the server sent no certificate")
+
+// clientHello is what one handshake offers; the zero value is Go's
+// default ClientHello (TLS 1.0 and up, every default group and suite).
+type clientHello struct {
+	minVersion uint16
+	groups     []tls.CurveID
+	suites     []uint16
+}
+
+// handshakeState is what kensa keeps of a completed handshake.
+type handshakeState struct {
+	certs          []*x509.Certificate
+	version, suite uint16
+	group          tls.CurveID
+	hrr            bool
+	// ems is whether a TLS 1.2 session has the Extended Master Secret
+	// (RFC 7627); always true for TLS 1.3.
+	ems bool
 }
 
 // handshake connects to addr and returns the certificates the server
 // sent, without verifying them: verification is done afterwards, against
 // kensa's own roots and only the served intermediates.
-func handshake(ctx context.Context, addr, servername string, timeout time.Duration) ([]*x509.Certificate, uint16, error) {
+func handshake(ctx context.Context, addr, servername string, timeout time.Duration, ch clientHello) (handshakeState, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var d net.Dialer
 	raw, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, 0, &dialError{err}
+		return handshakeState{}, &dialError{err}
 	}
 	defer raw.Close()
 	deadline, _ := ctx.Deadline()
 	raw.SetDeadline(deadline)
-	conn := tls.Client(&limitConn{Conn: raw, left: MaxHandshakeBytes}, &tls.Config{
+	cfg := &tls.Config{
 		// Verification is kensa's: with its roots, without AIA, after
 		// the handshake. Nothing is sent over the connection.
 		InsecureSkipVerify: true,
 		ServerName:         servername,
 		MinVersion:         tls.VersionTLS10,
-	})
+		CurvePreferences:   ch.groups,
+		CipherSuites:       ch.suites,
+	}
+	if ch.minVersion != 0 {
+		cfg.MinVersion = ch.minVersion
+	}
+	conn := tls.Client(&limitConn{Conn: raw, left: MaxHandshakeBytes}, cfg)
 	if err := conn.HandshakeContext(ctx); err != nil {
-		return nil, 0, err
+		return handshakeState{}, err
 	}
 	st := conn.ConnectionState()
 	conn.Close()
-	if len(st.PeerCertificates) == 0 {
-		return nil, 0, errors.New("the server sent no certificate")
+	hs := handshakeState{certs: st.PeerCertificates, version: st.Version, suite: st.CipherSuite,
+		group: st.CurveID, hrr: st.HelloRetryRequest, ems: true}
+	if st.Version < tls.VersionTLS13 {
+		// crypto/tls refuses to export keying material from a TLS 1.2
+		// session without EMS (RFC 5705 §6, RFC 7627 §5.4): the one place
+		// the negotiated extension is visible to a client.
+		_, err := st.ExportKeyingMaterial("EXPORTER-kensa-ems-probe", nil, 1)
+		hs.ems = err == nil
 	}
-	return st.PeerCertificates, st.Version, nil
+	return hs, nil
 }
 
 // dialError is a failure to connect, before any TLS.
@@ -382,36 +448,71 @@ func describeFailure(err error, timeout time.Duration) error {
 	return err
 }
 
-func handshakeFailed(r *ProbeResult, err error, o ProbeOptions) report.Finding {
-	remedy := "check that the listener is up and reachable from here, then probe again; an endpoint that cannot be checked is not known to serve the new certificate"
+// FailureClasses are the values of ProbeResult.FailureClass.
+var FailureClasses = []string{"dns", "refused", "timeout", "tls_alert", "not_tls", "bad_certificate", "too_large", "tls", "network", "too_many"}
+
+// FailureClass names why a handshake failed, from a closed set (see
+// [FailureClasses]) fit for a metric label and an alert.
+func FailureClass(err error) string {
 	var ne net.Error
 	var alert tls.AlertError
 	var dnsErr *net.DNSError
 	switch {
-	case errors.As(err, &dnsErr):
-		remedy = "check the name (and the DNS this host uses); give the load balancer's addresses with --connect or in the targets file"
+	case err == nil:
+		return ""
+	case errors.As(err, &dnsErr) || strings.HasPrefix(err.Error(), "resolving "):
+		return "dns"
 	case errors.Is(err, syscall.ECONNREFUSED):
-		remedy = "nothing listens on this address and port: check the listener, the port, and security groups or firewalls"
-	case strings.Contains(err.Error(), "SAN dNSName is malformed"):
-		remedy = "the server answered with a certificate that " + uLabelSAN
-	case strings.Contains(err.Error(), "failed to parse certificate from server"):
-		why := err.Error()
-		if _, w, ok := strings.Cut(why, "x509: "); ok {
-			why = w
-		}
-		remedy = "the server answered, with a certificate kensa (like every Go client) cannot parse (" + why +
-			"): serve a certificate with a positive serial and an RSA key or an ECDSA key on P-256, P-384 or P-521"
+		return "refused"
+	case strings.Contains(err.Error(), "SAN dNSName is malformed"), strings.Contains(err.Error(), "failed to parse certificate from server"), errors.Is(err, errNoCertificate):
+		return "bad_certificate"
 	case errors.As(err, new(tls.RecordHeaderError)):
-		remedy = "something answered on this port, but not TLS (plain HTTP, or another protocol): check the port (443, not 80) and that the listener terminates TLS"
+		return "not_tls"
 	case errors.Is(err, errTooMuch):
-		remedy = "the server's handshake is abnormally large; check what it serves"
+		return "too_large"
 	case errors.As(err, &alert):
-		remedy = "the server refused the handshake with a TLS alert: it may have no certificate for this name (check the listener's SNI certificate list) or accept no protocol version kensa offers"
-	case errors.As(err, new(*timeoutError)) && errors.As(err, new(*dialError)):
-		remedy = fmt.Sprintf("nothing accepted the connection within %s: check the address, that a firewall or security group does not drop the traffic, or raise --timeout", o.Timeout)
+		return "tls_alert"
 	case errors.As(err, new(*timeoutError)) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		return "timeout"
+	case strings.HasPrefix(err.Error(), "more than "):
+		return "too_many"
+	case strings.HasPrefix(err.Error(), "tls: "), strings.Contains(err.Error(), "remote error: tls"):
+		return "tls"
+	}
+	return "network"
+}
+
+func handshakeFailed(r *ProbeResult, err error, o ProbeOptions) report.Finding {
+	remedy := "check that the listener is up and reachable from here, then probe again; an endpoint that cannot be checked is not known to serve the new certificate"
+	switch FailureClass(err) {
+	case "dns":
+		remedy = "check the name (and the DNS this host uses); give the load balancer's addresses with --connect or in the targets file"
+	case "refused":
+		remedy = "nothing listens on this address and port: check the listener, the port, and security groups or firewalls"
+	case "bad_certificate":
+		switch {
+		case strings.Contains(err.Error(), "SAN dNSName is malformed"):
+			remedy = "the server answered with a certificate that " + uLabelSAN
+		case strings.Contains(err.Error(), "failed to parse certificate from server"):
+			why := err.Error()
+			if _, w, ok := strings.Cut(why, "x509: "); ok {
+				why = w
+			}
+			remedy = "the server answered, with a certificate kensa (like every Go client) cannot parse (" + why +
+				"): serve a certificate with a positive serial and an RSA key or an ECDSA key on P-256, P-384 or P-521"
+		}
+	case "not_tls":
+		remedy = "something answered on this port, but not TLS (plain HTTP, or another protocol): check the port (443, not 80) and that the listener terminates TLS"
+	case "too_large":
+		remedy = "the server's handshake is abnormally large; check what it serves"
+	case "tls_alert":
+		remedy = "the server refused the handshake with a TLS alert: it may have no certificate for this name (check the listener's SNI certificate list) or accept no protocol version kensa offers"
+	case "timeout":
 		remedy = fmt.Sprintf("the server accepted the connection but did not complete a TLS handshake within %s: check that it speaks TLS on this port, or raise --timeout", o.Timeout)
-	case strings.HasPrefix(err.Error(), "tls: "):
+		if errors.As(err, new(*dialError)) {
+			remedy = fmt.Sprintf("nothing accepted the connection within %s: check the address, that a firewall or security group does not drop the traffic, or raise --timeout", o.Timeout)
+		}
+	case "tls":
 		remedy = "the server answered, but its TLS handshake is malformed or unacceptable (see the message): check the listener's TLS configuration and what it serves"
 	}
 	return report.Finding{ID: "handshake-failed", Severity: report.Error, Subject: r.Label(),
@@ -478,13 +579,17 @@ func analyseServed(r *ProbeResult, p plan, o ProbeOptions) {
 	fs = append(fs, ValidityFindings(leaf, o.At, o.Remaining, label, "served certificate")...)
 	fs = append(fs, strengthOf(leaf, label)...)
 	fs = append(fs, intermediatesStrength(ch, supplied, label)...)
-	if len(o.Expect) > 0 {
-		ok := slices.Contains(o.Expect, lf.SHA256)
+	expect, from := o.Expect, o.ExpectFrom
+	if len(p.expect) > 0 {
+		expect, from = p.expect, "the targets file's expect of "+label
+	}
+	if len(expect) > 0 {
+		ok := slices.Contains(expect, lf.SHA256)
 		r.Expected = &ok
 		if !ok {
 			fs = append(fs, report.Finding{ID: "stale-certificate", Severity: report.Error, Subject: label,
 				Message: fmt.Sprintf("%s serves %q (SHA-256 %s, serial %s, not after %s) instead of the expected certificate (%s)",
-					r.where(), ShortName(leaf), lf.SHA256, lf.Serial, lf.NotAfter.Format(time.DateOnly), o.ExpectFrom),
+					r.where(), ShortName(leaf), lf.SHA256, lf.Serial, lf.NotAfter.Format(time.DateOnly), from),
 				Remediation: "deploy the new certificate on this listener too (a second load balancer, another listener, or an SNI certificate list still holding the old one), then probe again",
 				Citation:    citeRenewalServed})
 		}
@@ -515,7 +620,10 @@ func differing(results []*ProbeResult) {
 	groups := map[key]*seen{}
 	var keys []key
 	for _, r := range results {
-		if !r.OK || r.Leaf == nil {
+		// An endpoint with its own expectation (the targets file's
+		// expect) is judged by it: stale-certificate says which address
+		// serves what.
+		if !r.OK || r.Leaf == nil || r.ExpectedBy == "expect" {
 			continue
 		}
 		k := key{r.group, r.ServerName, r.SNI}

@@ -248,7 +248,7 @@ func TestParseTargetsErrors(t *testing.T) {
 		{"endpoints: []", "no endpoints"},
 		{"- name: a\n  addresses: [a:1]\n", "line 1: expected a mapping with \"endpoints:\""},
 		{"endpoint:\n  - name: a\n", "line 1: unknown key \"endpoint\""},
-		{"endpoints:\n  - name: x\n    addresses: [a:1]\n  - name: y\n    servername: [a]\n    addresses: [a:1]\n", "line 5: unknown key \"servername\" (known: name, addresses, servernames, no_sni)"},
+		{"endpoints:\n  - name: x\n    addresses: [a:1]\n  - name: y\n    servername: [a]\n    addresses: [a:1]\n", "line 5: unknown key \"servername\" (known: name, addresses, servernames, no_sni, expect)"},
 		{"endpoints:\n  - name: x\n    addresses: [a:1]\n  - name: b\n    servernames: [x.example.com]\n", "line 4: endpoint 2 (b): no addresses"},
 		{"endpoints:\n  - name: a\n    addresses:\n      - 10.0.0.1:443\n      - '1.2.3.4:99999'\n", "line 5: endpoint 1 (a): address \"1.2.3.4:99999\": bad port"},
 		{"endpoints:\n  - name: a\n    addresses: {x: 1}\n", "line 3: \"addresses\" must be a list"},
@@ -280,6 +280,7 @@ func FuzzParseTargets(f *testing.F) {
 	f.Add([]byte("endpoints:\n  - name: public\n    addresses: [10.0.0.5:443, lb.example.com]\n    servernames: [example.com]\n    no_sni: true\n"))
 	f.Add([]byte("endpoints:\n  - name: a\n    addresses: 10.0.0.1\n    servernames: example.com\n"))
 	f.Add([]byte("endpoints: &a [*a]\n"))
+	f.Add([]byte("endpoints:\n  - name: a\n    addresses: [a:1]\n    expect: [\"AB:CD\", 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tg, err := cert.ParseTargets(data)
 		if err != nil {
@@ -289,6 +290,11 @@ func FuzzParseTargets(f *testing.F) {
 		for _, e := range tg.Endpoints {
 			if len(e.Addresses) == 0 {
 				t.Fatalf("endpoint %q accepted without addresses", e.Name)
+			}
+			for _, fp := range e.Expect {
+				if n, ok := cert.NormalizeFingerprint(fp); !ok || n != fp {
+					t.Fatalf("expect %q accepted, not a normalized fingerprint", fp)
+				}
 			}
 			n += len(e.Addresses) * max(1, len(e.ServerNames)+1)
 		}

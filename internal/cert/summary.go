@@ -66,3 +66,31 @@ func (s *ProbeSummary) Add(o ProbeSummary) {
 	}
 	s.Rollback = append(s.Rollback, o.Rollback...)
 }
+
+// WatchSummary is the "summary" of a cert watch --once report.
+type WatchSummary struct {
+	ProbeSummary
+	Files           int `json:"files"`
+	FilesUnreadable int `json:"files_unreadable"`
+	// Complete is false when the round was cut short.
+	Complete bool `json:"complete"`
+}
+
+// SummarizeWatch counts a watch round.
+func SummarizeWatch(r *Round, findings []report.Finding) WatchSummary {
+	s := WatchSummary{ProbeSummary: SummarizeProbe(r.Results, findings), Files: len(r.Files), Complete: r.Complete}
+	for _, f := range r.Files {
+		if !f.OK() {
+			s.FilesUnreadable++
+		}
+	}
+	return s
+}
+
+// Add adds o's counts to s.
+func (s *WatchSummary) Add(o WatchSummary) {
+	s.ProbeSummary.Add(o.ProbeSummary)
+	s.Files += o.Files
+	s.FilesUnreadable += o.FilesUnreadable
+	s.Complete = s.Complete && o.Complete
+}

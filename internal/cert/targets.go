@@ -20,6 +20,10 @@ type Endpoint struct {
 	// NoSNI adds a handshake without SNI to each address: what a client
 	// that sends no server name gets (the listener's default certificate).
 	NoSNI bool `yaml:"no_sni" json:"no_sni"`
+	// Expect are the SHA-256 fingerprints of the certificates this
+	// endpoint should serve (any of them); they take the place of
+	// --expect for it.
+	Expect []string `yaml:"expect,omitempty" json:"expect,omitempty"`
 }
 
 // Targets is a targets file:
@@ -29,6 +33,7 @@ type Endpoint struct {
 //	    addresses: [10.0.0.5:443, lb-2.example.com]
 //	    servernames: [example.com, www.example.com]
 //	    no_sni: true
+//	    expect: [SHA-256 fingerprint of the certificate it should serve]
 type Targets struct {
 	Endpoints []Endpoint `yaml:"endpoints"`
 }
@@ -89,7 +94,7 @@ func ParseTargets(data []byte) (*Targets, error) {
 func parseEndpoint(item *yaml.Node, i int) (Endpoint, error) {
 	var e Endpoint
 	if item.Kind != yaml.MappingNode {
-		return e, fmt.Errorf("line %d: endpoint %d must be a mapping (name:, addresses:, servernames:, no_sni:)", item.Line, i)
+		return e, fmt.Errorf("line %d: endpoint %d must be a mapping (name:, addresses:, servernames:, no_sni:, expect:)", item.Line, i)
 	}
 	for j := 0; j+1 < len(item.Content); j += 2 {
 		k, v := item.Content[j], item.Content[j+1]
@@ -116,12 +121,24 @@ func parseEndpoint(item *yaml.Node, i int) (Endpoint, error) {
 			if err == nil {
 				err = asciiNames(e.ServerNames, v, i, e.Name)
 			}
+		case "expect":
+			var fps []string
+			if fps, err = stringList(k.Value, v); err == nil {
+				for _, f := range fps {
+					fp, ok := NormalizeFingerprint(f)
+					if !ok {
+						err = fmt.Errorf("line %d: endpoint %d (%s): expect %q is not a SHA-256 fingerprint (64 hex digits, colons allowed)", v.Line, i, e.Name, f)
+						break
+					}
+					e.Expect = append(e.Expect, fp)
+				}
+			}
 		case "no_sni":
 			if v.Kind != yaml.ScalarNode || v.Decode(&e.NoSNI) != nil {
 				err = fmt.Errorf("line %d: \"no_sni\" must be true or false", v.Line)
 			}
 		default:
-			err = fmt.Errorf("line %d: unknown key %q (known: name, addresses, servernames, no_sni)", k.Line, k.Value)
+			err = fmt.Errorf("line %d: unknown key %q (known: name, addresses, servernames, no_sni, expect)", k.Line, k.Value)
 		}
 		if err != nil {
 			return e, err

@@ -95,12 +95,20 @@ Endpoints:
                                    addresses: [10.0.0.5:443, lb2.example.com]
                                    servernames: [example.com, www.example.com]
                                    no_sni: true
+                                   expect: [SHA256 of the certificate it serves]
 
 Checks:
-    --expect FILE|SHA256   the certificate every endpoint must serve (repeatable)
+    --expect FILE|SHA256   the certificate every endpoint must serve (repeatable;
+                           a targets file's "expect:" overrides it per endpoint)
     --roots FILE           trust anchors, PEM (default as for cert check)
     --min-remaining D|P%   warn when less validity is left (default a third of
                            the lifetime)
+    --tls-posture          also report the negotiated version, suite and key
+                           exchange group, whether the endpoint accepts each
+                           hybrid post-quantum group offered alone
+                           (X25519MLKEM768, SecP256r1MLKEM768,
+                           SecP384r1MLKEM1024) and whether a client in FIPS
+                           140-3 mode could connect (4 more handshakes each)
 
 Record and rollback:
     --record FILE          write what every endpoint serves (certificates and PEM)
@@ -512,7 +520,7 @@ func runCertProbe(ctx context.Context, env *Env, args []string) error {
 	var (
 		connects, names, expects                         stringList
 		targetsFile, rootsFile, minRem, record, baseline string
-		noSNI                                            bool
+		noSNI, posture                                   bool
 		timeout                                          = 5 * time.Second
 		concurrency                                      = 32
 	)
@@ -527,6 +535,7 @@ func runCertProbe(ctx context.Context, env *Env, args []string) error {
 	fs.BoolVar(&noSNI, "no-sni", false, "")
 	fs.DurationVar(&timeout, "timeout", timeout, "")
 	fs.IntVar(&concurrency, "concurrency", concurrency, "")
+	fs.BoolVar(&posture, "tls-posture", false, "")
 	pos, err := parseCommand(env, fs, common, certProbeUsage+findingsHelp("docs/cert.md", cert.Checks), args)
 	if err != nil || pos == nil {
 		return err
@@ -558,41 +567,11 @@ func runCertProbe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var endpoints []cert.Endpoint
-	if targetsFile != "" {
-		data, err := readInput(targetsFile)
-		if err != nil {
-			return usageErrorf("--targets %s: %v", targetsFile, unwrapPath(err)).withHint("--targets takes a YAML file of endpoints (see \"kensa cert probe --help\")")
-		}
-		t, err := cert.ParseTargets(data)
-		if err != nil {
-			hint := "see \"kensa cert probe --help\" for the file's shape"
-			if errors.As(err, new(*cert.NameError)) {
-				hint = idnHint
-			}
-			return usageErrorf("--targets %s: %v", targetsFile, err).withHint("%s", hint)
-		}
-		for _, e := range t.Endpoints {
-			if len(e.ServerNames) == 0 {
-				e.ServerNames = names
-			}
-			e.NoSNI = e.NoSNI || noSNI
-			endpoints = append(endpoints, e)
-		}
+	endpoints, err := gatherEndpoints(targetsFile, connects, names, noSNI)
+	if err != nil {
+		return err
 	}
-	for _, c := range connects {
-		host, _, err := cert.SplitAddress(c)
-		if err != nil {
-			return usageErrorf("--connect: %v", err).withHint("write HOST:PORT, IP:PORT or [IPv6]:PORT")
-		}
-		if _, err := cert.ASCIIName(host); err != nil {
-			return usageErrorf("--connect %s: %v", c, err).withHint(idnHint)
-		}
-	}
-	if len(connects) > 0 {
-		endpoints = append(endpoints, cert.Endpoint{Addresses: connects, ServerNames: names, NoSNI: noSNI})
-	}
-	opts := cert.ProbeOptions{Roots: roots, At: common.at, Timeout: timeout, Concurrency: concurrency, Remaining: threshold}
+	opts := cert.ProbeOptions{Roots: roots, At: common.at, Timeout: timeout, Concurrency: concurrency, Remaining: threshold, Posture: posture}
 	for _, e := range expects {
 		fps, err := expectation(e)
 		if err != nil {
@@ -649,6 +628,46 @@ func runCertProbe(ctx context.Context, env *Env, args []string) error {
 	// The findings follow the table: the finding about a row beside it.
 	cert.SortProbeFindings(results, rep.Findings)
 	return finish(env, common, outcome{rep: rep, keepOrder: true, text: func(t *textWriter) { writeProbeText(t, results, rep, sum) }})
+}
+
+// gatherEndpoints reads --targets and the --connect addresses into
+// endpoints (cert probe and cert watch).
+func gatherEndpoints(targetsFile string, connects, names []string, noSNI bool) ([]cert.Endpoint, error) {
+	var endpoints []cert.Endpoint
+	if targetsFile != "" {
+		data, err := readInput(targetsFile)
+		if err != nil {
+			return nil, usageErrorf("--targets %s: %v", targetsFile, unwrapPath(err)).withHint("--targets takes a YAML file of endpoints (see \"kensa cert probe --help\")")
+		}
+		t, err := cert.ParseTargets(data)
+		if err != nil {
+			hint := "see \"kensa cert probe --help\" for the file's shape"
+			if errors.As(err, new(*cert.NameError)) {
+				hint = idnHint
+			}
+			return nil, usageErrorf("--targets %s: %v", targetsFile, err).withHint("%s", hint)
+		}
+		for _, e := range t.Endpoints {
+			if len(e.ServerNames) == 0 {
+				e.ServerNames = names
+			}
+			e.NoSNI = e.NoSNI || noSNI
+			endpoints = append(endpoints, e)
+		}
+	}
+	for _, c := range connects {
+		host, _, err := cert.SplitAddress(c)
+		if err != nil {
+			return nil, usageErrorf("--connect: %v", err).withHint("write HOST:PORT, IP:PORT or [IPv6]:PORT")
+		}
+		if _, err := cert.ASCIIName(host); err != nil {
+			return nil, usageErrorf("--connect %s: %v", c, err).withHint(idnHint)
+		}
+	}
+	if len(connects) > 0 {
+		endpoints = append(endpoints, cert.Endpoint{Addresses: connects, ServerNames: names, NoSNI: noSNI})
+	}
+	return endpoints, nil
 }
 
 // expectation turns --expect (a certificate file or a SHA-256

@@ -174,6 +174,7 @@ func writeProbeText(t *textWriter, results []*cert.ProbeResult, rep *report.Repo
 			r.Leaf.NotAfter.Format(time.DateOnly), fmt.Sprint(r.Leaf.DaysLeft))
 	}
 	t.table(tb)
+	writePostureText(t, results)
 	t.printf("\n%s: %d completed, %d failed", report.Count(sum.Handshakes, "handshake", "handshakes"), sum.OK, sum.Failed)
 	if sum.Expected+sum.Stale > 0 {
 		t.printf("; %d served the expected certificate, %d did not", sum.Expected, sum.Stale)
@@ -197,4 +198,69 @@ func writeProbeText(t *textWriter, results []*cert.ProbeResult, rep *report.Repo
 	}
 	t.printf("\n")
 	writeFindings(t, rep.Findings, true)
+}
+
+// writePostureText adds the --tls-posture table when there is one.
+func writePostureText(t *textWriter, results []*cert.ProbeResult) {
+	tb := report.NewTable("ADDRESS", "SERVERNAME", "VERSION", "SUITE", "GROUP", "PQ", "CNSA 2.0", "FIPS")
+	tb.MaxWidth = 40
+	n := 0
+	for _, r := range results {
+		p := r.Posture
+		if p == nil {
+			continue
+		}
+		n++
+		sn := r.ServerName
+		if !r.SNI {
+			sn = "(no SNI)"
+		}
+		fips := "ok"
+		if !p.FIPS.Compatible {
+			fips = "REFUSED"
+		}
+		group := p.Group
+		if group == "" {
+			group = "(RSA kx)"
+		}
+		if p.HelloRetryRequest {
+			group += " (HRR)"
+		}
+		tb.Row(r.Dialed, sn, strings.TrimPrefix(p.Version, "TLS "), strings.TrimPrefix(p.CipherSuite, "TLS_"), group,
+			yesNo(p.Supports("X25519MLKEM768")), yesNo(p.Supports("SecP384r1MLKEM1024")), fips)
+	}
+	if n == 0 {
+		return
+	}
+	t.printf("\nTLS posture (PQ: X25519MLKEM768 offered alone; CNSA 2.0: SecP384r1MLKEM1024 offered\nalone; FIPS: a client limited to Go's FIPS 140-3 policy could connect)\n")
+	t.table(tb)
+}
+
+// writeWatchText is cert watch --once's text view: the probe table, the
+// watched files, and the findings.
+func writeWatchText(t *textWriter, r *cert.Round, rep *report.Report, sum cert.WatchSummary) {
+	if len(r.Files) > 0 {
+		tb := report.NewTable("FILE", "STATUS", "SUBJECT", "NOT AFTER", "DAYS", "CHAIN")
+		tb.MaxWidth = 50
+		for _, f := range r.Files {
+			if !f.OK() {
+				tb.Row(f.Path, "UNREADABLE", "", "", "", "")
+				continue
+			}
+			for i, c := range f.Certificates {
+				status, chain := "", ""
+				if i == 0 {
+					status = f.Format
+					chain = "verified"
+					if f.Chain == nil || !f.Chain.Trusted {
+						chain = "NOT VERIFIED"
+					}
+				}
+				tb.Row(f.Path, status, short(c.Subject), c.NotAfter.Format(time.DateOnly), fmt.Sprint(c.DaysLeft), chain)
+			}
+		}
+		t.table(tb)
+		t.printf("%s, %d unreadable\n\n", report.Count(sum.Files, "file", "files"), sum.FilesUnreadable)
+	}
+	writeProbeText(t, r.Results, rep, sum.ProbeSummary)
 }

@@ -101,6 +101,8 @@ var commands = []command{
 	{"fips host", "is this host in FIPS mode; which module each running process uses", runFipsHost},
 	{"cert check", "check a new certificate bundle before the change", runCertCheck},
 	{"cert probe", "check what every endpoint serves after the change", runCertProbe},
+	{"cert watch", "the same, continuously: a Prometheus exporter (or --once)", runCertWatch},
+	{"cert inventory", "the cloud's certificates and load balancers → targets and findings", runCertInventory},
 	{"egress analyze", "firewall / proxy logs → denied destinations and rules", runEgressAnalyze},
 	{"egress check", "probe required destinations from here, layer by layer", runEgressCheck},
 	{"egress whatif", "predict what a firewall policy does with a deploy's destinations", runEgressWhatif},

@@ -33,6 +33,8 @@ var catalogs = map[string][]report.Check{
 	"fips scan":      fips.Checks,
 	"cert check":     cert.Checks,
 	"cert probe":     cert.Checks,
+	"cert watch":     cert.Checks,
+	"cert inventory": cert.Checks,
 	"egress analyze": egress.Checks,
 	"egress check":   reach.Checks,
 	"egress whatif":  policy.Checks,
