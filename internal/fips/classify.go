@@ -206,6 +206,9 @@ func (c *Classifier) Classify(name string, f *Facts) (res Result) {
 	}
 	var hits []hit
 	var notes []string
+	if f.Go != nil && f.Go.Evidence != "" {
+		notes = append(notes, f.Go.Evidence)
+	}
 	if f.Go != nil {
 		h, n := c.goHit(name, f)
 		notes = append(notes, n...)

@@ -22,6 +22,7 @@ import (
 	"io"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/kensa-project/kensa/internal/elfx"
@@ -126,6 +127,16 @@ type GoFacts struct {
 	// go-toolset); MicrosoftOpenSSL: microsoft/go-crypto-openssl.
 	GolangFIPSOpenSSL bool
 	MicrosoftOpenSSL  bool
+
+	// NoBuildInfo: the binary was recognised as Go by its function table
+	// alone (Go before 1.13, or build information missing or damaged);
+	// Evidence says how, for the reasons. Version then comes from the
+	// runtime.buildVersion symbol, or is empty when it is stripped, and
+	// CGO from the function names.
+	NoBuildInfo bool
+	Evidence    string
+	// cgoFuncs: runtime/cgo or _Cfunc_ functions are in the table.
+	cgoFuncs bool
 }
 
 // Setting returns a Go build setting.
@@ -218,8 +229,16 @@ func Inspect(r io.ReaderAt, size int64) (f *Facts, err error) {
 	case err == nil:
 		f.Go = goFacts(ef, bi)
 	case !errors.Is(err, elfx.ErrNoBuildInfo):
-		f.Kind, f.Reason = KindUnreadable, err.Error()
-		return f, nil
+		// Damaged build information: the function table may still say
+		// it is Go and which crypto it links.
+		if f.Go = goFactsFromPcln(ef, "its Go build information is unreadable ("+err.Error()+")"); f.Go == nil {
+			f.Kind, f.Reason = KindUnreadable, err.Error()
+			return f, nil
+		}
+	case ef.GoSections():
+		// Go before 1.13 records no build information; some packers and
+		// post-link tools drop it.
+		f.Go = goFactsFromPcln(ef, "it has no Go build information")
 	}
 	// A pure Go binary carries no C crypto; a cgo one may.
 	if f.Go == nil || f.Go.CGO || len(f.Dynamic.Needed) > 0 {
@@ -237,6 +256,30 @@ func packedUPX(r io.ReaderAt, size int64) bool {
 	var head [4096]byte
 	n, _ := r.ReadAt(head[:min(size, int64(len(head)))], 0)
 	return bytes.Contains(head[:n], []byte("UPX!"))
+}
+
+// goFactsFromPcln recognises a Go binary without usable build
+// information by its function table, or returns nil. why says what is
+// wrong with the build information.
+func goFactsFromPcln(ef *elfx.File, why string) *GoFacts {
+	magic, err := ef.PclnMagic()
+	if err != nil {
+		return nil
+	}
+	g := &GoFacts{NoBuildInfo: true, Version: ef.GoVersionSymbol()}
+	ev := fmt.Sprintf("Go binary recognised by its function table (pclntab magic %#x, %s)", magic, elfx.PclnRelease(magic))
+	if g.Version != "" {
+		ev += " and runtime.buildVersion " + strconv.Quote(g.Version)
+		g.Release, g.Vendor, g.Experiments = splitGoVersion(g.Version)
+	} else {
+		ev += "; its toolchain version is unknown (runtime.buildVersion is stripped)"
+	}
+	g.Evidence = ev + ": " + why + ", so crypto is judged from its function names"
+	if err := ef.FuncNames(func(name []byte) bool { g.noteFunc(name); return true }); err != nil {
+		g.NoFuncTable = true
+	}
+	g.CGO = g.cgoFuncs
+	return g
 }
 
 // goFacts reads the build settings and the function names of a Go binary.
@@ -286,6 +329,8 @@ var (
 	subMSOpenSSL    = []byte("github.com/microsoft/go-crypto-openssl")
 	pfxFIPSOnly     = []byte("crypto/tls/fipsonly.")
 	sigFIPSOnly     = []byte("crypto/internal/boring/sig.FIPSOnly")
+	pfxRuntimeCgo   = []byte("runtime/cgo.")
+	subCfunc        = []byte("._Cfunc_")
 	reModuleVersion = regexp.MustCompile(`^v\d+\.\d+\.\d+(?:-[0-9a-f]{6,40})?`)
 )
 
@@ -318,6 +363,9 @@ func (g *GoFacts) noteFunc(name []byte) {
 	}
 	if bytes.HasPrefix(name, pfxFIPSOnly) || bytes.HasPrefix(name, sigFIPSOnly) {
 		g.FIPSOnly = true
+	}
+	if bytes.HasPrefix(name, pfxRuntimeCgo) || bytes.Contains(name, subCfunc) {
+		g.cgoFuncs = true
 	}
 }
 
