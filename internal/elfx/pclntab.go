@@ -197,25 +197,7 @@ func splitNames(r *io.SectionReader, fn func([]byte) bool) error {
 // 256 bytes after its start, within the same chunk). limit caps how many
 // bytes are scanned. fn returning false stops the scan.
 func (f *File) ScanStrings(needles [][]byte, limit int64, fn func(i int, at []byte) bool) error {
-	var regions []*io.SectionReader
-	if len(f.Sections) > 0 {
-		for _, s := range f.Sections {
-			if s.Type != elf.SHT_PROGBITS || s.Flags&elf.SHF_ALLOC == 0 || s.Flags&elf.SHF_EXECINSTR != 0 || s.Flags&elf.SHF_COMPRESSED != 0 {
-				continue
-			}
-			// Strings live in .rodata (.rodata.str1.1 in unlinked objects);
-			// .data.rel.ro holds pointers.
-			if s.Name == ".rodata" || strings.HasPrefix(s.Name, ".rodata.") {
-				regions = append(regions, f.sectionReader(s))
-			}
-		}
-	} else {
-		for _, p := range f.Progs {
-			if p.Type == elf.PT_LOAD && p.Flags&elf.PF_X == 0 && p.Off < uint64(f.size) {
-				regions = append(regions, io.NewSectionReader(f.r, int64(p.Off), min(int64(p.Filesz), f.size-int64(p.Off))))
-			}
-		}
-	}
+	regions := f.readOnlyRegions()
 	const overlap = 256
 	bp := getBuf()
 	defer putBuf(bp)
@@ -248,6 +230,70 @@ func (f *File) ScanStrings(needles [][]byte, limit int64, fn func(i int, at []by
 		}
 	}
 	return nil
+}
+
+// readOnlyRegions are where a file keeps its constant strings: .rodata
+// and its kin, or without section headers the read-only loaded segments.
+func (f *File) readOnlyRegions() []*io.SectionReader {
+	var regions []*io.SectionReader
+	if len(f.Sections) > 0 {
+		for _, s := range f.Sections {
+			if s.Type != elf.SHT_PROGBITS || s.Flags&elf.SHF_ALLOC == 0 || s.Flags&elf.SHF_EXECINSTR != 0 || s.Flags&elf.SHF_COMPRESSED != 0 {
+				continue
+			}
+			// Strings live in .rodata (.rodata.str1.1 in unlinked objects);
+			// .data.rel.ro holds pointers.
+			if s.Name == ".rodata" || strings.HasPrefix(s.Name, ".rodata.") {
+				regions = append(regions, f.sectionReader(s))
+			}
+		}
+		return regions
+	}
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_LOAD && p.Flags&elf.PF_X == 0 && p.Off < uint64(f.size) {
+			regions = append(regions, io.NewSectionReader(f.r, int64(p.Off), min(int64(p.Filesz), f.size-int64(p.Off))))
+		}
+	}
+	return regions
+}
+
+// StringAround finds the first needle in the read-only data (scanning at
+// most limit bytes) and returns the NUL-terminated string that contains
+// it (at most 256 bytes before the needle) and the bytes after that
+// string's end (up to 256).
+func (f *File) StringAround(needle []byte, limit int64) (str, after []byte, ok bool) {
+	const ctx = 256
+	bp := getBuf()
+	defer putBuf(bp)
+	buf := (*bp)[:chunkSize+2*ctx]
+	var scanned int64
+	for _, r := range f.readOnlyRegions() {
+		for off := int64(0); off < r.Size() && scanned < limit; off += chunkSize {
+			start := max(0, off-ctx)
+			n, err := r.ReadAt(buf, start)
+			if n == 0 {
+				if err != nil && !errors.Is(err, io.EOF) {
+					return nil, nil, false
+				}
+				break
+			}
+			scanned += chunkSize
+			b := buf[:n]
+			j := bytes.Index(b[off-start:], needle)
+			if j < 0 || int(off-start)+j >= int(off-start)+chunkSize {
+				continue
+			}
+			j += int(off - start)
+			s := bytes.LastIndexByte(b[:j], 0) + 1
+			e := bytes.IndexByte(b[j:], 0)
+			if e < 0 {
+				return nil, nil, false
+			}
+			e += j
+			return append([]byte(nil), b[s:e]...), append([]byte(nil), b[e+1:min(len(b), e+1+ctx)]...), true
+		}
+	}
+	return nil, nil, false
 }
 
 // Symbols calls fn with the name of each symbol defined in the file

@@ -37,8 +37,18 @@ const (
 	NotApplicable Verdict = "not-applicable" // no crypto
 	Compliant     Verdict = "compliant"
 	Conditional   Verdict = "conditional" // compliant when the host runs in FIPS mode
-	Noncompliant  Verdict = "noncompliant"
+	// Unknown: no crypto was found in what kensa could see, but needed
+	// libraries are missing from the root filesystem, so what they
+	// bring is unknown. Never a pass: it comes with a warning finding.
+	Unknown      Verdict = "unknown"
+	Noncompliant Verdict = "noncompliant"
+	// Unreadable: the file could not be read (permissions, truncated,
+	// corrupt, packed), so its crypto is unknown; an error finding.
+	Unreadable Verdict = "unreadable"
 )
+
+// Verdicts lists every verdict, worst first (for summaries).
+var Verdicts = []Verdict{Unreadable, Noncompliant, Unknown, Conditional, Compliant, NotApplicable}
 
 // Rank orders verdicts: a file's verdict is its worst module's.
 func (v Verdict) Rank() int {
@@ -47,8 +57,12 @@ func (v Verdict) Rank() int {
 		return 1
 	case Conditional:
 		return 2
-	case Noncompliant:
+	case Unknown:
 		return 3
+	case Noncompliant:
+		return 4
+	case Unreadable:
+		return 5
 	}
 	return 0
 }
@@ -97,12 +111,19 @@ type Result struct {
 	Crypto    []string `json:"crypto"`
 	Modules   []Module `json:"modules"`
 	Via       []string `json:"via,omitempty"`
-	Verdict   Verdict  `json:"verdict"`
+	// Missing are the needed libraries the loader would not find in the
+	// root filesystem (sonames), whose crypto is therefore unchecked.
+	Missing []string `json:"missing_libraries,omitempty"`
+	Verdict Verdict  `json:"verdict"`
 	Reasons   []string `json:"reasons"`
 	// Image scans fill these.
 	Image    string `json:"image,omitempty"`
 	Digest   string `json:"digest,omitempty"`
 	Platform string `json:"platform,omitempty"`
+
+	// envFix is the remediation when the verdict comes from a setting of
+	// the environment (an image's Env), not from the binary.
+	envFix string
 }
 
 // Classifier resolves the dependencies of files inside one root
@@ -178,7 +199,7 @@ func (c *Classifier) Classify(name string, f *Facts) (res Result) {
 	defer func() {
 		if p := recover(); p != nil {
 			res = Result{Path: name, Kind: KindUnreadable, Crypto: []string{}, Modules: []Module{},
-				Verdict: NotApplicable, Reasons: []string{fmt.Sprintf("internal error while classifying: %v", p)}}
+				Verdict: Unreadable, Reasons: []string{fmt.Sprintf("internal error while classifying: %v", p)}}
 		}
 	}()
 	if f == nil {
@@ -190,7 +211,7 @@ func (c *Classifier) Classify(name string, f *Facts) (res Result) {
 		res.Reasons = []string{"not an ELF executable or shared library"}
 		return res
 	case KindUnreadable:
-		res.Kind, res.Verdict = KindUnreadable, NotApplicable
+		res.Kind, res.Verdict = KindUnreadable, Unreadable
 		res.Reasons = []string{"unreadable: " + f.Reason}
 		return res
 	case KindRelocatable, KindOtherELF:
@@ -217,27 +238,35 @@ func (c *Classifier) Classify(name string, f *Facts) (res Result) {
 		}
 	}
 	hits = append(hits, c.ownHits(name, f)...)
-	dh, dn := c.depHits(name, f)
+	dh, missing := c.depHits(name, f)
 	hits = append(hits, dh...)
-	notes = append(notes, dn...)
+	res.Missing = missing
+	var missingNote string
+	if len(missing) > 0 {
+		missingNote = fmt.Sprintf("%d needed librar%s not in the root filesystem (%s), so %s crypto was not checked",
+			len(missing), report.Plural(len(missing), "y is", "ies are"), strings.Join(missing, ", "), report.Plural(len(missing), "its", "their"))
+	}
 
 	if len(hits) == 0 {
 		res.Verdict = NotApplicable
 		switch {
+		case len(missing) > 0:
+			// What cannot be seen never passes: the first reason says
+			// what is missing.
+			res.Verdict = Unknown
+			res.Reasons = append(res.Reasons, "no crypto found, but "+missingNote)
 		case f.Go != nil && f.Go.NoFuncTable:
 			res.Reasons = append(res.Reasons, "no crypto found (the Go function table could not be read)")
 		case f.Go != nil:
 			res.Reasons = append(res.Reasons, "Go binary without crypto packages")
-		case len(dn) > 0:
-			// depHits notes only libraries it could not find: their
-			// crypto is unknown, which the first reason must say.
-			res.Reasons = append(res.Reasons, fmt.Sprintf("no crypto found, but %d needed librar%s missing from the root filesystem, so %s not checked",
-				len(dn), report.Plural(len(dn), "y is", "ies are"), report.Plural(len(dn), "it was", "they were")))
 		default:
 			res.Reasons = append(res.Reasons, "no crypto library linked or embedded")
 		}
 		res.Reasons = append(res.Reasons, notes...)
 		return res
+	}
+	if missingNote != "" {
+		notes = append(notes, missingNote)
 	}
 	// Worst first, so the first reason explains the verdict.
 	slices.SortStableFunc(hits, func(a, b hit) int { return cmp.Compare(b.verdict.Rank(), a.verdict.Rank()) })
@@ -314,8 +343,12 @@ func (c *Classifier) ownHits(name string, f *Facts) []hit {
 			hits = append(hits, hit{backend: fam, module: m, verdict: Noncompliant,
 				reasons: []string{fmt.Sprintf("%s: %s", f.ProviderName, nonCompliantReason)}})
 		case strings.Contains(f.ProviderName, "FIPS"):
-			hits = append(hits, hit{backend: fam, module: m, verdict: Conditional,
-				reasons: []string{fmt.Sprintf("%s: compliant when a configured OpenSSL loads it on a host in FIPS mode and the build is a validated one", f.ProviderName)}})
+			h, ok := c.providerRow(path.Base(name), f.ProviderName, f, name)
+			if ok {
+				h.reasons[0] = h.reasons[0] + "; compliant when a configured OpenSSL loads it on a host in FIPS mode"
+			}
+			h.backend, h.module.Backend = fam, fam
+			hits = append(hits, h)
 		default:
 			hits = append(hits, hit{backend: fam, module: m, verdict: Noncompliant,
 				reasons: []string{fmt.Sprintf("%s is an OpenSSL provider outside the FIPS module", f.ProviderName)}})
@@ -439,14 +472,17 @@ func (c *Classifier) libraryHit(fam, lib string, lf *Facts, via string) hit {
 			break
 		}
 	}
-	m := Module{Backend: fam, Name: base, Status: StatusUnknown, Path: lib}
+	m := Module{Backend: fam, Name: base, Status: StatusNotValidated, Path: lib}
 	if found == "" && fam == BackendLibgcrypt && lf != nil && lf.HMACSection {
-		return hit{backend: fam, module: m, verdict: Conditional, via: via,
-			reasons: []string{fmt.Sprintf("%s carries its FIPS integrity HMAC in its .rodata1 section (libgcrypt's --enable-hmac-binary-check): compliant when the host runs in FIPS mode and the build is a validated one", base)}}
+		found = "the HMAC in its .rodata1 section, from libgcrypt's --enable-hmac-binary-check"
+	} else if found != "" {
+		found = path.Base(found)
 	}
 	if found != "" {
-		return hit{backend: fam, module: m, verdict: Conditional, via: via,
-			reasons: []string{fmt.Sprintf("%s has its FIPS integrity file (%s): compliant when the host runs in FIPS mode and the build is a validated one", base, path.Base(found))}}
+		// Debian and upstream ship the integrity files too: they make a
+		// build able to run its FIPS self-test, not a validated module.
+		return hit{backend: fam, module: m, verdict: Noncompliant, via: via,
+			reasons: []string{fmt.Sprintf("%s has its FIPS integrity file (%s), but kensa's module table places no %s build under a CMVP certificate (distributions such as Debian ship these files for builds that are not validated): not a validated module", base, found, fam)}}
 	}
 	return hit{backend: fam, module: m, verdict: Noncompliant, via: via,
 		reasons: []string{fmt.Sprintf("%s has no FIPS integrity file (%s) beside it: not a FIPS build", base, strings.Join(want, " or "))}}

@@ -78,6 +78,10 @@ type Facts struct {
 	// ("OpenSSL FIPS Provider").
 	ProviderInit bool
 	ProviderName string
+	// ProviderVersion is the version a FIPS provider reports ("3.0.9",
+	// "3.0.7-395c1a240fbfffd8"): the string its code keeps beside its
+	// name. The module table places a provider build by name and version.
+	ProviderVersion string
 	// BoringSSL: embedded BoringSSL or AWS-LC markers ("BoringSSL",
 	// "AWS-LC"); BoringSSLSources: their source paths are in the strings.
 	BoringSSL        string
@@ -471,7 +475,32 @@ func scanC(ef *elfx.File, f *Facts) error {
 	if f.OpenSSLVersion != "" || f.OpenSSLSourcePaths > 0 || f.BoringSSL != "" || f.ProviderName != "" {
 		readSymbols(ef, f)
 	}
+	if f.ProviderInit && strings.Contains(f.ProviderName, "FIPS") {
+		providerIdentity(ef, f)
+	}
 	return nil
+}
+
+var reProviderVersion = regexp.MustCompile(`^\d+\.\d+\.\d+(?:-[0-9A-Za-z.+~]{1,40})?$`)
+
+// providerIdentity reads a FIPS provider's full name (vendors put theirs
+// in front: "Red Hat Enterprise Linux 9 - OpenSSL FIPS Provider") and the
+// version string OpenSSL's fipsprov.c keeps a few strings after it
+// ("OpenSSL FIPS Provider\0buildinfo\03.0.22\0").
+func providerIdentity(ef *elfx.File, f *Facts) {
+	str, after, ok := ef.StringAround([]byte("FIPS Provider"), maxScan)
+	if !ok || len(str) > 128 {
+		return
+	}
+	if reProvider.Match(str) || bytes.HasSuffix(str, []byte(" OpenSSL FIPS Provider")) {
+		f.ProviderName = string(str)
+	}
+	for i, tok := range bytes.SplitN(after, []byte{0}, 6) {
+		if i < 5 && reProviderVersion.Match(tok) {
+			f.ProviderVersion = string(tok)
+			return
+		}
+	}
 }
 
 // noteDir records OPENSSLDIR and MODULESDIR (libcrypto's "…DIR: \"/path\""

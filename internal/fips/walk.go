@@ -252,5 +252,5 @@ func openReason(err error) string {
 }
 
 func unreadableResult(path, reason string) Result {
-	return Result{Path: path, Kind: KindUnreadable, Crypto: []string{}, Modules: []Module{}, Verdict: NotApplicable, Reasons: []string{"unreadable: " + reason}}
+	return Result{Path: path, Kind: KindUnreadable, Crypto: []string{}, Modules: []Module{}, Verdict: Unreadable, Reasons: []string{"unreadable: " + reason}}
 }
