@@ -115,7 +115,7 @@ type Result struct {
 	// root filesystem (sonames), whose crypto is therefore unchecked.
 	Missing []string `json:"missing_libraries,omitempty"`
 	Verdict Verdict  `json:"verdict"`
-	Reasons   []string `json:"reasons"`
+	Reasons []string `json:"reasons"`
 	// Image scans fill these.
 	Image    string `json:"image,omitempty"`
 	Digest   string `json:"digest,omitempty"`
