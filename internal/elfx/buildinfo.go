@@ -279,7 +279,7 @@ func splitSetting(s string) (string, string) {
 func (f *File) GoSections() bool {
 	for _, s := range f.Sections {
 		switch s.Name {
-		case ".gopclntab", ".data.rel.ro.gopclntab", ".go.buildinfo", ".note.go.buildid", ".gosymtab":
+		case ".gopclntab", ".data.rel.ro.gopclntab", ".go.buildinfo", ".note.go.buildid", ".gosymtab", ".go.fipsinfo", ".go.module":
 			return true
 		}
 	}

@@ -2,6 +2,7 @@ package elfx
 
 import (
 	"bytes"
+	"compress/zlib"
 	"debug/elf"
 	"encoding/binary"
 	"os"
@@ -358,6 +359,22 @@ func FuzzPclntab(f *testing.F) {
 		})
 		if total > len(sec) {
 			t.Fatalf("names total %d bytes from a %d-byte table", total, len(sec))
+		}
+	})
+}
+
+// FuzzCrateList: the .dep-v0 decoder never panics and stays bounded.
+func FuzzCrateList(f *testing.F) {
+	var b bytes.Buffer
+	zw := zlib.NewWriter(&b)
+	zw.Write([]byte(`{"packages":[{"name":"ring","version":"0.17.14","source":"crates.io","kind":"runtime"}]}`))
+	zw.Close()
+	f.Add(b.Bytes())
+	f.Add([]byte{0x78, 0x9c})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cs, err := ParseCrateList(bytes.NewReader(data))
+		if err == nil && len(cs) > maxCrates {
+			t.Fatalf("%d crates", len(cs))
 		}
 	})
 }

@@ -22,6 +22,7 @@ const (
 	BackendOpenSSL        = "openssl"
 	BackendOpenSSLStatic  = "openssl-static"
 	BackendBoringSSL      = "boringssl"
+	BackendAWSLC          = "aws-lc"
 	BackendGnuTLS         = "gnutls"
 	BackendNSS            = "nss"
 	BackendLibgcrypt      = "libgcrypt"
@@ -220,9 +221,14 @@ func (c *Classifier) Classify(name string, f *Facts) (res Result) {
 		return res
 	}
 	res.Kind = f.Kind
-	if f.Go != nil {
+	switch {
+	case f.Go != nil:
 		res.Language, res.GoVersion = "go", f.Go.Version
-	} else {
+	case f.Rust != nil && (len(f.Rust.Crates) > 0 || f.Rust.FromCrateList || !needsLib(f, "libstdc++.so")):
+		// A C++ program with a few Rust parts (Node.js 26 and its
+		// Temporal code) stays C/C++.
+		res.Language = "rust"
+	default:
 		res.Language = "c"
 	}
 	var hits []hit
@@ -354,28 +360,41 @@ func (c *Classifier) ownHits(name string, f *Facts) []hit {
 				reasons: []string{fmt.Sprintf("%s is an OpenSSL provider outside the FIPS module", f.ProviderName)}})
 		}
 	}
-	hits = append(hits, staticHits(f, fam, "")...)
+	hits = append(hits, c.staticHits(f, fam, "")...)
 	return hits
 }
 
 // staticHits are the crypto libraries linked into f statically.
-func staticHits(f *Facts, ownFamily, via string) []hit {
+func (c *Classifier) staticHits(f *Facts, ownFamily, via string) []hit {
 	var hits []hit
 	boringGo := f.Go != nil && goBackend(f.Go) == BackendGoBoringCrypto
-	if ownFamily != BackendOpenSSL && f.BoringSSL == "" && staticOpenSSL(f) {
+	// OpenSSL vendored beside BoringSSL or AWS-LC (which carry
+	// OpenSSL-like source paths and EVP_ functions of their own) needs
+	// OpenSSL's own dated version string.
+	if ownFamily != BackendOpenSSL && staticOpenSSL(f) && (f.BoringSSL == "" || f.OpenSSLVersion != "" && f.OpenSSLSourcePaths >= 2) {
 		ver, what := "", "OpenSSL"
 		if f.OpenSSLVersion != "" {
 			ver, what = strings.Fields(f.OpenSSLVersion)[1], f.OpenSSLVersion
+		}
+		reasons := []string{fmt.Sprintf("%sembeds its own copy of %s (static link, %s): not a validated module", viaPrefix(via), what, staticEvidence(f))}
+		if ver != "" && ver[0] >= '3' && ver[0] <= '9' {
+			// Node.js and other programs with OpenSSL 3 inside can still
+			// load a FIPS provider (fips.so) through their OpenSSL
+			// configuration (node --openssl-config, --enable-fips).
+			reasons = append(reasons, fmt.Sprintf("OpenSSL %s can load a FIPS provider (fips.so) at run time through its configuration (Node.js: --openssl-config and --enable-fips); only such a provider, from a validated OpenSSL release, would give validated crypto", ver))
 		}
 		hits = append(hits, hit{
 			backend: BackendOpenSSLStatic,
 			module:  Module{Backend: BackendOpenSSLStatic, Name: "OpenSSL (linked in statically)", Version: ver, Status: StatusNotValidated},
 			verdict: Noncompliant,
-			reasons: []string{fmt.Sprintf("%sembeds its own copy of %s (static link, %s): not a validated module", viaPrefix(via), what, staticEvidence(f))},
+			reasons: reasons,
 			via:     via,
 		})
 	}
-	if f.BoringSSL != "" && !boringGo && (f.BoringSSLSources || f.OpenSSLSymbols >= 20) {
+	if f.BoringSSL == "AWS-LC" && !boringGo {
+		hits = append(hits, awslcHit(f, via, c))
+	}
+	if f.BoringSSL == "BoringSSL" && !boringGo {
 		hits = append(hits, hit{
 			backend: BackendBoringSSL,
 			module:  Module{Backend: BackendBoringSSL, Name: f.BoringSSL + " (embedded)", Status: StatusUnknown},
@@ -384,6 +403,7 @@ func staticHits(f *Facts, ownFamily, via string) []hit {
 			via:     via,
 		})
 	}
+	hits = append(hits, c.rustHits(f, via)...)
 	if f.WolfSSL && ownFamily != BackendWolfSSL {
 		hits = append(hits, embeddedHit(BackendWolfSSL, "wolfSSL", via))
 	}
@@ -486,4 +506,51 @@ func (c *Classifier) libraryHit(fam, lib string, lf *Facts, via string) hit {
 	}
 	return hit{backend: fam, module: m, verdict: Noncompliant, via: via,
 		reasons: []string{fmt.Sprintf("%s has no FIPS integrity file (%s) beside it: not a FIPS build", base, strings.Join(want, " or "))}}
+}
+
+// awslcHit evaluates an embedded AWS-LC: a FIPS build ("AWS-LC FIPS
+// 2.0.13") by the module table's row for its major version; any other
+// build is not a validated module.
+func awslcHit(f *Facts, via string, c *Classifier) hit {
+	ver, fipsBuild := "", false
+	if v, ok := strings.CutPrefix(f.AWSLCVersion, "AWS-LC FIPS "); ok {
+		ver, fipsBuild = v, true
+	} else if v, ok := strings.CutPrefix(f.AWSLCVersion, "AWS-LC "); ok {
+		ver = v
+	}
+	m := Module{Backend: BackendAWSLC, Name: "AWS-LC (embedded)", Version: ver, Status: StatusNotValidated}
+	h := hit{backend: BackendAWSLC, module: m, verdict: Noncompliant, via: via}
+	switch {
+	case f.AWSLCVersion == "":
+		h.module.Status = StatusUnknown
+		h.reasons = []string{viaPrefix(via) + "embeds AWS-LC of unknown version (no \"AWS-LC …\" version string): not a FIPS build kensa can place"}
+	case !fipsBuild:
+		h.reasons = []string{fmt.Sprintf("%sembeds %s, not a FIPS build of AWS-LC (a FIPS build says \"AWS-LC FIPS …\"; in Rust, aws-lc-fips-sys): not a validated module", viaPrefix(via), f.AWSLCVersion)}
+	default:
+		row := lookupVersions(BackendAWSLC, "", ver)
+		if row == nil {
+			h.module.Status = StatusUnknown
+			h.reasons = []string{fmt.Sprintf("%sembeds %s, a FIPS build kensa's module table places under no certificate", viaPrefix(via), f.AWSLCVersion)}
+			break
+		}
+		mod, v, reasons := c.evalRow(row, ver)
+		mod.Backend, h.module, h.verdict = BackendAWSLC, mod, v
+		reasons[0] = viaPrefix(via) + "embeds " + f.AWSLCVersion + ", " + reasons[0]
+		if v == Compliant {
+			reasons = append(reasons, "a certificate covers named releases of its FIPS branch and operating environments: check the security policy for this release")
+		}
+		h.reasons = reasons
+	}
+	return h
+}
+
+// needsLib reports whether f names a library starting with prefix in
+// DT_NEEDED.
+func needsLib(f *Facts, prefix string) bool {
+	for _, n := range f.Dynamic.Needed {
+		if strings.HasPrefix(n, prefix) {
+			return true
+		}
+	}
+	return false
 }

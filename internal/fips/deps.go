@@ -285,7 +285,7 @@ func (c *Classifier) depHits(name string, f *Facts) (hits []hit, missing []strin
 			if fam != "" {
 				hits = append(hits, c.libraryHit(fam, p, lf, chain))
 			}
-			hits = append(hits, staticHits(lf, fam, chain)...)
+			hits = append(hits, c.staticHits(lf, fam, chain)...)
 			var inh []string
 			if len(n.facts.Dynamic.RunPath) == 0 {
 				inh = c.ownRPath(n.path, n.facts)

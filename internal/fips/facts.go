@@ -53,6 +53,9 @@ type Facts struct {
 	Dynamic elfx.Dynamic
 	// Go is set for a Go binary.
 	Go *GoFacts
+	// Rust is set for a Rust binary (its standard library's paths, or
+	// crates found).
+	Rust *RustFacts
 
 	// Static crypto evidence from read-only data and symbols.
 	//
@@ -82,10 +85,20 @@ type Facts struct {
 	// "3.0.7-395c1a240fbfffd8"): the string its code keeps beside its
 	// name. The module table places a provider build by name and version.
 	ProviderVersion string
-	// BoringSSL: embedded BoringSSL or AWS-LC markers ("BoringSSL",
-	// "AWS-LC"); BoringSSLSources: their source paths are in the strings.
+	// BoringSSL is "BoringSSL" or "AWS-LC" when the file carries a copy
+	// of one: decided (see decideBoring) by source paths
+	// (BoringSSLSources: third_party/boringssl/…, external/boringssl+/…;
+	// AWSLCSources: aws-lc/…), AWS-LC's version string (AWSLCVersion,
+	// "AWS-LC FIPS 2.0.13" for a FIPS build) or defined entry points
+	// (BORINGSSL_bcm_power_on_self_test, awslc_version_string). A mere
+	// mention (BoringMention: Node's "openssl_is_boringssl") is no copy.
 	BoringSSL        string
 	BoringSSLSources bool
+	AWSLCSources     bool
+	AWSLCVersion     string
+	BoringMention    bool
+	boringSymbols    bool
+	awslcSymbols     bool
 	// HMACSection: the file has a .rodata1 section, where libgcrypt 1.10
 	// and later built with --enable-hmac-binary-check (RHEL 9) keep their
 	// FIPS integrity HMAC instead of a .hmac file beside the library.
@@ -420,6 +433,7 @@ var (
 	// when the first byte is common but not dominant.
 	anchorEVP    = []byte("/evp/")
 	reOpenSSLVer = regexp.MustCompile(`^OpenSSL (\d+\.\d+\.\d+[a-z]{0,2})(?:-[A-Za-z0-9.+~-]+)?(?:\s+FIPS)?\s+\d{1,2} [A-Z][a-z]{2} \d{4}`)
+	reAWSLCVer   = regexp.MustCompile(`^AWS-LC (?:FIPS )?\d+\.\d+\.\d+`)
 	reProvider   = regexp.MustCompile(`^OpenSSL (?:non-compliant )?(?:FIPS|Base|Default|Legacy) Provider`)
 )
 
@@ -443,17 +457,19 @@ func scanC(ef *elfx.File, f *Facts) error {
 				s = s[:j]
 			}
 			f.noteDir(s)
-		case 2, 3:
-			if f.BoringSSL == "" {
-				f.BoringSSL = string(anchors[i])
+		case 2:
+			f.BoringMention = true
+		case 3:
+			f.BoringMention = true
+			if m := reAWSLCVer.Find(at); m != nil && f.AWSLCVersion == "" {
+				f.AWSLCVersion = string(m)
 			}
 		case 4:
 			evp = true
-		case 5, 6:
+		case 5:
 			f.BoringSSLSources = true
-			if f.BoringSSL == "" {
-				f.BoringSSL = map[int]string{5: "BoringSSL", 6: "AWS-LC"}[i]
-			}
+		case 6:
+			f.AWSLCSources = true
 		}
 		return true
 	})
@@ -472,9 +488,11 @@ func scanC(ef *elfx.File, f *Facts) error {
 	}
 	// Symbols only when the strings hint at a crypto library: reading
 	// every library's symbol table would cost more than the scan.
-	if f.OpenSSLVersion != "" || f.OpenSSLSourcePaths > 0 || f.BoringSSL != "" || f.ProviderName != "" {
+	if f.OpenSSLVersion != "" || f.OpenSSLSourcePaths > 0 || f.BoringMention || f.BoringSSLSources || f.AWSLCSources || f.ProviderName != "" {
 		readSymbols(ef, f)
 	}
+	f.decideBoring()
+	scanRust(ef, f)
 	if f.ProviderInit && strings.Contains(f.ProviderName, "FIPS") {
 		providerIdentity(ef, f)
 	}
@@ -503,6 +521,18 @@ func providerIdentity(ef *elfx.File, f *Facts) {
 	}
 }
 
+// decideBoring sets BoringSSL from the evidence: AWS-LC (its version
+// string, source paths or entry points) before BoringSSL (its source
+// paths or self-test entry points, which AWS-LC shares).
+func (f *Facts) decideBoring() {
+	switch {
+	case f.AWSLCVersion != "" || f.AWSLCSources || f.awslcSymbols:
+		f.BoringSSL = "AWS-LC"
+	case f.BoringSSLSources || f.boringSymbols:
+		f.BoringSSL = "BoringSSL"
+	}
+}
+
 // noteDir records OPENSSLDIR and MODULESDIR (libcrypto's "…DIR: \"/path\""
 // strings), told apart by their values; ENGINESDIR is ignored.
 func (f *Facts) noteDir(val string) {
@@ -519,7 +549,7 @@ func (f *Facts) noteDir(val string) {
 
 // readSymbols counts the crypto entry points the file defines.
 func readSymbols(ef *elfx.File, f *Facts) {
-	static := f.OpenSSLVersion != "" || f.OpenSSLSourcePaths > 0 || f.BoringSSL != ""
+	static := f.OpenSSLVersion != "" || f.OpenSSLSourcePaths > 0 || f.BoringMention || f.BoringSSLSources || f.AWSLCSources
 	_ = ef.Symbols(static, func(name []byte, _ bool) bool {
 		switch {
 		case bytes.HasPrefix(name, []byte("EVP_")), bytes.HasPrefix(name, []byte("OPENSSL_init_")):
@@ -528,10 +558,10 @@ func readSymbols(ef *elfx.File, f *Facts) {
 			f.FIPSModule = true
 		case bytes.Equal(name, []byte("OSSL_provider_init")):
 			f.ProviderInit = true
-		case bytes.Equal(name, []byte("BORINGSSL_bcm_power_on_self_test")):
-			if f.BoringSSL == "" {
-				f.BoringSSL = "BoringSSL"
-			}
+		case bytes.Equal(name, []byte("BORINGSSL_bcm_power_on_self_test")), bytes.Equal(name, []byte("BORINGSSL_self_test")):
+			f.boringSymbols = true
+		case bytes.Equal(name, []byte("awslc_version_string")), bytes.HasPrefix(name, []byte("AWSLC_")):
+			f.awslcSymbols = true
 		case bytes.HasPrefix(name, []byte("wolfSSL_Init")):
 			f.WolfSSL = true
 		case bytes.HasPrefix(name, []byte("mbedtls_ssl_init")), bytes.HasPrefix(name, []byte("mbedtls_md_init")):

@@ -192,6 +192,8 @@ func remediation(r Result) string {
 		return "rebuild with Go 1.24 or later and GOFIPS140=v1.0.0 (Go Cryptographic Module, certificate 5247), or with a Go release whose BoringCrypto is fips-20220613"
 	case has(BackendGoStd), has(BackendGoFIPS140):
 		return "rebuild with GOFIPS140=v1.0.0 (Go 1.24 or later) to use the validated Go Cryptographic Module"
+	case has(BackendAWSLC):
+		return "build with a FIPS build of AWS-LC whose release a CMVP certificate covers (in Rust: aws-lc-rs with its fips feature, aws-lc-fips-sys)"
 	case has(BackendOpenSSLStatic), has(BackendBoringSSL), has(BackendWolfSSL), has(BackendMbedTLS):
 		return "link the system's OpenSSL dynamically and use a validated FIPS provider instead of an embedded copy"
 	case has(BackendOpenSSL), has(BackendGoOpenSSL):
