@@ -23,11 +23,17 @@ const (
 	BackendOpenSSLStatic  = "openssl-static"
 	BackendBoringSSL      = "boringssl"
 	BackendAWSLC          = "aws-lc"
-	BackendGnuTLS         = "gnutls"
-	BackendNSS            = "nss"
-	BackendLibgcrypt      = "libgcrypt"
-	BackendWolfSSL        = "wolfssl"
-	BackendMbedTLS        = "mbedtls"
+	// BackendK5Crypto is MIT Kerberos' libk5crypto: its own builtin
+	// crypto (Debian, Ubuntu) or OpenSSL's (RHEL, Fedora link it to
+	// libcrypto).
+	BackendK5Crypto    = "k5crypto"
+	BackendLibsodium   = "libsodium"
+	BackendLibtomcrypt = "libtomcrypt"
+	BackendGnuTLS      = "gnutls"
+	BackendNSS         = "nss"
+	BackendLibgcrypt   = "libgcrypt"
+	BackendWolfSSL     = "wolfssl"
+	BackendMbedTLS     = "mbedtls"
 )
 
 // Verdict is a file's FIPS 140 verdict.
@@ -325,6 +331,12 @@ func familyOf(name string) string {
 		return BackendWolfSSL
 	case "libmbedcrypto", "libmbedtls", "libmbedx509", "libtfpsacrypto":
 		return BackendMbedTLS
+	case "libk5crypto":
+		return BackendK5Crypto
+	case "libsodium":
+		return BackendLibsodium
+	case "libtomcrypt":
+		return BackendLibtomcrypt
 	}
 	return ""
 }
@@ -463,6 +475,26 @@ func (c *Classifier) libraryHit(fam, lib string, lf *Facts, via string) hit {
 		h := c.opensslHit(lib, lf)
 		h.backend, h.module.Backend, h.via = BackendOpenSSL, BackendOpenSSL, via
 		return h
+	case BackendK5Crypto:
+		if lf != nil {
+			for _, n := range lf.Dynamic.Needed {
+				if strings.HasPrefix(n, "libcrypto.so") {
+					if p, cf := c.findLibrary(lib, lf, n, nil); p != "" {
+						h := c.opensslHit(p, cf)
+						h.reasons[0] = fmt.Sprintf("%s takes its crypto from OpenSSL's %s (a build like RHEL's): %s", base, n, h.reasons[0])
+						h.backend, h.module.Backend, h.via = fam, fam, via
+						return h
+					}
+				}
+			}
+		}
+		return hit{backend: fam, verdict: Noncompliant, via: via,
+			module:  Module{Backend: fam, Name: base + " (builtin crypto)", Status: StatusNotValidated, Path: lib},
+			reasons: []string{fmt.Sprintf("%s uses MIT Kerberos' own builtin crypto (not linked to libcrypto, as Debian builds it): not a validated module", base)}}
+	case BackendLibsodium, BackendLibtomcrypt:
+		return hit{backend: fam, verdict: Noncompliant, via: via,
+			module:  Module{Backend: fam, Name: base, Status: StatusNotValidated, Path: lib},
+			reasons: []string{fmt.Sprintf("%s is %s, a crypto library with no FIPS 140 validation", base, fam)}}
 	case BackendWolfSSL, BackendMbedTLS:
 		return hit{
 			backend: fam,
