@@ -94,7 +94,7 @@ func TestFamilyOf(t *testing.T) {
 		"libcrypto.so.3": BackendOpenSSL, "libssl.so.1.1": BackendOpenSSL, "libssl3.so": BackendNSS,
 		"libcrypto-a1b2c3d4.so.3": BackendOpenSSL, "libgnutls.so.30": BackendGnuTLS, "libnss3.so": BackendNSS,
 		"libgcrypt.so.20": BackendLibgcrypt, "libwolfssl.so.35": BackendWolfSSL, "libmbedcrypto.so.7": BackendMbedTLS,
-		"libc.so.6": "", "libcryptsetup.so.12": "", "libk5crypto.so.3": "", "crypto.py": "",
+		"libc.so.6": "", "libcryptsetup.so.12": "", "libk5crypto.so.3": "k5crypto", "libsodium.so.23": "libsodium", "libtomcrypt.so.1": "libtomcrypt", "crypto.py": "",
 	}
 	for in, want := range tests {
 		if got := familyOf(in); got != want {
