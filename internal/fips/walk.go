@@ -165,9 +165,15 @@ func (c *Classifier) Walk(ctx context.Context, targets []string, o WalkOptions, 
 	return nSeen.Load()
 }
 
-// libraryName reports whether a file name looks like a shared library:
-// lib.so, lib.so.3, lib.so.3.0.1, module.cpython-311-x86_64-linux-gnu.so.
+// libraryName reports whether a file name looks like native code that is
+// loaded without an execute bit: shared libraries (lib.so, lib.so.3,
+// lib.so.3.0.1), Python extension modules
+// (module.cpython-311-x86_64-linux-gnu.so, module.abi3.so), Java's JNI
+// libraries (libjava.so) and Node.js addons (addon.node).
 func libraryName(name string) bool {
+	if strings.HasSuffix(name, ".node") && len(name) > len(".node") {
+		return true
+	}
 	i := strings.Index(name, ".so")
 	return i > 0 && (i+3 == len(name) || name[i+3] == '.')
 }
