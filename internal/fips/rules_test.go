@@ -141,3 +141,22 @@ func settings(kv ...string) (s []elfx.Setting) {
 	}
 	return s
 }
+
+func TestRustSymbolCrate(t *testing.T) {
+	for sym, want := range map[string]string{
+		"_ZN4ring6digest7Context3new17h0123456789abcdefE": "ring",
+		"_ZN9aws_lc_rs6digest4init17h0123456789abcdefE":   "aws-lc-rs",
+		"_ZN3std2io5stdio6_print17h0123456789abcdefE":     "",
+		"_RNvNtCs1a2b3c_4ring6digest4init":                "ring",
+		"_RNvNtCsd4xPkt2gS7L_6rustls6client3new":          "rustls",
+		"_RNvCs123_4sha24init":                            "sha2",
+		"_RNvNtCs1a2b3c_5serde2de4next":                   "",
+		"_R":                                              "",
+		"_ZN99999":                                        "",
+		"EVP_DigestInit":                                  "",
+	} {
+		if got := rustSymbolCrate([]byte(sym)); got != want {
+			t.Errorf("rustSymbolCrate(%q) = %q, want %q", sym, got, want)
+		}
+	}
+}

@@ -74,6 +74,58 @@ type RustFacts struct {
 	FromCrateList bool
 	// Std: the Rust standard library's paths are in the strings.
 	Std bool
+	// FromSymbols: some crates were found only by their mangled symbols.
+	FromSymbols bool
+}
+
+// rustSymbolCrate returns the crate a mangled Rust symbol belongs to, with
+// '_' turned into '-' when the crate is known by its hyphenated name
+// (aws_lc_rs → aws-lc-rs), or "". Legacy mangling: _ZN<len><crate>…;
+// v0: _R…C[s<disambiguator>_]<len><crate>….
+func rustSymbolCrate(sym []byte) string {
+	var ident []byte
+	switch {
+	case bytes.HasPrefix(sym, []byte("_ZN")):
+		ident = lenIdent(sym[3:])
+	case bytes.HasPrefix(sym, []byte("_R")):
+		i := bytes.IndexByte(sym[2:], 'C')
+		if i < 0 {
+			return ""
+		}
+		rest := sym[2+i+1:]
+		if len(rest) > 0 && rest[0] == 's' {
+			j := bytes.IndexByte(rest, '_')
+			if j < 0 {
+				return ""
+			}
+			rest = rest[j+1:]
+		}
+		ident = lenIdent(rest)
+	}
+	if len(ident) == 0 {
+		return ""
+	}
+	name := string(ident)
+	if rustCrate(name) {
+		return name
+	}
+	if h := strings.ReplaceAll(name, "_", "-"); rustCrate(h) {
+		return h
+	}
+	return ""
+}
+
+// lenIdent reads a <decimal length><identifier> token.
+func lenIdent(b []byte) []byte {
+	n, i := 0, 0
+	for i < len(b) && i < 4 && b[i] >= '0' && b[i] <= '9' {
+		n = n*10 + int(b[i]-'0')
+		i++
+	}
+	if i == 0 || n == 0 || i+n > len(b) {
+		return nil
+	}
+	return b[i : i+n]
 }
 
 var (
@@ -129,6 +181,18 @@ func scanRust(ef *elfx.File, f *Facts) {
 		return true
 	})
 	if rf.Std || len(rf.Crates) > 0 {
+		// Mangled symbol names (legacy _ZN4ring…, v0 _RNv…Cs…_4ring…)
+		// name the crates of unstripped binaries and of exported
+		// entry points, even without panic paths.
+		_ = ef.Symbols(true, func(name []byte, _ bool) bool {
+			if c := rustSymbolCrate(name); c != "" && rustCrate(c) {
+				if _, seen := rf.Crates[c]; !seen {
+					rf.Crates[c] = ""
+					rf.FromSymbols = true
+				}
+			}
+			return true
+		})
 		f.Rust = rf
 	}
 	if _, ok := rf.Crates["aws-lc-fips-sys"]; ok && f.BoringSSL == "" {
@@ -163,8 +227,11 @@ func (c *Classifier) rustHits(f *Facts, via string) []hit {
 		return nil
 	}
 	src := "its crate paths"
-	if rf.FromCrateList {
+	switch {
+	case rf.FromCrateList:
 		src = "its cargo-auditable crate list"
+	case rf.FromSymbols:
+		src = "its crate paths and symbols"
 	}
 	crate := func(n string) string {
 		if v := rf.Crates[n]; v != "" {
