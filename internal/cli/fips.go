@@ -31,7 +31,9 @@ libraries, OpenSSL and Env (GODEBUG=fips140, GOFIPS, GOLANG_FIPS,
 OPENSSL_CONF, OPENSSL_FORCE_FIPS_MODE) decide. Nothing scanned is ever run.
 
 Backends: go-std, go-boringcrypto, go-fips140, go-openssl, openssl,
-openssl-static, boringssl, gnutls, nss, libgcrypt, wolfssl, mbedtls.
+openssl-static, boringssl, aws-lc, gnutls, nss, libgcrypt, wolfssl,
+mbedtls, k5crypto, libsodium, libtomcrypt, rust-ring, rust-rustls,
+rustcrypto.
 Verdicts: compliant, conditional (compliant when the host runs in FIPS
 mode), noncompliant, unknown (no crypto seen, but needed libraries are
 missing from --root: a warning), unreadable (an error), not-applicable
