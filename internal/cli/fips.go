@@ -33,7 +33,8 @@ OPENSSL_CONF, OPENSSL_FORCE_FIPS_MODE) decide. Nothing scanned is ever run.
 Backends: go-std, go-boringcrypto, go-fips140, go-openssl, openssl,
 openssl-static, boringssl, aws-lc, gnutls, nss, libgcrypt, wolfssl,
 mbedtls, k5crypto, libsodium, libtomcrypt, rust-ring, rust-rustls,
-rustcrypto.
+rustcrypto; Java: java-jdk (a JDK's java.security, kind java-runtime),
+bc-fips and bcprov (Bouncy Castle in jars, wars and fat jars, kind jar).
 Verdicts: compliant, conditional (compliant when the host runs in FIPS
 mode), noncompliant, unknown (no crypto seen, but needed libraries are
 missing from --root: a warning), unreadable (an error), not-applicable

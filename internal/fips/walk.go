@@ -134,7 +134,7 @@ func (c *Classifier) Walk(ctx context.Context, targets []string, o WalkOptions, 
 					walkDir(h, s)
 				}
 			case t.IsRegular():
-				if !o.EveryFile && !libraryName(e.Name()) {
+				if !o.EveryFile && !libraryName(e.Name()) && javaKind(e.Name()) == "" {
 					info, err := e.Info()
 					if err != nil || info.Mode()&0o111 == 0 {
 						continue
@@ -208,6 +208,13 @@ func (c *Classifier) classifyHostFile(host, shown, rootAbs string, named bool) (
 	}
 	var magic [4]byte
 	if n, _ := f.ReadAt(magic[:], 0); !elfx.Magic(magic[:n]) {
+		if k := javaKind(filepath.Base(host)); k != "" {
+			r, ok := c.ClassifyJava(shown, f, st.Size(), k)
+			if ok || named {
+				return r, true
+			}
+			return Result{}, false
+		}
 		if named {
 			return c.Classify(shown, &Facts{Kind: KindNotELF, Size: st.Size()}), true
 		}
