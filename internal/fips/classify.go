@@ -420,7 +420,11 @@ func (c *Classifier) staticHits(f *Facts, ownFamily, via string) []hit {
 		hits = append(hits, embeddedHit(BackendWolfSSL, "wolfSSL", via))
 	}
 	if f.MbedTLS && ownFamily != BackendMbedTLS {
-		hits = append(hits, embeddedHit(BackendMbedTLS, "Mbed TLS", via))
+		name := "Mbed TLS"
+		if f.MbedTLSVersion != "" {
+			name = "M" + f.MbedTLSVersion
+		}
+		hits = append(hits, embeddedHit(BackendMbedTLS, name, via))
 	}
 	return hits
 }

@@ -361,3 +361,43 @@ func TestK5Crypto(t *testing.T) {
 		t.Errorf("reasons %q do not say where its crypto comes from", r.Reasons)
 	}
 }
+
+// TestEmbeddedCStacks: a BoringSSL built by Bazel (bzlmod's
+// external/boringssl+/ paths) and a stripped, prefixed Mbed TLS copy
+// with its version string are found.
+func TestEmbeddedCStacks(t *testing.T) {
+	gcc := testenv.NeedCommand(t, "gcc")
+	build := func(t *testing.T, code string, args ...string) string {
+		dir := t.TempDir()
+		src := filepath.Join(dir, "p.c")
+		if err := os.WriteFile(src, []byte(code), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, "p")
+		if b, err := exec.Command(gcc, append([]string{"-o", out, src}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("gcc: %v\n%s", err, b)
+		}
+		return out
+	}
+	boring := build(t, `#include <stdio.h>
+const char *p = "external/boringssl+/crypto/fipsmodule/bcm.c";
+int BORINGSSL_self_test(void) { return 1; }
+int main(void) { printf("%s %d\n", p, BORINGSSL_self_test()); return 0; }
+`)
+	if r := classifyAlone(t, boring); !slices.Equal(r.Crypto, []string{BackendBoringSSL}) {
+		t.Errorf("Bazel BoringSSL: crypto %v (%q)", r.Crypto, r.Reasons)
+	}
+	mbed := build(t, `#include <stdio.h>
+const char *v = "Mbed TLS 3.6.2";
+int myproj_mbedtls_md_init(void) { return 1; }
+int main(void) { printf("%s %d\n", v, myproj_mbedtls_md_init()); return 0; }
+`, "-s")
+	if r := classifyAlone(t, mbed); !slices.Equal(r.Crypto, []string{BackendMbedTLS}) || !hasReason(r, "Mbed TLS 3.6.2") {
+		t.Errorf("Mbed TLS: crypto %v (%q)", r.Crypto, r.Reasons)
+	}
+	if r := classifyAlone(t, build(t, `#include <stdio.h>
+int main(void) { puts("see https://boringssl.googlesource.com/boringssl/ and Mbed TLS docs"); return 0; }
+`)); len(r.Crypto) != 0 {
+		t.Errorf("mentions only: crypto %v (%q)", r.Crypto, r.Reasons)
+	}
+}

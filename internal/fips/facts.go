@@ -106,6 +106,8 @@ type Facts struct {
 	// WolfSSL and MbedTLS: the file defines their entry points.
 	WolfSSL bool
 	MbedTLS bool
+	// MbedTLSVersion is Mbed TLS's version string, when present.
+	MbedTLSVersion string
 }
 
 // GoFacts is what a Go binary records about its build.
@@ -426,13 +428,17 @@ var (
 	anchorAWSLC   = []byte("AWS-LC")
 	// Source paths of an embedded copy: third_party/boringssl/…,
 	// external/boringssl/src/… (Bazel), aws-lc/crypto/….
-	anchorBoringSrc = []byte("/boringssl/")
+	anchorBoringSrc = []byte("/boringssl")
 	anchorAWSLCSrc  = []byte("/aws-lc/")
 	// "/evp/" finds OpenSSL's crypto/evp/ source paths. Anchors start
 	// with a byte that is rare in read-only data: bytes.Index is slowest
 	// when the first byte is common but not dominant.
 	anchorEVP    = []byte("/evp/")
 	reOpenSSLVer = regexp.MustCompile(`^OpenSSL (\d+\.\d+\.\d+[a-z]{0,2})(?:-[A-Za-z0-9.+~-]+)?(?:\s+FIPS)?\s+\d{1,2} [A-Z][a-z]{2} \d{4}`)
+	// Mbed TLS's MBEDTLS_VERSION_STRING_FULL: "Mbed TLS 3.6.2" (older
+	// releases "mbed TLS 2.28.3"); the anchor skips the first letter.
+	anchorMbedTLS = []byte("bed TLS ")
+	reMbedTLSVer  = regexp.MustCompile(`^bed TLS \d+\.\d+\.\d+`)
 	reAWSLCVer   = regexp.MustCompile(`^AWS-LC (?:FIPS )?\d+\.\d+\.\d+`)
 	reProvider   = regexp.MustCompile(`^OpenSSL (?:non-compliant )?(?:FIPS|Base|Default|Legacy) Provider`)
 )
@@ -440,7 +446,7 @@ var (
 // scanC looks for C crypto linked into the file: OpenSSL's version and
 // source-path strings, BoringSSL/AWS-LC markers, and defined entry points.
 func scanC(ef *elfx.File, f *Facts) error {
-	anchors := [][]byte{anchorOpenSSL, anchorDirs, anchorBoring, anchorAWSLC, anchorEVP, anchorBoringSrc, anchorAWSLCSrc}
+	anchors := [][]byte{anchorOpenSSL, anchorDirs, anchorBoring, anchorAWSLC, anchorEVP, anchorBoringSrc, anchorAWSLCSrc, anchorMbedTLS}
 	evp := false
 	err := ef.ScanStrings(anchors, maxScan, func(i int, at []byte) bool {
 		switch i {
@@ -467,9 +473,24 @@ func scanC(ef *elfx.File, f *Facts) error {
 		case 4:
 			evp = true
 		case 5:
-			f.BoringSSLSources = true
+			// third_party/boringssl/…, and Bazel's external/boringssl+/…
+			// (bzlmod) or external/boringssl~/…
+			// (bzlmod; older bzlmod: external/boringssl~0.20240913.0/…).
+			rest := at[len(anchorBoringSrc):]
+			if j := bytes.IndexByte(rest, '/'); j >= 0 && j <= 40 && (j == 0 || rest[0] == '+' || rest[0] == '~') && sourceTree(rest[j+1:]) {
+				f.BoringSSLSources = true
+			}
+		case 7:
+			if m := reMbedTLSVer.Find(at); m != nil {
+				f.MbedTLS = true
+				if f.MbedTLSVersion == "" {
+					f.MbedTLSVersion = string(m)
+				}
+			}
 		case 6:
-			f.AWSLCSources = true
+			if sourceTree(at[len(anchorAWSLCSrc):]) {
+				f.AWSLCSources = true
+			}
 		}
 		return true
 	})
@@ -488,7 +509,7 @@ func scanC(ef *elfx.File, f *Facts) error {
 	}
 	// Symbols only when the strings hint at a crypto library: reading
 	// every library's symbol table would cost more than the scan.
-	if f.OpenSSLVersion != "" || f.OpenSSLSourcePaths > 0 || f.BoringMention || f.BoringSSLSources || f.AWSLCSources || f.ProviderName != "" {
+	if f.OpenSSLVersion != "" || f.OpenSSLSourcePaths > 0 || f.BoringMention || f.BoringSSLSources || f.AWSLCSources || f.ProviderName != "" || f.MbedTLS {
 		readSymbols(ef, f)
 	}
 	f.decideBoring()
@@ -519,6 +540,20 @@ func providerIdentity(ef *elfx.File, f *Facts) {
 			return
 		}
 	}
+}
+
+// sourceTree reports whether rest (what follows ".../boringssl/" or
+// ".../aws-lc/") is a path into the library's source tree, not a URL or
+// prose that names it: crypto/, ssl/, include/openssl/, decrepit/,
+// third_party/ or generated-src/, possibly under src/.
+func sourceTree(rest []byte) bool {
+	rest = bytes.TrimPrefix(rest, []byte("src/"))
+	for _, d := range []string{"crypto/", "ssl/", "include/openssl/", "decrepit/", "third_party/", "generated-src/"} {
+		if bytes.HasPrefix(rest, []byte(d)) {
+			return true
+		}
+	}
+	return false
 }
 
 // decideBoring sets BoringSSL from the evidence: AWS-LC (its version
@@ -564,7 +599,9 @@ func readSymbols(ef *elfx.File, f *Facts) {
 			f.awslcSymbols = true
 		case bytes.HasPrefix(name, []byte("wolfSSL_Init")):
 			f.WolfSSL = true
-		case bytes.HasPrefix(name, []byte("mbedtls_ssl_init")), bytes.HasPrefix(name, []byte("mbedtls_md_init")):
+		case bytes.Contains(name, []byte("mbedtls_ssl_init")), bytes.Contains(name, []byte("mbedtls_md_init")):
+			// Also prefixed copies (myproj_mbedtls_md_init), as projects
+			// that embed Mbed TLS rename its symbols.
 			f.MbedTLS = true
 		}
 		return true
