@@ -439,8 +439,8 @@ var (
 	// releases "mbed TLS 2.28.3"); the anchor skips the first letter.
 	anchorMbedTLS = []byte("bed TLS ")
 	reMbedTLSVer  = regexp.MustCompile(`^bed TLS \d+\.\d+\.\d+`)
-	reAWSLCVer   = regexp.MustCompile(`^AWS-LC (?:FIPS )?\d+\.\d+\.\d+`)
-	reProvider   = regexp.MustCompile(`^OpenSSL (?:non-compliant )?(?:FIPS|Base|Default|Legacy) Provider`)
+	reAWSLCVer    = regexp.MustCompile(`^AWS-LC (?:FIPS )?\d+\.\d+\.\d+`)
+	reProvider    = regexp.MustCompile(`^OpenSSL (?:non-compliant )?(?:FIPS|Base|Default|Legacy) Provider`)
 )
 
 // scanC looks for C crypto linked into the file: OpenSSL's version and
