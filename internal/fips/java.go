@@ -1,7 +1,6 @@
 package fips
 
 import (
-	"archive/zip"
 	"bufio"
 	"bytes"
 	"fmt"
@@ -25,10 +24,10 @@ import (
 //     BOOT-INF/lib, WEB-INF/lib): the FIPS edition bc-fips (backend
 //     bc-fips, placed by the module table by its version) or the ordinary
 //     provider bcprov (backend bcprov, never validated). The zip central
-//     directory is read (Go's archive/zip, which reads only the
-//     directory until an entry is opened); only pom.properties entries
-//     are opened, capped; nested jars are judged by their names. Result
-//     kind jar.
+//     directory is streamed one entry at a time (zipEntries; archive/zip
+//     keeps every entry, tens of MiB for big fat jars); only
+//     pom.properties entries are opened, capped; nested jars are judged
+//     by their names. Result kind jar.
 
 // Backends and kinds of Java results.
 const (
@@ -81,13 +80,9 @@ func (c *Classifier) ClassifyJava(shown string, r io.ReaderAt, size int64, kind 
 	if size > maxJarSize {
 		return unreadableResult(shown, fmt.Sprintf("archive of %d bytes, more than kensa reads", size)), true
 	}
-	zr, err := zip.NewReader(r, size)
-	if err != nil {
-		return unreadableResult(shown, "not a readable zip archive: "+err.Error()), true
-	}
 	var fipsVers, provVers []string
 	add := func(list *[]string, v string) {
-		if !slices.Contains(*list, v) {
+		if !slices.Contains(*list, v) && len(*list) < 16 {
 			*list = append(*list, v)
 		}
 	}
@@ -98,28 +93,32 @@ func (c *Classifier) ClassifyJava(shown string, r io.ReaderAt, size int64, kind 
 	} else if m := reBCProvJar.FindStringSubmatch(path.Base(shown)); m != nil {
 		own = m[1]
 	}
-	for i, f := range zr.File {
-		if i >= maxJarEntries {
+	entries := 0
+	err := zipEntries(r, size, maxJarEntries+1, func(n string, open func() (io.Reader, error)) bool {
+		if entries++; entries > maxJarEntries {
 			res.Reasons = append(res.Reasons, fmt.Sprintf("only the first %d entries were read", maxJarEntries))
-			break
+			return false
 		}
-		n := f.Name
 		switch {
 		case n == "META-INF/maven/org.bouncycastle/bc-fips/pom.properties":
-			add(&fipsVers, pomVersion(f))
+			add(&fipsVers, pomVersion(open))
 		case strings.HasPrefix(n, "META-INF/maven/org.bouncycastle/bcprov-") && strings.HasSuffix(n, "/pom.properties"):
-			add(&provVers, pomVersion(f))
+			add(&provVers, pomVersion(open))
 		case n == "org/bouncycastle/crypto/fips/FipsStatus.class":
 			add(&fipsVers, own)
 		case n == "org/bouncycastle/jce/provider/BouncyCastleProvider.class":
 			add(&provVers, own)
-		default:
+		case strings.HasSuffix(n, ".jar"):
 			if m := reBCFIPSJar.FindStringSubmatch(n); m != nil {
 				add(&fipsVers, m[1])
 			} else if m := reBCProvJar.FindStringSubmatch(n); m != nil {
 				add(&provVers, m[1])
 			}
 		}
+		return true
+	})
+	if err != nil {
+		return unreadableResult(shown, "not a readable zip archive: "+err.Error()), true
 	}
 	fipsVers, provVers = dropEmpty(fipsVers), dropEmpty(provVers)
 	if len(fipsVers) == 0 && len(provVers) == 0 {
@@ -154,12 +153,11 @@ func verSuffix(v string) string {
 }
 
 // pomVersion reads version= from a pom.properties entry (capped).
-func pomVersion(f *zip.File) string {
-	rc, err := f.Open()
+func pomVersion(open func() (io.Reader, error)) string {
+	rc, err := open()
 	if err != nil {
 		return ""
 	}
-	defer rc.Close()
 	data, _ := io.ReadAll(io.LimitReader(rc, maxPomProps))
 	for line := range strings.Lines(string(data)) {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "version="); ok && len(v) < 40 {

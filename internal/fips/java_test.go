@@ -3,6 +3,7 @@ package fips
 import (
 	"archive/zip"
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -133,5 +134,29 @@ func FuzzJar(f *testing.F) {
 			t.Fatalf("ClassifyJava panicked: %s", r.Reasons[0])
 		}
 		c.ClassifyJava("java.security", bytes.NewReader(data), int64(len(data)), KindJavaRuntime)
+	})
+}
+
+// FuzzZipEntries: the streaming central directory reader never panics
+// and never visits more entries than asked.
+func FuzzZipEntries(f *testing.F) {
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	w, _ := zw.Create("META-INF/maven/org.bouncycastle/bc-fips/pom.properties")
+	w.Write([]byte("version=2.1.0\n"))
+	zw.Close()
+	f.Add(b.Bytes())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		n := 0
+		zipEntries(bytes.NewReader(data), int64(len(data)), 100, func(_ string, open func() (io.Reader, error)) bool {
+			n++
+			if rd, err := open(); err == nil {
+				io.Copy(io.Discard, io.LimitReader(rd, 1<<16))
+			}
+			return true
+		})
+		if n > 100 {
+			t.Fatalf("%d entries", n)
+		}
 	})
 }

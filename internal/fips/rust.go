@@ -180,11 +180,13 @@ func scanRust(ef *elfx.File, f *Facts) {
 		}
 		return true
 	})
-	if rf.Std || len(rf.Crates) > 0 {
+	if rf.Std && len(rf.Crates) == 0 {
 		// Mangled symbol names (legacy _ZN4ring…, v0 _RNv…Cs…_4ring…)
-		// name the crates of unstripped binaries and of exported
-		// entry points, even without panic paths.
-		_ = ef.Symbols(true, func(name []byte, _ bool) bool {
+		// name crates that left no paths: read only when the paths
+		// named none, and only the dynamic symbol table (what a
+		// cdylib, a Node or Python extension, exports). Static tables
+		// of Rust's big libraries (librustc_driver) cost tens of MiB.
+		_ = ef.Symbols(false, func(name []byte, _ bool) bool {
 			if c := rustSymbolCrate(name); c != "" && rustCrate(c) {
 				if _, seen := rf.Crates[c]; !seen {
 					rf.Crates[c] = ""
@@ -193,6 +195,8 @@ func scanRust(ef *elfx.File, f *Facts) {
 			}
 			return true
 		})
+	}
+	if rf.Std || len(rf.Crates) > 0 {
 		f.Rust = rf
 	}
 	if _, ok := rf.Crates["aws-lc-fips-sys"]; ok && f.BoringSSL == "" {
