@@ -129,11 +129,13 @@ func lenIdent(b []byte) []byte {
 }
 
 var (
-	anchorCratesIO  = []byte("crates.io-")
-	anchorGitIndex  = []byte("1ecc6299db9ec823/")
-	anchorDebCargo  = []byte("cargo/registry/")
+	// "/registry/" is in every registry path: …/registry/src/index.crates.io-<hash>/,
+	// …/registry/src/github.com-1ecc6299db9ec823/ and Debian's
+	// /usr/share/cargo/registry/. Two anchors keep the scan of every C
+	// file cheap.
+	anchorRegistry  = []byte("/registry/")
 	anchorRustStd   = []byte("/library/std/src/")
-	rustCrateAnchor = [][]byte{anchorCratesIO, anchorGitIndex, anchorDebCargo, anchorRustStd}
+	rustCrateAnchor = [][]byte{anchorRegistry, anchorRustStd}
 )
 
 // scanRust reads the crate list and the crate paths of a file.
@@ -148,24 +150,18 @@ func scanRust(ef *elfx.File, f *Facts) {
 		}
 	}
 	_ = ef.ScanStrings(rustCrateAnchor, maxScan, func(i int, at []byte) bool {
-		var rest []byte
-		switch i {
-		case 0: // crates.io-<hash>/name-ver/
-			j := bytes.IndexByte(at, '/')
-			if j < 0 || j > 40 {
-				return true
-			}
-			rest = at[j+1:]
-		case 1:
-			rest = at[len(anchorGitIndex):]
-		case 2:
-			rest = at[len(anchorDebCargo):]
-			if bytes.HasPrefix(rest, []byte("src/")) || bytes.HasPrefix(rest, []byte("cache/")) {
-				return true // the crates.io- anchor finds these
-			}
-		case 3:
+		if i == 1 {
 			rf.Std = true
 			return true
+		}
+		rest := at[len(anchorRegistry):]
+		if r, ok := bytes.CutPrefix(rest, []byte("src/")); ok {
+			// src/<index directory>/<crate>-<version>/
+			j := bytes.IndexByte(r, '/')
+			if j < 0 || j > 64 {
+				return true
+			}
+			rest = r[j+1:]
 		}
 		end := bytes.IndexByte(rest, '/')
 		if end <= 0 {
