@@ -8,9 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kensa-project/kensa/internal/rootfs"
-
 	"github.com/kensa-project/kensa/internal/image"
+	"github.com/kensa-project/kensa/internal/rootfs"
 )
 
 func TestApplyEnv(t *testing.T) {
