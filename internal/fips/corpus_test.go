@@ -331,6 +331,20 @@ const char *awslc_version_string(void) { return v; }
 int main(void) { printf("%s %s\n", awslc_version_string(), src); return 0; }
 `)
 	}
+	// OpenSSL vendored beside AWS-LC in one binary: both are reported.
+	both := build(t, `#include <openssl/evp.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+const char *v = "AWS-LC 1.34.2";
+const char *awslc_version_string(void) { return v; }
+int main(void) { unsigned char md[32]; unsigned int n;
+	EVP_Digest("a", 1, md, &n, EVP_sha256(), NULL);
+	printf("%s %s %02x\n", awslc_version_string(), OpenSSL_version(OPENSSL_VERSION), md[0]); return 0; }
+`, "-Wl,-Bstatic", "-lcrypto", "-Wl,-Bdynamic", "-ldl", "-pthread")
+	if r := classifyAlone(t, both); !cmp.Equal([]string{BackendAWSLC, BackendOpenSSLStatic}, r.Crypto) {
+		t.Errorf("OpenSSL beside AWS-LC: crypto %v (%q)", r.Crypto, r.Reasons)
+	}
+
 	for _, tt := range []struct {
 		version string
 		verdict Verdict
