@@ -94,11 +94,18 @@ func (c *Classifier) ClassifyJava(shown string, r io.ReaderAt, size int64, kind 
 		own = m[1]
 	}
 	entries := 0
-	err := zipEntries(r, size, maxJarEntries+1, func(n string, open func() (io.Reader, error)) bool {
+	err := zipEntries(r, size, maxJarEntries+1, func(nb []byte, open func() (io.Reader, error)) bool {
 		if entries++; entries > maxJarEntries {
 			res.Reasons = append(res.Reasons, fmt.Sprintf("only the first %d entries were read", maxJarEntries))
 			return false
 		}
+		// Only names that can matter become strings: a fat jar has
+		// 100,000 class files.
+		if !bytes.HasPrefix(nb, []byte("META-INF/maven/org.bouncycastle/")) && !bytes.HasPrefix(nb, []byte("org/bouncycastle/")) &&
+			!(bytes.HasSuffix(nb, []byte(".jar")) && bytes.Contains(nb, []byte("bc"))) {
+			return true
+		}
+		n := string(nb)
 		switch {
 		case n == "META-INF/maven/org.bouncycastle/bc-fips/pom.properties":
 			add(&fipsVers, pomVersion(open))

@@ -148,7 +148,7 @@ func FuzzZipEntries(f *testing.F) {
 	f.Add(b.Bytes())
 	f.Fuzz(func(t *testing.T, data []byte) {
 		n := 0
-		zipEntries(bytes.NewReader(data), int64(len(data)), 100, func(_ string, open func() (io.Reader, error)) bool {
+		zipEntries(bytes.NewReader(data), int64(len(data)), 100, func(_ []byte, open func() (io.Reader, error)) bool {
 			n++
 			if rd, err := open(); err == nil {
 				io.Copy(io.Discard, io.LimitReader(rd, 1<<16))

@@ -11,14 +11,15 @@ import (
 )
 
 // zipEntries streams the central directory of the zip archive in r
-// (size bytes) and calls fn with each entry's name and a function that
+// (size bytes) and calls fn with each entry's name (valid during the
+// call only) and a function that
 // opens its contents (stored or deflated, capped by the caller). Unlike
 // archive/zip, which keeps a record per entry (tens of MiB for the
 // 100,000-entry fat jars of SDK emulators), it holds one entry at a
 // time: memory stays flat. At most maxEntries entries are visited;
 // fn returning false stops. Own code rather than archive/zip for that
 // reason only.
-func zipEntries(r io.ReaderAt, size int64, maxEntries int, fn func(name string, open func() (io.Reader, error)) bool) error {
+func zipEntries(r io.ReaderAt, size int64, maxEntries int, fn func(name []byte, open func() (io.Reader, error)) bool) error {
 	cdOff, cdSize, err := zipDirectory(r, size)
 	if err != nil {
 		return err
@@ -77,7 +78,8 @@ func zipEntries(r io.ReaderAt, size int64, maxEntries int, fn func(name string, 
 			}
 			return nil, fmt.Errorf("zip compression method %d", method)
 		}
-		if !fn(string(bytes.Clone(name)), open) {
+		// name is reused for the next entry: fn must not keep it.
+		if !fn(name, open) {
 			return nil
 		}
 	}
