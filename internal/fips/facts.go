@@ -446,7 +446,9 @@ var (
 // scanC looks for C crypto linked into the file: OpenSSL's version and
 // source-path strings, BoringSSL/AWS-LC markers, and defined entry points.
 func scanC(ef *elfx.File, f *Facts) error {
-	anchors := [][]byte{anchorOpenSSL, anchorDirs, anchorBoring, anchorAWSLC, anchorEVP, anchorBoringSrc, anchorAWSLCSrc, anchorMbedTLS}
+	anchors := [][]byte{anchorOpenSSL, anchorDirs, anchorBoring, anchorAWSLC, anchorEVP, anchorBoringSrc, anchorAWSLCSrc, anchorMbedTLS,
+		anchorRegistry, anchorRustStd}
+	rf := &RustFacts{Crates: map[string]string{}}
 	evp := false
 	err := ef.ScanStrings(anchors, maxScan, func(i int, at []byte) bool {
 		switch i {
@@ -480,6 +482,8 @@ func scanC(ef *elfx.File, f *Facts) error {
 			if j := bytes.IndexByte(rest, '/'); j >= 0 && j <= 40 && (j == 0 || rest[0] == '+' || rest[0] == '~') && sourceTree(rest[j+1:]) {
 				f.BoringSSLSources = true
 			}
+		case 8, 9:
+			rf.noteString(i-8, at)
 		case 7:
 			if m := reMbedTLSVer.Find(at); m != nil {
 				f.MbedTLS = true
@@ -513,7 +517,7 @@ func scanC(ef *elfx.File, f *Facts) error {
 		readSymbols(ef, f)
 	}
 	f.decideBoring()
-	scanRust(ef, f)
+	finishRust(ef, f, rf)
 	if f.ProviderInit && strings.Contains(f.ProviderName, "FIPS") {
 		providerIdentity(ef, f)
 	}

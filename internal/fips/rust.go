@@ -133,14 +133,44 @@ var (
 	// …/registry/src/github.com-1ecc6299db9ec823/ and Debian's
 	// /usr/share/cargo/registry/. Two anchors keep the scan of every C
 	// file cheap.
-	anchorRegistry  = []byte("/registry/")
-	anchorRustStd   = []byte("/library/std/src/")
-	rustCrateAnchor = [][]byte{anchorRegistry, anchorRustStd}
+	anchorRegistry = []byte("/registry/")
+	anchorRustStd  = []byte("/library/std/src/")
 )
 
-// scanRust reads the crate list and the crate paths of a file.
-func scanRust(ef *elfx.File, f *Facts) {
-	rf := &RustFacts{Crates: map[string]string{}}
+// noteString records what one match of anchorRegistry (i 0) or
+// anchorRustStd (i 1) says;
+// scanC calls it from its single pass over the read-only data.
+func (rf *RustFacts) noteString(i int, at []byte) {
+	if i == 1 {
+		rf.Std = true
+		return
+	}
+	rest := at[len(anchorRegistry):]
+	if r, ok := bytes.CutPrefix(rest, []byte("src/")); ok {
+		// src/<index directory>/<crate>-<version>/
+		j := bytes.IndexByte(r, '/')
+		if j < 0 || j > 64 {
+			return
+		}
+		rest = r[j+1:]
+	}
+	end := bytes.IndexByte(rest, '/')
+	if end <= 0 {
+		return
+	}
+	name, ver := splitCrateDir(string(rest[:end]))
+	if name != "" && rustCrate(name) {
+		rf.Std = true
+		if _, seen := rf.Crates[name]; !seen || rf.Crates[name] == "" {
+			rf.Crates[name] = ver
+		}
+	}
+}
+
+// finishRust adds the cargo-auditable crate list and, when needed, the
+// crates of mangled symbols to what the string scan found (rf), and
+// records the result in f.
+func finishRust(ef *elfx.File, f *Facts, rf *RustFacts) {
 	if cs, err := ef.CrateList(); err == nil {
 		rf.FromCrateList, rf.Std = true, true
 		for _, c := range cs {
@@ -149,33 +179,6 @@ func scanRust(ef *elfx.File, f *Facts) {
 			}
 		}
 	}
-	_ = ef.ScanStrings(rustCrateAnchor, maxScan, func(i int, at []byte) bool {
-		if i == 1 {
-			rf.Std = true
-			return true
-		}
-		rest := at[len(anchorRegistry):]
-		if r, ok := bytes.CutPrefix(rest, []byte("src/")); ok {
-			// src/<index directory>/<crate>-<version>/
-			j := bytes.IndexByte(r, '/')
-			if j < 0 || j > 64 {
-				return true
-			}
-			rest = r[j+1:]
-		}
-		end := bytes.IndexByte(rest, '/')
-		if end <= 0 {
-			return true
-		}
-		name, ver := splitCrateDir(string(rest[:end]))
-		if name != "" && rustCrate(name) {
-			rf.Std = true
-			if _, seen := rf.Crates[name]; !seen || rf.Crates[name] == "" {
-				rf.Crates[name] = ver
-			}
-		}
-		return true
-	})
 	if rf.Std && len(rf.Crates) == 0 {
 		// Mangled symbol names (legacy _ZN4ring…, v0 _RNv…Cs…_4ring…)
 		// name crates that left no paths: read only when the paths
