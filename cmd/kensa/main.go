@@ -12,9 +12,11 @@ import (
 	"github.com/kensa-project/kensa/internal/cli"
 )
 
-func main() {
+func main() { os.Exit(run()) }
+
+// run runs kensa with the process's arguments and returns its exit code.
+func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Main(ctx, os.Args[1:], cli.ProcessEnv())
-	stop()
-	os.Exit(code)
+	defer stop()
+	return cli.Main(ctx, os.Args[1:], cli.ProcessEnv())
 }

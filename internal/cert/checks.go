@@ -35,6 +35,8 @@ var Checks = []report.Check{
 		Citation: citeRenewalNewer, Help: "An older or wrong certificate was picked. Check the file or the certificate store the change installs."},
 	{ID: "stale-certificate", Severity: report.Error, Title: "an endpoint does not serve the expected certificate",
 		Citation: citeRenewalServed, Help: "A listener, a second load balancer or an SNI entry still serves the old certificate. Install the new one there; --baseline shows the rollback plan."},
+	{ID: "certificates-differ", Severity: report.Error, Title: "the addresses of one endpoint serve different certificates",
+		Citation: citeRenewalServed, Help: "Without --expect, this is how a forgotten listener or second load balancer shows: one address still serves the old certificate. Install the new certificate everywhere; with --expect NEW.crt each odd address is a stale-certificate finding instead."},
 	{ID: "subject-changed", Severity: report.Info, Title: "the subject changed against the certificate in service",
 		Citation: citeRenewalChange, Help: "Worth knowing: check that the change is meant."},
 	{ID: "issuer-changed", Severity: report.Info, Title: "the issuer changed against the certificate in service",

@@ -132,3 +132,35 @@ func hasACELabel(s string) bool {
 	}
 	return false
 }
+
+// SNIName converts a server name to send with SNI and check (--servername,
+// a targets file's servernames) to its A-labels and checks that it is a
+// host name a client can send (RFC 6066 §3): letters, digits and hyphens
+// in labels of 1 to 63 characters, no hyphen at either end of a label, no
+// IP address and no wildcard.
+func SNIName(name string) (string, error) {
+	a, err := ASCIIName(name)
+	if err != nil {
+		return "", err
+	}
+	if net.ParseIP(strings.Trim(a, "[]")) != nil {
+		return "", &NameError{fmt.Errorf("%q is an IP address: SNI carries host names only (RFC 6066 §3); give the address with --connect and the name the certificate covers with --servername", name)}
+	}
+	if strings.HasPrefix(a, "*.") {
+		return "", &NameError{fmt.Errorf("%q is a wildcard: a client sends one host name; give a name the wildcard covers (www.%s)", name, a[2:])}
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(a, "."), ".") {
+		if l == "" || len(l) > 63 {
+			return "", &NameError{fmt.Errorf("%q is not a host name: each label must be 1 to 63 characters", name)}
+		}
+		if l[0] == '-' || l[len(l)-1] == '-' {
+			return "", &NameError{fmt.Errorf("%q is not a host name: a label cannot start or end with a hyphen", name)}
+		}
+		for _, c := range []byte(l) {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return "", &NameError{fmt.Errorf("%q is not a host name: %q is not a letter, digit or hyphen", name, rune(c))}
+			}
+		}
+	}
+	return a, nil
+}

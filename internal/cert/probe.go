@@ -75,6 +75,7 @@ type ProbeResult struct {
 
 	certs    []*x509.Certificate
 	findings []report.Finding
+	group    int
 }
 
 // Certificates returns what the server sent.
@@ -115,6 +116,7 @@ func dialAddress(a string) (host, port string, err error) {
 
 // plan is one handshake to make.
 type plan struct {
+	group                                 int // index of the endpoint
 	endpoint, address, dialed, servername string
 	sni                                   bool
 	err                                   error // resolution failure
@@ -151,6 +153,9 @@ func ProbeAll(ctx context.Context, endpoints []Endpoint, o ProbeOptions) ([]*Pro
 	}
 	close(jobs)
 	wg.Wait()
+	if len(o.Expect) == 0 {
+		differing(results)
+	}
 	var fs []report.Finding
 	for _, r := range results {
 		fs = append(fs, r.findings...)
@@ -219,7 +224,8 @@ func expand(ctx context.Context, endpoints []Endpoint, o ProbeOptions) []plan {
 		a := cache[host]
 		return a.addrs, a.err
 	}
-	for _, e := range endpoints {
+	for gi, e := range endpoints {
+		add := func(p plan) { p.group = gi; add(p) }
 		for _, a := range e.Addresses {
 			host, port, err := dialAddress(a)
 			if err != nil {
@@ -285,16 +291,22 @@ func (c *limitConn) Read(p []byte) (int, error) {
 }
 
 func probeOne(ctx context.Context, p plan, o ProbeOptions) *ProbeResult {
-	r := &ProbeResult{Endpoint: p.endpoint, Address: p.address, Dialed: p.dialed, ServerName: p.servername, SNI: p.sni}
+	r := &ProbeResult{Endpoint: p.endpoint, Address: p.address, Dialed: p.dialed, ServerName: p.servername, SNI: p.sni, group: p.group}
 	if p.err != nil {
-		r.Error = p.err.Error()
-		r.findings = append(r.findings, handshakeFailed(r, p.err, o))
+		err := p.err
+		var dnsErr *net.DNSError
+		if errors.As(err, &dnsErr) && dnsErr.IsTimeout {
+			err = fmt.Errorf("no DNS answer for %s within %s: %w", dnsErr.Name, max(o.Timeout, time.Second), err)
+		}
+		r.Error = err.Error()
+		r.findings = append(r.findings, handshakeFailed(r, err, o))
 		return r
 	}
 	start := time.Now()
 	certs, version, err := handshake(ctx, p.dialed, p.servername, o.Timeout)
 	r.HandshakeMS = time.Since(start).Milliseconds()
 	if err != nil {
+		err = describeFailure(err, o.Timeout)
 		r.Error = err.Error()
 		r.findings = append(r.findings, handshakeFailed(r, err, o))
 		return r
@@ -315,7 +327,7 @@ func handshake(ctx context.Context, addr, servername string, timeout time.Durati
 	var d net.Dialer
 	raw, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, &dialError{err}
 	}
 	defer raw.Close()
 	deadline, _ := ctx.Deadline()
@@ -336,6 +348,38 @@ func handshake(ctx context.Context, addr, servername string, timeout time.Durati
 		return nil, 0, errors.New("the server sent no certificate")
 	}
 	return st.PeerCertificates, st.Version, nil
+}
+
+// dialError is a failure to connect, before any TLS.
+type dialError struct{ err error }
+
+func (e *dialError) Error() string { return e.err.Error() }
+func (e *dialError) Unwrap() error { return e.err }
+
+// timeoutError says in the user's terms what "context deadline exceeded"
+// or "i/o timeout" meant.
+type timeoutError struct {
+	dial    bool
+	timeout time.Duration
+	err     error
+}
+
+func (e *timeoutError) Error() string {
+	if e.dial {
+		return fmt.Sprintf("no TCP connection within %s (nothing answered)", e.timeout)
+	}
+	return fmt.Sprintf("no TLS handshake within %s", e.timeout)
+}
+func (e *timeoutError) Unwrap() error { return e.err }
+
+// describeFailure rewords a timeout as what it means: Go's "context
+// deadline exceeded" says nothing to someone checking a listener.
+func describeFailure(err error, timeout time.Duration) error {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return &timeoutError{dial: errors.As(err, new(*dialError)), timeout: timeout, err: err}
+	}
+	return err
 }
 
 func handshakeFailed(r *ProbeResult, err error, o ProbeOptions) report.Finding {
@@ -363,8 +407,10 @@ func handshakeFailed(r *ProbeResult, err error, o ProbeOptions) report.Finding {
 		remedy = "the server's handshake is abnormally large; check what it serves"
 	case errors.As(err, &alert):
 		remedy = "the server refused the handshake with a TLS alert: it may have no certificate for this name (check the listener's SNI certificate list) or accept no protocol version kensa offers"
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
-		remedy = fmt.Sprintf("the server did not complete a TLS handshake within %s: check that it speaks TLS on this port, that a firewall does not drop the traffic, or raise --timeout", o.Timeout)
+	case errors.As(err, new(*timeoutError)) && errors.As(err, new(*dialError)):
+		remedy = fmt.Sprintf("nothing accepted the connection within %s: check the address, that a firewall or security group does not drop the traffic, or raise --timeout", o.Timeout)
+	case errors.As(err, new(*timeoutError)) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		remedy = fmt.Sprintf("the server accepted the connection but did not complete a TLS handshake within %s: check that it speaks TLS on this port, or raise --timeout", o.Timeout)
 	case strings.HasPrefix(err.Error(), "tls: "):
 		remedy = "the server answered, but its TLS handshake is malformed or unacceptable (see the message): check the listener's TLS configuration and what it serves"
 	}
@@ -447,4 +493,93 @@ func analyseServed(r *ProbeResult, p plan, o ProbeOptions) {
 		fs[i].Address, fs[i].ServerName = r.Dialed, r.ServerName
 	}
 	r.findings = fs
+}
+
+// differing adds a certificates-differ finding for each endpoint and
+// server name whose addresses serve different certificates: without
+// --expect it is the only sign of a listener or second load balancer the
+// renewal forgot. The finding follows the endpoint's last handshake, so
+// findings keep the order of the results.
+func differing(results []*ProbeResult) {
+	type key struct {
+		group int
+		name  string
+		sni   bool
+	}
+	type seen struct {
+		last   *ProbeResult
+		served map[string][]string // SHA-256 → where
+		order  []string
+		leaf   map[string]*Facts
+	}
+	groups := map[key]*seen{}
+	var keys []key
+	for _, r := range results {
+		if !r.OK || r.Leaf == nil {
+			continue
+		}
+		k := key{r.group, r.ServerName, r.SNI}
+		g := groups[k]
+		if g == nil {
+			g = &seen{served: map[string][]string{}, leaf: map[string]*Facts{}}
+			groups[k] = g
+			keys = append(keys, k)
+		}
+		g.last = r
+		fp := r.Leaf.SHA256
+		if _, ok := g.served[fp]; !ok {
+			g.order = append(g.order, fp)
+			g.leaf[fp] = r.Leaf
+		}
+		g.served[fp] = append(g.served[fp], r.Dialed)
+	}
+	for _, k := range keys {
+		g := groups[k]
+		if len(g.order) < 2 {
+			continue
+		}
+		var parts []string
+		for _, fp := range g.order {
+			l := g.leaf[fp]
+			parts = append(parts, fmt.Sprintf("%s serves %q (SHA-256 %s…, not after %s)", strings.Join(g.served[fp], ", "), l.Subject, fp[:min(len(fp), 23)], l.NotAfter.Format(time.DateOnly)))
+		}
+		name := "without SNI"
+		if k.sni {
+			name = "for " + DisplayName(k.name)
+		}
+		r := g.last
+		whose := "the addresses of " + r.Endpoint
+		if r.Endpoint == "" {
+			whose = "the --connect addresses"
+		}
+		r.findings = append(r.findings, report.Finding{ID: "certificates-differ", Severity: report.Error, Subject: r.Label(),
+			ServerName: r.ServerName,
+			Message:    fmt.Sprintf("%s serve %d different certificates %s: %s", whose, len(g.order), name, strings.Join(parts, "; ")),
+			Remediation: "install the same (new) certificate on every listener and load balancer of the endpoint; " +
+				"give --expect NEW.crt to name the one that should be served",
+			Citation: citeRenewalServed})
+	}
+}
+
+// SortProbeFindings orders findings as the results (the table) are
+// ordered: a finding follows the handshake it is about; one about a whole
+// endpoint (no address) follows that endpoint's last handshake. The order
+// within a handshake is kept.
+func SortProbeFindings(results []*ProbeResult, fs []report.Finding) {
+	type key struct{ subject, address, name string }
+	row := map[key]int{}
+	for i, r := range results {
+		row[key{r.Label(), r.Dialed, r.ServerName}] = i
+		row[key{r.Label(), "", r.ServerName}] = i // the endpoint's last
+	}
+	rank := func(f report.Finding) int {
+		if i, ok := row[key{f.Subject, f.Address, f.ServerName}]; ok {
+			return i
+		}
+		if i, ok := row[key{f.Subject, "", f.ServerName}]; ok {
+			return i
+		}
+		return len(results)
+	}
+	slices.SortStableFunc(fs, func(a, b report.Finding) int { return rank(a) - rank(b) })
 }

@@ -141,7 +141,7 @@ func asciiNames(names []string, v *yaml.Node, i int, endpoint string) error {
 		items = []*yaml.Node{v}
 	}
 	for j, n := range names {
-		a, err := ASCIIName(n)
+		a, err := SNIName(n)
 		if err != nil {
 			return fmt.Errorf("line %d: endpoint %d (%s): servername %w", items[j].Line, i, endpoint, err)
 		}

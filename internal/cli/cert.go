@@ -3,8 +3,10 @@ package cli
 import (
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -189,6 +191,10 @@ func runCertCheck(ctx context.Context, env *Env, args []string) error {
 	if current != "" && currentEP != "" {
 		return usageErrorf("--current and --current-endpoint both name the certificate in service").withHint("give one of them")
 	}
+	if setFlags(fs)["timeout"] && currentEP == "" {
+		return usageErrorf("--timeout bounds the connection of --current-endpoint, and --current-endpoint is not given").
+			withHint("add --current-endpoint HOST[:PORT], or drop --timeout")
+	}
 	if err := checkTimeout(timeout); err != nil {
 		return err
 	}
@@ -196,7 +202,7 @@ func runCertCheck(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if names, err = asciiServerNames(names); err != nil {
+	if names, err = asciiServerNames(names, false); err != nil {
 		return err
 	}
 	password, err := readPassword(env, pwFile, pwEnv)
@@ -396,7 +402,7 @@ func warnRoots(env *Env, r *cert.Roots) {
 func loadBundle(file string, password []byte, flagName string) (*cert.Bundle, error) {
 	data, err := readInput(file)
 	if err != nil {
-		return nil, usageErrorf("%s: %v", flagName, err)
+		return nil, usageErrorf("%s %s: %v", flagName, file, unwrapPath(err)).withHint("%s", inputHint(flagName))
 	}
 	b, err := cert.ParseBundle(data, password)
 	switch {
@@ -414,6 +420,21 @@ func loadBundle(file string, password []byte, flagName string) (*cert.Bundle, er
 
 // readInput reads a certificate, key or targets file, refusing one larger
 // than any such file is.
+// inputHint says what a file flag of the cert commands takes.
+func inputHint(flagName string) string {
+	switch flagName {
+	case "--key":
+		return "--key takes the private key file (PEM or DER: PKCS#1, PKCS#8, SEC1)"
+	case "--chain":
+		return "--chain takes a file of intermediate certificates (PEM), one --chain per file"
+	case "--current":
+		return "--current takes the certificate in service (PEM or DER); --current-endpoint HOST reads it from the server instead"
+	case "--expect":
+		return "give the new certificate's file, or its SHA-256 fingerprint"
+	}
+	return "--cert takes the new certificate: PEM, DER, a fullchain bundle or PKCS#12"
+}
+
 func readInput(file string) ([]byte, error) {
 	return cert.ReadFileLimited(file, cert.MaxFileSize, "a certificate file")
 }
@@ -446,14 +467,39 @@ func fetchCurrent(ctx context.Context, addr string, names []string, timeout time
 // idnHint explains what kensa accepts as a name.
 const idnHint = "write the host name in Unicode (例え.jp) or as its A-labels (xn--r8jz45g.jp); kensa converts Unicode names with IDNA 2008 / UTS #46 (golang.org/x/net/idna, Lookup profile), which refuses empty labels, a leading or trailing hyphen, and disallowed characters"
 
+// nameHint is the hint for a name kensa refused: how to write a host
+// name, or how Unicode names are converted.
+func nameHint(err error) string {
+	if m := err.Error(); strings.Contains(m, "internationalized") || strings.Contains(m, "UTF-8") || strings.Contains(m, "xn--") {
+		return idnHint
+	}
+	return "write a host name such as www.example.com: labels of letters, digits and hyphens (Unicode names such as 例え.jp are converted to A-labels)"
+}
+
 // asciiServerNames converts --servername values to the A-labels a
-// certificate carries (see cert.ASCIIName).
-func asciiServerNames(names []string) ([]string, error) {
+// certificate carries (see cert.ASCIIName); for probe (sni) they must be
+// host names a client can send (cert.SNIName).
+func asciiServerNames(names []string, sni bool) ([]string, error) {
 	out := make([]string, 0, len(names))
+	convert := cert.SNIName
+	if !sni {
+		// cert check: an IP address or a wildcard may be what the
+		// certificate must cover.
+		convert = func(n string) (string, error) {
+			if net.ParseIP(strings.Trim(strings.TrimSpace(n), "[]")) != nil {
+				return cert.ASCIIName(n)
+			}
+			if rest, ok := strings.CutPrefix(strings.TrimSpace(n), "*."); ok {
+				a, err := cert.SNIName(rest)
+				return "*." + a, err
+			}
+			return cert.SNIName(n)
+		}
+	}
 	for _, n := range names {
-		a, err := cert.ASCIIName(n)
+		a, err := convert(n)
 		if err != nil {
-			return nil, usageErrorf("--servername: %v", err).withHint(idnHint)
+			return nil, usageErrorf("--servername: %v", err).withHint("%s", nameHint(err))
 		}
 		out = append(out, a)
 	}
@@ -505,7 +551,7 @@ func runCertProbe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if names, err = asciiServerNames(names); err != nil {
+	if names, err = asciiServerNames(names, true); err != nil {
 		return err
 	}
 	roots, err := loadRoots(env, rootsFile)
@@ -516,7 +562,7 @@ func runCertProbe(ctx context.Context, env *Env, args []string) error {
 	if targetsFile != "" {
 		data, err := readInput(targetsFile)
 		if err != nil {
-			return usageErrorf("--targets: %v", err)
+			return usageErrorf("--targets %s: %v", targetsFile, unwrapPath(err)).withHint("--targets takes a YAML file of endpoints (see \"kensa cert probe --help\")")
 		}
 		t, err := cert.ParseTargets(data)
 		if err != nil {
@@ -569,6 +615,13 @@ func runCertProbe(ctx context.Context, env *Env, args []string) error {
 	opts.Progress = func(done, total int) { prog.update("kensa: probing %d/%d handshakes", done, total) }
 	results, findings := cert.ProbeAll(ctx, endpoints, opts)
 	prog.done()
+	if _, reproducible, _ := sourceDateEpoch(env); reproducible {
+		// A reproducible report leaves out what differs run to run
+		// whatever the endpoints serve: how long each handshake took.
+		for _, r := range results {
+			r.HandshakeMS = 0
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return usageErrorf("interrupted: %v", err)
 	}
@@ -593,7 +646,9 @@ func runCertProbe(ctx context.Context, env *Env, args []string) error {
 	}
 	rep.Summary = sum
 	warnRoots(env, roots)
-	return finish(env, common, outcome{rep: rep, text: func(t *textWriter) { writeProbeText(t, results, rep, sum) }})
+	// The findings follow the table: the finding about a row beside it.
+	cert.SortProbeFindings(results, rep.Findings)
+	return finish(env, common, outcome{rep: rep, keepOrder: true, text: func(t *textWriter) { writeProbeText(t, results, rep, sum) }})
 }
 
 // expectation turns --expect (a certificate file or a SHA-256
@@ -614,4 +669,23 @@ func expectation(e string) ([]string, error) {
 	}
 	i := max(0, firstLeaf(b.Certs))
 	return []string{cert.Fingerprint(b.Certs[i])}, nil
+}
+
+func init() {
+	registerDomain("cert check", domainInfo{checks: cert.Checks, doc: "docs/cert.md", summarize: func(_ []json.RawMessage, fs []report.Finding, _ []json.RawMessage) (any, error) {
+		return cert.SummarizeCheck(fs), nil
+	}})
+	registerDomain("cert probe", domainInfo{checks: cert.Checks, doc: "docs/cert.md", summarize: func(raw []json.RawMessage, fs []report.Finding, sums []json.RawMessage) (any, error) {
+		rs, err := decodeResults[*cert.ProbeResult](raw)
+		if err != nil {
+			return nil, err
+		}
+		in, err := addSummaries(sums, (*cert.ProbeSummary).Add)
+		if err != nil {
+			return nil, err
+		}
+		s := cert.SummarizeProbe(rs, fs)
+		s.Baseline, s.Rollback = in.Baseline, in.Rollback
+		return s, nil
+	}})
 }

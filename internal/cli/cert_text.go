@@ -130,9 +130,9 @@ func writeFindings(t *textWriter, fs []report.Finding, endpoints bool) {
 			}
 		}
 		t.printf("  %-7s  %s  %s\n", strings.ToUpper(string(f.Severity)), f.ID, where)
-		t.printf("           %s\n", f.Message)
+		t.para("           ", "           ", f.Message, 0)
 		if f.Remediation != "" {
-			t.printf("           → %s\n", f.Remediation)
+			t.para("           → ", "             ", f.Remediation, 0)
 		}
 	}
 }
@@ -140,6 +140,10 @@ func writeFindings(t *textWriter, fs []report.Finding, endpoints bool) {
 func writeProbeText(t *textWriter, results []*cert.ProbeResult, rep *report.Report, sum cert.ProbeSummary) {
 	tb := report.NewTable("ENDPOINT", "ADDRESS", "SERVERNAME", "STATUS", "SUBJECT", "SHA-256", "NOT AFTER", "DAYS")
 	tb.MaxWidth = 40
+	tb.Fit(0, report.FitMiddle, 16) // endpoint
+	tb.Fit(4, report.FitEnd, 12)    // subject
+	tb.Fit(5, report.FitEnd, 12)    // SHA-256
+	tb.Optional(5, 4, 7, 1)         // SHA-256, subject, days, address
 	for _, r := range results {
 		sn := r.ServerName
 		if !r.SNI {
@@ -150,7 +154,7 @@ func writeProbeText(t *textWriter, results []*cert.ProbeResult, rep *report.Repo
 			addr = r.Address
 		}
 		if !r.OK {
-			tb.Row(r.Endpoint, addr, sn, "FAILED", "", "", "", "")
+			tb.Row(r.Label(), addr, sn, "FAILED", "", "", "", "")
 			continue
 		}
 		status := "ok"
@@ -166,7 +170,7 @@ func writeProbeText(t *textWriter, results []*cert.ProbeResult, rep *report.Repo
 		if r.Change != "" {
 			status += ", " + r.Change
 		}
-		tb.Row(r.Endpoint, addr, sn, status, short(r.Leaf.Subject), r.Leaf.SHA256[:23]+"…",
+		tb.Row(r.Label(), addr, sn, status, short(r.Leaf.Subject), r.Leaf.SHA256[:23]+"…",
 			r.Leaf.NotAfter.Format(time.DateOnly), fmt.Sprint(r.Leaf.DaysLeft))
 	}
 	t.table(tb)

@@ -22,6 +22,7 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,8 +61,15 @@ type Env struct {
 	Getenv func(string) string
 	// Now is the wall clock.
 	Now func() time.Time
-	// StderrIsTerminal enables progress output.
+	// StderrIsTerminal enables progress output; StderrWidth is that
+	// terminal's width (0 unknown): a progress line longer would wrap and
+	// could not be erased.
 	StderrIsTerminal bool
+	StderrWidth      int
+	// Width is the width of the terminal standard output is, 0 when it
+	// is not one. $COLUMNS, when set, overrides it (and applies to a pipe
+	// too); text tables fit it.
+	Width int
 }
 
 // ProcessEnv returns the Env of the running process.
@@ -73,6 +81,8 @@ func ProcessEnv() Env {
 		Getenv:           os.Getenv,
 		Now:              time.Now,
 		StderrIsTerminal: isTerminal(os.Stderr),
+		StderrWidth:      terminalWidth(os.Stderr),
+		Width:            terminalWidth(os.Stdout),
 	}
 }
 
@@ -88,9 +98,12 @@ type command struct {
 // A command is added here when it works, whole.
 var commands = []command{
 	{"fips scan", "classify binaries and libraries by the crypto module they use", runFipsScan},
+	{"fips host", "is this host in FIPS mode; which module each running process uses", runFipsHost},
 	{"cert check", "check a new certificate bundle before the change", runCertCheck},
 	{"cert probe", "check what every endpoint serves after the change", runCertProbe},
 	{"egress analyze", "firewall / proxy logs → denied destinations and rules", runEgressAnalyze},
+	{"report merge", "join reports of one command (nodes, shards) into one", runReportMerge},
+	{"report diff", "new, fixed and unchanged findings against a baseline report", runReportDiff},
 	{"version", "print kensa's version", runVersion},
 }
 
@@ -103,7 +116,8 @@ Usage:
 Commands:
 %s
 Flags shared by every command that writes a report:
-    --format text|json|sarif   report format (default text)
+    --format text|json|sarif   report format (default text); fips scan and
+                               report merge also write cyclonedx (a CBOM)
     --output FILE, -o FILE     write the report to FILE instead of standard output
     --fail-on error|warning|never
                                exit 1 when a finding is at or above this severity
@@ -136,6 +150,9 @@ func Main(ctx context.Context, args []string, env Env) int {
 	if env.Stdin == nil {
 		env.Stdin = strings.NewReader("")
 	}
+	if n, err := strconv.Atoi(env.Getenv("COLUMNS")); err == nil && n > 0 {
+		env.Width = n
+	}
 	if len(args) == 0 {
 		writeUsage(env.Stderr)
 		return ExitError
@@ -148,6 +165,11 @@ func Main(ctx context.Context, args []string, env Env) int {
 		args = []string{"version"}
 	}
 	cmd, rest, ok := lookup(args)
+	if !ok && strings.HasPrefix(args[0], "-") {
+		printError(env.Stderr, usageErrorf("unknown flag %s: flags come after the command", args[0]).
+			withHint(`run "kensa --help" for the commands, and "kensa <command> --help" for their flags`))
+		return ExitError
+	}
 	if !ok {
 		printError(env.Stderr, usageErrorf("unknown command %q", strings.Join(args[:min(2, len(args))], " ")).
 			withHint(`run "kensa --help" for the list of commands`))
@@ -188,6 +210,10 @@ func groupUsage(group string) func(context.Context, *Env, []string) error {
 			return usageErrorf("kensa %s needs a command", group).withHint("%s", strings.TrimSpace(b.String()))
 		}
 		if args[0] != "-h" && args[0] != "--help" && args[0] != "help" {
+			if strings.HasPrefix(args[0], "-") {
+				return usageErrorf("unknown flag %s: kensa %s needs a command first", args[0], group).
+					withHint("%s", strings.TrimSpace(b.String()))
+			}
 			return usageErrorf("unknown command %q", group+" "+args[0]).
 				withHint("%s", strings.TrimSpace(b.String()))
 		}

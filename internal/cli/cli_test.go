@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -72,6 +73,8 @@ func TestExitCodes(t *testing.T) {
 		{"group alone", []string{"cert"}, ExitError, "kensa: hint:     cert check"},
 		{"group help", []string{"cert", "--help"}, ExitOK, ""},
 		{"group unknown", []string{"cert", "bogus"}, ExitError, `unknown command "cert bogus"`},
+		{"flag before the command", []string{"--bogus"}, ExitError, "kensa: error: unknown flag --bogus: flags come after the command\n"},
+		{"flag after a group", []string{"fips", "--format", "json"}, ExitError, "kensa: error: unknown flag --format: kensa fips needs a command first\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -156,6 +159,14 @@ func TestProgressCutsWholeRunes(t *testing.T) {
 	if !utf8.ValidString(got) || utf8.RuneCountInString(got) != 100 || !strings.HasSuffix(got, "…") {
 		t.Errorf("status line = %q (%d runes), want 100 valid runes ending in …", got, utf8.RuneCountInString(got))
 	}
+	// A narrower terminal: the line stays within it, or it would wrap and
+	// could not be erased.
+	b.Reset()
+	p = newProgress(&Env{Stderr: &b, StderrIsTerminal: true, StderrWidth: 40})
+	p.update("kensa: %s", strings.Repeat("x", 150))
+	if got := strings.TrimPrefix(b.String(), "\r\x1b[K"); utf8.RuneCountInString(got) != 39 {
+		t.Errorf("status line on a 40-column terminal = %q (%d runes), want 39", got, utf8.RuneCountInString(got))
+	}
 }
 
 // TestErrorsArePrintable: an error quoting a hostile name cannot drive
@@ -179,5 +190,40 @@ func TestAtTakesWhatSinceTakes(t *testing.T) {
 		if got, err := parseWhen(s, time.Now()); err != nil || !got.Equal(want) {
 			t.Errorf("--since %q = %v, %v; want %v", s, got, err, want)
 		}
+	}
+}
+
+// TestSourceDateEpoch: SOURCE_DATE_EPOCH makes two runs byte-identical
+// (generated_at and the default --at); a value that is not a number is an
+// error, not silently the clock.
+func TestSourceDateEpoch(t *testing.T) {
+	dir := t.TempDir()
+	log := dir + "/fw.log"
+	if err := os.WriteFile(log, []byte("HTTPS request from 10.1.0.5:55640 to x.example.com:443. Action: Deny. No rule matched. Proceeding with default action\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runAt := func(epoch string, now time.Time) (int, string, string) {
+		var out, errOut bytes.Buffer
+		env := Env{Stdout: &out, Stderr: &errOut, Now: func() time.Time { return now },
+			Getenv: func(k string) string {
+				if k == "SOURCE_DATE_EPOCH" {
+					return epoch
+				}
+				return ""
+			}}
+		code := Main(context.Background(), []string{"egress", "analyze", "--format", "json", log}, env)
+		return code, out.String(), errOut.String()
+	}
+	_, a, _ := runAt("1790000000", time.Now())
+	_, b, _ := runAt("1790000000", time.Now().Add(time.Hour))
+	if a != b || a == "" {
+		t.Errorf("two runs with SOURCE_DATE_EPOCH differ:\n%s\n%s", a, b)
+	}
+	if !strings.Contains(a, `"at": "2026-09-21T`) || !strings.Contains(a, `"generated_at": "2026-09-21T`) {
+		t.Errorf("at and generated_at are not SOURCE_DATE_EPOCH:\n%s", a)
+	}
+	code, out, stderr := runAt("yesterday", time.Now())
+	if code != ExitError || out != "" || !strings.Contains(stderr, `kensa: error: SOURCE_DATE_EPOCH="yesterday" is not a number`) {
+		t.Errorf("invalid SOURCE_DATE_EPOCH: code %d, stdout %q, stderr %q", code, out, stderr)
 	}
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -21,7 +22,11 @@ denied, the service that needs each (Kudu, Oryx, pip, npm, NuGet, MCR, Docker
 Hub, AKS…, with the hosts that usually come with it) and the Azure Firewall
 rules that would allow them. Exit 1 when anything was denied, 0 when the
 logs are clean, 2 when an input could not be analysed (unreadable, empty, or
-not one line of a known format): such a log never passes for a clean one.
+not one line of a known format) or --since/--until matched no record: such a
+log never passes for a clean one. With --emit the rules are the product:
+exit 0 once they are written (2 still for an input that could not be read;
+an explicit --fail-on is honoured), so "kensa egress analyze --emit
+terraform … > egress.tf" does not stop a set -e script.
 
 LOG is a file (gzip is read transparently) or - for standard input. Formats,
 detected per file (--input-format forces one):
@@ -52,8 +57,10 @@ Flags:
                             write the allow rules, ready to apply, instead of
                             the report
     --source CIDR           source address of the emitted rules (repeat or
-                            comma-separate; default: the sources seen)
-    --no-companions         leave the catalog's companion hosts out of the rules
+                            comma-separate; default: the sources seen); with
+                            --emit only
+    --no-companions         leave the catalog's companion hosts out of the
+                            rules; with --emit only
     --format, --output, --fail-on (default warning), --at: see "kensa --help"
 
 Examples:
@@ -90,6 +97,7 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 		return usageErrorf("egress analyze needs at least one log").
 			withHint("name log files, or - for standard input: kensa egress analyze PT1H.json")
 	}
+	*inputFormat, *emitLang = strings.ToLower(*inputFormat), strings.ToLower(*emitLang)
 	format, err := egress.ParseFormat(*inputFormat)
 	if err != nil {
 		return usageErrorf("--input-format %q is not a format kensa reads", *inputFormat).
@@ -98,6 +106,21 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 	if *emitLang != "" && !slices.Contains(egress.EmitFormats, *emitLang) {
 		return usageErrorf("--emit %q is not a rule language kensa writes", *emitLang).
 			withHint("use --emit az, --emit bicep or --emit terraform")
+	}
+	set := setFlags(fs)
+	if *emitLang == "" {
+		for _, name := range []string{"source", "no-companions"} {
+			if set[name] {
+				return usageErrorf("--%s shapes the rules --emit writes, and --emit is not given", name).
+					withHint("add --emit az, --emit bicep or --emit terraform, or drop --%s", name)
+			}
+		}
+	} else if !set["fail-on"] {
+		// With --emit the rules are the job's product: written, they are
+		// success (exit 0), so "kensa egress analyze --emit … > rules.tf"
+		// does not stop a set -e script. An input that could not be read
+		// still exits 2; --fail-on given explicitly is honoured.
+		common.failSev = ""
 	}
 	if *emitLang != "" && common.format != "text" {
 		return usageErrorf("--emit writes rules, not a %s report", common.format).
@@ -174,6 +197,12 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 	rep := newReport(env, "egress analyze", common.at)
 	rep.Results, rep.Findings, rep.Summary = results, findings, sum
 	o := outcome{rep: rep, text: func(t *textWriter) { writeEgressText(t, res, results, plan, sum) }, after: unreadableInputs(res.Files)}
+	if o.after == nil && res.WindowMissed() {
+		tot := res.Total()
+		o.after = usageErrorf("--since/--until matched none of the %s with a time: they span %s to %s (UTC)",
+			report.Count(tot.Traffic-tot.Untimed, "connection", "connections"), shortTime(egress.TimeString(tot.Earliest)), shortTime(egress.TimeString(tot.Latest))).
+			withHint("a window that matches nothing is not a clean log: widen it, or drop --since/--until")
+	}
 	if *emitLang != "" {
 		o.product = func(w io.Writer) error { return egress.WriteRules(w, *emitLang, plan) }
 	}
@@ -287,7 +316,13 @@ func writeEgressText(t *textWriter, res *egress.Result, results []egress.Destina
 		t.printf("\n")
 		tb := report.NewTable("ACTION", "DESTINATION", "PROTO", "COUNT", "SOURCES", "FIRST SEEN (UTC)", "LAST SEEN (UTC)", "REASON", "SERVICE")
 		tb.MaxWidth = 48
-		tb.Uncut = []int{1} // the destination is what a person allows
+		tb.Uncut = []int{1}          // the destination is what a person allows
+		tb.Fit(4, report.FitEnd, 9)  // sources
+		tb.Fit(7, report.FitEnd, 16) // reason
+		tb.Fit(8, report.FitEnd, 12) // service
+		// Still too wide: the times go first (JSON has them), then the
+		// sources, the protocol and the count.
+		tb.Optional(5, 6, 4, 2, 3)
 		for _, r := range results {
 			port := -1
 			if r.Port != nil {
@@ -318,7 +353,9 @@ func writeEgressText(t *textWriter, res *egress.Result, results []egress.Destina
 		}
 		t.table(tb)
 	} else {
-		if unreadable {
+		if res.WindowMissed() {
+			t.printf("\nNo connection falls within --since/--until: that is not a clean log.\n")
+		} else if unreadable {
 			t.printf("\nNothing was denied in what could be read: that is not a clean log.\n")
 		} else {
 			t.printf("\nNothing was denied.\n")
@@ -345,7 +382,7 @@ func writeEgressText(t *textWriter, res *egress.Result, results []egress.Destina
 				covered[x.Host], covered[x.Service.Allow] = true, true
 			}
 		}
-		line := fmt.Sprintf("  %s: %s\n%s", s.Name, strings.Join(hosts, ", "), wrap(s.Why, "    ", 92))
+		line := fmt.Sprintf("  %s: %s\n%s", s.Name, strings.Join(hosts, ", "), wrap(s.Why, "    ", t.textWidth(96)-4))
 		var comp []string
 		for _, c := range d.Service.Companions {
 			if !covered[c.Host] {
@@ -386,7 +423,7 @@ func writeEgressText(t *textWriter, res *egress.Result, results []egress.Destina
 			t.printf("  (network rules with FQDNs need DNS proxy enabled on the firewall policy)\n")
 		}
 		if len(plan.IPv6Sources) > 0 {
-			t.lines(wrap(egress.IPv6SourcesNote(plan), "  ", 94))
+			t.lines(wrap(egress.IPv6SourcesNote(plan), "  ", t.textWidth(96)-2))
 		}
 		if plan.SourcesCut {
 			t.printf("  (a destination had more distinct sources than kensa keeps, so the rules miss some: name the subnets with --source)\n")
@@ -448,4 +485,20 @@ func wrap(text, indent string, width int) string {
 	}
 	b.WriteString("\n")
 	return b.String()
+}
+
+func init() {
+	registerDomain("egress analyze", domainInfo{checks: egress.Checks, doc: "docs/egress.md", summarize: func(_ []json.RawMessage, fs []report.Finding, sums []json.RawMessage) (any, error) {
+		// The logs are gone: the inputs' counts are added up, the
+		// findings counted again.
+		s, err := addSummaries(sums, (*egress.Summary).Add)
+		if err != nil {
+			return nil, err
+		}
+		s.Findings = map[string]int{}
+		for sev, n := range report.CountBySeverity(fs) {
+			s.Findings[string(sev)] = n
+		}
+		return s, nil
+	}})
 }

@@ -42,7 +42,14 @@ func TestEgressAnalyzeExitCodes(t *testing.T) {
 		{"only an alert", []string{"egress", "analyze", alertOnly}, ExitOK, ""},
 		{"threat intel deny", []string{"egress", "analyze", tiDeny}, ExitFindings, ""},
 		{"fail-on never", []string{"egress", "analyze", "--fail-on", "never", egressFixture("azfw.log")}, ExitOK, ""},
-		{"emit still gates", []string{"egress", "analyze", "--emit", "terraform", egressFixture("azfw.log")}, ExitFindings, ""},
+		// With --emit the rules are the product: written, they are success
+		// (a set -e script goes on); an explicit --fail-on still gates.
+		{"emit exits 0", []string{"egress", "analyze", "--emit", "terraform", egressFixture("azfw.log")}, ExitOK, ""},
+		{"emit with fail-on", []string{"egress", "analyze", "--emit", "terraform", "--fail-on", "error", egressFixture("azfw.log")}, ExitFindings, ""},
+		{"emit of an empty input", []string{"egress", "analyze", "--emit", "terraform", empty}, ExitError, "the input is empty"},
+		{"source without emit", []string{"egress", "analyze", "--source", "10.0.0.0/24", clean}, ExitError, "--source shapes the rules --emit writes"},
+		{"no-companions without emit", []string{"egress", "analyze", "--no-companions", clean}, ExitError, "kensa: hint: add --emit az"},
+		{"emit in capitals", []string{"egress", "analyze", "--emit", "Terraform", "--input-format", "AZFW-TEXT", clean}, ExitOK, ""},
 		{"help", []string{"egress", "analyze", "--help"}, ExitOK, ""},
 		{"no logs", []string{"egress", "analyze"}, ExitError, "needs at least one log"},
 		{"missing file", []string{"egress", "analyze", filepath.Join(dir, "nope.log")}, ExitError, "kensa: hint: check the path"},
@@ -53,9 +60,9 @@ func TestEgressAnalyzeExitCodes(t *testing.T) {
 		{"bad since", []string{"egress", "analyze", "--since", "yesterday", clean}, ExitError, "neither a duration nor a time"},
 		{"since after until", []string{"egress", "analyze", "--since", "2026-11-24", "--until", "2026-11-01", clean}, ExitError, "swap them"},
 		{"unquoted time", []string{"egress", "analyze", "--since", "2026-11-22", "08:00", clean}, ExitError, `kensa: hint: quote a time with a space: --since "2026-11-22 08:00"`},
-		{"bad source", []string{"egress", "analyze", "--source", "10.0.0.0/99", clean}, ExitError, "not an IP address or CIDR"},
+		{"bad source", []string{"egress", "analyze", "--emit", "az", "--source", "10.0.0.0/99", clean}, ExitError, "not an IP address or CIDR"},
 		{"IPv6 source", []string{"egress", "analyze", "--emit", "az", "--source", "2001:db8::/64", clean}, ExitError, "kensa: hint: name the IPv4 subnet"},
-		{"IPv4-mapped source", []string{"egress", "analyze", "--source", "::ffff:10.0.0.1", clean}, ExitOK, ""},
+		{"IPv4-mapped source", []string{"egress", "analyze", "--emit", "az", "--source", "::ffff:10.0.0.1", clean}, ExitOK, ""},
 		{"stdin twice", []string{"egress", "analyze", "-", "-"}, ExitError, "named twice"},
 		// An input that could not be analysed never passes for a clean log,
 		// whatever --fail-on says.

@@ -3,11 +3,14 @@ package cli
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
 	"slices"
 	"strings"
+
+	cdx "github.com/CycloneDX/cyclonedx-go"
 
 	"github.com/kensa-project/kensa/internal/fips"
 	"github.com/kensa-project/kensa/internal/report"
@@ -48,6 +51,8 @@ Flags:
                         separate with commas
     --every-file        in directories, open every file, not only those with
                         an execute bit or a .so name
+    --all               list the files without crypto too (the text view
+                        counts them; JSON always lists every file)
     --platform OS/ARCH[/VARIANT]
                         the platform of a multi-platform image (default
                         linux/ and this machine's architecture)
@@ -58,7 +63,9 @@ Flags:
                         allow plain HTTP to this registry (loopback
                         registries always may); repeat or separate with commas
     --jobs N            images scanned at a time (default 2)
-    --format text|json|sarif
+    --format text|json|sarif|cyclonedx
+                        cyclonedx: a CycloneDX 1.6 CBOM of every file and
+                        the crypto modules it uses (docs/cbom.md)
     --output FILE
     --fail-on noncompliant|conditional|error|warning|never
                         exit 1 when a file is at or above this (default
@@ -86,6 +93,7 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet("fips scan")
 	common := addCommon(fs, "noncompliant")
 	common.failOnValues = fips.FailOnVerdicts()
+	common.cyclonedx = fipsCBOM
 	root := fs.String("root", "/", "")
 	var accepts []string
 	fs.Func("accept", "", func(s string) error {
@@ -93,6 +101,7 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 		return nil
 	})
 	everyFile := fs.Bool("every-file", false, "")
+	all := fs.Bool("all", false, "")
 	imf := addImageFlags(fs)
 	targets, err := parseCommand(env, fs, common, fipsScanUsage+findingsHelp("docs/fips.md", fips.Checks), args)
 	if err != nil || targets == nil {
@@ -106,10 +115,24 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 		return usageErrorf("fips scan needs a file or directory to scan").
 			withHint("kensa fips scan /usr    (or a binary, several paths, or registry:REF)")
 	}
+	// A flag that does nothing here is a mistake the user should hear of.
+	set := setFlags(fs)
+	for _, name := range imageOnlyFlags {
+		if set[name] && len(refs) == 0 {
+			return usageErrorf("--%s applies to images, and no image is named", name).
+				withHint("name an image (registry:REF, docker-archive:PATH, oci-layout:PATH), or drop --%s", name)
+		}
+	}
+	for _, name := range []string{"root", "every-file"} {
+		if set[name] && len(targets) == 0 {
+			return usageErrorf("--%s applies to files and directories, and only images are named", name).
+				withHint("an image is its own root filesystem; drop --%s", name)
+		}
+	}
 	var opts fips.Options
 	opts.At = common.at
 	for _, a := range accepts {
-		switch strings.TrimSpace(a) {
+		switch strings.ToLower(strings.TrimSpace(a)) {
 		case "in-process":
 			opts.Accept.InProcess = true
 		case "historical":
@@ -126,11 +149,15 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 	}
 	for _, t := range targets {
 		if _, err := os.Stat(t); err != nil {
-			return usageErrorf("cannot scan %s: %v", t, unwrapPath(err)).
-				withHint("give an existing file or directory")
+			return missingTarget(t, err)
 		}
 	}
 
+	if len(targets) == 1 && len(refs) == 0 {
+		if st, err := os.Stat(targets[0]); err == nil && st.IsDir() {
+			common.sarif.SrcRoot = targets[0]
+		}
+	}
 	c := fips.NewClassifier(rootfs.Dir(*root), opts)
 	prog := newProgress(env)
 	var results []fips.Result
@@ -171,7 +198,7 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 	sum := fips.Summarize(results, findings, ex)
 	rep := newReport(env, "fips scan", common.at)
 	rep.Results, rep.Findings, rep.Summary = results, findings, sum
-	o := outcome{rep: rep, text: func(t *textWriter) { writeFipsText(t, results, walkErrs, failed, sum) }}
+	o := outcome{rep: rep, text: func(t *textWriter) { writeFipsText(t, fipsListed(results, targets, *all), walkErrs, failed, sum) }}
 	switch {
 	case len(failed) > 0:
 		// A target that could not be scanned never looks like success.
@@ -188,6 +215,22 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 	return finish(env, common, o)
 }
 
+// fipsListed is what the text view lists: the files with crypto, those
+// that could not be checked, and files named on the command line; the
+// files without crypto are counted only, unless --all.
+func fipsListed(rs []fips.Result, named []string, all bool) []fips.Result {
+	if all {
+		return rs
+	}
+	var out []fips.Result
+	for _, r := range rs {
+		if !r.WithoutCrypto() || (r.Image == "" && slices.Contains(named, r.Path)) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 func writeFipsText(t *textWriter, rs []fips.Result, errs []fips.WalkError, failed []fips.RefScan, sum fips.Summary) {
 	for _, g := range groupByImage(rs) {
 		if g.title != "" {
@@ -195,6 +238,11 @@ func writeFipsText(t *textWriter, rs []fips.Result, errs []fips.WalkError, faile
 		}
 		tb := report.NewTable("PATH", "CRYPTO", "VERDICT", "REASON")
 		tb.MaxWidth = 120 // paths stay whole; only freak columns are cut
+		// On a narrow terminal the reason gives way first, then the
+		// path (keeping its file name), then the backends.
+		tb.Fit(0, report.FitMiddle, 24)
+		tb.Fit(1, report.FitEnd, 10)
+		tb.Fit(3, report.FitEnd, 24)
 		for _, r := range g.results {
 			crypto := strings.Join(r.Crypto, ",")
 			if crypto == "" {
@@ -220,6 +268,9 @@ func writeFipsText(t *textWriter, rs []fips.Result, errs []fips.WalkError, faile
 		}
 	}
 	t.printf("%s classified (%d examined): %s\n", report.Count(sum.Results, "file", "files"), sum.Files, strings.Join(parts, ", "))
+	if hidden := sum.Results - len(rs); hidden > 0 {
+		t.printf("%s without crypto not listed (--all lists them; --format json has every file)\n", report.Count(hidden, "file", "files"))
+	}
 	if sum.Images > 0 || sum.ImagesFailed > 0 {
 		t.printf("%s scanned, %d could not be\n", report.Count(sum.Images, "image", "images"), sum.ImagesFailed)
 	}
@@ -241,4 +292,35 @@ func firstReason(rs []string) string {
 		return ""
 	}
 	return rs[0]
+}
+
+// fipsCBOM is the CBOM of a fips scan report: of a run, or merged
+// (results read back from JSON).
+func fipsCBOM(rep *report.Report) *cdx.BOM {
+	var rs []fips.Result
+	switch r := rep.Results.(type) {
+	case []fips.Result:
+		rs = r
+	case []json.RawMessage:
+		// Read back and re-counted by report merge already: they decode.
+		rs, _ = decodeResults[fips.Result](r)
+	}
+	return fips.CBOM(rs, fips.CBOMOptions{ToolName: rep.Tool.Name, ToolVersion: rep.Tool.Version,
+		Command: rep.Command, GeneratedAt: rep.GeneratedAt, At: rep.At})
+}
+
+func init() {
+	registerDomain("fips scan", domainInfo{checks: fips.Checks, doc: "docs/fips.md", cyclonedx: fipsCBOM, summarize: func(raw []json.RawMessage, fs []report.Finding, sums []json.RawMessage) (any, error) {
+		rs, err := decodeResults[fips.Result](raw)
+		if err != nil {
+			return nil, err
+		}
+		// What the results cannot give back (files examined, images
+		// scanned) is added up; the rest is counted again.
+		in, err := addSummaries(sums, (*fips.Summary).Add)
+		if err != nil {
+			return nil, err
+		}
+		return fips.Summarize(rs, fs, fips.Examined{Files: in.Files, Images: in.Images}), nil
+	}})
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +16,9 @@ import (
 	"github.com/kensa-project/kensa/internal/image"
 	"github.com/kensa-project/kensa/internal/report"
 )
+
+// maxJobs caps --jobs: images scanned at a time.
+const maxJobs = 16
 
 // imageFlags are the flags of fips scan that select and reach images.
 type imageFlags struct {
@@ -59,8 +63,9 @@ func (f *imageFlags) splitTargets(env *Env, targets []string) (refs []image.Refe
 			return nil, nil, usageErrorf("%v", err).withHint("write the platform as linux/amd64, linux/arm64 or linux/arm/v7")
 		}
 	}
-	if f.jobs < 1 {
-		return nil, nil, usageErrorf("--jobs %d: at least one image must be scanned at a time", f.jobs)
+	if f.jobs < 1 || f.jobs > maxJobs {
+		return nil, nil, usageErrorf("--jobs %d is outside 1..%d", f.jobs, maxJobs).
+			withHint("--jobs is how many images are scanned at a time: 1 to %d", maxJobs)
 	}
 	add := func(t, where string) error {
 		ref, ok, err := image.ParseReference(t)
@@ -201,4 +206,21 @@ func groupByImage(rs []fips.Result) []resultGroup {
 		return strings.Compare(a.title, b.title)
 	})
 	return out
+}
+
+// imageOnlyFlags are the flags that act on images only.
+var imageOnlyFlags = []string{"platform", "all-platforms", "insecure", "jobs"}
+
+// refLike matches what a user writes for an image without a scheme:
+// alpine:3.20, quay.io/org/app:1.2, org/app@sha256:….
+var refLike = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*(:[0-9]+)?(/[a-z0-9._-]+)*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(@sha256:[0-9a-f]{64})?$`)
+
+// missingTarget is the error of a path target that does not exist, with a
+// hint to write registry:REF when it looks like an image reference.
+func missingTarget(t string, err error) error {
+	e := usageErrorf("cannot scan %s: %v", t, unwrapPath(err))
+	if !strings.HasPrefix(t, ".") && (strings.Contains(t, ":") || strings.Contains(t, "@")) && refLike.MatchString(t) {
+		return e.withHint("an image is named with its scheme: kensa fips scan registry:%s (or docker-archive:PATH, oci-layout:PATH)", t)
+	}
+	return e.withHint("give an existing file or directory, or an image as registry:REF")
 }

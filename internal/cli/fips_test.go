@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -55,6 +56,15 @@ func TestFipsScanExitCodes(t *testing.T) {
 		{"bad format", []string{"--format", "xml", fips}, ExitError, "--format"},
 		{"bad at", []string{"--at", "tomorrow", fips}, ExitError, "--at"},
 		{"help", []string{"--help"}, ExitOK, ""},
+		{"output is a directory", []string{"--output", dir, fips}, ExitError, "is a directory"},
+		{"format in capitals", []string{"--format", "JSON", "--fail-on", "NonCompliant", goStd}, ExitFindings, ""},
+		{"accept in capitals", []string{"--accept", "Historical", fips}, ExitOK, ""},
+		{"unknown flag", []string{"--formt", "json", fips}, ExitError, "kensa: error: unknown flag --formt\nkensa: hint: did you mean --format?\n"},
+		{"not a number", []string{"--jobs", "many", "registry:x"}, ExitError, `kensa: error: --jobs "many": not a whole number`},
+		{"jobs capped", []string{"--jobs", "1000000", "registry:x"}, ExitError, "--jobs 1000000 is outside 1..16"},
+		{"image without scheme", []string{"alpine:3.20"}, ExitError, "kensa: hint: an image is named with its scheme: kensa fips scan registry:alpine:3.20"},
+		{"platform without image", []string{"--platform", "linux/arm64", fips}, ExitError, "--platform applies to images, and no image is named"},
+		{"root with images only", []string{"--root", dir, "registry:x"}, ExitError, "--root applies to files and directories"},
 		{"output to missing dir", []string{"--output", filepath.Join(dir, "no", "r.json"), fips}, ExitError, "--output " + filepath.Join(dir, "no", "r.json") + ": cannot write in " + filepath.Join(dir, "no") + ": no such file or directory\n"},
 	}
 	for _, tt := range tests {
@@ -105,5 +115,40 @@ func TestFipsTextSummaryOne(t *testing.T) {
 	}
 	if !strings.HasPrefix(b.String(), "1 file classified (1 examined): 1 noncompliant,") {
 		t.Errorf("summary:\n%s", b.String())
+	}
+}
+
+// TestFipsTextFitsTheTerminal: on an 80-column terminal every line of the
+// table fits, paths keep their file names, and the files without crypto
+// are counted, not listed.
+func TestFipsTextFitsTheTerminal(t *testing.T) {
+	rs := []fips.Result{
+		{Path: "/usr/lib/x86_64-linux-gnu/cryptsetup/libcryptsetup-token-systemd-pkcs11.so", Crypto: []string{"libgcrypt", "openssl"}, Verdict: fips.Noncompliant,
+			Reasons: []string{"libgcrypt.so.20 has no FIPS integrity file (.libgcrypt.so.20.hmac) beside it: not a FIPS build"}},
+		{Path: "/usr/lib/x86_64-linux-gnu/libcrypto.so.3", Crypto: []string{"openssl"}, Verdict: fips.Noncompliant,
+			Reasons: []string{"libcrypto.so.3 (OpenSSL 3.0.19) has no FIPS provider (no ossl-modules/fips.so)"}},
+		{Path: "/usr/bin/ls", Verdict: fips.NotApplicable, Kind: "executable", Reasons: []string{"no crypto library linked or embedded"}},
+	}
+	sum := fips.Summarize(rs, nil, fips.Examined{Files: 3})
+	var b strings.Builder
+	tw := &textWriter{w: &b, width: 80}
+	if writeFipsText(tw, fipsListed(rs, nil, false), nil, nil, sum); tw.err != nil {
+		t.Fatal(tw.err)
+	}
+	out := b.String()
+	for line := range strings.Lines(out) {
+		if strings.HasPrefix(line, "/") || strings.HasPrefix(line, "PATH") {
+			if n := utf8.RuneCountInString(strings.TrimRight(line, "\n")); n > 80 {
+				t.Errorf("a line of %d runes on an 80-column terminal: %q", n, line)
+			}
+		}
+	}
+	for _, want := range []string{"…/libcrypto.so.3 ", "1 file without crypto not listed (--all lists them"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text view lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "/usr/bin/ls") {
+		t.Errorf("a file without crypto is listed without --all:\n%s", out)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	cdx "github.com/CycloneDX/cyclonedx-go"
+
 	"github.com/kensa-project/kensa/internal/report"
 )
 
@@ -26,6 +28,12 @@ type commonFlags struct {
 	// failOnValues maps extra --fail-on words of a command (fips scan's
 	// verdicts) to severities.
 	failOnValues map[string]report.Severity
+	// sarif is what the SARIF writer needs beyond the report (the
+	// command's catalog, the scanned directory).
+	sarif report.SARIFOptions
+	// cyclonedx builds the CycloneDX BOM of a report, for commands that
+	// inventory crypto; nil where --format cyclonedx is not offered.
+	cyclonedx func(*report.Report) *cdx.BOM
 }
 
 // newFlagSet returns a quiet flag set for command name: parseArgs prints
@@ -49,12 +57,22 @@ func addCommon(fs *flag.FlagSet, defaultFailOn string) *commonFlags {
 }
 
 // validate checks the shared flags and resolves --at against now.
+// Enumerated values are case-insensitive (--format JSON).
 func (c *commonFlags) validate(now time.Time) error {
+	c.format, c.failOn = strings.ToLower(c.format), strings.ToLower(c.failOn)
 	switch c.format {
 	case "text", "json", "sarif":
+	case "cyclonedx":
+		if c.cyclonedx == nil {
+			return usageErrorf("--format cyclonedx is for commands that inventory crypto (fips scan)").
+				withHint("use --format text, json or sarif")
+		}
 	default:
-		return usageErrorf("--format %q is not a format kensa writes", c.format).
-			withHint("use --format text, json or sarif")
+		hint := "use --format text, json or sarif"
+		if c.cyclonedx != nil {
+			hint = "use --format text, json, sarif or cyclonedx"
+		}
+		return usageErrorf("--format %q is not a format kensa writes", c.format).withHint("%s", hint)
 	}
 	switch c.failOn {
 	case "never", "none":
@@ -133,8 +151,7 @@ func parseArgs(env *Env, fs *flag.FlagSet, usageText string, args []string) ([]s
 			return nil, errHelp
 		}
 		if err != nil {
-			return nil, usageErrorf("%s: %v", fs.Name(), err).
-				withHint(`run "kensa %s --help" for its flags`, fs.Name())
+			return nil, flagError(fs, err)
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -159,7 +176,12 @@ func parseCommand(env *Env, fs *flag.FlagSet, common *commonFlags, usage string,
 	if err != nil {
 		return nil, err
 	}
-	if err := common.validate(env.Now()); err != nil {
+	if _, _, err := sourceDateEpoch(env); err != nil {
+		return nil, err
+	}
+	// --at defaults to the time of the run: SOURCE_DATE_EPOCH makes both
+	// generated_at and at reproducible.
+	if err := common.validate(generatedAt(env)); err != nil {
 		return nil, err
 	}
 	if err := checkOutput("--output", common.output); err != nil {
@@ -208,4 +230,102 @@ func writeFileAtomic(name string, data []byte) error {
 		return err
 	}
 	return nil
+}
+
+// flagError rewords an error of the flag package in kensa's terms:
+// "unknown flag --bogus" with the nearest flag as a hint, instead of Go's
+// "flag provided but not defined: -bogus".
+func flagError(fs *flag.FlagSet, err error) error {
+	help := fmt.Sprintf(`run "kensa %s --help" for its flags`, fs.Name())
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+		name = strings.TrimLeft(name, "-")
+		e := usageErrorf("unknown flag --%s", name)
+		if near := nearestFlag(fs, name); near != "" {
+			e.withHint("did you mean --%s?", near)
+		}
+		return e.withHint("%s", help)
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: "); ok {
+		return usageErrorf("--%s needs a value", strings.TrimLeft(name, "-")).withHint("%s", help)
+	}
+	// invalid value "x" for flag -jobs: parse error
+	if rest, ok := strings.CutPrefix(msg, "invalid value "); ok {
+		if val, after, ok := strings.Cut(rest, " for flag -"); ok {
+			name, why, _ := strings.Cut(after, ": ")
+			f := fs.Lookup(name)
+			switch {
+			case why == "parse error" && f != nil && isBoolFlag(f):
+				why = "not true or false"
+			case why == "parse error" || why == "value out of range":
+				why = "not a whole number"
+				if f != nil && strings.Contains(fmt.Sprintf("%T", f.Value), "duration") {
+					why = "not a duration (examples: 500ms, 5s, 1m)"
+				}
+			case strings.HasPrefix(why, "time: "):
+				why = "not a duration (examples: 500ms, 5s, 1m)"
+			}
+			return usageErrorf("--%s %s: %s", name, val, why).withHint("%s", help)
+		}
+	}
+	// invalid boolean value "maybe" for -every-file: parse error
+	if rest, ok := strings.CutPrefix(msg, "invalid boolean value "); ok {
+		if val, after, ok := strings.Cut(rest, " for -"); ok {
+			name, _, _ := strings.Cut(after, ":")
+			return usageErrorf("--%s=%s: not true or false", name, strings.Trim(val, `"`)).
+				withHint("--%s alone turns it on; --%s=false turns it off", name, name)
+		}
+	}
+	if name, ok := strings.CutPrefix(msg, "bad flag syntax: "); ok {
+		return usageErrorf("%q is not a flag", name).withHint("write flags as --name value or --name=value; %s", help)
+	}
+	return usageErrorf("%v", err).withHint("%s", help)
+}
+
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// nearestFlag returns the flag of fs closest to name (by edit distance, at
+// most a third of its length), or "".
+func nearestFlag(fs *flag.FlagSet, name string) string {
+	best, bestD := "", len(name)/3+1
+	fs.VisitAll(func(f *flag.Flag) {
+		if len(f.Name) < 2 {
+			return
+		}
+		if d := editDistance(strings.ToLower(name), f.Name); d < bestD || (d == bestD && best == "") {
+			best, bestD = f.Name, d
+		}
+	})
+	return best
+}
+
+// editDistance is the Levenshtein distance of two short ASCII strings.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// setFlags returns the names of the flags given on the command line.
+func setFlags(fs *flag.FlagSet) map[string]bool {
+	m := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { m[f.Name] = true })
+	return m
 }

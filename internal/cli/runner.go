@@ -58,11 +58,23 @@ func finish(env *Env, c *commonFlags, o outcome) error {
 	case c.format == "json":
 		err = report.WriteJSON(&buf, rep)
 	case c.format == "sarif":
-		err = report.WriteSARIF(&buf, rep)
+		opts := c.sarif
+		if d, ok := domains[rep.Command]; ok && opts.Checks == nil {
+			opts.Checks = d.checks
+			if d.doc != "" {
+				opts.DocsURI = docsBase + d.doc
+			}
+		}
+		err = report.WriteSARIF(&buf, rep, opts)
+	case c.format == "cyclonedx":
+		err = report.WriteCycloneDX(&buf, c.cyclonedx(rep))
 	case o.product != nil:
 		err = o.product(&buf)
 	default:
 		t := &textWriter{w: &buf}
+		if c.output == "" || c.output == "-" {
+			t.width = env.Width // a file gets whole lines
+		}
 		o.text(t)
 		err = t.err
 	}

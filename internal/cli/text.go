@@ -15,6 +15,8 @@ import (
 type textWriter struct {
 	w   io.Writer
 	err error
+	// width is the terminal's (0: none); tables fit it.
+	width int
 }
 
 // printf writes one piece of the text view. String arguments are made one
@@ -54,9 +56,36 @@ func (t *textWriter) lines(s string) {
 	}
 }
 
-// table writes a table (its cells are made printable by report.Table).
+// table writes a table (its cells are made printable by report.Table),
+// fitted to the terminal.
 func (t *textWriter) table(tb *report.Table) {
+	tb.Width = t.width
 	if t.err == nil {
 		t.err = tb.Write(t.w)
 	}
+}
+
+// textWidth is the width prose is wrapped to: the terminal's, at most
+// def; def when there is no terminal.
+func (t *textWriter) textWidth(def int) int {
+	if t.width > 0 {
+		return max(min(t.width, def), 40)
+	}
+	return def
+}
+
+// para writes text as a paragraph: the first line after first, the rest
+// after indent, wrapped to the terminal (or to def runes when there is
+// none; 0 keeps it on one line).
+func (t *textWriter) para(first, indent, text string, def int) {
+	w := t.textWidth(def)
+	if def == 0 && t.width > 0 {
+		w = t.width
+	}
+	if w == 0 {
+		t.printf("%s%s\n", first, text)
+		return
+	}
+	wrapped := wrap(text, indent, w-len([]rune(indent)))
+	t.lines(first + strings.TrimPrefix(wrapped, indent))
 }

@@ -100,6 +100,9 @@ type FileStats struct {
 	// without a time when a time filter was set (they are left out too).
 	OutOfRange int64
 	Untimed    int64
+	// Earliest and Latest are the times (Unix nanoseconds) of the first
+	// and last connection with a time, in the window or not; 0 when none.
+	Earliest, Latest int64
 	// Err is why reading stopped early, "" when the input was read whole.
 	Err string
 	// Empty is set when the input held no byte at all (after gzip).
@@ -144,6 +147,9 @@ func (f *FileStats) merge(o *FileStats) {
 	f.Unknown += o.Unknown
 	f.OutOfRange += o.OutOfRange
 	f.Untimed += o.Untimed
+	if o.Earliest != 0 {
+		f.Earliest, f.Latest = minTime(f.Earliest, o.Earliest), max(f.Latest, o.Latest)
+	}
 }
 
 // UnknownLine is a line (or record) of no known shape.
@@ -241,6 +247,9 @@ func (a *aggregator) add(fi int, ev *Event) {
 		return
 	}
 	fs.Traffic++
+	if ev.Time != 0 {
+		fs.Earliest, fs.Latest = minTime(fs.Earliest, ev.Time), max(fs.Latest, ev.Time)
+	}
 	o := a.opts
 	if o.Since != 0 || o.Until != 0 {
 		if ev.Time == 0 {

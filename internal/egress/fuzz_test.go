@@ -91,9 +91,25 @@ func FuzzAnalyze(f *testing.F) {
 	f.Add(append([]byte("\xef\xbb\xbf[\n"), `{"msg_s":"x"}]`...), uint8(0))
 	f.Add(utf16Bytes(msg, true), uint8(0))
 	f.Add(utf16Bytes(`{"records":[{"properties":{"msg":"`+msg[:len(msg)-2]+`"}}]}`, false), uint8(0))
+	// Small chunks: cheap runs, and chunk boundaries inside the records.
+	defer func(n int) { chunkSize = n }(chunkSize)
+	chunkSize = 4 << 10
 	f.Fuzz(func(t *testing.T, data []byte, format uint8) {
 		opts := Options{Format: Formats[int(format)%len(Formats)], Workers: 2, All: format&0x80 != 0}
-		res, err := Analyze(context.Background(), []Input{bytesInput("fuzz", data)}, opts)
+		// The fuzzer has no per-input timeout: a hang would only stall it
+		// (that is how FuzzAnalyze once ran 11 inputs a minute).
+		var res *Result
+		var err error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			res, err = Analyze(context.Background(), []Input{bytesInput("fuzz", data)}, opts)
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("Analyze still running after 10s on %d bytes (format %s)", len(data), opts.Format)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,7 +6,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"os"
-	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -250,7 +250,9 @@ func TestNotELF(t *testing.T) {
 }
 
 // TestHostileHeaders checks claims that would make a naive reader
-// allocate or read far beyond the file.
+// allocate or read far beyond the file: whatever the headers claim, the
+// readers allocate no more than maxHostileAlloc for a file of a few KiB
+// (a naive reader would ask for 2^40 bytes, or 65,535 headers).
 func TestHostileHeaders(t *testing.T) {
 	base := sampleGo()
 	le := binary.LittleEndian
@@ -271,12 +273,41 @@ func TestHostileHeaders(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			b := append([]byte(nil), base...)
 			tt.edit(b)
-			f, err := Open(bytes.NewReader(b), int64(len(b)))
-			if err == nil {
-				exercise(f)
+			got := allocated(func() {
+				f, err := Open(bytes.NewReader(b), int64(len(b)))
+				if err == nil {
+					exercise(f)
+				}
+			})
+			clean := allocated(func() {
+				f, err := Open(bytes.NewReader(base), int64(len(base)))
+				if err == nil {
+					exercise(f)
+				}
+			})
+			t.Logf("%d bytes allocated (%d for the file unedited)", got, clean)
+			if got > maxHostileAlloc {
+				t.Errorf("%d bytes allocated for a %d-byte file whose headers lie; want at most %d", got, len(b), maxHostileAlloc)
 			}
 		})
 	}
+}
+
+// maxHostileAlloc bounds what the readers allocate for the few-KiB file
+// of TestHostileHeaders: at most two read buffers' worth (chunkSize each),
+// never a size a header claims. (The unedited file, read whole, takes
+// about 87 KiB; the lying ones a few KiB, as their reads stop early.)
+const maxHostileAlloc = 2 * chunkSize
+
+// allocated returns the bytes fn allocates (on this goroutine's run; the
+// test runs nothing else meanwhile).
+func allocated(fn func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	fn()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
 }
 
 // exercise runs every reader on f, as Inspect does.
@@ -296,12 +327,18 @@ func addSeeds(f *testing.F) {
 			f.Add(data)
 		}
 	}
-	matches, _ := filepath.Glob("testdata/seed/*")
-	for _, m := range matches {
-		if data, err := os.ReadFile(m); err == nil {
-			f.Add(data)
-		}
-	}
+	// Files built here, one per reader: a relocatable with symbols, a
+	// Go executable whose build information and function table sit in a
+	// RELRO section, and an executable with no sections at all. (Bugs the
+	// fuzzer finds are kept under testdata/fuzz, which go test replays.)
+	f.Add(buildELF(elf.ET_REL, []section{
+		{name: ".rodata", typ: elf.SHT_PROGBITS, flags: elf.SHF_ALLOC, data: []byte("GnuTLS 3.8.9\x00wolfSSL\x00")},
+	}))
+	f.Add(buildELF(elf.ET_EXEC, []section{
+		{name: ".go.buildinfo", typ: elf.SHT_PROGBITS, flags: elf.SHF_ALLOC | elf.SHF_WRITE, data: []byte(goBuildInfo("go1.26.8", "path\tx\nbuild\tGOFIPS140=v1.0.0\n"))},
+		{name: ".data.rel.ro", typ: elf.SHT_PROGBITS, flags: elf.SHF_ALLOC, data: pclntab120("main.main", "crypto/tls.Dial")},
+	}))
+	f.Add(buildELF(elf.ET_EXEC, nil))
 }
 
 // FuzzOpen feeds arbitrary bytes to the ELF reader and every section

@@ -103,20 +103,20 @@ func verdictFindings(r Result) []report.Finding {
 	switch {
 	case r.Kind == KindUnreadable:
 		return []report.Finding{{
-			ID: FindingUnreadable, Severity: report.Error, Subject: r.Path,
+			ID: FindingUnreadable, Severity: report.Error, Subject: r.Path, Path: r.Path,
 			Message:     firstOr(r.Reasons, "unreadable") + ": its crypto cannot be checked",
 			Remediation: "check the file's permissions (run as a user that can read it), whether it is truncated, or unpack it (upx -d) and scan the result",
 		}}
 	case r.Verdict == Noncompliant:
 		return []report.Finding{{
-			ID: FindingNoncompliant, Severity: r.Verdict.Severity(), Subject: r.Path,
+			ID: FindingNoncompliant, Severity: r.Verdict.Severity(), Subject: r.Path, Path: r.Path,
 			Message:     fmt.Sprintf("%s (%s): %s", r.Path, strings.Join(r.Crypto, ", "), firstOr(r.Reasons, "")),
 			Citation:    citation(r),
 			Remediation: remediation(r),
 		}}
 	case r.Verdict == Conditional:
 		return []report.Finding{{
-			ID: FindingConditional, Severity: r.Verdict.Severity(), Subject: r.Path,
+			ID: FindingConditional, Severity: r.Verdict.Severity(), Subject: r.Path, Path: r.Path,
 			Message:     fmt.Sprintf("%s (%s): %s", r.Path, strings.Join(r.Crypto, ", "), firstOr(r.Reasons, "")),
 			Citation:    citation(r),
 			Remediation: "run the host in FIPS mode (kernel fips=1) and check that the module build is the validated one",
@@ -128,7 +128,7 @@ func verdictFindings(r Result) []report.Finding {
 // UnreadableFinding is the finding of a directory or file a walk could
 // not read.
 func UnreadableFinding(e WalkError) report.Finding {
-	return report.Finding{ID: FindingUnreadable, Severity: report.Error, Subject: e.Path,
+	return report.Finding{ID: FindingUnreadable, Severity: report.Error, Subject: e.Path, Path: e.Path,
 		Message: fmt.Sprintf("%s could not be read: %v", e.Path, e.cause()), Remediation: "run kensa as a user that can read it"}
 }
 
@@ -143,13 +143,14 @@ func ImageUnreadableFinding(ref image.Reference, err error) report.Finding {
 }
 
 // imageEntrySkipped is the finding of a layer entry kensa did not examine.
-func imageEntrySkipped(subject string, p image.Problem) report.Finding {
+func imageEntrySkipped(imageName string, p image.Problem) report.Finding {
 	msg := fmt.Sprintf("layer %d, %s: %s", p.Layer+1, p.Path, p.Reason)
 	if p.Layer < 0 {
 		msg = p.Reason // about the image, not one layer
 	}
 	return report.Finding{
-		ID: FindingImageEntrySkipped, Severity: report.Warning, Subject: subject, Message: msg,
+		ID: FindingImageEntrySkipped, Severity: report.Warning, Subject: imageName + " " + p.Path, Message: msg,
+		Path: p.Path, Image: imageName,
 		Remediation: "rebuild the image with a standard tool (docker, buildah, ko); this entry is not what a runtime would unpack as is",
 	}
 }
@@ -158,10 +159,16 @@ func imageEntrySkipped(subject string, p image.Problem) report.Finding {
 // "registry:org/app:1.2 /usr/bin/app", with the platform when several
 // were scanned.
 func ImageSubject(ref, platform string, multi bool, p string) string {
+	return ImageName(ref, platform, multi) + " " + p
+}
+
+// ImageName names an image in findings (Finding.Image): its reference,
+// with the platform when several were scanned.
+func ImageName(ref, platform string, multi bool) string {
 	if multi {
-		return fmt.Sprintf("%s [%s] %s", ref, platform, p)
+		return fmt.Sprintf("%s [%s]", ref, platform)
 	}
-	return ref + " " + p
+	return ref
 }
 
 func firstOr(s []string, def string) string {
@@ -273,4 +280,13 @@ func addCounts(a, b map[string]int) map[string]int {
 		a[k] += b[k]
 	}
 	return a
+}
+
+// WithoutCrypto reports whether r has nothing to say: no crypto found and
+// nothing left unchecked (no missing library, no unreadable function
+// table, no note). The text view counts such files instead of listing
+// them; the JSON report lists every result.
+func (r Result) WithoutCrypto() bool {
+	return r.Verdict == NotApplicable && r.Kind != KindUnreadable && len(r.Reasons) == 1 &&
+		!strings.HasPrefix(r.Reasons[0], "no crypto found")
 }

@@ -126,11 +126,12 @@ func ScanReference(ctx context.Context, ref image.Reference, opts Options, imgOp
 		for _, r := range scan.Results {
 			for _, fd := range Findings(r) {
 				fd.Subject = ImageSubject(r.Image, r.Platform, multi, r.Path)
+				fd.Image = ImageName(r.Image, r.Platform, multi)
 				o.Findings = append(o.Findings, fd)
 			}
 		}
 		for _, p := range scan.Problems {
-			o.Findings = append(o.Findings, imageEntrySkipped(ImageSubject(im.Reference, im.Platform, multi, p.Path), p))
+			o.Findings = append(o.Findings, imageEntrySkipped(ImageName(im.Reference, im.Platform, multi), p))
 		}
 	}
 	return o

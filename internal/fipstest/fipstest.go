@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -223,6 +224,11 @@ func Build() (*Set, error) {
 	return theSet, errSet
 }
 
+// partialFresh is how long a partial set (a fixture could not be built)
+// is reused by the other test binaries of a run before a build is tried
+// again: a missing compiler or a network hiccup must not stick.
+const partialFresh = 10 * time.Minute
+
 func build() (*Set, error) {
 	key := cacheKey()
 	base, err := os.UserCacheDir()
@@ -235,6 +241,22 @@ func build() (*Set, error) {
 	}
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return nil, err
+	}
+	// One build per machine at a time: go test runs the test binaries of
+	// several packages at once, and each would build the same set. The
+	// others wait on the lock, then find the set built.
+	unlock, err := lockFile(dir + ".lock")
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if data, err := os.ReadFile(filepath.Join(dir, "missing.txt")); err == nil {
+		return &Set{Dir: dir, missing: parseMissing(string(data))}, nil
+	}
+	partial := filepath.Join(filepath.Dir(dir), "partial-"+key)
+	if st, err := os.Stat(filepath.Join(partial, "missing.txt")); err == nil && time.Since(st.ModTime()) < partialFresh {
+		data, _ := os.ReadFile(filepath.Join(partial, "missing.txt"))
+		return &Set{Dir: partial, missing: parseMissing(string(data))}, nil
 	}
 	tmp, err := os.MkdirTemp(filepath.Dir(dir), "build-")
 	if err != nil {
@@ -292,17 +314,18 @@ func build() (*Set, error) {
 		return nil, err
 	}
 	if len(missing) > 0 {
-		// Do not cache a partial set: a missing compiler or a network
-		// hiccup must not stick. This process uses its own copy.
-		kept, err := os.MkdirTemp("", "kensa-fipstest-")
-		if err != nil {
+		// Do not cache a partial set for good: a missing compiler or a
+		// network hiccup must not stick. It is kept beside the cache as
+		// partial-KEY, one per key (replacing the last one, so failed
+		// builds leave nothing behind in /tmp), reused for partialFresh
+		// and removed once a whole set is built.
+		os.RemoveAll(partial)
+		if err := os.Rename(out, partial); err != nil {
 			return nil, err
 		}
-		if err := os.Rename(out, filepath.Join(kept, "set")); err != nil {
-			return nil, err
-		}
-		return &Set{Dir: filepath.Join(kept, "set"), missing: missing}, nil
+		return &Set{Dir: partial, missing: missing}, nil
 	}
+	os.RemoveAll(partial)
 	pruneOld(filepath.Dir(dir), filepath.Base(dir))
 	if err := os.Rename(out, dir); err != nil {
 		// Another process won the race: use its directory.
@@ -318,10 +341,14 @@ func build() (*Set, error) {
 func pruneOld(base, keep string) {
 	ents, _ := os.ReadDir(base)
 	for _, e := range ents {
-		if e.Name() == keep || strings.HasPrefix(e.Name(), "build-") {
+		if e.Name() == keep || e.Name() == keep+".lock" {
 			continue
 		}
-		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > 7*24*time.Hour {
+		age := 7 * 24 * time.Hour
+		if strings.HasPrefix(e.Name(), "build-") {
+			age = 24 * time.Hour // a build killed part-way; live ones are minutes old
+		}
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > age {
 			os.RemoveAll(filepath.Join(base, e.Name()))
 		}
 	}
@@ -508,4 +535,27 @@ func MakeRoot(s *Set, dir, provider string) error {
 		return LinkOrCopy(filepath.Join(mods, "fips.so"), filepath.Join(s.Dir, "legacy_as_fips.so"))
 	}
 	return nil
+}
+
+// lockFile takes an exclusive lock on name (created if need be), waiting
+// for another process that holds it; unlock releases it.
+func lockFile(name string) (unlock func(), err error) {
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking %s: %w", name, err)
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
 }

@@ -1,6 +1,10 @@
 package fipstest
 
-import "testing"
+import (
+	"path/filepath"
+	"testing"
+	"time"
+)
 
 func TestBuild(t *testing.T) {
 	s, err := Build()
@@ -11,5 +15,37 @@ func TestBuild(t *testing.T) {
 		if !s.Has(n) {
 			t.Errorf("fixture %s missing: %s", n, s.missing[n])
 		}
+	}
+}
+
+// TestLockFile: a second holder waits until the first releases the lock
+// (the fixture build runs once on a machine however many test binaries
+// ask for it).
+func TestLockFile(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "x.lock")
+	unlock, err := lockFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan struct{})
+	go func() {
+		u, err := lockFile(name)
+		if err != nil {
+			t.Error(err)
+		} else {
+			u()
+		}
+		close(got)
+	}()
+	select {
+	case <-got:
+		t.Fatal("the lock was taken twice")
+	case <-time.After(200 * time.Millisecond):
+	}
+	unlock()
+	select {
+	case <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the lock was not handed over")
 	}
 }

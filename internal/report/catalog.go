@@ -16,8 +16,8 @@ func Lookup(catalog []Check, id string) (Check, bool) {
 	return Check{}, false
 }
 
-// CheckList renders a catalog for a command's --help: one line per check,
-// "  id (severity)  title".
+// CheckList renders a catalog for a command's --help, within 80 columns:
+// "    id (severity)  title", the title wrapped under itself.
 func CheckList(catalog []Check) string {
 	w := 0
 	for _, c := range catalog {
@@ -26,7 +26,19 @@ func CheckList(catalog []Check) string {
 	var b strings.Builder
 	for _, c := range catalog {
 		head := fmt.Sprintf("%s (%s)", c.ID, c.Severity)
-		fmt.Fprintf(&b, "    %-*s  %s\n", w, head, c.Title)
+		fmt.Fprintf(&b, "    %-*s ", w, head)
+		col, room := 4+w+1, 80-(4+w+1)
+		line := 0
+		for _, word := range strings.Fields(c.Title) {
+			if line > 0 && line+1+len([]rune(word)) > room {
+				fmt.Fprintf(&b, "\n%*s", col, "")
+				line = 0
+			}
+			b.WriteString(" ")
+			b.WriteString(word)
+			line += 1 + len([]rune(word))
+		}
+		b.WriteString("\n")
 	}
 	return b.String()
 }

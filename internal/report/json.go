@@ -9,6 +9,10 @@ import (
 // Findings are sorted first (see [SortFindings]).
 func WriteJSON(w io.Writer, r *Report) error {
 	SortFindings(r.Findings)
+	if r.Findings == nil {
+		// "findings" is an array in every kensa/v1 report, empty or not.
+		r.Findings = []Finding{}
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)

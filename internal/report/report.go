@@ -5,8 +5,11 @@
 // of [Finding]s. A finding has a stable ID, a [Severity], the subject it is
 // about, a message in the user's terms, a citation (the standard, document
 // or data row it enforces) and a remediation. Domain packages decide; the
-// writers here only render: JSON ([WriteJSON], schema "kensa/v1"), SARIF 2.1.0
-// ([WriteSARIF]) and the helpers the text views share ([Table]).
+// writers here only render: JSON ([WriteJSON], schema "kensa/v1", described
+// by docs/kensa-v1.schema.json), SARIF 2.1.0 ([WriteSARIF]), CycloneDX
+// ([WriteCycloneDX], of a BOM the domain builds) and the helpers the text
+// views share ([Table]). Reports are read back ([Read]), joined ([Merge])
+// and compared ([Diff]) by a finding's [Finding.Fingerprint].
 package report
 
 import (
@@ -58,6 +61,16 @@ type Finding struct {
 	// Address and ServerName name the endpoint of a probe finding.
 	Address    string `json:"address,omitempty"`
 	ServerName string `json:"servername,omitempty"`
+	// Path is the file the finding is about, when it is about a file (as
+	// the command's results name it); Image is the container image that
+	// file is in ("registry:org/app:1.2", with " [linux/arm64]" when
+	// several platforms were scanned). SARIF turns a Path into a file
+	// location, everything else into a logical one.
+	Path  string `json:"path,omitempty"`
+	Image string `json:"image,omitempty"`
+	// Source names the report a finding came from, in a report joined
+	// by kensa report merge (see [Merge]); empty otherwise.
+	Source string `json:"source,omitempty"`
 }
 
 // Tool identifies the program that wrote a report.
@@ -80,6 +93,9 @@ type Report struct {
 	Findings []Finding `json:"findings"`
 	// Summary holds the command's counts.
 	Summary any `json:"summary"`
+	// Sources lists the reports a merged report was joined from (see
+	// [Merge]); empty for the report of one run.
+	Sources []Source `json:"sources,omitempty"`
 }
 
 // New returns a report for command with the schema and tool filled in.
@@ -99,15 +115,17 @@ func New(command, version string, generatedAt, at time.Time) *Report {
 // SortFindings orders findings most serious first, then by subject and ID,
 // so that every writer and every run shows them in the same order.
 func SortFindings(fs []Finding) {
-	slices.SortStableFunc(fs, func(a, b Finding) int {
-		return cmp.Or(
-			cmp.Compare(b.Severity.Rank(), a.Severity.Rank()),
-			cmp.Compare(a.Subject, b.Subject),
-			cmp.Compare(a.Address, b.Address),
-			cmp.Compare(a.ServerName, b.ServerName),
-			cmp.Compare(a.ID, b.ID),
-		)
-	})
+	slices.SortStableFunc(fs, compareFindings)
+}
+
+func compareFindings(a, b Finding) int {
+	return cmp.Or(
+		cmp.Compare(b.Severity.Rank(), a.Severity.Rank()),
+		cmp.Compare(a.Subject, b.Subject),
+		cmp.Compare(a.Address, b.Address),
+		cmp.Compare(a.ServerName, b.ServerName),
+		cmp.Compare(a.ID, b.ID),
+	)
 }
 
 // Worst returns the highest severity among fs, or "" when fs is empty.

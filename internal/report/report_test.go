@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -102,48 +103,6 @@ func TestEmptyReportHasArrays(t *testing.T) {
 	}
 }
 
-func TestSARIF(t *testing.T) {
-	var buf bytes.Buffer
-	if err := WriteSARIF(&buf, sample()); err != nil {
-		t.Fatal(err)
-	}
-	var log sarifLog
-	if err := json.Unmarshal(buf.Bytes(), &log); err != nil {
-		t.Fatal(err)
-	}
-	if log.Version != "2.1.0" || len(log.Runs) != 1 {
-		t.Fatalf("version %q, %d runs", log.Version, len(log.Runs))
-	}
-	run := log.Runs[0]
-	var ids []string
-	for _, r := range run.Tool.Driver.Rules {
-		ids = append(ids, r.ID)
-	}
-	if diff := cmp.Diff([]string{"a-err", "b-info", "c-warn"}, ids); diff != "" {
-		t.Errorf("rules (-want +got):\n%s", diff)
-	}
-	if len(run.Results) != 4 {
-		t.Fatalf("%d results, want 4", len(run.Results))
-	}
-	for _, res := range run.Results {
-		if got := run.Tool.Driver.Rules[res.RuleIndex].ID; got != res.RuleID {
-			t.Errorf("result %s points at rule %s", res.RuleID, got)
-		}
-	}
-	first := run.Results[0]
-	if first.Level != "error" || first.Locations[0].PhysicalLocation == nil ||
-		first.Locations[0].PhysicalLocation.ArtifactLocation.URI != "/usr/bin/a" {
-		t.Errorf("first result = %+v", first)
-	}
-	warn := run.Results[2]
-	if warn.Level != "warning" || warn.Locations[0].LogicalLocations[0].FullyQualifiedName != "lb:443" {
-		t.Errorf("endpoint result = %+v", warn)
-	}
-	if run.Results[3].Level != "note" {
-		t.Errorf("info level = %q, want note", run.Results[3].Level)
-	}
-}
-
 func TestTable(t *testing.T) {
 	tb := NewTable("PATH", "VERDICT", "REASON")
 	tb.MaxWidth = 8
@@ -195,5 +154,58 @@ func TestPrintable(t *testing.T) {
 	tb.Write(&b)
 	if strings.ContainsAny(b.String(), "\x1b\a") {
 		t.Errorf("table passed control characters: %q", b.String())
+	}
+}
+
+// TestTableFitsWidth: with Width set, the columns that may give way are
+// narrowed until every line fits; a path keeps its file name, a reason is
+// cut at its end; columns without Fit keep their width.
+func TestTableFitsWidth(t *testing.T) {
+	tb := NewTable("PATH", "VERDICT", "REASON")
+	tb.Row("/usr/lib/x86_64-linux-gnu/engines-3/libcrypto.so.3", "noncompliant", "libcrypto.so.3 (OpenSSL 3.0.19) has no FIPS provider (no ossl-modules/fips.so)")
+	tb.Row("/usr/bin/ls", "not-applicable", "no crypto library linked or embedded")
+	tb.Fit(0, FitMiddle, 16)
+	tb.Fit(2, FitEnd, 16)
+	for _, width := range []int{60, 80, 100} {
+		tb.Width = width
+		var b strings.Builder
+		if err := tb.Write(&b); err != nil {
+			t.Fatal(err)
+		}
+		for line := range strings.Lines(b.String()) {
+			line = strings.TrimRight(line, "\n")
+			if n := utf8.RuneCountInString(line); n > width {
+				t.Errorf("width %d: line of %d runes: %q", width, n, line)
+			}
+			if strings.Contains(line, "not-applicable") == false && strings.Contains(line, "noncompliant") && !strings.Contains(line, "/libcrypto.so.3") {
+				t.Errorf("width %d: the file name was cut: %q", width, line)
+			}
+		}
+		if !strings.Contains(b.String(), "not-applicable") {
+			t.Errorf("width %d: a column without Fit was cut:\n%s", width, b.String())
+		}
+	}
+	// Without Width nothing is cut.
+	tb.Width = 0
+	var b strings.Builder
+	tb.Write(&b)
+	if !strings.Contains(b.String(), "(no ossl-modules/fips.so)") {
+		t.Errorf("no width, yet cut:\n%s", b.String())
+	}
+}
+
+func TestCutMiddle(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"/usr/lib/x86_64-linux-gnu/libssl.so.3", 20, "/usr/li…/libssl.so.3"},
+		{"/usr/lib/libssl.so.3", 30, "/usr/lib/libssl.so.3"},
+		{"/a/very-long-file-name-indeed.so", 12, "/a/v…deed.so"},
+	} {
+		if got := cutMiddle(tt.in, tt.n); got != tt.want || utf8.RuneCountInString(got) > tt.n {
+			t.Errorf("cutMiddle(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
 	}
 }

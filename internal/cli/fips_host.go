@@ -1,0 +1,304 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/kensa-project/kensa/internal/fips/host"
+	"github.com/kensa-project/kensa/internal/report"
+)
+
+const fipsHostUsage = `Usage: kensa fips host [flags]
+
+Checks whether this host is really in FIPS mode, consistently and durably,
+and which crypto module every running process is using right now.
+
+Host posture, in order, each with the files it read: os-release; the
+kernel flag (/proc/sys/crypto/fips_enabled; absent = the kernel cannot do
+FIPS); fips_name/fips_version; fips=1 (and boot=) on the running command
+line and in every /boot/loader/entries/*.conf (or the GRUB defaults), so
+the next boot keeps it; the crypto policy (config against state/current,
+allowed FIPS subpolicies, RHEL 10's bind mounts); OpenSSL: which
+openssl.cnf applies, whether the FIPS provider is activated there or by
+the distribution's kernel-flag patch (RHEL, Fedora, SUSE, Azure Linux
+SymCrypt), the provider's verdict from fips scan's module table, and
+fipsmodule.cnf's module-mac against the provider file; GnuTLS, NSS and
+libgcrypt; legacy markers (/etc/system-fips, dracut fips) as info.
+
+Every process: its executable (read through /proc/PID/exe, classified by
+the same engine as fips scan, once per file); its memory maps (libcrypto,
+ossl-modules/fips.so, symcryptprovider.so, legacy.so, GnuTLS, NSS,
+libgcrypt actually loaded now); its start environment (GODEBUG fips140,
+GOFIPS, GOLANG_FIPS, OPENSSL_CONF, OPENSSL_MODULES, OPENSSL_FORCE_FIPS_MODE,
+interpreted per toolchain and distribution); the kernel flag as the process
+sees it (a container can be shown 0 on a FIPS host); its container id and
+pod UID from its cgroup. Verdicts: compliant, noncompliant, undetermined
+(libcrypto configured to load the FIPS provider but none mapped yet: the
+maps cannot prove use), unreadable (kensa may not read it: a gap, never a
+pass), not-applicable (no crypto). Processes that exit during the scan are
+skipped and counted. Nothing is executed, attached to or signalled; run as
+root to see every process (as another user, other users' processes are
+unreadable).
+
+Flags:
+    --root DIR          the host's root filesystem (default /); for a host
+                        mounted into a container: --root /host
+    --proc DIR          the host's /proc (default /proc, or DIR/proc with
+                        --root DIR); with hostPID: --proc /host/proc
+    --pid PID           only this process (repeat, or separate with commas)
+    --no-processes      the host posture only
+    --accept WHAT       also accept in-process or historical modules (as
+                        fips scan)
+    --format text|json|sarif
+    --output FILE, -o FILE
+    --fail-on error|warning|never
+                        exit 1 when a finding is at or above this
+                        (default error)
+    --at TIME           evaluate module validation status as of TIME
+
+Examples:
+    kensa fips host
+    kensa fips host --no-processes
+    kensa fips host --pid 1234 --pid 5678
+    kensa fips host --format json -o node.json
+    kensa fips host --root /host --proc /host/proc --format json   (DaemonSet)
+    kensa fips host --fail-on warning
+
+Exit codes: 0 no finding at or above --fail-on, 1 findings at or above it
+(a non-FIPS kernel is one), 2 kensa could not do what was asked (no such
+--root or --proc, a bad flag).
+`
+
+func runFipsHost(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet("fips host")
+	common := addCommon(fs, "error")
+	root := fs.String("root", "/", "")
+	proc := fs.String("proc", "", "")
+	noProcs := fs.Bool("no-processes", false, "")
+	var pids []int
+	var pidErr error
+	fs.Func("pid", "", func(s string) error {
+		for _, p := range strings.Split(s, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(p))
+			if err != nil || n <= 0 {
+				pidErr = usageErrorf("--pid %q is not a process id", p).withHint("give a number: --pid 1234")
+				return fmt.Errorf("not a process id: %q", p)
+			}
+			pids = append(pids, n)
+		}
+		return nil
+	})
+	var accepts []string
+	fs.Func("accept", "", func(s string) error {
+		accepts = append(accepts, strings.Split(s, ",")...)
+		return nil
+	})
+	pos, err := parseCommand(env, fs, common, fipsHostUsage+findingsHelp("docs/fips-host.md", host.Checks), args)
+	if pidErr != nil {
+		return pidErr
+	}
+	if err != nil || pos == nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageErrorf("fips host takes no arguments (got %q)", pos[0]).
+			withHint("to scan files use kensa fips scan %s; to limit processes use --pid", pos[0])
+	}
+	if *noProcs && len(pids) > 0 {
+		return usageErrorf("--no-processes and --pid contradict each other").withHint("use one of them")
+	}
+	opts := host.Options{Root: *root, Proc: *proc, PIDs: pids, NoProcesses: *noProcs}
+	opts.FIPS.At = common.at
+	for _, a := range accepts {
+		switch strings.TrimSpace(a) {
+		case "in-process":
+			opts.FIPS.Accept.InProcess = true
+		case "historical":
+			opts.FIPS.Accept.Historical = true
+		case "":
+		default:
+			return usageErrorf("--accept %q is not something kensa can accept", a).
+				withHint("use --accept in-process, --accept historical, or both")
+		}
+	}
+	if st, err := os.Stat(*root); err != nil || !st.IsDir() {
+		return usageErrorf("--root %s is not a directory", *root).
+			withHint("give the directory where the host's root filesystem is mounted (default /)")
+	}
+	if opts.Proc == "" {
+		opts.Proc = filepath.Join(*root, "proc")
+	}
+	if _, err := os.ReadDir(opts.Proc); err != nil {
+		return usageErrorf("--proc %s cannot be read: %v", opts.Proc, unwrapPath(err)).
+			withHint("give the host's /proc (with hostPID in a pod: --proc /host/proc)")
+	}
+	for _, p := range pids {
+		if _, err := os.Lstat(filepath.Join(opts.Proc, strconv.Itoa(p))); err != nil {
+			return usageErrorf("--pid %d: no such process in %s", p, opts.Proc).
+				withHint("list the running processes with ps; with --proc, the pid as the host sees it")
+		}
+	}
+	if err := checkOutput("--output", common.output); err != nil {
+		return err
+	}
+	prog := newProgress(env)
+	opts.Progress = func(done, total int) {
+		prog.update("kensa: %d of %s inspected", done, report.Count(total, "process", "processes"))
+	}
+	scan, err := host.Run(ctx, opts)
+	prog.done()
+	if err != nil {
+		if ctx.Err() != nil {
+			return usageErrorf("interrupted: %v", ctx.Err())
+		}
+		return usageErrorf("fips host: %v", err).withHint("check --root and --proc")
+	}
+	rep := newReport(env, "fips host", common.at)
+	rep.Results, rep.Findings, rep.Summary = scan.Results, scan.Findings, scan.Summary
+	return finish(env, common, outcome{rep: rep, text: func(t *textWriter) { writeFipsHostText(t, scan) }})
+}
+
+func writeFipsHostText(t *textWriter, s *host.Scan) {
+	var procs []host.Result
+	tb := report.NewTable("CHECK", "STATUS", "VALUE")
+	tb.MaxWidth = 120
+	name := ""
+	for _, r := range s.Results {
+		if r.Kind == host.KindProcess {
+			procs = append(procs, r)
+			continue
+		}
+		name = r.Host
+		tb.Row(r.Check, r.Status, r.Value)
+	}
+	if name != "" {
+		t.printf("host %s\n", name)
+	}
+	t.table(tb)
+	if len(procs) > 0 {
+		t.printf("\n")
+		slices.SortStableFunc(procs, func(a, b host.Result) int {
+			if d := b.Verdict.Rank() - a.Verdict.Rank(); d != 0 {
+				return d
+			}
+			return a.PID - b.PID
+		})
+		pt := report.NewTable("PID", "EXE", "CONTAINER", "CRYPTO", "VERDICT", "REASON")
+		pt.MaxWidth = 160
+		var unreadable []string
+		for _, r := range procs {
+			if r.Verdict == host.Unreadable {
+				unreadable = append(unreadable, strconv.Itoa(r.PID))
+				continue
+			}
+			if r.Verdict == host.NotApplicable {
+				continue
+			}
+			c := "-"
+			if r.ContainerID != "" {
+				c = r.ContainerID[:min(12, len(r.ContainerID))]
+			}
+			crypto := strings.Join(r.Crypto, ",")
+			if crypto == "" {
+				crypto = "-"
+			}
+			pt.Row(strconv.Itoa(r.PID), cmpOrS(r.Exe, "["+r.Comm+"]"), c, crypto, string(r.Verdict), firstReason(r.Reasons))
+		}
+		t.table(pt)
+		if len(unreadable) > 0 {
+			shown := unreadable[:min(len(unreadable), 12)]
+			more := ""
+			if len(unreadable) > len(shown) {
+				more = ", …"
+			}
+			t.printf("%s could not be read (pid %s%s): a coverage gap, never a pass; run as root to see them\n",
+				report.Count(len(unreadable), "process", "processes"), strings.Join(shown, ", "), more)
+		}
+	}
+	if len(s.Findings) > 0 {
+		t.printf("\n")
+		// Host findings one per line; process findings grouped by id
+		// (the table above has each process's reason; --format json has
+		// every finding).
+		type group struct {
+			sev  report.Severity
+			pids []string
+		}
+		groups := map[string]*group{}
+		var order []string
+		for _, f := range s.Findings {
+			if !strings.HasPrefix(f.ID, "process-") {
+				t.printf("%s %s: %s: %s\n", f.Severity, f.ID, f.Subject, f.Message)
+				continue
+			}
+			key := string(f.Severity) + " " + f.ID
+			g := groups[key]
+			if g == nil {
+				g = &group{sev: f.Severity}
+				groups[key] = g
+				order = append(order, key)
+			}
+			pid, _, _ := strings.Cut(strings.TrimPrefix(f.Subject, "pid "), " ")
+			if !slices.Contains(g.pids, pid) {
+				g.pids = append(g.pids, pid)
+			}
+		}
+		for _, key := range order {
+			g := groups[key]
+			_, id, _ := strings.Cut(key, " ")
+			c, _ := report.Lookup(host.Checks, id)
+			shown := g.pids[:min(len(g.pids), 8)]
+			more := ""
+			if len(g.pids) > len(shown) {
+				more = ", …"
+			}
+			t.printf("%s %s: %s (pid %s%s): %s\n", g.sev, id, report.Count(len(g.pids), "process", "processes"), strings.Join(shown, ", "), more, c.Title)
+		}
+	}
+	sum := s.Summary
+	t.printf("\n")
+	var parts []string
+	for _, v := range []host.Verdict{host.Noncompliant, host.Undetermined, host.Unreadable, host.Compliant, host.NotApplicable} {
+		parts = append(parts, fmt.Sprintf("%d %s", sum.Verdicts[string(v)], v))
+	}
+	t.printf("%s: %s (%d exited during the scan; %d without an executable, kernel threads or zombies, passed over)\n", report.Count(sum.Processes, "process", "processes"), strings.Join(parts, ", "), sum.Skipped, sum.KernelThreads)
+	if len(sum.Backends) > 0 {
+		var bs []string
+		for _, b := range slices.Sorted(maps.Keys(sum.Backends)) {
+			bs = append(bs, fmt.Sprintf("%s %d", b, sum.Backends[b]))
+		}
+		t.printf("backends: %s\n", strings.Join(bs, ", "))
+	}
+	if n := len(sum.Containers) - 1; n > 0 || (n == 0 && sum.Containers["host"] == nil) {
+		t.printf("containers: %d (--format json counts verdicts per container)\n", len(sum.Containers)-boolInt(sum.Containers["host"] != nil))
+	}
+	t.printf("(processes without crypto are not listed; --format json lists every process with its maps, environment switches and modules)\n")
+}
+
+func cmpOrS(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func init() {
+	registerDomain("fips host", domainInfo{checks: host.Checks, doc: "docs/fips-host.md", summarize: func(_ []json.RawMessage, _ []report.Finding, sums []json.RawMessage) (any, error) {
+		// The processes are gone: the inputs' counts are added up.
+		return addSummaries(sums, (*host.Summary).Add)
+	}})
+}
