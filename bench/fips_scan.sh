@@ -1,9 +1,10 @@
 #!/bin/sh
 # Side by side: `kensa fips scan DIR` (every ELF executable and shared
 # library, classified, dependencies resolved) against `go version DIR`
-# (what a user would otherwise run; it looks at Go binaries only), on a
-# warm page cache. Prints the median wall time of RUNS runs of each, the
-# ratio, and kensa's peak RSS (GNU time's %M).
+# (what a user would otherwise run; it looks at Go binaries only) and the
+# bare walk `find DIR -type f -perm -u+x`, on a warm page cache. Prints
+# the median wall time of RUNS runs of each, the ratios, and kensa's peak
+# RSS (GNU time's %M).
 #
 #   bench/fips_scan.sh [DIR] [RUNS]      (defaults: /usr 5)
 set -eu
@@ -27,11 +28,14 @@ measure() { # label command...: prints "seconds maxrss_kib" per run
 		END { m = t[int((n + 1) / 2)]; printf "%s %s %d\n", label, m, rss }'
 }
 
+fd=$(measure "find" find "$dir" -type f -perm -u+x)
 gv=$(measure "go version" go version "$dir")
 ks=$(measure "kensa" "$bin" fips scan --fail-on never "$dir")
 rm -f /tmp/bench.$$
+echo "$fd" | awk '{ printf "find %s -type f -perm -u+x: median %.2f s\n", "'"$dir"'", $2 }'
 echo "$gv" | awk '{ printf "go version %s:       median %.2f s, peak RSS %.1f MiB\n", "'"$dir"'", $3, $4 / 1024 }'
 echo "$ks" | awk '{ printf "kensa fips scan %s:  median %.2f s, peak RSS %.1f MiB\n", "'"$dir"'", $2, $3 / 1024 }'
 g=$(echo "$gv" | awk '{ print $3 }')
 k=$(echo "$ks" | awk '{ print $2 }')
-awk -v g="$g" -v k="$k" 'BEGIN { printf "ratio kensa / go version: %.2f (%d runs each, warm cache)\n", k / g, '"$runs"' }'
+f=$(echo "$fd" | awk '{ print $2 }')
+awk -v g="$g" -v k="$k" -v f="$f" 'BEGIN { printf "ratio kensa / go version: %.2f, kensa / find: %.2f (%d runs each, warm cache)\n", k / g, k / f, '"$runs"' }'

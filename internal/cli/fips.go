@@ -34,9 +34,14 @@ libraries, OpenSSL and Env (GODEBUG=fips140, GOFIPS, GOLANG_FIPS,
 OPENSSL_CONF, OPENSSL_FORCE_FIPS_MODE) decide. Nothing scanned is ever run.
 
 Backends: go-std, go-boringcrypto, go-fips140, go-openssl, openssl,
-openssl-static, boringssl, gnutls, nss, libgcrypt, wolfssl, mbedtls.
+openssl-static, boringssl, aws-lc, gnutls, nss, libgcrypt, wolfssl,
+mbedtls, k5crypto, libsodium, libtomcrypt, rust-ring, rust-rustls,
+rustcrypto; Java: java-jdk (a JDK's java.security, kind java-runtime),
+bc-fips and bcprov (Bouncy Castle in jars, wars and fat jars, kind jar).
 Verdicts: compliant, conditional (compliant when the host runs in FIPS
-mode), noncompliant, not-applicable (no crypto).
+mode), noncompliant, unknown (no crypto seen, but needed libraries are
+missing from --root: a warning), unreadable (an error), not-applicable
+(no crypto).
 
 Flags:
     --root DIR          resolve shared libraries inside DIR, as the loader
@@ -80,8 +85,8 @@ Examples:
     kensa fips scan --images images.txt --format json --output report.json
 
 Exit codes: 0 no file at or above --fail-on, 1 files at or above it, 2 kensa
-could not do what was asked (a target that does not exist, an image that
-could not be scanned).
+could not do what was asked (a target that does not exist, a directory
+that could not be read, an image that could not be scanned).
 `
 
 func runFipsScan(ctx context.Context, env *Env, args []string) error {
@@ -194,10 +199,18 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 	rep := newReport(env, "fips scan", common.at)
 	rep.Results, rep.Findings, rep.Summary = results, findings, sum
 	o := outcome{rep: rep, text: func(t *textWriter) { writeFipsText(t, fipsListed(results, targets, *all), walkErrs, failed, sum) }}
-	if len(failed) > 0 {
+	switch {
+	case len(failed) > 0:
 		// A target that could not be scanned never looks like success.
 		o.after = usageErrorf("%d of %d images could not be scanned (the report lists them as image-unreadable)", len(failed), len(refs)).
 			withHint("%s", failed[0].Err.Error())
+	case len(walkErrs) > 0:
+		// A directory kensa could not list hides files: exit 2, as
+		// egress analyze does for an input it could not read.
+		first := slices.MinFunc(walkErrs, func(a, b fips.WalkError) int { return cmp.Compare(a.Path, b.Path) })
+		o.after = usageErrorf("cannot read %s (the report lists %s as unreadable)", first.Error(),
+			report.Count(len(walkErrs), "path", "paths")).
+			withHint("run kensa as a user that can read the whole tree")
 	}
 	return finish(env, common, o)
 }
@@ -249,8 +262,10 @@ func writeFipsText(t *textWriter, rs []fips.Result, errs []fips.WalkError, faile
 		t.printf("image not scanned: %s: %s\n", o.Ref.String(), o.Err.Error())
 	}
 	var parts []string
-	for _, v := range []fips.Verdict{fips.Noncompliant, fips.Conditional, fips.Compliant, fips.NotApplicable} {
-		parts = append(parts, fmt.Sprintf("%d %s", sum.Verdicts[string(v)], v))
+	for _, v := range fips.Verdicts {
+		if n := sum.Verdicts[string(v)]; n > 0 || (v != fips.Unreadable && v != fips.Unknown) {
+			parts = append(parts, fmt.Sprintf("%d %s", n, v))
+		}
 	}
 	t.printf("%s classified (%d examined): %s\n", report.Count(sum.Results, "file", "files"), sum.Files, strings.Join(parts, ", "))
 	if hidden := sum.Results - len(rs); hidden > 0 {

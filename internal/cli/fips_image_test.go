@@ -190,13 +190,13 @@ func TestFipsScanImages(t *testing.T) {
 		{"whiteout and opaque directory", []string{"registry:" + reg + "/wh:1"},
 			[]string{host + " /app/fips compliant", host + " /opt/fips compliant"}, nil},
 		{"openssl without a FIPS provider", []string{"registry:" + reg + "/c:nofips"},
-			[]string{host + " /" + lib + "/libc.so.6 not-applicable", host + " /" + lib + "/libcrypto.so.3 noncompliant", host + " /" + lib + "/libssl.so.3 noncompliant", host + " /usr/bin/openssl noncompliant"},
+			[]string{host + " /" + lib + "/libc.so.6 unknown", host + " /" + lib + "/libcrypto.so.3 noncompliant", host + " /" + lib + "/libssl.so.3 noncompliant", host + " /usr/bin/openssl noncompliant"},
 			map[string]string{"/usr/bin/openssl": "no FIPS provider"}},
 		{"openssl with a FIPS provider", []string{"registry:" + reg + "/c:fips"},
-			[]string{host + " /" + lib + "/libc.so.6 not-applicable", host + " /" + lib + "/libcrypto.so.3 conditional", host + " /" + lib + "/libssl.so.3 conditional", host + " /" + lib + "/ossl-modules/fips.so conditional", host + " /usr/bin/openssl conditional"},
+			[]string{host + " /" + lib + "/libc.so.6 unknown", host + " /" + lib + "/libcrypto.so.3 conditional", host + " /" + lib + "/libssl.so.3 conditional", host + " /" + lib + "/ossl-modules/fips.so conditional", host + " /usr/bin/openssl conditional"},
 			map[string]string{"/usr/bin/openssl": "configured in /usr/lib/ssl/fipsmodule.cnf"}},
 		{"OPENSSL_CONF without the provider", []string{"registry:" + reg + "/c:fipsconf"},
-			[]string{host + " /" + lib + "/libc.so.6 not-applicable", host + " /" + lib + "/libcrypto.so.3 noncompliant", host + " /" + lib + "/libssl.so.3 noncompliant", host + " /" + lib + "/ossl-modules/fips.so noncompliant", host + " /usr/bin/openssl noncompliant"},
+			[]string{host + " /" + lib + "/libc.so.6 unknown", host + " /" + lib + "/libcrypto.so.3 noncompliant", host + " /" + lib + "/libssl.so.3 noncompliant", host + " /" + lib + "/ossl-modules/fips.so noncompliant", host + " /usr/bin/openssl noncompliant"},
 			map[string]string{"/usr/bin/openssl": "image Env OPENSSL_CONF=/etc/app/openssl.cnf replaces the default configuration"}},
 		{"index, default platform", []string{"registry:" + reg + "/multi:1"}, goWant, nil},
 		{"index, other platform", []string{"--platform", other, "registry:" + reg + "/multi:1"}, []string{other + " /app/plain noncompliant"}, nil},
@@ -274,7 +274,7 @@ func TestFipsScanHostileImage(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	want := []string{host + " /app/broken not-applicable", host + " /app/dangling not-applicable", host + " /app/fips compliant"}
+	want := []string{host + " /app/broken unreadable", host + " /app/dangling unreadable", host + " /app/fips compliant"}
 	if diff := cmp.Diff(want, rep.verdicts()); diff != "" {
 		t.Errorf("verdicts (-want +got):\n%s", diff)
 	}

@@ -137,6 +137,11 @@ func (f *File) readGoString(addr uint64, ptrSize int, bo binary.ByteOrder, limit
 	} else {
 		p, n = bo.Uint64(hdr), bo.Uint64(hdr[8:])
 	}
+	if n == 0 {
+		// An empty string's pointer may point anywhere, .bss included
+		// (Go 1.13–1.17 toolchain binaries built without modules).
+		return "", nil
+	}
 	if n > limit {
 		return "", fmt.Errorf("string of %d bytes, more than kensa reads", n)
 	}
@@ -151,13 +156,20 @@ func (f *File) readGoString(addr uint64, ptrSize int, bo binary.ByteOrder, limit
 }
 
 // readVirtual fills b from virtual address addr through the PT_LOAD
-// segments.
+// segments. Bytes past a segment's file size (its .bss) read as zeros.
 func (f *File) readVirtual(addr uint64, b []byte) error {
 	for _, p := range f.Progs {
-		if p.Type != elf.PT_LOAD || addr < p.Vaddr || addr-p.Vaddr >= p.Filesz {
+		if p.Type != elf.PT_LOAD || addr < p.Vaddr || addr-p.Vaddr >= max(p.Filesz, p.Memsz) {
 			continue
 		}
 		d := addr - p.Vaddr
+		if d >= p.Filesz {
+			if uint64(len(b)) > p.Memsz-d {
+				return errors.New("string crosses the end of its segment")
+			}
+			clear(b)
+			return nil
+		}
 		if uint64(len(b)) > p.Filesz-d {
 			return errors.New("string crosses the end of its segment")
 		}
@@ -258,4 +270,47 @@ func splitSetting(s string) (string, string) {
 		}
 	}
 	return key, s
+}
+
+// GoSections reports whether the section headers name a section only the
+// Go linker writes (.gopclntab, .go.buildinfo, .note.go.buildid,
+// .gosymtab): a cheap test that gates the costlier search for a Go
+// function table in binaries without build information.
+func (f *File) GoSections() bool {
+	for _, s := range f.Sections {
+		switch s.Name {
+		case ".gopclntab", ".data.rel.ro.gopclntab", ".go.buildinfo", ".note.go.buildid", ".gosymtab", ".go.fipsinfo", ".go.module":
+			return true
+		}
+	}
+	return false
+}
+
+// GoVersionSymbol reads the Go toolchain version from the runtime's
+// runtime.buildVersion variable through the static symbol table: what
+// identifies a Go binary older than Go 1.13 (no build information) when
+// it is not stripped. It returns "" when the symbol or its string cannot
+// be read.
+func (f *File) GoVersionSymbol() string {
+	var addr uint64
+	found := false
+	_ = f.symbolValues(func(name []byte, value uint64) bool {
+		if string(name) == "runtime.buildVersion" {
+			addr, found = value, true
+			return false
+		}
+		return true
+	})
+	if !found {
+		return ""
+	}
+	ptrSize := 8
+	if f.Class == elf.ELFCLASS32 {
+		ptrSize = 4
+	}
+	v, err := f.readGoString(addr, ptrSize, f.ByteOrder, 64)
+	if err != nil || !strings.HasPrefix(v, "go") && !strings.HasPrefix(v, "devel") {
+		return ""
+	}
+	return v
 }

@@ -2,6 +2,7 @@ package elfx
 
 import (
 	"bytes"
+	"compress/zlib"
 	"debug/elf"
 	"encoding/binary"
 	"os"
@@ -396,5 +397,97 @@ func FuzzPclntab(f *testing.F) {
 		if total > len(sec) {
 			t.Fatalf("names total %d bytes from a %d-byte table", total, len(sec))
 		}
+	})
+}
+
+// FuzzCrateList: the .dep-v0 decoder never panics and stays bounded.
+func FuzzCrateList(f *testing.F) {
+	var b bytes.Buffer
+	zw := zlib.NewWriter(&b)
+	zw.Write([]byte(`{"packages":[{"name":"ring","version":"0.17.14","source":"crates.io","kind":"runtime"}]}`))
+	zw.Close()
+	f.Add(b.Bytes())
+	f.Add([]byte{0x78, 0x9c})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cs, err := ParseCrateList(bytes.NewReader(data))
+		if err == nil && len(cs) > maxCrates {
+			t.Fatalf("%d crates", len(cs))
+		}
+	})
+}
+
+// pclnOnlyELF is a Go binary without build information: a function
+// table, a static symbol table whose runtime.buildVersion points at a
+// Go string header in .data, and the string itself.
+func pclnOnlyELF(pcln, sym, data []byte) []byte {
+	return buildELF(elf.ET_EXEC, []section{
+		{name: ".gopclntab", typ: elf.SHT_PROGBITS, flags: elf.SHF_ALLOC, data: pcln},
+		{name: ".data", typ: elf.SHT_PROGBITS, flags: elf.SHF_ALLOC | elf.SHF_WRITE, data: data},
+		{name: ".strtab", typ: elf.SHT_STRTAB, data: []byte("\x00runtime.buildVersion\x00")},
+		{name: ".symtab", typ: elf.SHT_SYMTAB, data: sym, link: 3},
+	})
+}
+
+// goVersionSym is a .symtab with a null symbol and runtime.buildVersion
+// at value.
+func goVersionSym(value uint64) []byte {
+	var b bytes.Buffer
+	b.Write(make([]byte, 24))
+	le := binary.LittleEndian
+	binary.Write(&b, le, uint32(1))
+	b.Write([]byte{0x11, 0})
+	binary.Write(&b, le, uint16(2))
+	binary.Write(&b, le, value)
+	binary.Write(&b, le, uint64(16))
+	return b.Bytes()
+}
+
+// TestGoVersionSymbol: the version comes from runtime.buildVersion's
+// string header, and the pclntab magic names the release range.
+func TestGoVersionSymbol(t *testing.T) {
+	pcln := pclntab120("main.main", "crypto/sha256.New")
+	// .data sits after .gopclntab: find its address from the built file.
+	probe := pclnOnlyELF(pcln, goVersionSym(0), make([]byte, 32))
+	ef, err := Open(bytes.NewReader(probe), int64(len(probe)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ef.Section(".data").Addr
+	data := make([]byte, 32)
+	binary.LittleEndian.PutUint64(data, addr+16)
+	binary.LittleEndian.PutUint64(data[8:], 9)
+	copy(data[16:], "go1.15.15")
+	file := pclnOnlyELF(pcln, goVersionSym(addr), data)
+	ef, err = Open(bytes.NewReader(file), int64(len(file)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := ef.GoVersionSymbol(); v != "go1.15.15" {
+		t.Errorf("GoVersionSymbol = %q, want go1.15.15", v)
+	}
+	if m, err := ef.PclnMagic(); err != nil || m != pcln120 || PclnRelease(m) != "Go 1.20 or later" {
+		t.Errorf("PclnMagic = %#x, %v", m, err)
+	}
+	if !ef.GoSections() {
+		t.Error("GoSections = false for a file with .gopclntab")
+	}
+}
+
+// FuzzPclnOnly fuzzes the path for Go binaries without build
+// information: the function table, the symbol table and the data the
+// version symbol points into.
+func FuzzPclnOnly(f *testing.F) {
+	f.Add(pclntab120("main.main", "crypto/sha256.New"), goVersionSym(0x400100), []byte("go1.15.15"))
+	f.Fuzz(func(t *testing.T, pcln, sym, data []byte) {
+		file := pclnOnlyELF(pcln, sym, data)
+		ef, err := Open(bytes.NewReader(file), int64(len(file)))
+		if err != nil {
+			return
+		}
+		_, _ = ef.PclnMagic()
+		if v := ef.GoVersionSymbol(); len(v) > 64 {
+			t.Fatalf("version of %d bytes", len(v))
+		}
+		ef.FuncNames(func([]byte) bool { return true })
 	})
 }

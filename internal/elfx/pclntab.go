@@ -28,20 +28,45 @@ var ErrNoPclntab = errors.New("no Go function table")
 // separated from other data, so fn also sees fragments: match them with
 // care (prefix after a NUL works, as names are NUL-terminated).
 func (f *File) FuncNames(fn func(name []byte) bool) error {
-	r, err := f.pclntab()
+	r, _, err := f.pclntab()
 	if err != nil {
 		return err
 	}
 	return splitNames(r, fn)
 }
 
-// pclntab finds the function name region of the Go function table.
-func (f *File) pclntab() (*io.SectionReader, error) {
+// PclnMagic returns the magic number of the Go function table, which
+// names the Go releases that write its layout (see [PclnRelease]), or
+// [ErrNoPclntab].
+func (f *File) PclnMagic() (uint32, error) {
+	_, m, err := f.pclntab()
+	return m, err
+}
+
+// PclnRelease names the Go releases whose linker writes a function table
+// with magic number m.
+func PclnRelease(m uint32) string {
+	switch m {
+	case pcln12:
+		return "Go 1.2–1.15"
+	case pcln116:
+		return "Go 1.16–1.17"
+	case pcln118:
+		return "Go 1.18–1.19"
+	case pcln120:
+		return "Go 1.20 or later"
+	}
+	return "unknown Go release"
+}
+
+// pclntab finds the function name region of the Go function table and
+// its magic number.
+func (f *File) pclntab() (*io.SectionReader, uint32, error) {
 	for _, name := range []string{".gopclntab", ".data.rel.ro.gopclntab"} {
 		if s := f.section(name); s != nil {
 			r := f.sectionReader(s)
-			if names, ok := f.pclnNames(r, 0); ok {
-				return names, nil
+			if names, m, ok := f.pclnNames(r, 0); ok {
+				return names, m, nil
 			}
 		}
 	}
@@ -52,15 +77,15 @@ func (f *File) pclntab() (*io.SectionReader, error) {
 		if s == nil {
 			continue
 		}
-		if names, ok := f.findPcln(f.sectionReader(s)); ok {
-			return names, nil
+		if names, m, ok := f.findPcln(f.sectionReader(s)); ok {
+			return names, m, nil
 		}
 	}
-	return nil, ErrNoPclntab
+	return nil, 0, ErrNoPclntab
 }
 
 // findPcln scans r for a valid pclntab header.
-func (f *File) findPcln(r *io.SectionReader) (*io.SectionReader, bool) {
+func (f *File) findPcln(r *io.SectionReader) (*io.SectionReader, uint32, bool) {
 	bp := getBuf()
 	defer putBuf(bp)
 	buf := (*bp)[:chunkSize+8]
@@ -71,26 +96,26 @@ func (f *File) findPcln(r *io.SectionReader) (*io.SectionReader, bool) {
 			if m&0xfffffff0 != 0xfffffff0 || buf[i+4] != 0 || buf[i+5] != 0 {
 				continue
 			}
-			if names, ok := f.pclnNames(r, base+int64(i)); ok {
-				return names, true
+			if names, m, ok := f.pclnNames(r, base+int64(i)); ok {
+				return names, m, true
 			}
 		}
 	}
-	return nil, false
+	return nil, 0, false
 }
 
 // pclnNames validates the header at off in r and returns the region that
 // holds the function names.
-func (f *File) pclnNames(r *io.SectionReader, off int64) (*io.SectionReader, bool) {
+func (f *File) pclnNames(r *io.SectionReader, off int64) (*io.SectionReader, uint32, bool) {
 	var h [8 + 8*8]byte
 	n, _ := r.ReadAt(h[:], off)
 	if n < 16 {
-		return nil, false
+		return nil, 0, false
 	}
 	magic := f.ByteOrder.Uint32(h[:])
 	minLC, ptrSize := h[6], int(h[7])
 	if h[4] != 0 || h[5] != 0 || (minLC != 1 && minLC != 2 && minLC != 4) || (ptrSize != 4 && ptrSize != 8) {
-		return nil, false
+		return nil, 0, false
 	}
 	word := func(i int) uint64 {
 		o := 8 + i*ptrSize
@@ -108,7 +133,7 @@ func (f *File) pclnNames(r *io.SectionReader, off int64) (*io.SectionReader, boo
 	case pcln12:
 		// Names are interleaved with the rest of the table: hand out the
 		// whole table.
-		return io.NewSectionReader(r, off, int64(size)), true
+		return io.NewSectionReader(r, off, int64(size)), magic, true
 	case pcln116:
 		// nfunc, nfiles, funcnameOffset, cuOffset, ...
 		nameOff, nameEnd = word(2), word(3)
@@ -116,12 +141,12 @@ func (f *File) pclnNames(r *io.SectionReader, off int64) (*io.SectionReader, boo
 		// nfunc, nfiles, textStart, funcnameOffset, cuOffset, ...
 		nameOff, nameEnd = word(3), word(4)
 	default:
-		return nil, false
+		return nil, 0, false
 	}
 	if nameOff == 0 || nameOff > nameEnd || nameEnd > size {
-		return nil, false
+		return nil, 0, false
 	}
-	return io.NewSectionReader(r, off+int64(nameOff), int64(nameEnd-nameOff)), true
+	return io.NewSectionReader(r, off+int64(nameOff), int64(nameEnd-nameOff)), magic, true
 }
 
 // splitNames streams r and calls fn for each NUL-terminated string.
@@ -172,25 +197,7 @@ func splitNames(r *io.SectionReader, fn func([]byte) bool) error {
 // 256 bytes after its start, within the same chunk). limit caps how many
 // bytes are scanned. fn returning false stops the scan.
 func (f *File) ScanStrings(needles [][]byte, limit int64, fn func(i int, at []byte) bool) error {
-	var regions []*io.SectionReader
-	if len(f.Sections) > 0 {
-		for _, s := range f.Sections {
-			if s.Type != elf.SHT_PROGBITS || s.Flags&elf.SHF_ALLOC == 0 || s.Flags&elf.SHF_EXECINSTR != 0 || s.Flags&elf.SHF_COMPRESSED != 0 {
-				continue
-			}
-			// Strings live in .rodata (.rodata.str1.1 in unlinked objects);
-			// .data.rel.ro holds pointers.
-			if s.Name == ".rodata" || strings.HasPrefix(s.Name, ".rodata.") {
-				regions = append(regions, f.sectionReader(s))
-			}
-		}
-	} else {
-		for _, p := range f.Progs {
-			if p.Type == elf.PT_LOAD && p.Flags&elf.PF_X == 0 && p.Off < uint64(f.size) {
-				regions = append(regions, io.NewSectionReader(f.r, int64(p.Off), min(int64(p.Filesz), f.size-int64(p.Off))))
-			}
-		}
-	}
+	regions := f.readOnlyRegions()
 	const overlap = 256
 	bp := getBuf()
 	defer putBuf(bp)
@@ -225,6 +232,70 @@ func (f *File) ScanStrings(needles [][]byte, limit int64, fn func(i int, at []by
 	return nil
 }
 
+// readOnlyRegions are where a file keeps its constant strings: .rodata
+// and its kin, or without section headers the read-only loaded segments.
+func (f *File) readOnlyRegions() []*io.SectionReader {
+	var regions []*io.SectionReader
+	if len(f.Sections) > 0 {
+		for _, s := range f.Sections {
+			if s.Type != elf.SHT_PROGBITS || s.Flags&elf.SHF_ALLOC == 0 || s.Flags&elf.SHF_EXECINSTR != 0 || s.Flags&elf.SHF_COMPRESSED != 0 {
+				continue
+			}
+			// Strings live in .rodata (.rodata.str1.1 in unlinked objects);
+			// .data.rel.ro holds pointers.
+			if s.Name == ".rodata" || strings.HasPrefix(s.Name, ".rodata.") {
+				regions = append(regions, f.sectionReader(s))
+			}
+		}
+		return regions
+	}
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_LOAD && p.Flags&elf.PF_X == 0 && p.Off < uint64(f.size) {
+			regions = append(regions, io.NewSectionReader(f.r, int64(p.Off), min(int64(p.Filesz), f.size-int64(p.Off))))
+		}
+	}
+	return regions
+}
+
+// StringAround finds the first needle in the read-only data (scanning at
+// most limit bytes) and returns the NUL-terminated string that contains
+// it (at most 256 bytes before the needle) and the bytes after that
+// string's end (up to 256).
+func (f *File) StringAround(needle []byte, limit int64) (str, after []byte, ok bool) {
+	const ctx = 256
+	bp := getBuf()
+	defer putBuf(bp)
+	buf := (*bp)[:chunkSize+2*ctx]
+	var scanned int64
+	for _, r := range f.readOnlyRegions() {
+		for off := int64(0); off < r.Size() && scanned < limit; off += chunkSize {
+			start := max(0, off-ctx)
+			n, err := r.ReadAt(buf, start)
+			if n == 0 {
+				if err != nil && !errors.Is(err, io.EOF) {
+					return nil, nil, false
+				}
+				break
+			}
+			scanned += chunkSize
+			b := buf[:n]
+			j := bytes.Index(b[off-start:], needle)
+			if j < 0 || int(off-start)+j >= int(off-start)+chunkSize {
+				continue
+			}
+			j += int(off - start)
+			s := bytes.LastIndexByte(b[:j], 0) + 1
+			e := bytes.IndexByte(b[j:], 0)
+			if e < 0 {
+				return nil, nil, false
+			}
+			e += j
+			return append([]byte(nil), b[s:e]...), append([]byte(nil), b[e+1:min(len(b), e+1+ctx)]...), true
+		}
+	}
+	return nil, nil, false
+}
+
 // Symbols calls fn with the name of each symbol defined in the file
 // (section index not undefined), from the dynamic symbol table and, when
 // present and not too large, the static one. fn returning false stops.
@@ -234,51 +305,74 @@ func (f *File) Symbols(static bool, fn func(name []byte, dynamic bool) bool) err
 		types = append(types, elf.SHT_SYMTAB)
 	}
 	for _, t := range types {
-		s := f.SectionByType(t)
-		if s == nil || s.Type == elf.SHT_NOBITS || int(s.Link) <= 0 || int(s.Link) >= len(f.Sections) {
-			continue
-		}
-		sr := f.sectionReader(s)
-		if sr.Size() > maxSymtab {
-			continue
-		}
-		strs, err := readCapped(f.sectionReader(f.Sections[s.Link]), maxStrtab, "a symbol name table")
-		if err != nil {
-			continue
-		}
-		entSize := 24
-		if f.Class == elf.ELFCLASS32 {
-			entSize = 16
-		}
-		bp := getBuf()
-		defer putBuf(bp) // at most two tables
-		buf := (*bp)[:(chunkSize/entSize)*entSize]
-		for off := int64(0); off < sr.Size(); off += int64(len(buf)) {
-			n, _ := sr.ReadAt(buf, off)
-			if n <= 0 {
-				break
+		stop := false
+		f.symbolTable(t, func(name []byte, _ uint64) bool {
+			if !fn(name, t == elf.SHT_DYNSYM) {
+				stop = true
+				return false
 			}
-			for i := 0; i+entSize <= n; i += entSize {
-				e := buf[i : i+entSize]
-				var name uint32
-				var shndx uint16
-				if entSize == 24 {
-					name, shndx = f.ByteOrder.Uint32(e), f.ByteOrder.Uint16(e[6:])
-				} else {
-					name, shndx = f.ByteOrder.Uint32(e), f.ByteOrder.Uint16(e[14:])
-				}
-				if shndx == uint16(elf.SHN_UNDEF) || uint64(name) >= uint64(len(strs)) {
-					continue
-				}
-				nm := strs[name:]
-				if j := bytes.IndexByte(nm, 0); j >= 0 {
-					nm = nm[:j]
-				}
-				if !fn(nm, t == elf.SHT_DYNSYM) {
-					return nil
-				}
-			}
+			return true
+		})
+		if stop {
+			return nil
 		}
 	}
 	return nil
+}
+
+// symbolValues calls fn with the name and value of each defined symbol
+// of the static symbol table.
+func (f *File) symbolValues(fn func(name []byte, value uint64) bool) error {
+	f.symbolTable(elf.SHT_SYMTAB, fn)
+	return nil
+}
+
+// symbolTable streams the defined symbols of the first table of type t.
+func (f *File) symbolTable(t elf.SectionType, fn func(name []byte, value uint64) bool) {
+	s := f.SectionByType(t)
+	if s == nil || s.Type == elf.SHT_NOBITS || int(s.Link) <= 0 || int(s.Link) >= len(f.Sections) {
+		return
+	}
+	sr := f.sectionReader(s)
+	if sr.Size() > maxSymtab {
+		return
+	}
+	strs, err := readCapped(f.sectionReader(f.Sections[s.Link]), maxStrtab, "a symbol name table")
+	if err != nil {
+		return
+	}
+	entSize := 24
+	if f.Class == elf.ELFCLASS32 {
+		entSize = 16
+	}
+	bp := getBuf()
+	defer putBuf(bp)
+	buf := (*bp)[:(chunkSize/entSize)*entSize]
+	for off := int64(0); off < sr.Size(); off += int64(len(buf)) {
+		n, _ := sr.ReadAt(buf, off)
+		if n <= 0 {
+			break
+		}
+		for i := 0; i+entSize <= n; i += entSize {
+			e := buf[i : i+entSize]
+			var name uint32
+			var shndx uint16
+			var value uint64
+			if entSize == 24 {
+				name, shndx, value = f.ByteOrder.Uint32(e), f.ByteOrder.Uint16(e[6:]), f.ByteOrder.Uint64(e[8:])
+			} else {
+				name, shndx, value = f.ByteOrder.Uint32(e), f.ByteOrder.Uint16(e[14:]), uint64(f.ByteOrder.Uint32(e[4:]))
+			}
+			if shndx == uint16(elf.SHN_UNDEF) || uint64(name) >= uint64(len(strs)) {
+				continue
+			}
+			nm := strs[name:]
+			if j := bytes.IndexByte(nm, 0); j >= 0 {
+				nm = nm[:j]
+			}
+			if !fn(nm, value) {
+				return
+			}
+		}
+	}
 }

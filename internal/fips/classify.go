@@ -22,11 +22,18 @@ const (
 	BackendOpenSSL        = "openssl"
 	BackendOpenSSLStatic  = "openssl-static"
 	BackendBoringSSL      = "boringssl"
-	BackendGnuTLS         = "gnutls"
-	BackendNSS            = "nss"
-	BackendLibgcrypt      = "libgcrypt"
-	BackendWolfSSL        = "wolfssl"
-	BackendMbedTLS        = "mbedtls"
+	BackendAWSLC          = "aws-lc"
+	// BackendK5Crypto is MIT Kerberos' libk5crypto: its own builtin
+	// crypto (Debian, Ubuntu) or OpenSSL's (RHEL, Fedora link it to
+	// libcrypto).
+	BackendK5Crypto    = "k5crypto"
+	BackendLibsodium   = "libsodium"
+	BackendLibtomcrypt = "libtomcrypt"
+	BackendGnuTLS      = "gnutls"
+	BackendNSS         = "nss"
+	BackendLibgcrypt   = "libgcrypt"
+	BackendWolfSSL     = "wolfssl"
+	BackendMbedTLS     = "mbedtls"
 )
 
 // Verdict is a file's FIPS 140 verdict.
@@ -37,8 +44,18 @@ const (
 	NotApplicable Verdict = "not-applicable" // no crypto
 	Compliant     Verdict = "compliant"
 	Conditional   Verdict = "conditional" // compliant when the host runs in FIPS mode
-	Noncompliant  Verdict = "noncompliant"
+	// Unknown: no crypto was found in what kensa could see, but needed
+	// libraries are missing from the root filesystem, so what they
+	// bring is unknown. Never a pass: it comes with a warning finding.
+	Unknown      Verdict = "unknown"
+	Noncompliant Verdict = "noncompliant"
+	// Unreadable: the file could not be read (permissions, truncated,
+	// corrupt, packed), so its crypto is unknown; an error finding.
+	Unreadable Verdict = "unreadable"
 )
+
+// Verdicts lists every verdict, worst first (for summaries).
+var Verdicts = []Verdict{Unreadable, Noncompliant, Unknown, Conditional, Compliant, NotApplicable}
 
 // Rank orders verdicts: a file's verdict is its worst module's.
 func (v Verdict) Rank() int {
@@ -47,8 +64,12 @@ func (v Verdict) Rank() int {
 		return 1
 	case Conditional:
 		return 2
-	case Noncompliant:
+	case Unknown:
 		return 3
+	case Noncompliant:
+		return 4
+	case Unreadable:
+		return 5
 	}
 	return 0
 }
@@ -97,12 +118,19 @@ type Result struct {
 	Crypto    []string `json:"crypto"`
 	Modules   []Module `json:"modules"`
 	Via       []string `json:"via,omitempty"`
-	Verdict   Verdict  `json:"verdict"`
-	Reasons   []string `json:"reasons"`
+	// Missing are the needed libraries the loader would not find in the
+	// root filesystem (sonames), whose crypto is therefore unchecked.
+	Missing []string `json:"missing_libraries,omitempty"`
+	Verdict Verdict  `json:"verdict"`
+	Reasons []string `json:"reasons"`
 	// Image scans fill these.
 	Image    string `json:"image,omitempty"`
 	Digest   string `json:"digest,omitempty"`
 	Platform string `json:"platform,omitempty"`
+
+	// envFix is the remediation when the verdict comes from a setting of
+	// the environment (an image's Env), not from the binary.
+	envFix string
 }
 
 // Classifier resolves the dependencies of files inside one root
@@ -178,7 +206,7 @@ func (c *Classifier) Classify(name string, f *Facts) (res Result) {
 	defer func() {
 		if p := recover(); p != nil {
 			res = Result{Path: name, Kind: KindUnreadable, Crypto: []string{}, Modules: []Module{},
-				Verdict: NotApplicable, Reasons: []string{fmt.Sprintf("internal error while classifying: %v", p)}}
+				Verdict: Unreadable, Reasons: []string{fmt.Sprintf("internal error while classifying: %v", p)}}
 		}
 	}()
 	if f == nil {
@@ -190,7 +218,7 @@ func (c *Classifier) Classify(name string, f *Facts) (res Result) {
 		res.Reasons = []string{"not an ELF executable or shared library"}
 		return res
 	case KindUnreadable:
-		res.Kind, res.Verdict = KindUnreadable, NotApplicable
+		res.Kind, res.Verdict = KindUnreadable, Unreadable
 		res.Reasons = []string{"unreadable: " + f.Reason}
 		return res
 	case KindRelocatable, KindOtherELF:
@@ -199,13 +227,21 @@ func (c *Classifier) Classify(name string, f *Facts) (res Result) {
 		return res
 	}
 	res.Kind = f.Kind
-	if f.Go != nil {
+	switch {
+	case f.Go != nil:
 		res.Language, res.GoVersion = "go", f.Go.Version
-	} else {
+	case f.Rust != nil && (len(f.Rust.Crates) > 0 || f.Rust.FromCrateList || !needsLib(f, "libstdc++.so")):
+		// A C++ program with a few Rust parts (Node.js 26 and its
+		// Temporal code) stays C/C++.
+		res.Language = "rust"
+	default:
 		res.Language = "c"
 	}
 	var hits []hit
 	var notes []string
+	if f.Go != nil && f.Go.Evidence != "" {
+		notes = append(notes, f.Go.Evidence)
+	}
 	if f.Go != nil {
 		h, n := c.goHit(name, f)
 		notes = append(notes, n...)
@@ -214,27 +250,35 @@ func (c *Classifier) Classify(name string, f *Facts) (res Result) {
 		}
 	}
 	hits = append(hits, c.ownHits(name, f)...)
-	dh, dn := c.depHits(name, f)
+	dh, missing := c.depHits(name, f)
 	hits = append(hits, dh...)
-	notes = append(notes, dn...)
+	res.Missing = missing
+	var missingNote string
+	if len(missing) > 0 {
+		missingNote = fmt.Sprintf("%d needed librar%s not in the root filesystem (%s), so %s crypto was not checked",
+			len(missing), report.Plural(len(missing), "y is", "ies are"), strings.Join(missing, ", "), report.Plural(len(missing), "its", "their"))
+	}
 
 	if len(hits) == 0 {
 		res.Verdict = NotApplicable
 		switch {
+		case len(missing) > 0:
+			// What cannot be seen never passes: the first reason says
+			// what is missing.
+			res.Verdict = Unknown
+			res.Reasons = append(res.Reasons, "no crypto found, but "+missingNote)
 		case f.Go != nil && f.Go.NoFuncTable:
 			res.Reasons = append(res.Reasons, "no crypto found (the Go function table could not be read)")
 		case f.Go != nil:
 			res.Reasons = append(res.Reasons, "Go binary without crypto packages")
-		case len(dn) > 0:
-			// depHits notes only libraries it could not find: their
-			// crypto is unknown, which the first reason must say.
-			res.Reasons = append(res.Reasons, fmt.Sprintf("no crypto found, but %d needed librar%s missing from the root filesystem, so %s not checked",
-				len(dn), report.Plural(len(dn), "y is", "ies are"), report.Plural(len(dn), "it was", "they were")))
 		default:
 			res.Reasons = append(res.Reasons, "no crypto library linked or embedded")
 		}
 		res.Reasons = append(res.Reasons, notes...)
 		return res
+	}
+	if missingNote != "" {
+		notes = append(notes, missingNote)
 	}
 	// Worst first, so the first reason explains the verdict.
 	slices.SortStableFunc(hits, func(a, b hit) int { return cmp.Compare(b.verdict.Rank(), a.verdict.Rank()) })
@@ -287,6 +331,12 @@ func familyOf(name string) string {
 		return BackendWolfSSL
 	case "libmbedcrypto", "libmbedtls", "libmbedx509", "libtfpsacrypto":
 		return BackendMbedTLS
+	case "libk5crypto":
+		return BackendK5Crypto
+	case "libsodium":
+		return BackendLibsodium
+	case "libtomcrypt":
+		return BackendLibtomcrypt
 	}
 	return ""
 }
@@ -311,35 +361,52 @@ func (c *Classifier) ownHits(name string, f *Facts) []hit {
 			hits = append(hits, hit{backend: fam, module: m, verdict: Noncompliant,
 				reasons: []string{fmt.Sprintf("%s: %s", f.ProviderName, nonCompliantReason)}})
 		case strings.Contains(f.ProviderName, "FIPS"):
-			hits = append(hits, hit{backend: fam, module: m, verdict: Conditional,
-				reasons: []string{fmt.Sprintf("%s: compliant when a configured OpenSSL loads it on a host in FIPS mode and the build is a validated one", f.ProviderName)}})
+			h, ok := c.providerRow(path.Base(name), f.ProviderName, f, name)
+			if ok {
+				h.reasons[0] = h.reasons[0] + "; compliant when a configured OpenSSL loads it on a host in FIPS mode"
+			}
+			h.backend, h.module.Backend = fam, fam
+			hits = append(hits, h)
 		default:
 			hits = append(hits, hit{backend: fam, module: m, verdict: Noncompliant,
 				reasons: []string{fmt.Sprintf("%s is an OpenSSL provider outside the FIPS module", f.ProviderName)}})
 		}
 	}
-	hits = append(hits, staticHits(f, fam, "")...)
+	hits = append(hits, c.staticHits(f, fam, "")...)
 	return hits
 }
 
 // staticHits are the crypto libraries linked into f statically.
-func staticHits(f *Facts, ownFamily, via string) []hit {
+func (c *Classifier) staticHits(f *Facts, ownFamily, via string) []hit {
 	var hits []hit
 	boringGo := f.Go != nil && goBackend(f.Go) == BackendGoBoringCrypto
-	if ownFamily != BackendOpenSSL && f.BoringSSL == "" && staticOpenSSL(f) {
+	// OpenSSL vendored beside BoringSSL or AWS-LC (which carry
+	// OpenSSL-like source paths and EVP_ functions of their own) needs
+	// OpenSSL's own dated version string.
+	if ownFamily != BackendOpenSSL && staticOpenSSL(f) && (f.BoringSSL == "" || f.OpenSSLVersion != "" && f.OpenSSLSourcePaths >= 2) {
 		ver, what := "", "OpenSSL"
 		if f.OpenSSLVersion != "" {
 			ver, what = strings.Fields(f.OpenSSLVersion)[1], f.OpenSSLVersion
+		}
+		reasons := []string{fmt.Sprintf("%sembeds its own copy of %s (static link, %s): not a validated module", viaPrefix(via), what, staticEvidence(f))}
+		if ver != "" && ver[0] >= '3' && ver[0] <= '9' {
+			// Node.js and other programs with OpenSSL 3 inside can still
+			// load a FIPS provider (fips.so) through their OpenSSL
+			// configuration (node --openssl-config, --enable-fips).
+			reasons = append(reasons, fmt.Sprintf("OpenSSL %s can load a FIPS provider (fips.so) at run time through its configuration (Node.js: --openssl-config and --enable-fips); only such a provider, from a validated OpenSSL release, would give validated crypto", ver))
 		}
 		hits = append(hits, hit{
 			backend: BackendOpenSSLStatic,
 			module:  Module{Backend: BackendOpenSSLStatic, Name: "OpenSSL (linked in statically)", Version: ver, Status: StatusNotValidated},
 			verdict: Noncompliant,
-			reasons: []string{fmt.Sprintf("%sembeds its own copy of %s (static link, %s): not a validated module", viaPrefix(via), what, staticEvidence(f))},
+			reasons: reasons,
 			via:     via,
 		})
 	}
-	if f.BoringSSL != "" && !boringGo && (f.BoringSSLSources || f.OpenSSLSymbols >= 20) {
+	if f.BoringSSL == "AWS-LC" && !boringGo {
+		hits = append(hits, awslcHit(f, via, c))
+	}
+	if f.BoringSSL == "BoringSSL" && !boringGo {
 		hits = append(hits, hit{
 			backend: BackendBoringSSL,
 			module:  Module{Backend: BackendBoringSSL, Name: f.BoringSSL + " (embedded)", Status: StatusUnknown},
@@ -348,11 +415,16 @@ func staticHits(f *Facts, ownFamily, via string) []hit {
 			via:     via,
 		})
 	}
+	hits = append(hits, c.rustHits(f, via)...)
 	if f.WolfSSL && ownFamily != BackendWolfSSL {
 		hits = append(hits, embeddedHit(BackendWolfSSL, "wolfSSL", via))
 	}
 	if f.MbedTLS && ownFamily != BackendMbedTLS {
-		hits = append(hits, embeddedHit(BackendMbedTLS, "Mbed TLS", via))
+		name := "Mbed TLS"
+		if f.MbedTLSVersion != "" {
+			name = "M" + f.MbedTLSVersion
+		}
+		hits = append(hits, embeddedHit(BackendMbedTLS, name, via))
 	}
 	return hits
 }
@@ -407,6 +479,26 @@ func (c *Classifier) libraryHit(fam, lib string, lf *Facts, via string) hit {
 		h := c.opensslHit(lib, lf)
 		h.backend, h.module.Backend, h.via = BackendOpenSSL, BackendOpenSSL, via
 		return h
+	case BackendK5Crypto:
+		if lf != nil {
+			for _, n := range lf.Dynamic.Needed {
+				if strings.HasPrefix(n, "libcrypto.so") {
+					if p, cf := c.findLibrary(lib, lf, n, nil); p != "" {
+						h := c.opensslHit(p, cf)
+						h.reasons[0] = fmt.Sprintf("%s takes its crypto from OpenSSL's %s (a build like RHEL's): %s", base, n, h.reasons[0])
+						h.backend, h.module.Backend, h.via = fam, fam, via
+						return h
+					}
+				}
+			}
+		}
+		return hit{backend: fam, verdict: Noncompliant, via: via,
+			module:  Module{Backend: fam, Name: base + " (builtin crypto)", Status: StatusNotValidated, Path: lib},
+			reasons: []string{fmt.Sprintf("%s uses MIT Kerberos' own builtin crypto (not linked to libcrypto, as Debian builds it): not a validated module", base)}}
+	case BackendLibsodium, BackendLibtomcrypt:
+		return hit{backend: fam, verdict: Noncompliant, via: via,
+			module:  Module{Backend: fam, Name: base, Status: StatusNotValidated, Path: lib},
+			reasons: []string{fmt.Sprintf("%s is %s, a crypto library with no FIPS 140 validation", base, fam)}}
 	case BackendWolfSSL, BackendMbedTLS:
 		return hit{
 			backend: fam,
@@ -436,15 +528,65 @@ func (c *Classifier) libraryHit(fam, lib string, lf *Facts, via string) hit {
 			break
 		}
 	}
-	m := Module{Backend: fam, Name: base, Status: StatusUnknown, Path: lib}
+	m := Module{Backend: fam, Name: base, Status: StatusNotValidated, Path: lib}
 	if found == "" && fam == BackendLibgcrypt && lf != nil && lf.HMACSection {
-		return hit{backend: fam, module: m, verdict: Conditional, via: via,
-			reasons: []string{fmt.Sprintf("%s carries its FIPS integrity HMAC in its .rodata1 section (libgcrypt's --enable-hmac-binary-check): compliant when the host runs in FIPS mode and the build is a validated one", base)}}
+		found = "the HMAC in its .rodata1 section, from libgcrypt's --enable-hmac-binary-check"
+	} else if found != "" {
+		found = path.Base(found)
 	}
 	if found != "" {
-		return hit{backend: fam, module: m, verdict: Conditional, via: via,
-			reasons: []string{fmt.Sprintf("%s has its FIPS integrity file (%s): compliant when the host runs in FIPS mode and the build is a validated one", base, path.Base(found))}}
+		// Debian and upstream ship the integrity files too: they make a
+		// build able to run its FIPS self-test, not a validated module.
+		return hit{backend: fam, module: m, verdict: Noncompliant, via: via,
+			reasons: []string{fmt.Sprintf("%s has its FIPS integrity file (%s), but kensa's module table places no %s build under a CMVP certificate (distributions such as Debian ship these files for builds that are not validated): not a validated module", base, found, fam)}}
 	}
 	return hit{backend: fam, module: m, verdict: Noncompliant, via: via,
 		reasons: []string{fmt.Sprintf("%s has no FIPS integrity file (%s) beside it: not a FIPS build", base, strings.Join(want, " or "))}}
+}
+
+// awslcHit evaluates an embedded AWS-LC: a FIPS build ("AWS-LC FIPS
+// 2.0.13") by the module table's row for its major version; any other
+// build is not a validated module.
+func awslcHit(f *Facts, via string, c *Classifier) hit {
+	ver, fipsBuild := "", false
+	if v, ok := strings.CutPrefix(f.AWSLCVersion, "AWS-LC FIPS "); ok {
+		ver, fipsBuild = v, true
+	} else if v, ok := strings.CutPrefix(f.AWSLCVersion, "AWS-LC "); ok {
+		ver = v
+	}
+	m := Module{Backend: BackendAWSLC, Name: "AWS-LC (embedded)", Version: ver, Status: StatusNotValidated}
+	h := hit{backend: BackendAWSLC, module: m, verdict: Noncompliant, via: via}
+	switch {
+	case f.AWSLCVersion == "":
+		h.module.Status = StatusUnknown
+		h.reasons = []string{viaPrefix(via) + "embeds AWS-LC of unknown version (no \"AWS-LC …\" version string): not a FIPS build kensa can place"}
+	case !fipsBuild:
+		h.reasons = []string{fmt.Sprintf("%sembeds %s, not a FIPS build of AWS-LC (a FIPS build says \"AWS-LC FIPS …\"; in Rust, aws-lc-fips-sys): not a validated module", viaPrefix(via), f.AWSLCVersion)}
+	default:
+		row := lookupVersions(BackendAWSLC, "", ver)
+		if row == nil {
+			h.module.Status = StatusUnknown
+			h.reasons = []string{fmt.Sprintf("%sembeds %s, a FIPS build kensa's module table places under no certificate", viaPrefix(via), f.AWSLCVersion)}
+			break
+		}
+		mod, v, reasons := c.evalRow(row, ver)
+		mod.Backend, h.module, h.verdict = BackendAWSLC, mod, v
+		reasons[0] = viaPrefix(via) + "embeds " + f.AWSLCVersion + ", " + reasons[0]
+		if v == Compliant {
+			reasons = append(reasons, "a certificate covers named releases of its FIPS branch and operating environments: check the security policy for this release")
+		}
+		h.reasons = reasons
+	}
+	return h
+}
+
+// needsLib reports whether f names a library starting with prefix in
+// DT_NEEDED.
+func needsLib(f *Facts, prefix string) bool {
+	for _, n := range f.Dynamic.Needed {
+		if strings.HasPrefix(n, prefix) {
+			return true
+		}
+	}
+	return false
 }

@@ -234,8 +234,10 @@ func (c *Classifier) tryLibrary(candidate string, of *Facts) (string, *Facts) {
 
 // depHits walks the dependency closure of the file breadth first and
 // evaluates each crypto library it reaches, with the chain that reaches
-// it.
-func (c *Classifier) depHits(name string, f *Facts) ([]hit, []string) {
+// it. missing are the needed libraries of no known crypto family that
+// the loader would not find (a missing crypto library is a noncompliant
+// hit of its family instead).
+func (c *Classifier) depHits(name string, f *Facts) (hits []hit, missing []string) {
 	if len(f.Dynamic.Needed) == 0 {
 		return nil, nil
 	}
@@ -254,9 +256,7 @@ func (c *Classifier) depHits(name string, f *Facts) ([]hit, []string) {
 	}
 	visited := map[string]bool{self: true}
 	queue := []node{{self, f, path.Base(name), nil}}
-	var hits []hit
-	var notes []string
-	missing := map[string]bool{}
+	seenMissing := map[string]bool{}
 	for len(queue) > 0 && len(visited) < maxClosure {
 		n := queue[0]
 		queue = queue[1:]
@@ -267,10 +267,10 @@ func (c *Classifier) depHits(name string, f *Facts) ([]hit, []string) {
 				if fam := familyOf(needed); fam != "" {
 					hits = append(hits, hit{backend: fam, verdict: Noncompliant, via: chain,
 						module:  Module{Backend: fam, Name: needed, Status: StatusUnknown},
-						reasons: []string{fmt.Sprintf("%s is needed but not found in the root filesystem: cannot check it", needed)}})
-				} else if !missing[needed] && len(missing) < 8 {
-					missing[needed] = true
-					notes = append(notes, fmt.Sprintf("%s not found in the root filesystem (its dependencies were not checked)", needed))
+						reasons: []string{fmt.Sprintf("%s (%s) is needed but not in the root filesystem: the crypto library it would load cannot be checked", needed, fam)}})
+				} else if !seenMissing[needed] && len(missing) < 16 {
+					seenMissing[needed] = true
+					missing = append(missing, needed)
 				}
 				continue
 			}
@@ -285,7 +285,7 @@ func (c *Classifier) depHits(name string, f *Facts) ([]hit, []string) {
 			if fam != "" {
 				hits = append(hits, c.libraryHit(fam, p, lf, chain))
 			}
-			hits = append(hits, staticHits(lf, fam, chain)...)
+			hits = append(hits, c.staticHits(lf, fam, chain)...)
 			var inh []string
 			if len(n.facts.Dynamic.RunPath) == 0 {
 				inh = c.ownRPath(n.path, n.facts)
@@ -294,7 +294,7 @@ func (c *Classifier) depHits(name string, f *Facts) ([]hit, []string) {
 			queue = append(queue, node{p, lf, chain, inh[:min(len(inh), maxInheritedRPath)]})
 		}
 	}
-	return hits, notes
+	return hits, missing
 }
 
 // maxInheritedRPath caps the DT_RPATH directories carried down a chain.

@@ -86,11 +86,13 @@ func (c *Classifier) ApplyEnv(r *Result, f *Facts, env map[string]string) {
 	data, err := c.readSmall(conf, maxConfBytes)
 	switch {
 	case err != nil && isNotExist(c.root, conf):
-		downgrade(r, where+" names a file that is not in the image: OpenSSL loads no configuration, so no FIPS provider is activated")
+		downgrade(r, where+" names a file that is not in the image: OpenSSL loads no configuration, so no FIPS provider is activated",
+			"remove OPENSSL_CONF from the image's Env, or point it at a configuration in the image that activates the FIPS provider")
 	case err != nil:
 		addReason(r, fmt.Sprintf("%s could not be read (%v): the FIPS configuration was not checked", where, err))
 	case !reFIPSConf.Match(data):
-		downgrade(r, where+" replaces the default configuration and does not mention the FIPS provider")
+		downgrade(r, where+" replaces the default configuration and does not mention the FIPS provider",
+			"remove OPENSSL_CONF from the image's Env, or make the file it names activate the FIPS provider")
 	default:
 		addReason(r, where+": OpenSSL takes its configuration from there, and it mentions the FIPS provider")
 	}
@@ -109,11 +111,13 @@ func usesOpenSSL(r *Result) bool {
 	return slices.Contains(r.Crypto, BackendOpenSSL) || slices.Contains(r.Crypto, BackendGoOpenSSL)
 }
 
-// downgrade makes r noncompliant because of reason, put first.
-func downgrade(r *Result, reason string) {
+// downgrade makes r noncompliant because of reason, put first; fix is
+// the remediation (the environment setting to change).
+func downgrade(r *Result, reason, fix string) {
 	if r.Verdict != Noncompliant {
 		r.Verdict = Noncompliant
 	}
+	r.envFix = fix
 	r.Reasons = append([]string{reason}, slices.DeleteFunc(r.Reasons, func(s string) bool { return s == reason })...)
 }
 
@@ -149,14 +153,25 @@ func applyGoEnv(r *Result, g *GoFacts, env map[string]string) {
 	if set {
 		where := "image Env GODEBUG=fips140=" + mode
 		r.Reasons = slices.DeleteFunc(r.Reasons, func(s string) bool { return s == envReminder })
+		fix := "remove fips140=off from GODEBUG in the image's Env (ENV in the Dockerfile, env in the pod spec): the binary itself is built for FIPS mode"
 		switch mode {
 		case "off":
 			switch backend {
 			case BackendGoFIPS140:
-				downgrade(r, where+" turns FIPS 140-3 mode off: the Go Cryptographic Module runs outside FIPS mode")
+				if r.Verdict == Noncompliant {
+					// Already noncompliant for its module: the setting is
+					// one more reason, not the fix.
+					addReason(r, where+" turns FIPS 140-3 mode off as well")
+					break
+				}
+				downgrade(r, where+" turns FIPS 140-3 mode off: the Go Cryptographic Module runs outside FIPS mode", fix)
 			case BackendGoOpenSSL:
 				if microsoft {
-					downgrade(r, where+" turns FIPS mode off in Microsoft Go (1.25.10-1, 1.26.3-1, 1.27 and later), whatever the host")
+					if r.Verdict == Noncompliant {
+						addReason(r, where+" turns FIPS mode off as well")
+						break
+					}
+					downgrade(r, where+" turns FIPS mode off in Microsoft Go (1.25.10-1, 1.26.3-1, 1.27 and later), whatever the host", fix)
 				}
 			}
 		case "on", "only", "debug":
@@ -197,9 +212,11 @@ func applyGoEnv(r *Result, g *GoFacts, env map[string]string) {
 		case v == "1":
 			addReason(r, where+" requires FIPS mode: the program stops unless OpenSSL can enter it")
 		case !microsoft && v == "0":
-			downgrade(r, where+" opts out of FIPS mode (golang-fips), even on a FIPS host")
+			downgrade(r, where+" opts out of FIPS mode (golang-fips), even on a FIPS host",
+				"remove "+name+"=0 from the image's Env (or set it to 1)")
 		case microsoft && goMinor(g.Release) < 27:
-			downgrade(r, fmt.Sprintf("%s: Microsoft Go before 1.27 takes any value but 1 as FIPS mode off and skips the host's FIPS flag (microsoft/go#2244)", where))
+			downgrade(r, fmt.Sprintf("%s: Microsoft Go before 1.27 takes any value but 1 as FIPS mode off and skips the host's FIPS flag (microsoft/go#2244)", where),
+				"remove "+name+" from the image's Env, or set it to 1")
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/kensa-project/kensa/internal/image"
+	"github.com/kensa-project/kensa/internal/rootfs"
 )
 
 func TestApplyEnv(t *testing.T) {
@@ -152,5 +153,27 @@ func TestEnvMap(t *testing.T) {
 	m := EnvMap([]string{"A=1", "B=x=y", "A=2", "EMPTY="})
 	if m["A"] != "1" || m["B"] != "x=y" || m["EMPTY"] != "" || len(m) != 3 {
 		t.Errorf("EnvMap = %v", m)
+	}
+}
+
+// TestEnvOffRemediation: a binary built for the validated module but
+// turned off by the image's Env is fixed by removing the setting, not by
+// rebuilding; a binary noncompliant by itself keeps the rebuild advice.
+func TestEnvOffRemediation(t *testing.T) {
+	c := NewClassifier(rootfs.Dir(t.TempDir()), Options{At: now})
+	for _, tt := range []struct {
+		name, gofips, want string
+	}{
+		{"validated module", "v1.0.0-c2097c7c", "remove fips140=off from GODEBUG in the image's Env"},
+		{"in-tree module", "latest", "rebuild with GOFIPS140=v1.0.0"},
+	} {
+		f := &Facts{Kind: KindExecutable, Go: &GoFacts{Version: "go1.26.8", Release: "go1.26.8", HasCrypto: true,
+			GOFIPS140: tt.gofips, DefaultGODEBUG: "fips140=on"}}
+		r := c.Classify("/app", f)
+		c.ApplyEnv(&r, f, EnvMap([]string{"GODEBUG=fips140=off"}))
+		fs := Findings(r)
+		if r.Verdict != Noncompliant || len(fs) == 0 || !strings.Contains(fs[0].Remediation, tt.want) {
+			t.Errorf("%s: verdict %s, findings %+v; want noncompliant with a remediation containing %q", tt.name, r.Verdict, fs, tt.want)
+		}
 	}
 }

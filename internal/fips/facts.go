@@ -22,6 +22,7 @@ import (
 	"io"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/kensa-project/kensa/internal/elfx"
@@ -52,6 +53,9 @@ type Facts struct {
 	Dynamic elfx.Dynamic
 	// Go is set for a Go binary.
 	Go *GoFacts
+	// Rust is set for a Rust binary (its standard library's paths, or
+	// crates found).
+	Rust *RustFacts
 
 	// Static crypto evidence from read-only data and symbols.
 	//
@@ -77,10 +81,24 @@ type Facts struct {
 	// ("OpenSSL FIPS Provider").
 	ProviderInit bool
 	ProviderName string
-	// BoringSSL: embedded BoringSSL or AWS-LC markers ("BoringSSL",
-	// "AWS-LC"); BoringSSLSources: their source paths are in the strings.
+	// ProviderVersion is the version a FIPS provider reports ("3.0.9",
+	// "3.0.7-395c1a240fbfffd8"): the string its code keeps beside its
+	// name. The module table places a provider build by name and version.
+	ProviderVersion string
+	// BoringSSL is "BoringSSL" or "AWS-LC" when the file carries a copy
+	// of one: decided (see decideBoring) by source paths
+	// (BoringSSLSources: third_party/boringssl/…, external/boringssl+/…;
+	// AWSLCSources: aws-lc/…), AWS-LC's version string (AWSLCVersion,
+	// "AWS-LC FIPS 2.0.13" for a FIPS build) or defined entry points
+	// (BORINGSSL_bcm_power_on_self_test, awslc_version_string). A mere
+	// mention (BoringMention: Node's "openssl_is_boringssl") is no copy.
 	BoringSSL        string
 	BoringSSLSources bool
+	AWSLCSources     bool
+	AWSLCVersion     string
+	BoringMention    bool
+	boringSymbols    bool
+	awslcSymbols     bool
 	// HMACSection: the file has a .rodata1 section, where libgcrypt 1.10
 	// and later built with --enable-hmac-binary-check (RHEL 9) keep their
 	// FIPS integrity HMAC instead of a .hmac file beside the library.
@@ -88,6 +106,8 @@ type Facts struct {
 	// WolfSSL and MbedTLS: the file defines their entry points.
 	WolfSSL bool
 	MbedTLS bool
+	// MbedTLSVersion is Mbed TLS's version string, when present.
+	MbedTLSVersion string
 }
 
 // GoFacts is what a Go binary records about its build.
@@ -126,6 +146,16 @@ type GoFacts struct {
 	// go-toolset); MicrosoftOpenSSL: microsoft/go-crypto-openssl.
 	GolangFIPSOpenSSL bool
 	MicrosoftOpenSSL  bool
+
+	// NoBuildInfo: the binary was recognised as Go by its function table
+	// alone (Go before 1.13, or build information missing or damaged);
+	// Evidence says how, for the reasons. Version then comes from the
+	// runtime.buildVersion symbol, or is empty when it is stripped, and
+	// CGO from the function names.
+	NoBuildInfo bool
+	Evidence    string
+	// cgoFuncs: runtime/cgo or _Cfunc_ functions are in the table.
+	cgoFuncs bool
 }
 
 // Setting returns a Go build setting.
@@ -218,8 +248,16 @@ func Inspect(r io.ReaderAt, size int64) (f *Facts, err error) {
 	case err == nil:
 		f.Go = goFacts(ef, bi)
 	case !errors.Is(err, elfx.ErrNoBuildInfo):
-		f.Kind, f.Reason = KindUnreadable, err.Error()
-		return f, nil
+		// Damaged build information: the function table may still say
+		// it is Go and which crypto it links.
+		if f.Go = goFactsFromPcln(ef, "its Go build information is unreadable ("+err.Error()+")"); f.Go == nil {
+			f.Kind, f.Reason = KindUnreadable, err.Error()
+			return f, nil
+		}
+	case ef.GoSections():
+		// Go before 1.13 records no build information; some packers and
+		// post-link tools drop it.
+		f.Go = goFactsFromPcln(ef, "it has no Go build information")
 	}
 	// A pure Go binary carries no C crypto; a cgo one may.
 	if f.Go == nil || f.Go.CGO || len(f.Dynamic.Needed) > 0 {
@@ -237,6 +275,30 @@ func packedUPX(r io.ReaderAt, size int64) bool {
 	var head [4096]byte
 	n, _ := r.ReadAt(head[:min(size, int64(len(head)))], 0)
 	return bytes.Contains(head[:n], []byte("UPX!"))
+}
+
+// goFactsFromPcln recognises a Go binary without usable build
+// information by its function table, or returns nil. why says what is
+// wrong with the build information.
+func goFactsFromPcln(ef *elfx.File, why string) *GoFacts {
+	magic, err := ef.PclnMagic()
+	if err != nil {
+		return nil
+	}
+	g := &GoFacts{NoBuildInfo: true, Version: ef.GoVersionSymbol()}
+	ev := fmt.Sprintf("Go binary recognised by its function table (pclntab magic %#x, %s)", magic, elfx.PclnRelease(magic))
+	if g.Version != "" {
+		ev += " and runtime.buildVersion " + strconv.Quote(g.Version)
+		g.Release, g.Vendor, g.Experiments = splitGoVersion(g.Version)
+	} else {
+		ev += "; its toolchain version is unknown (runtime.buildVersion is stripped)"
+	}
+	g.Evidence = ev + ": " + why + ", so crypto is judged from its function names"
+	if err := ef.FuncNames(func(name []byte) bool { g.noteFunc(name); return true }); err != nil {
+		g.NoFuncTable = true
+	}
+	g.CGO = g.cgoFuncs
+	return g
 }
 
 // goFacts reads the build settings and the function names of a Go binary.
@@ -286,6 +348,8 @@ var (
 	subMSOpenSSL    = []byte("github.com/microsoft/go-crypto-openssl")
 	pfxFIPSOnly     = []byte("crypto/tls/fipsonly.")
 	sigFIPSOnly     = []byte("crypto/internal/boring/sig.FIPSOnly")
+	pfxRuntimeCgo   = []byte("runtime/cgo.")
+	subCfunc        = []byte("._Cfunc_")
 	reModuleVersion = regexp.MustCompile(`^v\d+\.\d+\.\d+(?:-[0-9a-f]{6,40})?`)
 )
 
@@ -318,6 +382,9 @@ func (g *GoFacts) noteFunc(name []byte) {
 	}
 	if bytes.HasPrefix(name, pfxFIPSOnly) || bytes.HasPrefix(name, sigFIPSOnly) {
 		g.FIPSOnly = true
+	}
+	if bytes.HasPrefix(name, pfxRuntimeCgo) || bytes.Contains(name, subCfunc) {
+		g.cgoFuncs = true
 	}
 }
 
@@ -361,20 +428,27 @@ var (
 	anchorAWSLC   = []byte("AWS-LC")
 	// Source paths of an embedded copy: third_party/boringssl/…,
 	// external/boringssl/src/… (Bazel), aws-lc/crypto/….
-	anchorBoringSrc = []byte("/boringssl/")
+	anchorBoringSrc = []byte("/boringssl")
 	anchorAWSLCSrc  = []byte("/aws-lc/")
 	// "/evp/" finds OpenSSL's crypto/evp/ source paths. Anchors start
 	// with a byte that is rare in read-only data: bytes.Index is slowest
 	// when the first byte is common but not dominant.
 	anchorEVP    = []byte("/evp/")
 	reOpenSSLVer = regexp.MustCompile(`^OpenSSL (\d+\.\d+\.\d+[a-z]{0,2})(?:-[A-Za-z0-9.+~-]+)?(?:\s+FIPS)?\s+\d{1,2} [A-Z][a-z]{2} \d{4}`)
-	reProvider   = regexp.MustCompile(`^OpenSSL (?:non-compliant )?(?:FIPS|Base|Default|Legacy) Provider`)
+	// Mbed TLS's MBEDTLS_VERSION_STRING_FULL: "Mbed TLS 3.6.2" (older
+	// releases "mbed TLS 2.28.3"); the anchor skips the first letter.
+	anchorMbedTLS = []byte("bed TLS ")
+	reMbedTLSVer  = regexp.MustCompile(`^bed TLS \d+\.\d+\.\d+`)
+	reAWSLCVer    = regexp.MustCompile(`^AWS-LC (?:FIPS )?\d+\.\d+\.\d+`)
+	reProvider    = regexp.MustCompile(`^OpenSSL (?:non-compliant )?(?:FIPS|Base|Default|Legacy) Provider`)
 )
 
 // scanC looks for C crypto linked into the file: OpenSSL's version and
 // source-path strings, BoringSSL/AWS-LC markers, and defined entry points.
 func scanC(ef *elfx.File, f *Facts) error {
-	anchors := [][]byte{anchorOpenSSL, anchorDirs, anchorBoring, anchorAWSLC, anchorEVP, anchorBoringSrc, anchorAWSLCSrc}
+	anchors := [][]byte{anchorOpenSSL, anchorDirs, anchorBoring, anchorAWSLC, anchorEVP, anchorBoringSrc, anchorAWSLCSrc, anchorMbedTLS,
+		anchorRegistry, anchorRustStd}
+	rf := &RustFacts{Crates: map[string]string{}}
 	evp := false
 	err := ef.ScanStrings(anchors, maxScan, func(i int, at []byte) bool {
 		switch i {
@@ -391,16 +465,35 @@ func scanC(ef *elfx.File, f *Facts) error {
 				s = s[:j]
 			}
 			f.noteDir(s)
-		case 2, 3:
-			if f.BoringSSL == "" {
-				f.BoringSSL = string(anchors[i])
+		case 2:
+			f.BoringMention = true
+		case 3:
+			f.BoringMention = true
+			if m := reAWSLCVer.Find(at); m != nil && f.AWSLCVersion == "" {
+				f.AWSLCVersion = string(m)
 			}
 		case 4:
 			evp = true
-		case 5, 6:
-			f.BoringSSLSources = true
-			if f.BoringSSL == "" {
-				f.BoringSSL = map[int]string{5: "BoringSSL", 6: "AWS-LC"}[i]
+		case 5:
+			// third_party/boringssl/…, and Bazel's external/boringssl+/…
+			// (bzlmod) or external/boringssl~/…
+			// (bzlmod; older bzlmod: external/boringssl~0.20240913.0/…).
+			rest := at[len(anchorBoringSrc):]
+			if j := bytes.IndexByte(rest, '/'); j >= 0 && j <= 40 && (j == 0 || rest[0] == '+' || rest[0] == '~') && sourceTree(rest[j+1:]) {
+				f.BoringSSLSources = true
+			}
+		case 8, 9:
+			rf.noteString(i-8, at)
+		case 7:
+			if m := reMbedTLSVer.Find(at); m != nil {
+				f.MbedTLS = true
+				if f.MbedTLSVersion == "" {
+					f.MbedTLSVersion = string(m)
+				}
+			}
+		case 6:
+			if sourceTree(at[len(anchorAWSLCSrc):]) {
+				f.AWSLCSources = true
 			}
 		}
 		return true
@@ -420,10 +513,63 @@ func scanC(ef *elfx.File, f *Facts) error {
 	}
 	// Symbols only when the strings hint at a crypto library: reading
 	// every library's symbol table would cost more than the scan.
-	if f.OpenSSLVersion != "" || f.OpenSSLSourcePaths > 0 || f.BoringSSL != "" || f.ProviderName != "" {
+	if f.OpenSSLVersion != "" || f.OpenSSLSourcePaths > 0 || f.BoringMention || f.BoringSSLSources || f.AWSLCSources || f.ProviderName != "" || f.MbedTLS {
 		readSymbols(ef, f)
 	}
+	f.decideBoring()
+	finishRust(ef, f, rf)
+	if f.ProviderInit && strings.Contains(f.ProviderName, "FIPS") {
+		providerIdentity(ef, f)
+	}
 	return nil
+}
+
+var reProviderVersion = regexp.MustCompile(`^\d+\.\d+\.\d+(?:-[0-9A-Za-z.+~]{1,40})?$`)
+
+// providerIdentity reads a FIPS provider's full name (vendors put theirs
+// in front: "Red Hat Enterprise Linux 9 - OpenSSL FIPS Provider") and the
+// version string OpenSSL's fipsprov.c keeps a few strings after it
+// ("OpenSSL FIPS Provider\0buildinfo\03.0.22\0").
+func providerIdentity(ef *elfx.File, f *Facts) {
+	str, after, ok := ef.StringAround([]byte("FIPS Provider"), maxScan)
+	if !ok || len(str) > 128 {
+		return
+	}
+	if reProvider.Match(str) || bytes.HasSuffix(str, []byte(" OpenSSL FIPS Provider")) {
+		f.ProviderName = string(str)
+	}
+	for i, tok := range bytes.SplitN(after, []byte{0}, 6) {
+		if i < 5 && reProviderVersion.Match(tok) {
+			f.ProviderVersion = string(tok)
+			return
+		}
+	}
+}
+
+// sourceTree reports whether rest (what follows ".../boringssl/" or
+// ".../aws-lc/") is a path into the library's source tree, not a URL or
+// prose that names it: crypto/, ssl/, include/openssl/, decrepit/,
+// third_party/ or generated-src/, possibly under src/.
+func sourceTree(rest []byte) bool {
+	rest = bytes.TrimPrefix(rest, []byte("src/"))
+	for _, d := range []string{"crypto/", "ssl/", "include/openssl/", "decrepit/", "third_party/", "generated-src/"} {
+		if bytes.HasPrefix(rest, []byte(d)) {
+			return true
+		}
+	}
+	return false
+}
+
+// decideBoring sets BoringSSL from the evidence: AWS-LC (its version
+// string, source paths or entry points) before BoringSSL (its source
+// paths or self-test entry points, which AWS-LC shares).
+func (f *Facts) decideBoring() {
+	switch {
+	case f.AWSLCVersion != "" || f.AWSLCSources || f.awslcSymbols:
+		f.BoringSSL = "AWS-LC"
+	case f.BoringSSLSources || f.boringSymbols:
+		f.BoringSSL = "BoringSSL"
+	}
 }
 
 // noteDir records OPENSSLDIR and MODULESDIR (libcrypto's "…DIR: \"/path\""
@@ -442,7 +588,7 @@ func (f *Facts) noteDir(val string) {
 
 // readSymbols counts the crypto entry points the file defines.
 func readSymbols(ef *elfx.File, f *Facts) {
-	static := f.OpenSSLVersion != "" || f.OpenSSLSourcePaths > 0 || f.BoringSSL != ""
+	static := f.OpenSSLVersion != "" || f.OpenSSLSourcePaths > 0 || f.BoringMention || f.BoringSSLSources || f.AWSLCSources
 	_ = ef.Symbols(static, func(name []byte, _ bool) bool {
 		switch {
 		case bytes.HasPrefix(name, []byte("EVP_")), bytes.HasPrefix(name, []byte("OPENSSL_init_")):
@@ -451,13 +597,15 @@ func readSymbols(ef *elfx.File, f *Facts) {
 			f.FIPSModule = true
 		case bytes.Equal(name, []byte("OSSL_provider_init")):
 			f.ProviderInit = true
-		case bytes.Equal(name, []byte("BORINGSSL_bcm_power_on_self_test")):
-			if f.BoringSSL == "" {
-				f.BoringSSL = "BoringSSL"
-			}
+		case bytes.Equal(name, []byte("BORINGSSL_bcm_power_on_self_test")), bytes.Equal(name, []byte("BORINGSSL_self_test")):
+			f.boringSymbols = true
+		case bytes.Equal(name, []byte("awslc_version_string")), bytes.HasPrefix(name, []byte("AWSLC_")):
+			f.awslcSymbols = true
 		case bytes.HasPrefix(name, []byte("wolfSSL_Init")):
 			f.WolfSSL = true
-		case bytes.HasPrefix(name, []byte("mbedtls_ssl_init")), bytes.HasPrefix(name, []byte("mbedtls_md_init")):
+		case bytes.Contains(name, []byte("mbedtls_ssl_init")), bytes.Contains(name, []byte("mbedtls_md_init")):
+			// Also prefixed copies (myproj_mbedtls_md_init), as projects
+			// that embed Mbed TLS rename its symbols.
 			f.MbedTLS = true
 		}
 		return true

@@ -23,6 +23,11 @@ const (
 	// be inspected (a packed, truncated or unreadable binary) must never
 	// pass for compliant.
 	FindingUnreadable = "unreadable"
+	// FindingLibraryMissing: libraries the file needs are not in the
+	// root filesystem, so the crypto they would bring was not checked. A
+	// missing library of a known crypto family (libcrypto, libgnutls …)
+	// makes the file noncompliant instead: that is certainly crypto.
+	FindingLibraryMissing = "fips-library-missing"
 	// FindingImageUnreadable: an image could not be scanned (network,
 	// authentication, a missing platform, a corrupt or oversized blob).
 	// The run then exits 2 whatever --fail-on says.
@@ -46,6 +51,10 @@ var Checks = []report.Check{
 		Title:    "the file or directory could not be read, so its crypto is unknown",
 		Citation: "kensa: what cannot be inspected never passes for compliant",
 		Help:     "A truncated, packed (UPX) or unreadable file, or a directory kensa may not list. Run as a user that can read it, or unpack it and scan the result."},
+	{ID: FindingLibraryMissing, Severity: report.Warning,
+		Title:    "needed libraries are missing from the root filesystem, so their crypto was not checked",
+		Citation: "kensa: what cannot be inspected never passes for compliant; ld.so(8) search order",
+		Help:     "The loader would not find these DT_NEEDED libraries inside --root (or the image). Scan with --root set to the filesystem the program runs in, or add the libraries; a missing library of a known crypto family is a fips-noncompliant error instead."},
 	{ID: FindingImageUnreadable, Severity: report.Error,
 		Title:    "the image could not be scanned",
 		Citation: "kensa: a target that could not be scanned never passes",
@@ -60,9 +69,9 @@ var Checks = []report.Check{
 // one mapping of verdicts to severities, which --fail-on uses too.
 func (v Verdict) Severity() report.Severity {
 	switch v {
-	case Noncompliant:
+	case Noncompliant, Unreadable:
 		return report.Error
-	case Conditional:
+	case Conditional, Unknown:
 		return report.Warning
 	}
 	return ""
@@ -75,8 +84,22 @@ func FailOnVerdicts() map[string]report.Severity {
 }
 
 // Findings returns the findings of one result: one per noncompliant or
-// conditional file, one per unreadable file.
+// conditional file, one per unreadable file, and one for the libraries a
+// file needs that are missing.
 func Findings(r Result) []report.Finding {
+	out := verdictFindings(r)
+	if len(r.Missing) > 0 {
+		out = append(out, report.Finding{
+			ID: FindingLibraryMissing, Severity: report.Warning, Subject: r.Path,
+			Message: fmt.Sprintf("%s needs %s, not in the root filesystem: %s crypto was not checked",
+				r.Path, strings.Join(r.Missing, ", "), report.Plural(len(r.Missing), "its", "their")),
+			Remediation: "scan with --root set to the filesystem the program runs in (or the image it ships in), where the loader finds these libraries",
+		})
+	}
+	return out
+}
+
+func verdictFindings(r Result) []report.Finding {
 	switch {
 	case r.Kind == KindUnreadable:
 		return []report.Finding{{
@@ -167,12 +190,17 @@ func citation(r Result) string {
 // remediation suggests the fix for the worst backend of a noncompliant
 // result.
 func remediation(r Result) string {
+	if r.envFix != "" {
+		return r.envFix
+	}
 	has := func(b string) bool { return slices.Contains(r.Crypto, b) }
 	switch {
 	case has(BackendGoBoringCrypto):
 		return "rebuild with Go 1.24 or later and GOFIPS140=v1.0.0 (Go Cryptographic Module, certificate 5247), or with a Go release whose BoringCrypto is fips-20220613"
 	case has(BackendGoStd), has(BackendGoFIPS140):
 		return "rebuild with GOFIPS140=v1.0.0 (Go 1.24 or later) to use the validated Go Cryptographic Module"
+	case has(BackendAWSLC):
+		return "build with a FIPS build of AWS-LC whose release a CMVP certificate covers (in Rust: aws-lc-rs with its fips feature, aws-lc-fips-sys)"
 	case has(BackendOpenSSLStatic), has(BackendBoringSSL), has(BackendWolfSSL), has(BackendMbedTLS):
 		return "link the system's OpenSSL dynamically and use a validated FIPS provider instead of an embedded copy"
 	case has(BackendOpenSSL), has(BackendGoOpenSSL):

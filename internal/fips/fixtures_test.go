@@ -307,8 +307,9 @@ func fipstestMissing(t *testing.T, err error) {
 }
 
 // TestMissingLibraries: a C program whose libraries are absent from the
-// root has unknown crypto; the first reason must say so rather than "no
-// crypto".
+// root has unknown crypto: verdict unknown (never a silent
+// not-applicable), the first reason names the missing library, and a
+// fips-library-missing warning lists it.
 func TestMissingLibraries(t *testing.T) {
 	s := fixtures(t)
 	root := t.TempDir()
@@ -317,10 +318,35 @@ func TestMissingLibraries(t *testing.T) {
 	}
 	c := NewClassifier(rootfs.Dir(root), Options{At: now})
 	r := c.Classify("/usr/bin/c_mention", inspectFile(t, filepath.Join(root, "usr/bin/c_mention")))
-	if r.Verdict != NotApplicable {
-		t.Errorf("verdict = %s, want %s", r.Verdict, NotApplicable)
+	if r.Verdict != Unknown {
+		t.Errorf("verdict = %s, want %s", r.Verdict, Unknown)
 	}
-	if want := "1 needed library is missing from the root filesystem"; len(r.Reasons) == 0 || !strings.Contains(r.Reasons[0], want) {
+	if want := "no crypto found, but 1 needed library is not in the root filesystem (libc.so.6)"; len(r.Reasons) == 0 || !strings.Contains(r.Reasons[0], want) {
+		t.Errorf("reasons = %q, want the first to contain %q", r.Reasons, want)
+	}
+	var ids []string
+	for _, f := range Findings(r) {
+		ids = append(ids, f.ID+"/"+string(f.Severity))
+	}
+	if diff := cmp.Diff([]string{"fips-library-missing/warning"}, ids); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+}
+
+// TestMissingCryptoLibrary: a missing library of a known crypto family
+// is certainly crypto: noncompliant (an error), with its family.
+func TestMissingCryptoLibrary(t *testing.T) {
+	s := fixtures(t)
+	root := t.TempDir()
+	if err := fipstest.LinkOrCopy(filepath.Join(root, "usr/bin/c_dyn"), s.Path(t, "c_dyn")); err != nil {
+		t.Fatal(err)
+	}
+	c := NewClassifier(rootfs.Dir(root), Options{At: now})
+	r := c.Classify("/usr/bin/c_dyn", inspectFile(t, filepath.Join(root, "usr/bin/c_dyn")))
+	if r.Verdict != Noncompliant || !slices.Contains(r.Crypto, BackendOpenSSL) {
+		t.Errorf("verdict = %s, crypto %v, want noncompliant with openssl (%q)", r.Verdict, r.Crypto, r.Reasons)
+	}
+	if want := "libcrypto.so.3 (openssl) is needed but not in the root filesystem"; len(r.Reasons) == 0 || !strings.Contains(r.Reasons[0], want) {
 		t.Errorf("reasons = %q, want the first to contain %q", r.Reasons, want)
 	}
 }

@@ -27,6 +27,11 @@ type ModuleRow struct {
 	Events      []StatusEvent `json:"events"`
 	Sources     []string      `json:"sources"`
 	AsOf        string        `json:"as_of"`
+	// Provider is, for an OpenSSL 3 FIPS provider row, the name the
+	// provider gives itself; Versions the provider versions the
+	// certificate covers (exact, or a prefix ending in "*").
+	Provider string   `json:"provider,omitempty"`
+	Versions []string `json:"versions,omitempty"`
 }
 
 // StatusEvent is a validation status that holds from a date on.
@@ -108,6 +113,44 @@ func lookupModule(backend, v string) *ModuleRow {
 		}
 	}
 	return nil
+}
+
+// lookupProvider finds the row of an OpenSSL 3 FIPS provider by the name
+// it gives itself and its version.
+func lookupProvider(name, version string) *ModuleRow {
+	return lookupVersions("", name, version)
+}
+
+// lookupVersions finds the row of backend (or, when backend is "", of
+// the provider named provider) whose Versions cover version.
+func lookupVersions(backend, provider, version string) *ModuleRow {
+	if version == "" {
+		return nil
+	}
+	for i := range table.Modules {
+		m := &table.Modules[i]
+		if backend != "" && m.Backend != backend || backend == "" && (m.Provider == "" || m.Provider != provider) {
+			continue
+		}
+		for _, v := range m.Versions {
+			if p, ok := strings.CutSuffix(v, "*"); ok && strings.HasPrefix(version, p) || v == version {
+				return m
+			}
+		}
+	}
+	return nil
+}
+
+// providerVersions lists the versions of the upstream provider rows, for
+// reasons ("3.0.0, 3.0.8, 3.0.9, 3.1.2").
+func providerVersions(name string) []string {
+	var out []string
+	for _, m := range table.Modules {
+		if m.Provider == name {
+			out = append(out, m.Versions...)
+		}
+	}
+	return out
 }
 
 // boringTagFor returns the BoringSSL FIPS tag that the upstream Go

@@ -109,18 +109,57 @@ func (c *Classifier) evalOpenSSL(lib string, lf *Facts) hit {
 		}
 		return hit{verdict: Noncompliant, module: mod, reasons: []string{fmt.Sprintf("%s has no FIPS provider (no ossl-modules/fips.so)", label)}}
 	}
-	mod = Module{Name: provName, Version: ver, Status: StatusUnknown, Path: prov}
-	if pf, _ := c.factsOf(prov); pf != nil && pf.OpenSSLVersion != "" {
-		mod.Version = strings.Fields(pf.OpenSSLVersion)[1]
+	pf, _ := c.factsOf(prov)
+	h, ok := c.providerRow(label+": its FIPS provider ("+prov+")", provName, pf, prov)
+	if !ok {
+		return h
 	}
 	conf := c.fipsConfig(lf)
 	if conf == "" && c.kernelFIPSSwitch(lib) {
-		return hit{verdict: Conditional, module: mod, reasons: []string{fmt.Sprintf("%s has a FIPS provider (%s) and loads it by itself when the kernel runs in FIPS mode (%s, Red Hat's kernel-fips patch): compliant when the host runs in FIPS mode and the provider build is a validated one", label, prov, kernelFIPSFile)}}
+		h.reasons[0] = fmt.Sprintf("%s has a FIPS provider (%s) and loads it by itself when the kernel runs in FIPS mode (%s, Red Hat's kernel-fips patch): %s; compliant when the host runs in FIPS mode", label, prov, kernelFIPSFile, h.reasons[0])
+		return h
 	}
 	if conf == "" {
-		return hit{verdict: Noncompliant, module: mod, reasons: []string{fmt.Sprintf("%s has a FIPS provider (%s) but no configuration loads it (no fipsmodule.cnf, no fips section in openssl.cnf)", label, prov)}}
+		return hit{verdict: Noncompliant, module: h.module, reasons: []string{fmt.Sprintf("%s has a FIPS provider (%s) but no configuration loads it (no fipsmodule.cnf, no fips section in openssl.cnf)", label, prov)}}
 	}
-	return hit{verdict: Conditional, module: mod, reasons: []string{fmt.Sprintf("%s has a FIPS provider (%s, configured in %s): compliant when the host runs in FIPS mode and the provider build is a validated one", label, prov, conf)}}
+	h.reasons[0] = fmt.Sprintf("%s has a FIPS provider (%s, configured in %s): %s; compliant when the host runs in FIPS mode", label, prov, conf, h.reasons[0])
+	return h
+}
+
+// providerRow places a FIPS provider build (name, version from its
+// facts pf) in the module table. ok is true when the build is under a
+// certificate that is acceptable at the evaluation time: the hit is then
+// conditional (the host's FIPS mode and the configuration decide) and
+// its first reason names the certificate. Otherwise the hit is the
+// noncompliant verdict, its first reason starting with what.
+func (c *Classifier) providerRow(what, name string, pf *Facts, path string) (hit, bool) {
+	ver := ""
+	if pf != nil {
+		ver = pf.ProviderVersion
+		if ver == "" && pf.OpenSSLVersion != "" {
+			ver = strings.Fields(pf.OpenSSLVersion)[1]
+		}
+	}
+	mod := Module{Name: name, Version: ver, Status: StatusNotValidated, Path: path}
+	row := lookupProvider(name, ver)
+	if row == nil {
+		shown := ver
+		if shown == "" {
+			shown = "of unknown version"
+		}
+		why := fmt.Sprintf("%s is %q %s, a build kensa's module table places under no CMVP certificate", what, name, shown)
+		if vs := providerVersions(name); len(vs) > 0 {
+			why += fmt.Sprintf(" (validated %s builds: %s)", name, strings.Join(vs, ", "))
+		}
+		return hit{verdict: Noncompliant, module: mod, reasons: []string{why + ": not a validated module"}}, false
+	}
+	m, v, reasons := c.evalRow(row, ver)
+	m.Path = path
+	if v != Compliant {
+		reasons[0] = what + ": " + reasons[0]
+		return hit{verdict: Noncompliant, module: m, reasons: reasons}, false
+	}
+	return hit{verdict: Conditional, module: m, reasons: reasons}, true
 }
 
 // fips1Evidence says why an OpenSSL 1.x libcrypto is a FIPS build, or ""

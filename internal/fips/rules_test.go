@@ -94,7 +94,7 @@ func TestFamilyOf(t *testing.T) {
 		"libcrypto.so.3": BackendOpenSSL, "libssl.so.1.1": BackendOpenSSL, "libssl3.so": BackendNSS,
 		"libcrypto-a1b2c3d4.so.3": BackendOpenSSL, "libgnutls.so.30": BackendGnuTLS, "libnss3.so": BackendNSS,
 		"libgcrypt.so.20": BackendLibgcrypt, "libwolfssl.so.35": BackendWolfSSL, "libmbedcrypto.so.7": BackendMbedTLS,
-		"libc.so.6": "", "libcryptsetup.so.12": "", "libk5crypto.so.3": "", "crypto.py": "",
+		"libc.so.6": "", "libcryptsetup.so.12": "", "libk5crypto.so.3": "k5crypto", "libsodium.so.23": "libsodium", "libtomcrypt.so.1": "libtomcrypt", "crypto.py": "",
 	}
 	for in, want := range tests {
 		if got := familyOf(in); got != want {
@@ -140,4 +140,23 @@ func settings(kv ...string) (s []elfx.Setting) {
 		s = append(s, elfx.Setting{Key: kv[i], Value: kv[i+1]})
 	}
 	return s
+}
+
+func TestRustSymbolCrate(t *testing.T) {
+	for sym, want := range map[string]string{
+		"_ZN4ring6digest7Context3new17h0123456789abcdefE": "ring",
+		"_ZN9aws_lc_rs6digest4init17h0123456789abcdefE":   "aws-lc-rs",
+		"_ZN3std2io5stdio6_print17h0123456789abcdefE":     "",
+		"_RNvNtCs1a2b3c_4ring6digest4init":                "ring",
+		"_RNvNtCsd4xPkt2gS7L_6rustls6client3new":          "rustls",
+		"_RNvCs123_4sha24init":                            "sha2",
+		"_RNvNtCs1a2b3c_5serde2de4next":                   "",
+		"_R":                                              "",
+		"_ZN99999":                                        "",
+		"EVP_DigestInit":                                  "",
+	} {
+		if got := rustSymbolCrate([]byte(sym)); got != want {
+			t.Errorf("rustSymbolCrate(%q) = %q, want %q", sym, got, want)
+		}
+	}
 }

@@ -134,7 +134,7 @@ func (c *Classifier) Walk(ctx context.Context, targets []string, o WalkOptions, 
 					walkDir(h, s)
 				}
 			case t.IsRegular():
-				if !o.EveryFile && !libraryName(e.Name()) {
+				if !o.EveryFile && !libraryName(e.Name()) && javaKind(e.Name()) == "" {
 					info, err := e.Info()
 					if err != nil || info.Mode()&0o111 == 0 {
 						continue
@@ -165,9 +165,15 @@ func (c *Classifier) Walk(ctx context.Context, targets []string, o WalkOptions, 
 	return nSeen.Load()
 }
 
-// libraryName reports whether a file name looks like a shared library:
-// lib.so, lib.so.3, lib.so.3.0.1, module.cpython-311-x86_64-linux-gnu.so.
+// libraryName reports whether a file name looks like native code that is
+// loaded without an execute bit: shared libraries (lib.so, lib.so.3,
+// lib.so.3.0.1), Python extension modules
+// (module.cpython-311-x86_64-linux-gnu.so, module.abi3.so), Java's JNI
+// libraries (libjava.so) and Node.js addons (addon.node).
 func libraryName(name string) bool {
+	if strings.HasSuffix(name, ".node") && len(name) > len(".node") {
+		return true
+	}
 	i := strings.Index(name, ".so")
 	return i > 0 && (i+3 == len(name) || name[i+3] == '.')
 }
@@ -202,6 +208,13 @@ func (c *Classifier) classifyHostFile(host, shown, rootAbs string, named bool) (
 	}
 	var magic [4]byte
 	if n, _ := f.ReadAt(magic[:], 0); !elfx.Magic(magic[:n]) {
+		if k := javaKind(filepath.Base(host)); k != "" {
+			r, ok := c.ClassifyJava(shown, f, st.Size(), k)
+			if ok || named {
+				return r, true
+			}
+			return Result{}, false
+		}
 		if named {
 			return c.Classify(shown, &Facts{Kind: KindNotELF, Size: st.Size()}), true
 		}
@@ -252,5 +265,5 @@ func openReason(err error) string {
 }
 
 func unreadableResult(path, reason string) Result {
-	return Result{Path: path, Kind: KindUnreadable, Crypto: []string{}, Modules: []Module{}, Verdict: NotApplicable, Reasons: []string{"unreadable: " + reason}}
+	return Result{Path: path, Kind: KindUnreadable, Crypto: []string{}, Modules: []Module{}, Verdict: Unreadable, Reasons: []string{"unreadable: " + reason}}
 }

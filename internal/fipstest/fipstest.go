@@ -116,7 +116,7 @@ int main(void) { puts("hello"); return 0; }
 
 const cProvider = `#include <stddef.h>
 const char provider_name[] = "OpenSSL FIPS Provider";
-const char provider_version[] = "OpenSSL 3.0.9 30 May 2023";
+const char provider_version[] = "OpenSSL 3.1.2 1 Aug 2023"; // a validated provider release (certificate 4985)
 int OSSL_provider_init(const void *h, const void *in, const void **out, void **ctx) {
 	(void)h; (void)in; (void)out; (void)ctx; return provider_name[0] != 0;
 }
