@@ -143,8 +143,8 @@ const (
 	citeValidity      = "RFC 5280 §4.1.2.5 (validity); clients reject a certificate outside notBefore..notAfter"
 	citeHostname      = "RFC 6125 §6.4 and CA/B BR §7.1.2.7.12: clients match the name they connect to against the DNS and IP SANs; a wildcard covers exactly one leftmost label"
 	citeKeyMatch      = "RFC 5280 §4.1.2.7: the certificate's subjectPublicKeyInfo must be the public half of the server's private key"
-	citeRenewalSAN    = "kensa renewal check: every name the certificate in service covers must be covered by its replacement (seed 002, error 3)"
-	citeRenewalChange = "kensa renewal check: what changes against the certificate in service (seed 002, error 4: an older or wrong certificate picked)"
+	citeRenewalSAN    = "kensa renewal check: every name the certificate in service covers must be covered by its replacement"
+	citeRenewalChange = "kensa renewal check: what changes against the certificate in service: an older or wrong certificate picked"
 )
 
 // Check runs every check of "kensa cert check" and returns the result and
@@ -244,20 +244,20 @@ func Check(in CheckInput) (CheckResult, []report.Finding) {
 			fs = append(fs, report.Finding{ID: "not-newer", Severity: report.Error, Subject: subject,
 				Message:     fmt.Sprintf("the new certificate is the certificate already in service (%s, same SHA-256 %s): the change would renew nothing", in.CurrentFrom, res.Leaf.SHA256),
 				Remediation: "pick the renewed certificate the CA issued (a new serial, a later not after)",
-				Citation:    "kensa renewal check: a renewal must expire later than what it replaces (seed 002, error 4)"})
+				Citation:    citeRenewalNewer})
 		} else if !cmp.Newer && leaf.NotBefore.After(cur.NotBefore) {
 			fs = append(fs, report.Finding{ID: "not-newer", Severity: report.Warning, Subject: subject,
 				Message: fmt.Sprintf("the new certificate was issued after the certificate in service but expires sooner (%s, %s of validity) than it (%s, %s, %s): switching now gives up %s",
 					leaf.NotAfter.UTC().Format(time.DateOnly), days(ValidityDays(leaf.NotBefore, leaf.NotAfter)), in.CurrentFrom, cur.NotAfter.UTC().Format(time.DateOnly),
 					days(ValidityDays(cur.NotBefore, cur.NotAfter)), days(int(cur.NotAfter.Sub(leaf.NotAfter).Hours()/24))),
 				Remediation: "expected when the CA issues shorter certificates (the CA/B Forum limits fall to 200 days from 2026-03-15): deploy it and plan the next renewal by its date; otherwise check that you picked the certificate ordered for this renewal",
-				Citation:    "kensa renewal check: a renewal must expire later than what it replaces (seed 002, error 4)"})
+				Citation:    citeRenewalNewer})
 		} else if !cmp.Newer {
 			fs = append(fs, report.Finding{ID: "not-newer", Severity: report.Error, Subject: subject,
 				Message: fmt.Sprintf("the new certificate expires on %s, not after the certificate in service (%s, %s): this is an older or wrong certificate",
 					leaf.NotAfter.UTC().Format(time.DateOnly), in.CurrentFrom, cur.NotAfter.UTC().Format(time.DateOnly)),
 				Remediation: "check that you picked the renewed certificate (compare serial and SHA-256 with what the CA issued)",
-				Citation:    "kensa renewal check: a renewal must expire later than what it replaces (seed 002, error 4)"})
+				Citation:    citeRenewalNewer})
 		}
 		if cmp.SubjectChanged {
 			fs = append(fs, report.Finding{ID: "subject-changed", Severity: report.Info, Subject: subject,
@@ -275,7 +275,7 @@ func Check(in CheckInput) (CheckResult, []report.Finding) {
 			fs = append(fs, report.Finding{ID: "key-reused", Severity: report.Warning, Subject: subject,
 				Message:     fmt.Sprintf("the new certificate uses the same key as the certificate in service (SPKI SHA-256 %s)", res.Leaf.SPKISHA256),
 				Remediation: "generate a new key and CSR for each renewal unless your policy allows reuse; a key exposed with the old certificate stays usable with the new one",
-				Citation:    "NIST SP 800-57 Part 1 Rev. 5 §5.3 (cryptoperiods); CA/B BR §6.1.1.3"})
+				Citation:    citeKeyReuse})
 		}
 	}
 	return res, fs
@@ -394,7 +394,7 @@ func ValidityFindings(c *x509.Certificate, at time.Time, t Threshold, subject, w
 			Message: fmt.Sprintf("the %s %q expires on %s: %s left of %d, less than %s (%s)",
 				what, ShortName(c), na, days(DaysLeft(c, at)), ValidityDays(c.NotBefore, c.NotAfter), t, days(int(th.Hours()/24))),
 			Remediation: "plan its renewal now (set --min-remaining to change the threshold)",
-			Citation:    "kensa expiry threshold (default: a third of the lifetime, as cert-manager renews at two thirds)"}}
+			Citation:    citeExpiryThreshold}}
 	}
 	return nil
 }

@@ -372,7 +372,7 @@ func handshakeFailed(r *ProbeResult, err error, o ProbeOptions) report.Finding {
 		Address: r.Dialed, ServerName: r.ServerName,
 		Message:     fmt.Sprintf("no TLS handshake with %s: %v", r.whereOrAddress(), err),
 		Remediation: remedy,
-		Citation:    "kensa: an endpoint that could not be checked counts as a finding, never as success"}
+		Citation:    citeUnchecked}
 }
 
 func (r *ProbeResult) whereOrAddress() string {
@@ -440,7 +440,7 @@ func analyseServed(r *ProbeResult, p plan, o ProbeOptions) {
 				Message: fmt.Sprintf("%s serves %q (SHA-256 %s, serial %s, not after %s) instead of the expected certificate (%s)",
 					r.where(), ShortName(leaf), lf.SHA256, lf.Serial, lf.NotAfter.Format(time.DateOnly), o.ExpectFrom),
 				Remediation: "deploy the new certificate on this listener too (a second load balancer, another listener, or an SNI certificate list still holding the old one), then probe again",
-				Citation:    "kensa renewal check: every endpoint × name must serve the new certificate (seed 002, errors 4 and 5)"})
+				Citation:    citeRenewalServed})
 		}
 	}
 	for i := range fs {

@@ -165,7 +165,7 @@ func CompareBaseline(results []*ProbeResult, base *Record, expecting bool) ([]Ro
 					Message: fmt.Sprintf("%s now serves %q (SHA-256 %s, issued %s, not after %s), older than the certificate it served at the baseline (%q, issued %s, not after %s): an older or wrong certificate was deployed",
 						r.where(), ShortName(r.certs[0]), r.Leaf.SHA256, r.Leaf.NotBefore.Format(time.DateOnly), r.Leaf.NotAfter.Format(time.DateOnly), prev.Subject, prev.NotBefore.Format(time.DateOnly), prev.NotAfter.Format(time.DateOnly)),
 					Remediation: "deploy the renewed certificate on this listener (compare serial and SHA-256 with what the CA issued); if this is a deliberate rollback, pass --expect with the certificate you rolled back to",
-					Citation:    "kensa renewal check: a renewal must expire later than what it replaces (seed 002, error 4)"})
+					Citation:    citeRenewalNewer})
 			}
 		}
 		plan = append(plan, RollbackStep{Endpoint: r.Endpoint, Address: r.Address, Dialed: r.Dialed, ServerName: r.ServerName, SNI: r.SNI,
@@ -183,7 +183,7 @@ func CompareBaseline(results []*ProbeResult, base *Record, expecting bool) ([]Ro
 				Message: fmt.Sprintf("%s still serves the certificate of the baseline (%q, SHA-256 %s, not after %s) while %d other handshakes now get a different one",
 					r.where(), ShortName(r.certs[0]), r.Leaf.SHA256, r.Leaf.NotAfter.Format(time.DateOnly), changed),
 				Remediation: "deploy the new certificate here too (a second load balancer or listener forgotten?), or pass --expect NEW.crt to state which certificate every endpoint must serve",
-				Citation:    "kensa renewal check: every endpoint × name must serve the new certificate (seed 002, error 5)"})
+				Citation:    citeRenewalServed})
 		}
 	}
 	return plan, fs

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -29,14 +30,16 @@ type ValidityRow struct {
 	MaxDays      int    `json:"max_days"`
 }
 
-// Schedule returns the embedded validity schedule.
-func Schedule() ValiditySchedule {
+// Schedule returns the embedded validity schedule, parsed once.
+func Schedule() ValiditySchedule { return schedule() }
+
+var schedule = sync.OnceValue(func() ValiditySchedule {
 	var s ValiditySchedule
 	if err := json.Unmarshal(validityJSON, &s); err != nil {
 		panic("cert: embedded validity.json: " + err.Error())
 	}
 	return s
-}
+})
 
 // Limit returns the row that applies to a certificate issued at issued.
 func (s ValiditySchedule) Limit(issued time.Time) (ValidityRow, bool) {

@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
@@ -171,7 +170,7 @@ func runCertCheck(ctx context.Context, env *Env, args []string) error {
 	if err := refusePasswordArgs(args); err != nil {
 		return err
 	}
-	pos, err := parseCommand(env, fs, common, certCheckUsage, args)
+	pos, err := parseCommand(env, fs, common, certCheckUsage+findingsHelp("docs/cert.md", cert.Checks), args)
 	if err != nil || pos == nil {
 		return err
 	}
@@ -183,6 +182,9 @@ func runCertCheck(ctx context.Context, env *Env, args []string) error {
 	}
 	if certFile == "" {
 		return usageErrorf("cert check needs the new certificate").withHint("kensa cert check --cert new.crt --key new.key --chain intermediate.crt")
+	}
+	if err := checkOutput("--record", record); err != nil {
+		return err
 	}
 	if current != "" && currentEP != "" {
 		return usageErrorf("--current and --current-endpoint both name the certificate in service").withHint("give one of them")
@@ -266,14 +268,14 @@ func runCertCheck(ctx context.Context, env *Env, args []string) error {
 	rep := newReport(env, "cert check", common.at)
 	rep.Results = []cert.CheckResult{res}
 	rep.Findings = append(rep.Findings, findings...)
-	rep.Summary = severitySummary(rep.Findings)
+	rep.Summary = cert.SummarizeCheck(rep.Findings)
 	if record != "" {
 		if err := writeRecord(env, record, cert.NewCheckRecord(res, common.at)); err != nil {
 			return err
 		}
 	}
 	warnRoots(env, roots)
-	return emit(env, common, rep, func(w io.Writer) error { return writeCheckText(w, res, rep) })
+	return finish(env, common, outcome{rep: rep, text: func(t *textWriter) { writeCheckText(t, res, rep) }})
 }
 
 // writeRecord writes a record. A record it replaces is kept as FILE.prev:
@@ -335,14 +337,9 @@ func readPassword(env *Env, file, envName string) ([]byte, error) {
 	case file != "" && envName != "":
 		return nil, usageErrorf("--password-file and --password-env both give the password").withHint("give one of them")
 	case file != "":
-		f, err := os.Open(file)
+		data, err := cert.ReadFileLimited(file, 4096, "a password file")
 		if err != nil {
-			return nil, usageErrorf("reading the password: %v", err)
-		}
-		defer f.Close()
-		data, err := io.ReadAll(io.LimitReader(f, 4096))
-		if err != nil {
-			return nil, usageErrorf("reading the password: %v", err)
+			return nil, usageErrorf("reading the password: %v", err).withHint("--password-file takes a file whose first line is the password")
 		}
 		line, _, _ := strings.Cut(string(data), "\n")
 		return []byte(strings.TrimSuffix(line, "\r")), nil
@@ -463,11 +460,6 @@ func asciiServerNames(names []string) ([]string, error) {
 	return out, nil
 }
 
-func severitySummary(fs []report.Finding) map[string]int {
-	c := report.CountBySeverity(fs)
-	return map[string]int{"errors": c[report.Error], "warnings": c[report.Warning], "info": c[report.Info]}
-}
-
 func runCertProbe(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet("cert probe")
 	common := addCommon(fs, "error")
@@ -489,7 +481,7 @@ func runCertProbe(ctx context.Context, env *Env, args []string) error {
 	fs.BoolVar(&noSNI, "no-sni", false, "")
 	fs.DurationVar(&timeout, "timeout", timeout, "")
 	fs.IntVar(&concurrency, "concurrency", concurrency, "")
-	pos, err := parseCommand(env, fs, common, certProbeUsage, args)
+	pos, err := parseCommand(env, fs, common, certProbeUsage+findingsHelp("docs/cert.md", cert.Checks), args)
 	if err != nil || pos == nil {
 		return err
 	}
@@ -498,6 +490,12 @@ func runCertProbe(ctx context.Context, env *Env, args []string) error {
 		return usageErrorf("cert probe needs endpoints").withHint("give --connect HOST:PORT (repeatable) with --servername NAME, or --targets FILE")
 	}
 	if err := checkTimeout(timeout); err != nil {
+		return err
+	}
+	if err := checkOutput("--record", record); err != nil {
+		return err
+	}
+	if err := checkInput("--baseline", baseline, "give a file written by kensa cert probe --record"); err != nil {
 		return err
 	}
 	if concurrency < 1 || concurrency > 4096 {
@@ -588,14 +586,14 @@ func runCertProbe(ctx context.Context, env *Env, args []string) error {
 	rep := newReport(env, "cert probe", common.at)
 	rep.Results = results
 	rep.Findings = append(rep.Findings, findings...)
-	sum := probeSummary(results, rep.Findings)
+	sum := cert.SummarizeProbe(results, rep.Findings)
 	if base != nil {
 		sum.Baseline = baseline
 		sum.Rollback = plan
 	}
 	rep.Summary = sum
 	warnRoots(env, roots)
-	return emit(env, common, rep, func(w io.Writer) error { return writeProbeText(w, results, rep, sum) })
+	return finish(env, common, outcome{rep: rep, text: func(t *textWriter) { writeProbeText(t, results, rep, sum) }})
 }
 
 // expectation turns --expect (a certificate file or a SHA-256
@@ -616,39 +614,4 @@ func expectation(e string) ([]string, error) {
 	}
 	i := max(0, firstLeaf(b.Certs))
 	return []string{cert.Fingerprint(b.Certs[i])}, nil
-}
-
-// probeSummary counts the run.
-type probeSummaryT struct {
-	Handshakes int                 `json:"handshakes"`
-	OK         int                 `json:"ok"`
-	Failed     int                 `json:"failed"`
-	Expected   int                 `json:"expected"`
-	Stale      int                 `json:"stale"`
-	Errors     int                 `json:"errors"`
-	Warnings   int                 `json:"warnings"`
-	Info       int                 `json:"info"`
-	Baseline   string              `json:"baseline,omitempty"`
-	Rollback   []cert.RollbackStep `json:"rollback,omitempty"`
-}
-
-func probeSummary(results []*cert.ProbeResult, fs []report.Finding) *probeSummaryT {
-	s := &probeSummaryT{Handshakes: len(results)}
-	for _, r := range results {
-		if r.OK {
-			s.OK++
-		} else {
-			s.Failed++
-		}
-		if r.Expected != nil {
-			if *r.Expected {
-				s.Expected++
-			} else {
-				s.Stale++
-			}
-		}
-	}
-	c := report.CountBySeverity(fs)
-	s.Errors, s.Warnings, s.Info = c[report.Error], c[report.Warning], c[report.Info]
-	return s
 }

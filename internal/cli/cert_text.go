@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -13,25 +12,6 @@ import (
 // The text views of the cert commands read like the summary an operator
 // checks by eye before and after a change: the certificate's facts first,
 // then the findings, each with what to do.
-
-type textWriter struct {
-	w   io.Writer
-	err error
-}
-
-// printf writes one piece of the text view. String arguments come from
-// certificates and servers: each is made one printable line first.
-func (t *textWriter) printf(format string, args ...any) {
-	if t.err != nil {
-		return
-	}
-	for i, a := range args {
-		if s, ok := a.(string); ok {
-			args[i] = report.Printable(s)
-		}
-	}
-	_, t.err = fmt.Fprintf(t.w, format, args...)
-}
 
 func (t *textWriter) facts(title, from string, f cert.Facts, at time.Time) {
 	t.printf("%s  %s\n", title, from)
@@ -52,15 +32,14 @@ func (t *textWriter) facts(title, from string, f cert.Facts, at time.Time) {
 func daysLeft(f cert.Facts, at time.Time) string {
 	switch {
 	case at.After(f.NotAfter):
-		return fmt.Sprintf("EXPIRED %s ago, lifetime %s", count(-f.DaysLeft, "day", "days"), count(f.ValidityDays, "day", "days"))
+		return fmt.Sprintf("EXPIRED %s ago, lifetime %s", report.Count(-f.DaysLeft, "day", "days"), report.Count(f.ValidityDays, "day", "days"))
 	case at.Before(f.NotBefore):
-		return "NOT YET VALID, lifetime " + count(f.ValidityDays, "day", "days")
+		return "NOT YET VALID, lifetime " + report.Count(f.ValidityDays, "day", "days")
 	}
-	return fmt.Sprintf("%s left of %d", count(f.DaysLeft, "day", "days"), f.ValidityDays)
+	return fmt.Sprintf("%s left of %d", report.Count(f.DaysLeft, "day", "days"), f.ValidityDays)
 }
 
-func writeCheckText(w io.Writer, res cert.CheckResult, rep *report.Report) error {
-	t := &textWriter{w: w}
+func writeCheckText(t *textWriter, res cert.CheckResult, rep *report.Report) {
 	at := rep.At
 	t.facts("New certificate", res.File, res.Leaf, at)
 	switch {
@@ -101,7 +80,6 @@ func writeCheckText(w io.Writer, res cert.CheckResult, rep *report.Report) error
 	}
 	t.printf("\n")
 	writeFindings(t, rep.Findings, false)
-	return t.err
 }
 
 func short(subject string) string {
@@ -137,8 +115,8 @@ func writeFindings(t *textWriter, fs []report.Finding, endpoints bool) {
 		t.printf("No findings.\n")
 		return
 	}
-	c := report.CountBySeverity(fs)
-	t.printf("Findings: %s, %s, %d info\n", count(c[report.Error], "error", "errors"), count(c[report.Warning], "warning", "warnings"), c[report.Info])
+	c := report.CountSeverities(fs)
+	t.printf("Findings: %s, %s, %d info\n", report.Count(c.Errors, "error", "errors"), report.Count(c.Warnings, "warning", "warnings"), c.Info)
 	for _, f := range fs {
 		where := f.Subject
 		if endpoints && f.Address != "" {
@@ -159,8 +137,7 @@ func writeFindings(t *textWriter, fs []report.Finding, endpoints bool) {
 	}
 }
 
-func writeProbeText(w io.Writer, results []*cert.ProbeResult, rep *report.Report, sum *probeSummaryT) error {
-	t := &textWriter{w: w}
+func writeProbeText(t *textWriter, results []*cert.ProbeResult, rep *report.Report, sum cert.ProbeSummary) {
 	tb := report.NewTable("ENDPOINT", "ADDRESS", "SERVERNAME", "STATUS", "SUBJECT", "SHA-256", "NOT AFTER", "DAYS")
 	tb.MaxWidth = 40
 	for _, r := range results {
@@ -192,16 +169,14 @@ func writeProbeText(w io.Writer, results []*cert.ProbeResult, rep *report.Report
 		tb.Row(r.Endpoint, addr, sn, status, short(r.Leaf.Subject), r.Leaf.SHA256[:23]+"…",
 			r.Leaf.NotAfter.Format(time.DateOnly), fmt.Sprint(r.Leaf.DaysLeft))
 	}
-	if t.err == nil {
-		t.err = tb.Write(w)
-	}
-	t.printf("\n%s: %d completed, %d failed", count(sum.Handshakes, "handshake", "handshakes"), sum.OK, sum.Failed)
+	t.table(tb)
+	t.printf("\n%s: %d completed, %d failed", report.Count(sum.Handshakes, "handshake", "handshakes"), sum.OK, sum.Failed)
 	if sum.Expected+sum.Stale > 0 {
 		t.printf("; %d served the expected certificate, %d did not", sum.Expected, sum.Stale)
 	}
 	t.printf("\n")
 	if sum.Baseline != "" {
-		t.printf("\nChanged since %s: %s\n", sum.Baseline, count(len(sum.Rollback), "handshake", "handshakes"))
+		t.printf("\nChanged since %s: %s\n", sum.Baseline, report.Count(len(sum.Rollback), "handshake", "handshakes"))
 		if len(sum.Rollback) > 0 {
 			t.printf("Rollback plan (restore the previous certificate on each endpoint; its PEM is in %s, endpoints[N].chain):\n", sum.Baseline)
 			for _, s := range sum.Rollback {
@@ -218,5 +193,4 @@ func writeProbeText(w io.Writer, results []*cert.ProbeResult, rep *report.Report
 	}
 	t.printf("\n")
 	writeFindings(t, rep.Findings, true)
-	return t.err
 }

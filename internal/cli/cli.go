@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -160,7 +161,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 func lookup(args []string) (command, []string, bool) {
 	for _, c := range commands {
 		words := strings.Fields(c.name)
-		if len(args) >= len(words) && slicesEqual(args[:len(words)], words) {
+		if len(args) >= len(words) && slices.Equal(args[:len(words)], words) {
 			return c, args[len(words):], true
 		}
 	}
@@ -171,18 +172,6 @@ func lookup(args []string) (command, []string, bool) {
 		}
 	}
 	return command{}, nil, false
-}
-
-func slicesEqual(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func groupUsage(group string) func(context.Context, *Env, []string) error {

@@ -3,10 +3,16 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/kensa-project/kensa/internal/cert"
+	"github.com/kensa-project/kensa/internal/egress"
+	"github.com/kensa-project/kensa/internal/fips"
+	"github.com/kensa-project/kensa/internal/report"
 )
 
 // run runs kensa in-process and returns its exit code and outputs.
@@ -14,7 +20,41 @@ func run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code := Main(context.Background(), args, Env{Stdout: &out, Stderr: &errOut})
+	checkCatalog(t, out.Bytes())
 	return code, out.String(), errOut.String()
+}
+
+// catalogs are the catalogs of checks of the commands.
+var catalogs = map[string][]report.Check{
+	"fips scan":      fips.Checks,
+	"cert check":     cert.Checks,
+	"cert probe":     cert.Checks,
+	"egress analyze": egress.Checks,
+}
+
+// checkCatalog fails t when a JSON report emits a finding whose ID is not
+// in its command's catalog, or with a severity the catalog does not give
+// it. Every test that runs kensa in-process checks it.
+func checkCatalog(t *testing.T, out []byte) {
+	t.Helper()
+	var rep struct {
+		Schema   string
+		Command  string
+		Findings []report.Finding
+	}
+	if !bytes.HasPrefix(out, []byte("{")) || json.Unmarshal(out, &rep) != nil || rep.Schema != report.Schema {
+		return
+	}
+	checks, ok := catalogs[rep.Command]
+	if !ok {
+		t.Errorf("command %q has no catalog in catalogs (cli_test.go)", rep.Command)
+		return
+	}
+	for _, f := range rep.Findings {
+		if _, ok := report.Lookup(checks, f.ID); !ok {
+			t.Errorf("%s emitted finding id %q, which its catalog lacks", rep.Command, f.ID)
+		}
+	}
 }
 
 func TestExitCodes(t *testing.T) {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -65,74 +64,6 @@ Examples:
     kensa egress analyze --emit az --source 10.0.2.0/24 fw.log > allow.sh
 `
 
-type egressResult struct {
-	Host             string         `json:"host"`
-	Port             *int           `json:"port"`
-	Protocol         string         `json:"protocol"`
-	Action           string         `json:"action"`
-	Count            int64          `json:"count"`
-	Sources          []string       `json:"sources"`
-	SourcesTruncated bool           `json:"sources_truncated,omitempty"`
-	FirstSeen        *string        `json:"first_seen"`
-	LastSeen         *string        `json:"last_seen"`
-	Reason           string         `json:"reason"`
-	Rule             string         `json:"rule,omitempty"`
-	Detail           string         `json:"detail,omitempty"`
-	Service          *egressService `json:"service"`
-}
-
-type egressService struct {
-	ID         string   `json:"id"`
-	Name       string   `json:"name"`
-	Source     string   `json:"source"`
-	AsOf       string   `json:"as_of"`
-	Companions []string `json:"companions,omitempty"`
-}
-
-type egressFile struct {
-	Name       string `json:"name"`
-	Format     string `json:"format"`
-	Records    int64  `json:"records"`
-	Traffic    int64  `json:"connections"`
-	Denied     int64  `json:"denied"`
-	Allowed    int64  `json:"allowed"`
-	Alerts     int64  `json:"alerts"`
-	DNS        int64  `json:"dns_queries"`
-	NAT        int64  `json:"dnat_ignored"`
-	Other      int64  `json:"other"`
-	Auth       int64  `json:"proxy_auth"`
-	NoRequest  int64  `json:"no_request"`
-	Unknown    int64  `json:"unknown"`
-	OutOfRange int64  `json:"out_of_range,omitempty"`
-	Untimed    int64  `json:"untimed,omitempty"`
-	Error      string `json:"error,omitempty"`
-}
-
-type egressSummary struct {
-	Files        []egressFile   `json:"files"`
-	Records      int64          `json:"records"`
-	Denied       int64          `json:"denied"`
-	Destinations int            `json:"destinations"`
-	SNIMissing   *egressSNI     `json:"sni_missing,omitempty"`
-	Unknown      []egressLine   `json:"unknown_lines,omitempty"`
-	Overflow     int64          `json:"overflow,omitempty"`
-	Rules        int            `json:"rules"`
-	Findings     map[string]int `json:"findings"`
-}
-
-type egressSNI struct {
-	Count     int64    `json:"count"`
-	Sources   []string `json:"sources"`
-	FirstSeen *string  `json:"first_seen"`
-	LastSeen  *string  `json:"last_seen"`
-}
-
-type egressLine struct {
-	File string `json:"file"`
-	Line int    `json:"line"`
-	Text string `json:"text"`
-}
-
 func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet("egress analyze")
 	common := addCommon(fs, "warning")
@@ -151,7 +82,7 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 		return nil
 	})
 	noCompanions := fs.Bool("no-companions", false, "")
-	paths, err := parseCommand(env, fs, common, egressAnalyzeUsage, args)
+	paths, err := parseCommand(env, fs, common, egressAnalyzeUsage+findingsHelp("docs/egress.md", egress.Checks), args)
 	if err != nil || paths == nil {
 		return err
 	}
@@ -238,42 +169,21 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	plan := egress.MakePlan(res.Destinations, egress.PlanOptions{Sources: sources, NoCompanions: *noCompanions})
+	results, findings := egress.Results(res), egress.Findings(res)
+	sum := egress.Summarize(res, findings, plan)
 	rep := newReport(env, "egress analyze", common.at)
-	results, findings := egressFindings(res)
-	rep.Results = results
-	rep.Findings = findings
-	total := res.Total()
-	sum := egressSummary{Records: total.Records, Denied: total.Denied, Destinations: len(res.Destinations),
-		Overflow: res.Overflow, Rules: len(plan.Collections), Findings: map[string]int{}}
-	for _, f := range res.Files {
-		sum.Files = append(sum.Files, egressFile{f.Name, string(f.Format), f.Records, f.Traffic, f.Denied, f.Allowed, f.Alerts,
-			f.DNS, f.NAT, f.Other, f.Auth, f.NoRequest, f.Unknown, f.OutOfRange, f.Untimed, f.Err})
-	}
-	if s := res.SNIMissing; s.Count > 0 {
-		sum.SNIMissing = &egressSNI{s.Count, s.Sources, timePtr(s.First), timePtr(s.Last)}
-	}
-	for _, u := range res.Unknown {
-		sum.Unknown = append(sum.Unknown, egressLine{u.File, u.Line, u.Text})
-	}
-	for sev, n := range report.CountBySeverity(findings) {
-		sum.Findings[string(sev)] = n
-	}
-	rep.Summary = sum
+	rep.Results, rep.Findings, rep.Summary = results, findings, sum
+	o := outcome{rep: rep, text: func(t *textWriter) { writeEgressText(t, res, results, plan, sum) }, after: unreadableInputs(res.Files)}
 	if *emitLang != "" {
-		err = emit(env, common, rep, func(w io.Writer) error { return egress.WriteRules(w, *emitLang, plan) })
-	} else {
-		err = emit(env, common, rep, func(w io.Writer) error { return writeEgressText(w, res, results, plan, sum) })
+		o.product = func(w io.Writer) error { return egress.WriteRules(w, *emitLang, plan) }
 	}
-	if err != nil && !errors.Is(err, errFindings) {
-		return err
-	}
-	return unreadableInputs(res.Files, err)
+	return finish(env, common, o)
 }
 
 // unreadableInputs turns inputs that could not be analysed into exit 2
 // (after the report is written): an unreadable, empty or wholly
 // unrecognised log must never pass for a clean one, whatever --fail-on.
-func unreadableInputs(files []egress.FileStats, err error) error {
+func unreadableInputs(files []egress.FileStats) error {
 	var bad []string
 	empty, unknown, untimed := false, false, false
 	for i := range files {
@@ -287,7 +197,7 @@ func unreadableInputs(files []egress.FileStats, err error) error {
 		}
 	}
 	if len(bad) == 0 {
-		return err
+		return nil
 	}
 	e := usageErrorf("%d of %d inputs could not be analysed: %s", len(bad), len(files), strings.Join(bad, "; "))
 	if len(bad) == 1 && len(files) == 1 {
@@ -338,175 +248,43 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%d KiB", n>>10)
 }
 
-func timePtr(ns int64) *string {
-	if ns == 0 {
-		return nil
+func writeEgressText(t *textWriter, res *egress.Result, results []egress.DestinationResult, plan *egress.Plan, sum egress.Summary) {
+	tot := res.Total()
+	t.printf("%s in %s: %s (%d denied, %d allowed", report.Count(tot.Records, "record", "records"), report.Count(len(res.Files), "input", "inputs"),
+		report.Count(tot.Traffic, "connection", "connections"), tot.Denied, tot.Allowed)
+	if tot.Alerts > 0 {
+		t.printf(", %s", report.Count(tot.Alerts, "alert", "alerts"))
 	}
-	s := time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
-	return &s
-}
-
-func hostPortString(host string, port int) string { return egress.HostPort(host, port) }
-
-// egressFindings makes one result per destination and one finding per
-// denied (or alerted) destination, plus the SNI-missing and unreadable
-// findings.
-func egressFindings(res *egress.Result) ([]egressResult, []report.Finding) {
-	results := []egressResult{}
-	findings := []report.Finding{}
-	for _, d := range res.Destinations {
-		r := egressResult{Host: d.Host, Protocol: d.Proto, Action: d.Action.String(), Count: d.Count,
-			Sources: d.Sources, SourcesTruncated: d.SourcesTruncated, FirstSeen: timePtr(d.First), LastSeen: timePtr(d.Last),
-			Reason: d.Reason.String(), Rule: d.Rule, Detail: d.Detail}
-		if r.Sources == nil {
-			r.Sources = []string{}
-		}
-		if d.Port >= 0 {
-			p := d.Port
-			r.Port = &p
-		}
-		citation := "the firewall's default action: no allow rule matched"
-		switch d.Reason {
-		case egress.ReasonProxy:
-			citation = "the proxy's access rules (Squid TCP_DENIED/403: http_access deny)"
-		case egress.ReasonRule:
-			citation = "a deny rule of the firewall policy's own"
-		case egress.ReasonUnresolved:
-			citation = "Azure Firewall resolves the names of application rules itself (DNS settings, DNS proxy)"
-		}
-		if s := d.Service; s != nil {
-			r.Service = &egressService{ID: s.Service.ID, Name: s.Service.Name, Source: s.Service.Source, AsOf: s.Service.AsOf}
-			for _, c := range s.Companions {
-				r.Service.Companions = append(r.Service.Companions, c.Host)
-			}
-			citation = "kensa egress catalog: " + s.Service.ID + " (" + s.Service.Source + ", as of " + s.Service.AsOf + ")"
-		}
-		results = append(results, r)
-		if d.Action == egress.ActionAllow {
-			continue
-		}
-		subject := hostPortString(d.Host, d.Port)
-		times := count(d.Count, "time", "times")
-		from := "from " + count(len(d.Sources), "source", "sources")
-		f := report.Finding{Subject: subject, Citation: citation}
-		svc := ""
-		if d.Service != nil {
-			svc = " (needed by " + d.Service.Service.Name + ")"
-		}
-		switch d.Reason {
-		case egress.ReasonNoRule, egress.ReasonDenied, egress.ReasonProxy:
-			f.ID, f.Severity = "egress-denied", report.Error
-			why := map[egress.Reason]string{egress.ReasonNoRule: "no rule matched", egress.ReasonDenied: "denied, the log names no rule",
-				egress.ReasonProxy: "the proxy's access rules denied it"}[d.Reason]
-			f.Message = fmt.Sprintf("%s %s was denied %s %s: %s%s", d.Proto, subject, times, from, why, svc)
-			f.Remediation = "allow it: kensa egress analyze --emit az|bicep|terraform writes the rule"
-			if egress.IsIPv6(d.Host) {
-				f.Remediation = "kensa writes no rule for an IPv6 destination: Azure Firewall takes IPv6 only in network rules of a dual-stack firewall (preview); add the network rule by hand there"
-			}
-			if d.Service != nil && len(d.Service.Companions) > 0 {
-				var hs []string
-				for _, c := range d.Service.Companions {
-					if c.Host != d.Service.Allow {
-						hs = append(hs, c.Host)
-					}
-				}
-				if len(hs) > 0 {
-					f.Remediation += "; " + d.Service.Service.Name + " usually also needs " + strings.Join(hs, ", ")
-				}
-			}
-		case egress.ReasonRule:
-			f.ID, f.Severity = "egress-denied-by-rule", report.Error
-			f.Message = fmt.Sprintf("%s %s was denied %s %s by the rule %s%s", d.Proto, subject, times, from, d.Rule, svc)
-			f.Remediation = "a rule of your own denies it: change that rule if the deployment needs this destination"
-		case egress.ReasonUnresolved:
-			f.ID, f.Severity = "egress-name-unresolved", report.Error
-			f.Message = fmt.Sprintf("the firewall could not resolve %s (%s, %s): %s", d.Host, times, from, d.Detail)
-			f.Remediation = "fix name resolution for the firewall (DNS proxy, custom DNS servers, private DNS zones); an allow rule does not help"
-		case egress.ReasonThreatIntel, egress.ReasonIDPS:
-			// Reported as what they are, never as a missing allow rule.
-			f.ID, f.Citation = "egress-threat-intel", "Azure Firewall threat intelligence-based filtering"
-			f.Remediation = "threat intelligence flagged it: investigate the sources; do not add an allow rule"
-			if d.Reason == egress.ReasonIDPS {
-				f.ID, f.Citation = "egress-idps", "Azure Firewall Premium IDPS"
-				f.Remediation = "an IDPS signature matched: investigate the sources; an allow rule does not change IDPS"
-			}
-			f.Severity = report.Warning
-			if d.Action == egress.ActionAlert {
-				f.ID, f.Severity = f.ID+"-alert", report.Info
-			}
-			f.Message = fmt.Sprintf("%s %s: %s (%s, %s, action %s)", d.Proto, subject, d.Rule, times, from, d.Action)
-		default:
-			continue
-		}
-		findings = append(findings, f)
-	}
-	if s := res.SNIMissing; s.Count > 0 {
-		findings = append(findings, report.Finding{
-			ID: "egress-sni-missing", Severity: report.Error, Subject: "(TLS without SNI)",
-			Message: fmt.Sprintf("%s denied because %s no SNI (from %s); there is no name to allow",
-				count(s.Count, "HTTPS connection was", "HTTPS connections were"), map[bool]string{true: "it sent", false: "they sent"}[s.Count == 1],
-				strings.Join(s.Sources, ", ")),
-			Remediation: "make the client send SNI (connect by name, not IP), or allow the destination IP with a network rule",
-			Citation:    "Azure Firewall FAQ: application rules need SNI; MicrosoftDocs/azure-docs#53795",
-		})
-	}
-	for _, f := range res.Files {
-		switch {
-		case f.Err != "":
-			findings = append(findings, report.Finding{ID: "egress-read-error", Severity: report.Error, Subject: f.Name,
-				Message: "reading stopped early: " + f.Err, Remediation: "check the file; the records before the error were analysed"})
-		case f.Unreadable() != "":
-			findings = append(findings, report.Finding{ID: "egress-read-error", Severity: report.Error, Subject: f.Name,
-				Message:     "nothing could be analysed: " + f.Unreadable(),
-				Remediation: "check that the input is a firewall or proxy log kensa reads (--input-format), and that the command that produced it succeeded"})
-		}
-		if f.Unknown > 0 {
-			findings = append(findings, report.Finding{ID: "egress-unparsed", Severity: report.Info, Subject: f.Name,
-				Message: fmt.Sprintf("%d of %s %s no record of a known format", f.Unknown, count(f.Records, "line or record", "lines or records"),
-					map[bool]string{true: "is", false: "are"}[f.Unknown == 1]),
-				Remediation: "check --input-format; the first ones are listed in the summary"})
-		}
-	}
-	return results, findings
-}
-
-func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, plan *egress.Plan, sum egressSummary) error {
-	t := res.Total()
-	fmt.Fprintf(w, "%s in %s: %s (%d denied, %d allowed", count(t.Records, "record", "records"), count(len(res.Files), "input", "inputs"),
-		count(t.Traffic, "connection", "connections"), t.Denied, t.Allowed)
-	if t.Alerts > 0 {
-		fmt.Fprintf(w, ", %s", count(t.Alerts, "alert", "alerts"))
-	}
-	fmt.Fprint(w, ")")
+	t.printf(")")
 	for _, x := range []struct {
 		n         int64
 		one, many string
-	}{{t.DNS, "DNS query", "DNS queries"}, {t.NAT, "inbound DNAT record ignored", "inbound DNAT records ignored"},
-		{t.Auth, "proxy authentication challenge (407, not a deny)", "proxy authentication challenges (407, not denies)"},
-		{t.NoRequest, "connection with no request", "connections with no request"},
-		{t.Other, "record without a verdict", "records without a verdict"},
-		{t.OutOfRange, "outside --since/--until", "outside --since/--until"},
-		{t.Untimed, "without a time, left out by --since/--until", "without a time, left out by --since/--until"},
-		{t.Unknown, "not understood", "not understood"}} {
+	}{{tot.DNS, "DNS query", "DNS queries"}, {tot.NAT, "inbound DNAT record ignored", "inbound DNAT records ignored"},
+		{tot.Auth, "proxy authentication challenge (407, not a deny)", "proxy authentication challenges (407, not denies)"},
+		{tot.NoRequest, "connection with no request", "connections with no request"},
+		{tot.Other, "record without a verdict", "records without a verdict"},
+		{tot.OutOfRange, "outside --since/--until", "outside --since/--until"},
+		{tot.Untimed, "without a time, left out by --since/--until", "without a time, left out by --since/--until"},
+		{tot.Unknown, "not understood", "not understood"}} {
 		if x.n > 0 {
-			fmt.Fprintf(w, ", %s", count(x.n, x.one, x.many))
+			t.printf(", %s", report.Count(x.n, x.one, x.many))
 		}
 	}
-	fmt.Fprintln(w)
-	if t.NoRequest > 0 {
-		fmt.Fprintln(w, "(with no request: Squid logged NONE/000, TAG_NONE/000 or NONE_NONE/000, the client closed or an error came before any request; neither allowed nor denied)")
+	t.printf("\n")
+	if tot.NoRequest > 0 {
+		t.printf("(with no request: Squid logged NONE/000, TAG_NONE/000 or NONE_NONE/000, the client closed or an error came before any request; neither allowed nor denied)\n")
 	}
 	unreadable := false
 	for _, f := range res.Files {
 		if f.Err != "" {
-			fmt.Fprintf(w, "%s: reading stopped early: %s\n", f.Name, f.Err)
+			t.printf("%s: reading stopped early: %s\n", f.Name, f.Err)
 		} else if why := f.Unreadable(); why != "" {
-			fmt.Fprintf(w, "%s: nothing could be analysed: %s\n", f.Name, why)
+			t.printf("%s: nothing could be analysed: %s\n", f.Name, why)
 		}
 		unreadable = unreadable || f.Unreadable() != ""
 	}
 	if len(results) > 0 {
-		fmt.Fprintln(w)
+		t.printf("\n")
 		tb := report.NewTable("ACTION", "DESTINATION", "PROTO", "COUNT", "SOURCES", "FIRST SEEN (UTC)", "LAST SEEN (UTC)", "REASON", "SERVICE")
 		tb.MaxWidth = 48
 		tb.Uncut = []int{1} // the destination is what a person allows
@@ -535,20 +313,20 @@ func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, pl
 			if proto == "" {
 				proto = "-"
 			}
-			tb.Row(r.Action, hostPortString(r.Host, port), proto, strconv.FormatInt(r.Count, 10), src,
+			tb.Row(r.Action, egress.HostPort(r.Host, port), proto, strconv.FormatInt(r.Count, 10), src,
 				shortTime(r.FirstSeen), shortTime(r.LastSeen), reason, svc)
 		}
-		tb.Write(w)
+		t.table(tb)
 	} else {
 		if unreadable {
-			fmt.Fprintln(w, "\nNothing was denied in what could be read: that is not a clean log.")
+			t.printf("\nNothing was denied in what could be read: that is not a clean log.\n")
 		} else {
-			fmt.Fprintln(w, "\nNothing was denied.")
+			t.printf("\nNothing was denied.\n")
 		}
 	}
 	if s := sum.SNIMissing; s != nil {
-		fmt.Fprintf(w, "\nTLS without SNI: %s denied from %s. There is no name to allow:\nmake the client connect by name, or allow the destination IP with a network rule.\n",
-			count(s.Count, "connection", "connections"), strings.Join(s.Sources, ", "))
+		t.printf("\nTLS without SNI: %s denied from %s. There is no name to allow:\nmake the client connect by name, or allow the destination IP with a network rule.\n",
+			report.Count(s.Count, "connection", "connections"), strings.Join(s.Sources, ", "))
 	}
 	// The services, once each.
 	seen := map[string]bool{}
@@ -563,7 +341,7 @@ func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, pl
 		covered := map[string]bool{} // names seen, and the patterns they matched
 		for _, x := range res.Destinations {
 			if x.Service != nil && x.Service.Service.ID == s.ID && x.Action != egress.ActionAllow {
-				hosts = appendOnce(hosts, hostPortString(x.Host, x.Port))
+				hosts = appendOnce(hosts, egress.HostPort(x.Host, x.Port))
 				covered[x.Host], covered[x.Service.Allow] = true, true
 			}
 		}
@@ -581,13 +359,13 @@ func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, pl
 		svcLines = append(svcLines, line)
 	}
 	if len(svcLines) > 0 {
-		fmt.Fprintln(w, "\nServices that need them:")
+		t.printf("\nServices that need them:\n")
 		for _, l := range svcLines {
-			fmt.Fprint(w, l)
+			t.lines(l)
 		}
 	}
 	if len(plan.Collections) > 0 {
-		fmt.Fprintln(w, "\nRules that would allow them (--emit az|bicep|terraform writes them ready to apply):")
+		t.printf("\nRules that would allow them (--emit az|bicep|terraform writes them ready to apply):\n")
 		for _, c := range plan.Collections {
 			r := c.Rule
 			var what, to string
@@ -602,44 +380,34 @@ func writeEgressText(w io.Writer, res *egress.Result, results []egressResult, pl
 				what = "network rule " + strings.Join(r.IPProtocols, ",") + "/" + strings.Join(r.Ports, ",")
 				to = strings.Join(append(slices.Clone(r.Addresses), r.FQDNs...), ", ")
 			}
-			fmt.Fprintf(w, "  %s: %s from %s to %s\n", c.Name, what, strings.Join(r.Sources, ", "), to)
+			t.printf("  %s: %s from %s to %s\n", c.Name, what, strings.Join(r.Sources, ", "), to)
 		}
 		if plan.NeedsDNSProxy {
-			fmt.Fprintln(w, "  (network rules with FQDNs need DNS proxy enabled on the firewall policy)")
+			t.printf("  (network rules with FQDNs need DNS proxy enabled on the firewall policy)\n")
 		}
 		if len(plan.IPv6Sources) > 0 {
-			fmt.Fprint(w, wrap(egress.IPv6SourcesNote(plan), "  ", 94))
+			t.lines(wrap(egress.IPv6SourcesNote(plan), "  ", 94))
 		}
 		if plan.SourcesCut {
-			fmt.Fprintln(w, "  (a destination had more distinct sources than kensa keeps, so the rules miss some: name the subnets with --source)")
+			t.printf("  (a destination had more distinct sources than kensa keeps, so the rules miss some: name the subnets with --source)\n")
 		}
 	}
 	if len(plan.Skipped) > 0 {
-		fmt.Fprintln(w, "\nDenied, but not to be fixed with an allow rule:")
+		t.printf("\nDenied, but not to be fixed with an allow rule:\n")
 		for _, s := range plan.Skipped {
-			fmt.Fprintf(w, "  %s: %s\n", hostPortString(s.Host, s.Port), s.Reason)
+			t.printf("  %s: %s\n", egress.HostPort(s.Host, s.Port), s.Reason)
 		}
 	}
 	if len(res.Unknown) > 0 {
-		fmt.Fprintf(w, "\nNot understood: %s (never fatal); the first:\n", count(t.Unknown, "line or record", "lines or records"))
+		t.printf("\nNot understood: %s (never fatal); the first:\n", report.Count(tot.Unknown, "line or record", "lines or records"))
 		for _, u := range res.Unknown {
-			fmt.Fprintf(w, "  %s:%d: %s\n", u.File, u.Line, u.Text)
+			t.printf("  %s:%d: %s\n", u.File, u.Line, u.Text)
 		}
 	}
 	if res.Overflow > 0 {
-		fmt.Fprintf(w, "\n%s of further destinations %s counted but not listed (more than 100000 destinations).\n",
-			count(res.Overflow, "record", "records"), map[bool]string{true: "was", false: "were"}[res.Overflow == 1])
+		t.printf("\n%s of further destinations %s counted but not listed (more than 100000 destinations).\n",
+			report.Count(res.Overflow, "record", "records"), report.Plural(res.Overflow, "was", "were"))
 	}
-	return nil
-}
-
-// count writes n with the noun's singular or plural: "1 record", "2 records".
-// Every command's text view counts with it.
-func count[N ~int | ~int64](n N, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.FormatInt(int64(n), 10) + " " + many
 }
 
 func appendOnce(s []string, v string) []string {

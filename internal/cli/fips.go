@@ -3,9 +3,7 @@ package cli
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"slices"
@@ -74,33 +72,15 @@ Examples:
     kensa fips scan --platform linux/arm64 registry:org/app:1.2
     kensa fips scan --images images.txt --format json --output report.json
 
-Finding ids: fips-noncompliant (error), fips-conditional (warning),
-unreadable (error), image-unreadable (error: the image could not be
-scanned; kensa exits 2 after writing the report), image-entry-skipped
-(warning). See docs/fips.md.
-
 Exit codes: 0 no file at or above --fail-on, 1 files at or above it, 2 kensa
 could not do what was asked (a target that does not exist, an image that
 could not be scanned).
 `
 
-// fipsSummary is the "summary" of a fips scan report.
-type fipsSummary struct {
-	Files      int64          `json:"files_examined"`
-	Results    int            `json:"results"`
-	Verdicts   map[string]int `json:"verdicts"`
-	Backends   map[string]int `json:"backends"`
-	Unreadable int            `json:"unreadable"`
-	// Images counts the images (one per platform) scanned, ImagesFailed
-	// the references that could not be.
-	Images       int `json:"images,omitempty"`
-	ImagesFailed int `json:"images_failed,omitempty"`
-}
-
 func runFipsScan(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet("fips scan")
 	common := addCommon(fs, "noncompliant")
-	common.failOnValues = map[string]report.Severity{"noncompliant": report.Error, "conditional": report.Warning}
+	common.failOnValues = fips.FailOnVerdicts()
 	root := fs.String("root", "/", "")
 	var accepts []string
 	fs.Func("accept", "", func(s string) error {
@@ -109,7 +89,7 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 	})
 	everyFile := fs.Bool("every-file", false, "")
 	imf := addImageFlags(fs)
-	targets, err := parseCommand(env, fs, common, fipsScanUsage, args)
+	targets, err := parseCommand(env, fs, common, fipsScanUsage+findingsHelp("docs/fips.md", fips.Checks), args)
 	if err != nil || targets == nil {
 		return err
 	}
@@ -149,130 +129,96 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 	c := fips.NewClassifier(rootfs.Dir(*root), opts)
 	prog := newProgress(env)
 	var results []fips.Result
+	var findings []report.Finding
 	var walkErrs []fips.WalkError
-	var seen int64
+	var ex fips.Examined
 	if len(targets) > 0 {
-		seen = c.Walk(ctx, targets, fips.WalkOptions{
+		ex.Files = c.Walk(ctx, targets, fips.WalkOptions{
 			RootDir:   *root,
 			EveryFile: *everyFile,
 			Progress: func(seen, elf int64) {
-				prog.update("kensa: %s examined, %s classified", count(seen, "file", "files"), count(elf, "ELF file", "ELF files"))
+				prog.update("kensa: %s examined, %s classified", report.Count(seen, "file", "files"), report.Count(elf, "ELF file", "ELF files"))
 			},
-		}, func(r fips.Result) { results = append(results, r) }, func(e fips.WalkError) { walkErrs = append(walkErrs, e) })
+		}, func(r fips.Result) {
+			results = append(results, r)
+			findings = append(findings, fips.Findings(r)...)
+		}, func(e fips.WalkError) {
+			walkErrs = append(walkErrs, e)
+			findings = append(findings, fips.UnreadableFinding(e))
+		})
 	}
-	outcomes := imf.scanImages(ctx, refs, opts, prog)
+	scans := imf.scanImages(ctx, refs, opts, prog)
 	prog.done()
 	if err := ctx.Err(); err != nil {
 		return usageErrorf("interrupted: %v", err)
 	}
+	var failed []fips.RefScan
+	for _, s := range scans {
+		if s.Err != nil {
+			failed = append(failed, s)
+		}
+		ex.Images += s.Images
+		ex.Files += s.Files
+		findings = append(findings, s.Findings...)
+		results = append(results, s.Results...)
+	}
+	fips.SortResults(results)
+	sum := fips.Summarize(results, findings, ex)
 	rep := newReport(env, "fips scan", common.at)
-	sum := fipsSummary{Files: seen, Verdicts: map[string]int{}, Backends: map[string]int{}}
-	for _, r := range results {
-		rep.Findings = append(rep.Findings, fips.Findings(r)...)
-	}
-	for _, e := range walkErrs {
-		rep.Findings = append(rep.Findings, fips.UnreadableFinding(e))
-		sum.Unreadable++
-	}
-	var failed []imageOutcome
-	for _, o := range outcomes {
-		if o.err != nil {
-			failed = append(failed, o)
-			rep.Findings = append(rep.Findings, imageFailure(o))
-		}
-		sum.Images += o.images
-		sum.Files += o.files
-		rep.Findings = append(rep.Findings, o.findings...)
-		results = append(results, o.results...)
-	}
-	for _, r := range results {
-		sum.Verdicts[string(r.Verdict)]++
-		if r.Kind == fips.KindUnreadable {
-			sum.Unreadable++
-		}
-		for _, b := range r.Crypto {
-			sum.Backends[b]++
-		}
-	}
-	sortFipsResults(results)
-	sum.Results, sum.ImagesFailed = len(results), len(failed)
-	rep.Results = results
-	rep.Summary = sum
-	err = emit(env, common, rep, func(w io.Writer) error { return writeFipsText(w, results, walkErrs, failed, sum) })
-	if len(failed) > 0 && (err == nil || errors.Is(err, errFindings)) {
+	rep.Results, rep.Findings, rep.Summary = results, findings, sum
+	o := outcome{rep: rep, text: func(t *textWriter) { writeFipsText(t, results, walkErrs, failed, sum) }}
+	if len(failed) > 0 {
 		// A target that could not be scanned never looks like success.
-		return usageErrorf("%d of %d images could not be scanned (the report lists them as image-unreadable)", len(failed), len(refs)).
-			withHint("%s", failed[0].err.Error())
+		o.after = usageErrorf("%d of %d images could not be scanned (the report lists them as image-unreadable)", len(failed), len(refs)).
+			withHint("%s", failed[0].Err.Error())
 	}
-	return err
+	return finish(env, common, o)
 }
 
-// unwrapPath drops the path an *os.PathError repeats: the message names
-// the file already.
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
-// sortFipsResults orders results by image (files of paths first) and
-// platform, then worst verdict first, then by path.
-func sortFipsResults(rs []fips.Result) {
-	slices.SortFunc(rs, func(a, b fips.Result) int {
-		return cmp.Or(cmp.Compare(a.Image, b.Image), cmp.Compare(a.Platform, b.Platform),
-			cmp.Compare(b.Verdict.Rank(), a.Verdict.Rank()), cmp.Compare(a.Path, b.Path))
-	})
-}
-
-func writeFipsText(w io.Writer, rs []fips.Result, errs []fips.WalkError, failed []imageOutcome, sum fipsSummary) error {
+func writeFipsText(t *textWriter, rs []fips.Result, errs []fips.WalkError, failed []fips.RefScan, sum fips.Summary) {
 	for _, g := range groupByImage(rs) {
 		if g.title != "" {
-			fmt.Fprintln(w, report.Printable(g.title))
+			t.println(g.title)
 		}
-		t := report.NewTable("PATH", "CRYPTO", "VERDICT", "REASON")
-		t.MaxWidth = 120 // paths stay whole; only freak columns are cut
+		tb := report.NewTable("PATH", "CRYPTO", "VERDICT", "REASON")
+		tb.MaxWidth = 120 // paths stay whole; only freak columns are cut
 		for _, r := range g.results {
 			crypto := strings.Join(r.Crypto, ",")
 			if crypto == "" {
 				crypto = "-"
 			}
-			t.Row(r.Path, crypto, string(r.Verdict), firstReason(r.Reasons))
+			tb.Row(r.Path, crypto, string(r.Verdict), firstReason(r.Reasons))
 		}
-		if err := t.Write(w); err != nil {
-			return err
-		}
-		fmt.Fprintln(w)
+		t.table(tb)
+		t.printf("\n")
 	}
 	// The walk meets unreadable directories in parallel: list them sorted.
 	errs = slices.SortedFunc(slices.Values(errs), func(a, b fips.WalkError) int { return cmp.Compare(a.Path, b.Path) })
 	for _, e := range errs {
-		fmt.Fprintf(w, "unreadable: %s\n", report.Printable(e.Error()))
+		t.printf("unreadable: %s\n", e.Error())
 	}
 	for _, o := range failed {
-		fmt.Fprintf(w, "image not scanned: %s\n", report.Printable(fmt.Sprintf("%s: %v", o.ref, o.err)))
+		t.printf("image not scanned: %s: %s\n", o.Ref.String(), o.Err.Error())
 	}
 	var parts []string
 	for _, v := range []fips.Verdict{fips.Noncompliant, fips.Conditional, fips.Compliant, fips.NotApplicable} {
 		parts = append(parts, fmt.Sprintf("%d %s", sum.Verdicts[string(v)], v))
 	}
-	fmt.Fprintf(w, "%s classified (%d examined): %s\n", count(sum.Results, "file", "files"), sum.Files, strings.Join(parts, ", "))
+	t.printf("%s classified (%d examined): %s\n", report.Count(sum.Results, "file", "files"), sum.Files, strings.Join(parts, ", "))
 	if sum.Images > 0 || sum.ImagesFailed > 0 {
-		fmt.Fprintf(w, "%s scanned, %d could not be\n", count(sum.Images, "image", "images"), sum.ImagesFailed)
+		t.printf("%s scanned, %d could not be\n", report.Count(sum.Images, "image", "images"), sum.ImagesFailed)
 	}
 	if sum.Unreadable > 0 {
-		fmt.Fprintf(w, "%d unreadable\n", sum.Unreadable)
+		t.printf("%d unreadable\n", sum.Unreadable)
 	}
 	if len(sum.Backends) > 0 {
 		var bs []string
 		for _, b := range slices.Sorted(maps.Keys(sum.Backends)) {
 			bs = append(bs, fmt.Sprintf("%s %d", b, sum.Backends[b]))
 		}
-		fmt.Fprintf(w, "backends: %s\n", strings.Join(bs, ", "))
+		t.printf("backends: %s\n", strings.Join(bs, ", "))
 	}
-	_, err := fmt.Fprintln(w, "(--format json lists every file's modules, certificates, via chains and all reasons)")
-	return err
+	t.printf("(--format json lists every file's modules, certificates, via chains and all reasons)\n")
 }
 
 func firstReason(rs []string) string {

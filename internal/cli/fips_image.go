@@ -16,17 +16,6 @@ import (
 	"github.com/kensa-project/kensa/internal/report"
 )
 
-// Finding ids of image scans.
-const (
-	// findingImageUnreadable: an image could not be scanned (network,
-	// authentication, a missing platform, a corrupt or oversized blob).
-	// The run then exits 2 whatever --fail-on says.
-	findingImageUnreadable = "image-unreadable"
-	// findingImageEntrySkipped: a layer entry kensa skipped or could not
-	// examine (unsafe path, dangling hard link, file above the limit).
-	findingImageEntrySkipped = "image-entry-skipped"
-)
-
 // imageFlags are the flags of fips scan that select and reach images.
 type imageFlags struct {
 	platform     string
@@ -144,32 +133,29 @@ func readImageList(env *Env, name string) ([]listLine, error) {
 	return out, nil
 }
 
-// imageOutcome is what scanning one reference gave: the results of the
-// platforms that could be scanned, and err when one could not.
-type imageOutcome struct {
-	ref      image.Reference
-	results  []fips.Result
-	findings []report.Finding
-	images   int   // platforms scanned
-	files    int64 // regular files in their filesystems
-	err      error
-}
-
 // scanImages scans refs, f.jobs at a time; one failing image is reported
-// and the others go on. Outcomes keep the order of refs.
-func (f *imageFlags) scanImages(ctx context.Context, refs []image.Reference, opts fips.Options, prog *progress) []imageOutcome {
-	out := make([]imageOutcome, len(refs))
+// and the others go on. The scans keep the order of refs.
+func (f *imageFlags) scanImages(ctx context.Context, refs []image.Reference, opts fips.Options, prog *progress) []fips.RefScan {
+	out := make([]fips.RefScan, len(refs))
 	sem := make(chan struct{}, f.jobs)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	done := 0
+	imgOpts := image.Options{
+		Platform: f.platform, AllPlatforms: f.allPlatforms, Insecure: f.insecure,
+		// Credentials as docker uses them: ~/.docker/config.json
+		// ($DOCKER_CONFIG) and its credential helpers.
+		Keychain: authn.DefaultKeychain,
+	}
 	for i, ref := range refs {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			out[i] = f.scanOne(ctx, ref, opts, prog)
+			out[i] = fips.ScanReference(ctx, ref, opts, imgOpts, func(im *image.Image, s image.Stats, layer int) {
+				prog.update("kensa: %s: layer %d of %d, %s read, %s", ref, layer+1, len(im.Layers()), humanBytes(s.UncompressedSize), report.Count(s.Examined, "ELF file", "ELF files"))
+			})
 			mu.Lock()
 			done++
 			prog.update("kensa: %d of %d images scanned", done, len(refs))
@@ -178,83 +164,6 @@ func (f *imageFlags) scanImages(ctx context.Context, refs []image.Reference, opt
 	}
 	wg.Wait()
 	return out
-}
-
-func (f *imageFlags) scanOne(ctx context.Context, ref image.Reference, opts fips.Options, prog *progress) (o imageOutcome) {
-	o.ref = ref
-	defer func() {
-		// A bug in kensa must not cost the other images.
-		if p := recover(); p != nil {
-			o.err = fmt.Errorf("internal error: %v", p)
-		}
-	}()
-	imgs, err := image.Open(ctx, ref, image.Options{
-		Platform: f.platform, AllPlatforms: f.allPlatforms, Insecure: f.insecure,
-		// Credentials as docker uses them: ~/.docker/config.json
-		// ($DOCKER_CONFIG) and its credential helpers.
-		Keychain: authn.DefaultKeychain,
-	})
-	if err != nil {
-		o.err = err
-		return o
-	}
-	for _, im := range imgs {
-		layers := len(im.Layers())
-		scan, err := fips.ScanImage(ctx, im, opts, image.DefaultLimits, func(s image.Stats, layer int) {
-			prog.update("kensa: %s: layer %d of %d, %s read, %s", ref, layer+1, layers, humanBytes(s.UncompressedSize), count(s.Examined, "ELF file", "ELF files"))
-		})
-		if err != nil {
-			// The other platforms are still scanned and reported; the
-			// reference counts as failed.
-			err = fmt.Errorf("%s (%s): %w", im.Digest, im.Platform, err)
-			if o.err != nil {
-				err = fmt.Errorf("%w; %w", o.err, err)
-			}
-			o.err = err
-			continue
-		}
-		o.images++
-		o.files += int64(scan.Stats.Files)
-		o.results = append(o.results, scan.Results...)
-		for _, r := range scan.Results {
-			for _, fd := range fips.Findings(r) {
-				fd.Subject = imageSubject(r.Image, r.Platform, len(imgs) > 1, r.Path)
-				o.findings = append(o.findings, fd)
-			}
-		}
-		for _, p := range scan.Problems {
-			msg := fmt.Sprintf("layer %d, %s: %s", p.Layer+1, p.Path, p.Reason)
-			if p.Layer < 0 {
-				msg = p.Reason // about the image, not one layer
-			}
-			o.findings = append(o.findings, report.Finding{
-				ID: findingImageEntrySkipped, Severity: report.Warning,
-				Subject:     imageSubject(im.Reference, im.Platform, len(imgs) > 1, p.Path),
-				Message:     msg,
-				Remediation: "rebuild the image with a standard tool (docker, buildah, ko); this entry is not what a runtime would unpack as is",
-			})
-		}
-	}
-	return o
-}
-
-// imageSubject names a file of an image in findings:
-// "registry:org/app:1.2 /usr/bin/app", with the platform when several
-// were scanned.
-func imageSubject(ref, platform string, multi bool, p string) string {
-	if multi {
-		return fmt.Sprintf("%s [%s] %s", ref, platform, p)
-	}
-	return ref + " " + p
-}
-
-// imageFailure is the finding of an image that could not be scanned.
-func imageFailure(o imageOutcome) report.Finding {
-	return report.Finding{
-		ID: findingImageUnreadable, Severity: report.Error, Subject: o.ref.String(),
-		Message:     fmt.Sprintf("%s could not be scanned: %v", o.ref, o.err),
-		Remediation: "check the reference, the network and the credentials (docker login, credential helpers), or --platform",
-	}
 }
 
 // resultGroup is a table of the text view: the files of one image (one

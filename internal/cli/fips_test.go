@@ -55,7 +55,7 @@ func TestFipsScanExitCodes(t *testing.T) {
 		{"bad format", []string{"--format", "xml", fips}, ExitError, "--format"},
 		{"bad at", []string{"--at", "tomorrow", fips}, ExitError, "--at"},
 		{"help", []string{"--help"}, ExitOK, ""},
-		{"output to missing dir", []string{"--output", filepath.Join(dir, "no", "r.json"), fips}, ExitError, "writing the report to " + filepath.Join(dir, "no", "r.json") + ": no such file or directory\n"},
+		{"output to missing dir", []string{"--output", filepath.Join(dir, "no", "r.json"), fips}, ExitError, "--output " + filepath.Join(dir, "no", "r.json") + ": cannot write in " + filepath.Join(dir, "no") + ": no such file or directory\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,8 +80,9 @@ func TestFipsTextWalkErrors(t *testing.T) {
 	}
 	var b strings.Builder
 	errs := []fips.WalkError{perm("t/c"), perm("t/a"), perm("t/b")}
-	if err := writeFipsText(&b, nil, errs, nil, fipsSummary{Unreadable: 3}); err != nil {
-		t.Fatal(err)
+	tw := &textWriter{w: &b}
+	if writeFipsText(tw, nil, errs, nil, fips.Summary{Unreadable: 3}); tw.err != nil {
+		t.Fatal(tw.err)
 	}
 	var got []string
 	for line := range strings.Lines(b.String()) {
@@ -98,8 +99,9 @@ func TestFipsTextWalkErrors(t *testing.T) {
 // TestFipsTextSummaryOne: one file is "1 file classified", not "1 files".
 func TestFipsTextSummaryOne(t *testing.T) {
 	var b strings.Builder
-	if err := writeFipsText(&b, nil, nil, nil, fipsSummary{Files: 1, Results: 1, Verdicts: map[string]int{"noncompliant": 1}}); err != nil {
-		t.Fatal(err)
+	tw := &textWriter{w: &b}
+	if writeFipsText(tw, nil, nil, nil, fips.Summary{Files: 1, Results: 1, Verdicts: map[string]int{"noncompliant": 1}}); tw.err != nil {
+		t.Fatal(tw.err)
 	}
 	if !strings.HasPrefix(b.String(), "1 file classified (1 examined): 1 noncompliant,") {
 		t.Errorf("summary:\n%s", b.String())

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -163,6 +162,9 @@ func parseCommand(env *Env, fs *flag.FlagSet, common *commonFlags, usage string,
 	if err := common.validate(env.Now()); err != nil {
 		return nil, err
 	}
+	if err := checkOutput("--output", common.output); err != nil {
+		return nil, err
+	}
 	if pos == nil {
 		pos = []string{}
 	}
@@ -171,51 +173,6 @@ func parseCommand(env *Env, fs *flag.FlagSet, common *commonFlags, usage string,
 
 // errHelp means --help was asked for and printed; the command exits 0.
 var errHelp = errors.New("help printed")
-
-// emit renders rep in the chosen format to --output or stdout, then
-// returns errFindings when a finding is at or above --fail-on.
-// text renders the text view.
-func emit(env *Env, c *commonFlags, rep *report.Report, text func(w io.Writer) error) error {
-	report.SortFindings(rep.Findings)
-	var buf bytes.Buffer
-	var err error
-	switch c.format {
-	case "json":
-		err = report.WriteJSON(&buf, rep)
-	case "sarif":
-		err = report.WriteSARIF(&buf, rep)
-	default:
-		err = text(&buf)
-	}
-	if err != nil {
-		return fmt.Errorf("rendering the report: %w", err)
-	}
-	if c.output == "" || c.output == "-" {
-		if _, err := env.Stdout.Write(buf.Bytes()); err != nil {
-			return fmt.Errorf("writing the report: %w", err)
-		}
-	} else if err := writeFileAtomic(c.output, buf.Bytes()); err != nil {
-		return usageErrorf("writing the report to %s: %v", c.output, unwrapPath(err)).
-			withHint("check that the directory of --output exists and is writable")
-	}
-	if failing(rep.Findings, c.failSev) {
-		return errFindings
-	}
-	return nil
-}
-
-// failing reports whether any finding is at or above sev ("" = never).
-func failing(fs []report.Finding, sev report.Severity) bool {
-	if sev == "" {
-		return false
-	}
-	for _, f := range fs {
-		if f.Severity.Rank() >= sev.Rank() {
-			return true
-		}
-	}
-	return false
-}
 
 // writeFileAtomic writes data to a temporary file beside name and renames
 // it into place, so a reader never sees half a report. A name that exists

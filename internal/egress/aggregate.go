@@ -1,11 +1,13 @@
 package egress
 
 import (
-	"bytes"
 	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
+
+	"github.com/kensa-project/kensa/internal/report"
 )
 
 // Bounds that keep memory flat whatever the input: a destination keeps at
@@ -198,27 +200,15 @@ func (a *aggregator) noteUnknown(file, line int, text []byte) {
 	a.noteUnknownAt(unknownAt{file, line, printable(text, 160)})
 }
 
-// printable cuts b to n bytes and replaces control bytes, so a hostile
-// line cannot drive the terminal.
+// printable cuts b to n bytes and makes it one harmless line
+// (report.Printable), with runs of spaces (JSON spread over lines)
+// collapsed to one.
 func printable(b []byte, n int) string {
 	cut := len(b) > n
 	if cut {
 		b = b[:n]
 	}
-	out := make([]rune, 0, len(b))
-	for _, r := range string(bytes.ToValidUTF8(b, []byte("?"))) {
-		switch {
-		case r == '\n' || r == '\t' || r == '\r' || r == ' ':
-			if len(out) > 0 && out[len(out)-1] == ' ' {
-				continue // JSON spread over lines reads as one
-			}
-			r = ' '
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
-			r = '?'
-		}
-		out = append(out, r)
-	}
-	s := string(out)
+	s := strings.Join(strings.Fields(report.Printable(string(b))), " ")
 	if cut {
 		s += "…"
 	}
@@ -319,29 +309,9 @@ func normalize(ev *Event) {
 	}
 }
 
-// defused copies b with the text a hostile log could aim at a terminal
-// made harmless: C0 and C1 control characters (ESC, CSI) and DEL become
-// '?'. It runs once per destination or source kept, not per record.
-func defused(b []byte) string {
-	i := 0
-	for i < len(b) && b[i] >= 0x20 && b[i] != 0x7f && b[i] != 0xc2 {
-		i++
-	}
-	if i == len(b) {
-		return string(b)
-	}
-	out := []byte(string(b))
-	for ; i < len(out); i++ {
-		switch c := out[i]; {
-		case c < 0x20 || c == 0x7f:
-			out[i] = '?'
-		case c == 0xc2 && i+1 < len(out) && out[i+1] >= 0x80 && out[i+1] < 0xa0: // U+0080–U+009F
-			out[i], out[i+1] = '?', '?'
-			i++
-		}
-	}
-	return string(out)
-}
+// defused is b made harmless for a terminal (report.Printable). It runs
+// once per destination or source kept, not per record.
+func defused(b []byte) string { return report.Printable(string(b)) }
 
 func minTime(a, b int64) int64 {
 	if a == 0 || (b != 0 && b < a) {

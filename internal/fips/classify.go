@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kensa-project/kensa/internal/report"
 	"github.com/kensa-project/kensa/internal/rootfs"
 )
 
@@ -228,7 +229,7 @@ func (c *Classifier) Classify(name string, f *Facts) (res Result) {
 			// depHits notes only libraries it could not find: their
 			// crypto is unknown, which the first reason must say.
 			res.Reasons = append(res.Reasons, fmt.Sprintf("no crypto found, but %d needed librar%s missing from the root filesystem, so %s not checked",
-				len(dn), plural(len(dn), "y is", "ies are"), plural(len(dn), "it was", "they were")))
+				len(dn), report.Plural(len(dn), "y is", "ies are"), report.Plural(len(dn), "it was", "they were")))
 		default:
 			res.Reasons = append(res.Reasons, "no crypto library linked or embedded")
 		}
@@ -446,11 +447,4 @@ func (c *Classifier) libraryHit(fam, lib string, lf *Facts, via string) hit {
 	}
 	return hit{backend: fam, module: m, verdict: Noncompliant, via: via,
 		reasons: []string{fmt.Sprintf("%s has no FIPS integrity file (%s) beside it: not a FIPS build", base, strings.Join(want, " or "))}}
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }

@@ -2,9 +2,11 @@ package fips
 
 import (
 	"context"
+	"fmt"
 	"io"
 
 	"github.com/kensa-project/kensa/internal/image"
+	"github.com/kensa-project/kensa/internal/report"
 )
 
 // ImageScan is what scanning one image found.
@@ -67,4 +69,69 @@ func ScanImage(ctx context.Context, im *image.Image, opts Options, lim image.Lim
 		scan.Results = append(scan.Results, r)
 	}
 	return scan, nil
+}
+
+// RefScan is what scanning one image reference gave: the results and
+// findings of the platforms that could be scanned, and Err when one (or
+// the reference itself) could not be.
+type RefScan struct {
+	Ref      image.Reference
+	Results  []Result
+	Findings []report.Finding
+	Images   int   // platforms scanned
+	Files    int64 // regular files in their filesystems
+	Err      error
+}
+
+// ScanReference opens ref and scans each of its selected platforms. A
+// platform that fails does not stop the others; the reference then counts
+// as failed (Err, and an image-unreadable finding). progress, if not nil,
+// is called as layers are read.
+func ScanReference(ctx context.Context, ref image.Reference, opts Options, imgOpts image.Options, progress func(im *image.Image, s image.Stats, layer int)) (o RefScan) {
+	o.Ref = ref
+	defer func() {
+		// A bug in kensa must not cost the other images.
+		if p := recover(); p != nil {
+			o.Err = fmt.Errorf("internal error: %v", p)
+		}
+		if o.Err != nil {
+			o.Findings = append(o.Findings, ImageUnreadableFinding(ref, o.Err))
+		}
+	}()
+	imgs, err := image.Open(ctx, ref, imgOpts)
+	if err != nil {
+		o.Err = err
+		return o
+	}
+	for _, im := range imgs {
+		scan, err := ScanImage(ctx, im, opts, image.DefaultLimits, func(s image.Stats, layer int) {
+			if progress != nil {
+				progress(im, s, layer)
+			}
+		})
+		if err != nil {
+			// The other platforms are still scanned and reported; the
+			// reference counts as failed.
+			err = fmt.Errorf("%s (%s): %w", im.Digest, im.Platform, err)
+			if o.Err != nil {
+				err = fmt.Errorf("%w; %w", o.Err, err)
+			}
+			o.Err = err
+			continue
+		}
+		o.Images++
+		o.Files += int64(scan.Stats.Files)
+		o.Results = append(o.Results, scan.Results...)
+		multi := len(imgs) > 1
+		for _, r := range scan.Results {
+			for _, fd := range Findings(r) {
+				fd.Subject = ImageSubject(r.Image, r.Platform, multi, r.Path)
+				o.Findings = append(o.Findings, fd)
+			}
+		}
+		for _, p := range scan.Problems {
+			o.Findings = append(o.Findings, imageEntrySkipped(ImageSubject(im.Reference, im.Platform, multi, p.Path), p))
+		}
+	}
+	return o
 }

@@ -34,6 +34,8 @@ type StatusEvent struct {
 	From   string `json:"from"`
 	Status string `json:"status"`
 	Note   string `json:"note"`
+	// from is From parsed, once, when the table is loaded.
+	from time.Time
 }
 
 type boringRule struct {
@@ -58,10 +60,12 @@ func mustLoadTable() *moduleTable {
 		panic(fmt.Sprintf("fips: modules.json: %v", err))
 	}
 	for _, m := range t.Modules {
-		for _, e := range m.Events {
-			if _, err := time.Parse(time.DateOnly, e.From); err != nil {
+		for i := range m.Events {
+			from, err := time.Parse(time.DateOnly, m.Events[i].From)
+			if err != nil {
 				panic(fmt.Sprintf("fips: modules.json %s: %v", m.ID, err))
 			}
+			m.Events[i].from = from
 		}
 	}
 	return &t
@@ -84,8 +88,7 @@ const (
 func (m *ModuleRow) statusAt(t time.Time) *StatusEvent {
 	var cur *StatusEvent
 	for i := range m.Events {
-		from, _ := time.Parse(time.DateOnly, m.Events[i].From)
-		if !t.Before(from) {
+		if !t.Before(m.Events[i].from) {
 			cur = &m.Events[i]
 		}
 	}

@@ -1,6 +1,7 @@
 package fips
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -61,7 +62,7 @@ func (c *Classifier) Walk(ctx context.Context, targets []string, o WalkOptions, 
 	if o.Workers <= 0 {
 		o.Workers = 2 * runtime.NumCPU()
 	}
-	rootAbs, _ := filepath.Abs(cmpOr(o.RootDir, "/"))
+	rootAbs, _ := filepath.Abs(cmp.Or(o.RootDir, "/"))
 	type job struct {
 		host, shown string
 		named       bool
@@ -162,13 +163,6 @@ func (c *Classifier) Walk(ctx context.Context, targets []string, o WalkOptions, 
 		o.Progress(nSeen.Load(), nELF.Load())
 	}
 	return nSeen.Load()
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // libraryName reports whether a file name looks like a shared library:

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/kensa-project/kensa/internal/report"
 	"github.com/kensa-project/kensa/internal/rootfs"
 )
 
@@ -653,7 +654,7 @@ func (fl *flattener) finish() {
 	fl.relocate()
 	defer func() {
 		if fl.unlisted > 0 {
-			fl.fs.Problems = append(fl.fs.Problems, Problem{Layer: -1, Path: "/", Reason: fmt.Sprintf("%d more %s skipped; only the first %d are listed", fl.unlisted, map[bool]string{true: "entry was", false: "entries were"}[fl.unlisted == 1], maxProblems)})
+			fl.fs.Problems = append(fl.fs.Problems, Problem{Layer: -1, Path: "/", Reason: fmt.Sprintf("%d more %s skipped; only the first %d are listed", fl.unlisted, report.Plural(fl.unlisted, "entry was", "entries were"), maxProblems)})
 		}
 	}()
 	for name := range fl.fs.nodes {

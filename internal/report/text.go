@@ -80,6 +80,13 @@ func clean(s string) string { return Printable(s) }
 // DEL, which a hostile file name, certificate subject or binary could aim
 // at the terminal, become '?'; invalid UTF-8 becomes U+FFFD.
 func Printable(s string) string {
+	i := 0
+	for i < len(s) && s[i] >= 0x20 && s[i] < 0x7f {
+		i++
+	}
+	if i == len(s) {
+		return s // printable ASCII, the common case: no copy
+	}
 	return strings.Map(func(r rune) rune {
 		switch {
 		case r == '\t' || r == '\n' || r == '\r':

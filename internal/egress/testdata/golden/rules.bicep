@@ -184,7 +184,7 @@ resource egressRules 'Microsoft.Network/firewallPolicies/ruleCollectionGroups@20
         ]
       }
       // Kudu (App Service / Functions deployment engine)
-      // source: field report (Qiita, 2023-04-22, kensa seed 003); related: MicrosoftDocs/azure-docs#109558, projectkudu/kudu#3148
+      // source: field report of an App Service deployment behind Azure Firewall failing with HTTP 500 (Qiita, 2023-04-22); related: MicrosoftDocs/azure-docs#109558, projectkudu/kudu#3148
       // contoso-build.azurewebsites.net is not in the log: it usually comes with Kudu (App Service / Functions deployment engine)
       {
         ruleCollectionType: 'FirewallPolicyFilterRuleCollection'

@@ -117,7 +117,7 @@ resource "azurerm_firewall_policy_rule_collection_group" "kensa_egress" {
   }
 
   # Kudu (App Service / Functions deployment engine)
-  # source: field report (Qiita, 2023-04-22, kensa seed 003); related: MicrosoftDocs/azure-docs#109558, projectkudu/kudu#3148
+  # source: field report of an App Service deployment behind Azure Firewall failing with HTTP 500 (Qiita, 2023-04-22); related: MicrosoftDocs/azure-docs#109558, projectkudu/kudu#3148
   # contoso-build.azurewebsites.net is not in the log: it usually comes with Kudu (App Service / Functions deployment engine)
   application_rule_collection {
     name     = "kensa-kudu-https"
