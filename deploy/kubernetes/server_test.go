@@ -162,6 +162,18 @@ func TestManifestsOnAPIServer(t *testing.T) {
 		}
 	}
 
+	// The MachineConfig kind exists only on OpenShift; served here so
+	// that the ClusterRole's rule for it can be checked.
+	crd := `{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"machineconfigs.machineconfiguration.openshift.io"},
+"spec":{"group":"machineconfiguration.openshift.io","scope":"Cluster","names":{"plural":"machineconfigs","kind":"MachineConfig"},
+"versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}}`
+	if out, err := cp.Kubectl(t, crd, "apply", "--server-side", "-f", "-"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if out, err := cp.Kubectl(t, "", "wait", "--for=condition=Established", "crd/machineconfigs.machineconfiguration.openshift.io", "--timeout=60s"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+
 	// RBAC as the service account kensa (a token-file user with its name:
 	// RBAC matches service-account subjects by that name).
 	sa := *cp
