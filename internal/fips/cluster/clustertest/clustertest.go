@@ -1,0 +1,324 @@
+// Package clustertest starts a real Kubernetes control plane for tests:
+// etcd and kube-apiserver on loopback, built from the tools/kube module by
+// .ci/kube-binaries (once per machine, cached under os.UserCacheDir()), the
+// way controller-runtime's envtest does. There is no kubelet, scheduler or
+// controller-manager: a test creates nodes, binds pods and patches their
+// status itself, as a kubelet would.
+//
+// The API server runs with RBAC, a static token file (an admin token in
+// system:masters, and any tokens the test adds) and service-account keys
+// generated for the run; its serving certificate is self-signed in a
+// temporary directory and trusted by the kubeconfig the package writes.
+// --endpoint-reconciler-type=none keeps it from publishing an endpoint for
+// the kubernetes service (nothing listens there).
+//
+// Outside CI a machine without the built binaries skips the test with a
+// hint; under CI (CI=true) it fails, since .ci/run builds them first.
+package clustertest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kensa-project/kensa/internal/testenv"
+)
+
+// ControlPlane is a running etcd + kube-apiserver pair.
+type ControlPlane struct {
+	// URL is the API server's https URL on 127.0.0.1.
+	URL string
+	// Kubeconfig is a kubeconfig file whose current context ("test")
+	// authenticates as AdminToken.
+	Kubeconfig string
+	// AdminToken is a bearer token in group system:masters.
+	AdminToken string
+	// CAFile holds the API server's self-signed serving certificate.
+	CAFile string
+	// Bin is the directory holding kube-apiserver, etcd and kubectl.
+	Bin string
+}
+
+// Options adjust the control plane.
+type Options struct {
+	// Tokens are extra static tokens: token → user name (no groups). A
+	// test gives a user only the RBAC it binds itself.
+	Tokens map[string]string
+}
+
+var (
+	binOnce sync.Once
+	binDir  string
+	binErr  error
+)
+
+// Binaries returns the directory of the built control-plane binaries, or
+// skips (fails under CI) t when they are not built. Outside CI it never
+// starts the several-minute build; run .ci/kube-binaries once.
+func Binaries(t testing.TB) string {
+	t.Helper()
+	binOnce.Do(func() {
+		root, err := repoRoot()
+		if err != nil {
+			binErr = err
+			return
+		}
+		script := filepath.Join(root, ".ci", "kube-binaries")
+		args := []string{"--cached"}
+		if testenv.InCI() {
+			args = nil // build it if .ci/run has not already
+		}
+		out, err := exec.Command(script, args...).Output()
+		if err != nil {
+			binErr = fmt.Errorf("the test control plane is not built (run %s; it takes several minutes once): %v", script, err)
+			return
+		}
+		binDir = strings.TrimSpace(string(out))
+	})
+	if binErr != nil {
+		testenv.Missing(t, binErr.Error())
+	}
+	return binDir
+}
+
+// repoRoot walks up from the working directory to the directory holding
+// tools/kube/go.mod.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "tools", "kube", "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no tools/kube/go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// freePort returns a loopback port nothing listens on right now.
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Start starts etcd and kube-apiserver and waits until /readyz answers;
+// both stop when t ends.
+func Start(t testing.TB, opt Options) *ControlPlane {
+	t.Helper()
+	bin := Binaries(t)
+	dir := t.TempDir()
+
+	// etcd, on loopback ports of its own, without fsync (test data).
+	clientPort, peerPort := freePort(t), freePort(t)
+	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", clientPort)
+	peerURL := fmt.Sprintf("http://127.0.0.1:%d", peerPort)
+	startProcess(t, dir, "etcd", filepath.Join(bin, "etcd"),
+		"--name=test", "--data-dir="+filepath.Join(dir, "etcd"),
+		"--listen-client-urls="+etcdURL, "--advertise-client-urls="+etcdURL,
+		"--listen-peer-urls="+peerURL, "--initial-advertise-peer-urls="+peerURL,
+		"--initial-cluster=test="+peerURL, "--unsafe-no-fsync=true",
+		"--listen-metrics-urls=http://127.0.0.1:"+fmt.Sprint(freePort(t)))
+
+	// Service-account signing keys for this run only.
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saKey := filepath.Join(dir, "sa.key")
+	saPub := filepath.Join(dir, "sa.pub")
+	writeFile(t, saKey, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
+	writeFile(t, saPub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}))
+
+	admin := randomToken(t)
+	var tokens strings.Builder
+	fmt.Fprintf(&tokens, "%s,admin,admin,\"system:masters\"\n", admin)
+	for tok, user := range opt.Tokens {
+		fmt.Fprintf(&tokens, "%s,%s,%s\n", tok, user, user)
+	}
+	tokenFile := filepath.Join(dir, "tokens.csv")
+	writeFile(t, tokenFile, []byte(tokens.String()))
+
+	certDir := filepath.Join(dir, "certs")
+	port := freePort(t)
+	startProcess(t, dir, "kube-apiserver", filepath.Join(bin, "kube-apiserver"),
+		"--etcd-servers="+etcdURL,
+		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+		fmt.Sprintf("--secure-port=%d", port), "--cert-dir="+certDir,
+		"--service-cluster-ip-range=10.0.0.0/24",
+		"--endpoint-reconciler-type=none",
+		"--token-auth-file="+tokenFile,
+		"--authorization-mode=RBAC",
+		"--service-account-issuer=https://kubernetes.default.svc",
+		"--service-account-key-file="+saPub,
+		"--service-account-signing-key-file="+saKey,
+		"--allow-privileged=true",
+		// No controller-manager creates the default service account.
+		"--disable-admission-plugins=ServiceAccount",
+		"--enable-priority-and-fairness=false",
+	)
+
+	cp := &ControlPlane{
+		URL:        fmt.Sprintf("https://127.0.0.1:%d", port),
+		AdminToken: admin,
+		CAFile:     filepath.Join(certDir, "apiserver.crt"),
+		Bin:        bin,
+	}
+	waitReady(t, cp)
+	cp.Kubeconfig = cp.WriteKubeconfig(t, "test", admin)
+	return cp
+}
+
+// WriteKubeconfig writes a kubeconfig whose context named context
+// authenticates with token, and returns its path.
+func (cp *ControlPlane) WriteKubeconfig(t testing.TB, context, token string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "kubeconfig")
+	conf := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster:
+    server: %q
+    certificate-authority: %q
+users:
+- name: %s
+  user:
+    token: %q
+contexts:
+- name: %s
+  context:
+    cluster: test
+    user: %s
+current-context: %s
+`, cp.URL, cp.CAFile, context, token, context, context, context)
+	writeFile(t, p, []byte(conf))
+	return p
+}
+
+// Kubectl runs the built kubectl against the control plane as admin, with
+// stdin as its input (may be empty).
+func (cp *ControlPlane) Kubectl(t testing.TB, stdin string, args ...string) ([]byte, error) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(cp.Bin, "kubectl"),
+		append([]string{"--kubeconfig", cp.Kubeconfig, "--cache-dir", t.TempDir()}, args...)...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+cp.Kubeconfig)
+	cmd.Stdin = strings.NewReader(stdin)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return out, fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	return out, nil
+}
+
+// startProcess runs a control-plane binary with its output in dir/name.log
+// and stops it when t ends; the log is shown if the test fails.
+func startProcess(t testing.TB, dir, name, path string, args ...string) {
+	t.Helper()
+	logPath := filepath.Join(dir, name+".log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(path, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		logf.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			if len(b) > 8<<10 {
+				b = b[len(b)-8<<10:]
+			}
+			t.Logf("%s log (tail):\n%s", name, b)
+		}
+	})
+}
+
+// waitReady polls /readyz until it answers 200 (about 4 s on an idle
+// machine; a minute allowed for a loaded one).
+func waitReady(t testing.TB, cp *ControlPlane) {
+	t.Helper()
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+		// The certificate appears only once the server has started;
+		// readiness is all this checks, so it is not verified here. The
+		// kubeconfig written afterwards trusts it properly.
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var last string
+	for ctx.Err() == nil {
+		req, _ := http.NewRequestWithContext(ctx, "GET", cp.URL+"/readyz", nil)
+		req.Header.Set("Authorization", "Bearer "+cp.AdminToken)
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				if _, err := os.Stat(cp.CAFile); err == nil {
+					return
+				}
+			}
+			last = resp.Status
+		} else {
+			last = err.Error()
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("kube-apiserver at %s not ready after 90s: %s", cp.URL, last)
+}
+
+func writeFile(t testing.TB, p string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func randomToken(t testing.TB) string {
+	t.Helper()
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%x", b)
+}

@@ -1,0 +1,475 @@
+// Package cluster decides a Kubernetes cluster's FIPS posture from what
+// the API server says each node should be (its declared intent) and what
+// each node's `kensa fips host` report says its kernel is.
+//
+// Declared intent comes from, in this order of precedence per node:
+//   - the AKS node label kubernetes.azure.com/fips_enabled (set on FIPS
+//     node pools, Linux and Windows);
+//   - the AKS pool property enableFips (`az aks show -o json`,
+//     agentPoolProfiles[].enableFips), matched by the node's pool label
+//     kubernetes.azure.com/agentpool;
+//   - OpenShift's rendered MachineConfig of the node's pool
+//     (rendered-<pool>-*, .spec.fips), the pool read from the
+//     node-role.kubernetes.io/<pool> labels;
+//   - OpenShift's install-config (kube-system/cluster-config-v1, fips:
+//     true), for the whole cluster.
+//
+// Every source found is kept (Declared lists them); the node's kernel
+// flag is the truth (live-posture reference §6: even the Machine Config
+// Operator's own tests compare against /proc/sys/crypto/fips_enabled). A
+// node without a report is never a pass; a Windows node gets no DaemonSet
+// pod and is listed as not inspected with its label evidence only.
+//
+// This file is the node half of `kensa fips cluster`: pure data in, data
+// out, so the API listing (client-go) and the collection of node reports
+// stay outside.
+package cluster
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/kensa-project/kensa/internal/report"
+)
+
+// Finding ids of the node half.
+const (
+	IDNodeDeclaredMismatch = "node-fips-declared-mismatch"
+	IDClusterMixed         = "cluster-fips-mixed"
+	IDNodeNotReported      = "node-not-reported"
+	IDNodeNotInspected     = "node-not-inspected"
+	IDDeclaredConflict     = "node-fips-declared-conflict"
+)
+
+// Checks is the catalog of every finding id this package emits.
+var Checks = []report.Check{
+	{ID: IDNodeDeclaredMismatch, Severity: report.Error, Title: "node's kernel FIPS mode differs from what the cluster declares",
+		Citation: "AKS enable-fips-nodes (node label, enableFips); OpenShift MachineConfig spec.fips; /proc/sys/crypto/fips_enabled",
+		Help:     "The node label, pool setting, MachineConfig or install-config says FIPS, but the node's kernel flag says otherwise (or the reverse). Reimage the pool (AKS: az aks nodepool update --enable-fips-image) or fix the MachineConfig; the kernel flag is what processes act on."},
+	{ID: IDDeclaredConflict, Severity: report.Warning, Title: "the cluster's declarations about a node's FIPS mode disagree",
+		Citation: "AKS enable-fips-nodes; OpenShift install-config and MachineConfig",
+		Help:     "Two sources of declared intent (node label, pool enableFips, MachineConfig, install-config) disagree; the kernel decides, but the declarations should be made consistent."},
+	{ID: IDClusterMixed, Severity: report.Warning, Title: "a node pool mixes FIPS and non-FIPS nodes",
+		Citation: "live-posture reference §11.2 cluster-fips-mixed",
+		Help:     "Workloads scheduled to this pool land on FIPS or non-FIPS kernels by chance. Reimage the non-FIPS nodes, or split the pool and pin FIPS workloads with a nodeSelector."},
+	{ID: IDNodeNotReported, Severity: report.Warning, Title: "a Linux node did not report its FIPS posture",
+		Citation: "live-posture reference §8 (coverage accounting)",
+		Help:     "The kensa-fips-host DaemonSet has no report for this node (not scheduled: taints, resources; or the scan failed). Its posture is unknown, never a pass."},
+	{ID: IDNodeNotInspected, Severity: report.Info, Title: "a Windows node is not inspected",
+		Citation: "live-posture reference §10",
+		Help:     "kensa's node scan is Linux-only; on Windows the FIPS switch is the registry value HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa\\FipsAlgorithmPolicy\\Enabled. Only the node's labels are reported."},
+}
+
+// Labels read from nodes.
+const (
+	LabelAKSFIPS  = "kubernetes.azure.com/fips_enabled"
+	LabelAKSPool  = "kubernetes.azure.com/agentpool"
+	LabelOS       = "kubernetes.io/os"
+	labelRolePref = "node-role.kubernetes.io/"
+)
+
+// Node is what the API server says about a node.
+type Node struct {
+	Name   string            `json:"name"`
+	Labels map[string]string `json:"labels,omitempty"`
+	// From status.nodeInfo.
+	OS               string `json:"os,omitempty"`
+	OSImage          string `json:"os_image,omitempty"`
+	KernelVersion    string `json:"kernel_version,omitempty"`
+	ContainerRuntime string `json:"container_runtime,omitempty"`
+}
+
+// MachineConfig is an OpenShift MachineConfig's name and .spec.fips.
+type MachineConfig struct {
+	Name string `json:"name"`
+	FIPS bool   `json:"fips"`
+}
+
+// NodeReport is what a node's `kensa fips host` run said about its
+// kernel: the kernel-fips-flag check's value ("1", "0", "absent" when the
+// kernel has no FIPS mode, "unreadable") and the check's status.
+type NodeReport struct {
+	KernelFlag   string `json:"kernel_flag"`
+	KernelStatus string `json:"kernel_status"`
+	// Processes and the worst process verdict count, for the summary.
+	Processes    int `json:"processes"`
+	Noncompliant int `json:"noncompliant_processes"`
+}
+
+// Declared is one source of declared FIPS intent for a node.
+type Declared struct {
+	Source string `json:"source"` // "label", "aks-pool", "machineconfig", "install-config"
+	Name   string `json:"name"`   // the label, pool, MachineConfig or ConfigMap
+	FIPS   bool   `json:"fips"`
+}
+
+// NodeResult is one node in the cluster report.
+type NodeResult struct {
+	Kind string `json:"kind"` // "node"
+	Node
+	Pool     string     `json:"pool,omitempty"`
+	Declared []Declared `json:"declared,omitempty"`
+	// Kernel is "fips", "not-fips", "unsupported" (no flag: the kernel
+	// cannot do FIPS), or "" when the node did not report.
+	Kernel string `json:"kernel,omitempty"`
+	// Status: "fips", "not-fips", "unknown" (the report could not read
+	// the flag), "not-reported", "not-inspected".
+	Status string `json:"status"`
+}
+
+// Inputs are everything the node half reads.
+type Inputs struct {
+	Nodes          []Node
+	Reports        map[string]NodeReport // by node name
+	MachineConfigs []MachineConfig
+	// InstallConfigFIPS is install-config's fips (nil: no
+	// cluster-config-v1, or it does not say).
+	InstallConfigFIPS *bool
+	// AKSPools is enableFips by pool name, from az aks show.
+	AKSPools map[string]bool
+}
+
+// EvaluateNodes decides each node's status and the node findings.
+func EvaluateNodes(in Inputs) ([]NodeResult, []report.Finding) {
+	var results []NodeResult
+	var findings []report.Finding
+	pools := map[string][]*NodeResult{}
+	nodes := slices.Clone(in.Nodes)
+	slices.SortFunc(nodes, func(a, b Node) int { return cmp.Compare(a.Name, b.Name) })
+	for _, n := range nodes {
+		r := NodeResult{Kind: "node", Node: n, Pool: poolOf(n)}
+		r.Declared = declared(n, r.Pool, in)
+		rep, reported := in.Reports[n.Name]
+		switch {
+		case isWindows(n):
+			r.Status = "not-inspected"
+			findings = append(findings, finding(IDNodeNotInspected, n.Name,
+				fmt.Sprintf("Windows node %s is not inspected (%s); label %s=%q", n.Name, cmp.Or(n.OSImage, "Windows"), LabelAKSFIPS, n.Labels[LabelAKSFIPS])))
+		case !reported:
+			r.Status = "not-reported"
+			findings = append(findings, finding(IDNodeNotReported, n.Name,
+				fmt.Sprintf("node %s did not report: its FIPS posture is unknown", n.Name)))
+		default:
+			switch rep.KernelFlag {
+			case "1":
+				r.Kernel, r.Status = "fips", "fips"
+			case "absent":
+				r.Kernel, r.Status = "unsupported", "not-fips"
+			case "unreadable", "":
+				r.Status = "unknown"
+				findings = append(findings, finding(IDNodeNotReported, n.Name,
+					fmt.Sprintf("node %s reported, but its scan could not read the kernel flag: its FIPS posture is unknown", n.Name)))
+			default: // "0", or any other value the kernel may print
+				r.Kernel, r.Status = "not-fips", "not-fips"
+			}
+		}
+		if f, ok := conflict(n.Name, r.Declared); ok {
+			findings = append(findings, f)
+		}
+		if r.Kernel != "" {
+			for _, d := range r.Declared {
+				if d.FIPS != (r.Kernel == "fips") {
+					findings = append(findings, finding(IDNodeDeclaredMismatch, n.Name,
+						fmt.Sprintf("node %s: %s says FIPS %s, but the kernel is %s", n.Name, d.describe(), onOff(d.FIPS), kernelWords(r.Kernel))))
+					break
+				}
+			}
+		}
+		results = append(results, r)
+	}
+	for i := range results {
+		if results[i].Pool != "" {
+			pools[results[i].Pool] = append(pools[results[i].Pool], &results[i])
+		}
+	}
+	for _, name := range sortedKeys(pools) {
+		var fips, not []string
+		for _, r := range pools[name] {
+			switch r.Status {
+			case "fips":
+				fips = append(fips, r.Name)
+			case "not-fips":
+				not = append(not, r.Name)
+			}
+		}
+		if len(fips) > 0 && len(not) > 0 {
+			findings = append(findings, finding(IDClusterMixed, "pool "+name,
+				fmt.Sprintf("pool %s mixes %d FIPS node(s) (%s) and %d non-FIPS node(s) (%s)", name, len(fips), strings.Join(fips, ", "), len(not), strings.Join(not, ", "))))
+		}
+	}
+	return results, findings
+}
+
+func (d Declared) describe() string {
+	switch d.Source {
+	case "label":
+		return "label " + d.Name
+	case "aks-pool":
+		return "AKS pool " + d.Name + " enableFips"
+	case "machineconfig":
+		return "MachineConfig " + d.Name
+	case "install-config":
+		return "install-config (" + d.Name + ")"
+	}
+	return d.Source + " " + d.Name
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+func kernelWords(k string) string {
+	switch k {
+	case "fips":
+		return "in FIPS mode (fips_enabled=1)"
+	case "not-fips":
+		return "not in FIPS mode (fips_enabled=0)"
+	}
+	return "unable to run in FIPS mode (no /proc/sys/crypto/fips_enabled)"
+}
+
+// conflict reports declarations that disagree with each other.
+func conflict(node string, ds []Declared) (report.Finding, bool) {
+	for _, d := range ds[min(1, len(ds)):] {
+		if d.FIPS != ds[0].FIPS {
+			return finding(IDDeclaredConflict, node, fmt.Sprintf("node %s: %s says FIPS %s but %s says %s",
+				node, ds[0].describe(), onOff(ds[0].FIPS), d.describe(), onOff(d.FIPS))), true
+		}
+	}
+	return report.Finding{}, false
+}
+
+func finding(id, subject, msg string) report.Finding {
+	for _, c := range Checks {
+		if c.ID == id {
+			return report.Finding{ID: id, Severity: c.Severity, Subject: subject, Message: msg, Citation: c.Citation, Remediation: c.Help}
+		}
+	}
+	panic("cluster: finding id not in Checks: " + id)
+}
+
+func isWindows(n Node) bool {
+	return strings.EqualFold(n.OS, "windows") || strings.EqualFold(n.Labels[LabelOS], "windows")
+}
+
+// poolOf is the node's pool: the AKS agent pool, else its OpenShift role
+// (worker unless it is only a master/control-plane node).
+func poolOf(n Node) string {
+	if p := n.Labels[LabelAKSPool]; p != "" {
+		return p
+	}
+	if p := n.Labels["agentpool"]; p != "" {
+		return p
+	}
+	return roleOf(n)
+}
+
+func roleOf(n Node) string {
+	var roles []string
+	for k := range n.Labels {
+		if r, ok := strings.CutPrefix(k, labelRolePref); ok && r != "" {
+			roles = append(roles, r)
+		}
+	}
+	slices.Sort(roles)
+	// A custom pool (infra) is labelled worker too; prefer the custom one.
+	for _, r := range roles {
+		if r != "worker" && r != "master" && r != "control-plane" {
+			return r
+		}
+	}
+	for _, r := range []string{"worker", "master", "control-plane"} {
+		if slices.Contains(roles, r) {
+			if r == "control-plane" {
+				return "master"
+			}
+			return r
+		}
+	}
+	return ""
+}
+
+func declared(n Node, pool string, in Inputs) []Declared {
+	var ds []Declared
+	if v, ok := n.Labels[LabelAKSFIPS]; ok {
+		ds = append(ds, Declared{Source: "label", Name: LabelAKSFIPS + "=" + v, FIPS: v == "true"})
+	}
+	if v, ok := in.AKSPools[pool]; ok && pool != "" {
+		ds = append(ds, Declared{Source: "aks-pool", Name: pool, FIPS: v})
+	}
+	if mc, ok := renderedFor(roleOf(n), in.MachineConfigs); ok {
+		ds = append(ds, Declared{Source: "machineconfig", Name: mc.Name, FIPS: mc.FIPS})
+	}
+	if in.InstallConfigFIPS != nil {
+		ds = append(ds, Declared{Source: "install-config", Name: "kube-system/cluster-config-v1", FIPS: *in.InstallConfigFIPS})
+	}
+	return ds
+}
+
+// renderedFor picks the rendered-<pool>-* MachineConfig of a pool (the
+// last by name when several exist: the pool's current one is not known
+// without MachineConfigPool status).
+func renderedFor(pool string, mcs []MachineConfig) (MachineConfig, bool) {
+	if pool == "" {
+		return MachineConfig{}, false
+	}
+	var best MachineConfig
+	found := false
+	for _, mc := range mcs {
+		if strings.HasPrefix(mc.Name, "rendered-"+pool+"-") && (!found || mc.Name > best.Name) {
+			best, found = mc, true
+		}
+	}
+	return best, found
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// maxAKSShow bounds the az aks show document read.
+const maxAKSShow = 16 << 20
+
+// ParseAKSShow reads `az aks show -o json` and returns enableFips per
+// agent pool (agentPoolProfiles[].name / .enableFips; a pool without the
+// property is not FIPS, as az prints false or omits it).
+func ParseAKSShow(b []byte) (map[string]bool, error) {
+	if len(b) > maxAKSShow {
+		return nil, fmt.Errorf("az aks show output is larger than %d MiB", maxAKSShow>>20)
+	}
+	var doc struct {
+		Profiles []struct {
+			Name       string `json:"name"`
+			EnableFIPS *bool  `json:"enableFips"`
+		} `json:"agentPoolProfiles"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("not az aks show JSON: %w", err)
+	}
+	if doc.Profiles == nil {
+		return nil, fmt.Errorf("no agentPoolProfiles: not the output of az aks show -o json")
+	}
+	pools := map[string]bool{}
+	for _, p := range doc.Profiles {
+		if p.Name == "" {
+			continue
+		}
+		pools[p.Name] = p.EnableFIPS != nil && *p.EnableFIPS
+	}
+	return pools, nil
+}
+
+// NodeSummary counts nodes for a platform lead.
+type NodeSummary struct {
+	Nodes        int `json:"nodes"`
+	FIPS         int `json:"fips"`
+	NotFIPS      int `json:"not_fips"`
+	Unknown      int `json:"unknown"`
+	NotReported  int `json:"not_reported"`
+	NotInspected int `json:"not_inspected"`
+	// DeclaredFIPS counts nodes some source declares FIPS.
+	DeclaredFIPS int `json:"declared_fips"`
+	Mismatched   int `json:"mismatched"`
+}
+
+// SummarizeNodes counts results and findings.
+func SummarizeNodes(rs []NodeResult, fs []report.Finding) NodeSummary {
+	var s NodeSummary
+	for _, r := range rs {
+		s.Nodes++
+		switch r.Status {
+		case "fips":
+			s.FIPS++
+		case "not-fips":
+			s.NotFIPS++
+		case "unknown":
+			s.Unknown++
+		case "not-reported":
+			s.NotReported++
+		case "not-inspected":
+			s.NotInspected++
+		}
+		if slices.ContainsFunc(r.Declared, func(d Declared) bool { return d.FIPS }) {
+			s.DeclaredFIPS++
+		}
+	}
+	for _, f := range fs {
+		if f.ID == IDNodeDeclaredMismatch {
+			s.Mismatched++
+		}
+	}
+	return s
+}
+
+// Add adds o's counts (merged reports).
+func (s *NodeSummary) Add(o NodeSummary) {
+	s.Nodes += o.Nodes
+	s.FIPS += o.FIPS
+	s.NotFIPS += o.NotFIPS
+	s.Unknown += o.Unknown
+	s.NotReported += o.NotReported
+	s.NotInspected += o.NotInspected
+	s.DeclaredFIPS += o.DeclaredFIPS
+	s.Mismatched += o.Mismatched
+}
+
+// maxHostReport bounds one node's `kensa fips host` JSON report.
+const maxHostReport = 64 << 20
+
+// ParseHostReport reads one node's `kensa fips host --format json`
+// report (the kensa/v1 envelope) into a NodeReport.
+func ParseHostReport(b []byte) (NodeReport, error) {
+	if len(b) > maxHostReport {
+		return NodeReport{}, fmt.Errorf("host report larger than %d MiB", maxHostReport>>20)
+	}
+	var doc struct {
+		Schema  string `json:"schema"`
+		Command string `json:"command"`
+		Results []struct {
+			Kind    string `json:"kind"`
+			Check   string `json:"check"`
+			Status  string `json:"status"`
+			Value   string `json:"value"`
+			Verdict string `json:"verdict"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return NodeReport{}, fmt.Errorf("not a kensa JSON report: %w", err)
+	}
+	if doc.Command != "fips host" {
+		return NodeReport{}, fmt.Errorf("a %q report, not fips host", doc.Command)
+	}
+	var r NodeReport
+	flag := false
+	for _, res := range doc.Results {
+		switch res.Kind {
+		case "host-posture":
+			if res.Check == "kernel-fips-flag" {
+				// The value is "1: the kernel runs in FIPS mode", "0: …",
+				// "absent: …" or "unreadable".
+				v, _, _ := strings.Cut(res.Value, ":")
+				r.KernelFlag, r.KernelStatus, flag = strings.TrimSpace(v), res.Status, true
+			}
+		case "process":
+			r.Processes++
+			if res.Verdict == "noncompliant" {
+				r.Noncompliant++
+			}
+		}
+	}
+	if !flag {
+		return NodeReport{}, fmt.Errorf("the fips host report has no kernel-fips-flag check")
+	}
+	return r, nil
+}
