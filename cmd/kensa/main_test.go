@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -22,7 +23,8 @@ func TestMain(m *testing.M) {
 // exit code. "exec kensa" expects 0 (testscript fails it otherwise); every
 // other code is asserted with "exit N kensa", since "! exec kensa" cannot
 // tell 1 (findings) from 2 (kensa could not do what was asked). "! exec
-// kensa" and "exit 0 kensa" (a second spelling of "exec kensa") fail here.
+// kensa", "exit 0 kensa" (a second spelling of "exec kensa") and kensa
+// run through "sh -c" (whose status the shell hides) fail here.
 func TestScriptsAssertExitCodes(t *testing.T) {
 	files, err := filepath.Glob("testdata/script/*.txtar")
 	if err != nil || len(files) == 0 {
@@ -41,6 +43,8 @@ func TestScriptsAssertExitCodes(t *testing.T) {
 				t.Errorf("%s:%d: \"exit 0 kensa\": write \"exec kensa …\"", name, i+1)
 			case len(fields) >= 1 && fields[0] == "exitcode":
 				t.Errorf("%s:%d: \"exitcode\" is gone: write \"exit N kensa …\"", name, i+1)
+			case slices.Contains(fields, "sh") && strings.Contains(line, "kensa "):
+				t.Errorf("%s:%d: kensa run through a shell: write \"exit N kensa …\" so the script asserts its exit code", name, i+1)
 			}
 		}
 	}
