@@ -16,6 +16,7 @@ import (
 	"github.com/kensa-project/kensa/internal/egress/policy"
 	"github.com/kensa-project/kensa/internal/egress/reach"
 	"github.com/kensa-project/kensa/internal/fips"
+	"github.com/kensa-project/kensa/internal/fips/host"
 	"github.com/kensa-project/kensa/internal/report"
 )
 
@@ -31,6 +32,7 @@ func run(t *testing.T, args ...string) (int, string, string) {
 // catalogs are the catalogs of checks of the commands.
 var catalogs = map[string][]report.Check{
 	"fips scan":      fips.Checks,
+	"fips host":      host.Checks,
 	"cert check":     cert.Checks,
 	"cert probe":     cert.Checks,
 	"cert watch":     cert.Checks,
@@ -43,16 +45,21 @@ var catalogs = map[string][]report.Check{
 
 // checkCatalog fails t when a JSON report emits a finding whose ID is not
 // in its command's catalog, or with a severity the catalog does not give
-// it. Every test that runs kensa in-process checks it.
+// it. Every test that runs kensa in-process checks it. The findings of a
+// report diff are those of the command it compared.
 func checkCatalog(t *testing.T, out []byte) {
 	t.Helper()
 	var rep struct {
 		Schema   string
 		Command  string
 		Findings []report.Finding
+		Summary  struct{ Command string }
 	}
 	if !bytes.HasPrefix(out, []byte("{")) || json.Unmarshal(out, &rep) != nil || rep.Schema != report.Schema {
 		return
+	}
+	if rep.Command == "report diff" {
+		rep.Command = rep.Summary.Command
 	}
 	checks, ok := catalogs[rep.Command]
 	if !ok {

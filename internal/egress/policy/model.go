@@ -74,17 +74,17 @@ type Set struct {
 
 // FileInfo is what one input held.
 type FileInfo struct {
-	Name string
+	Name string `json:"name"`
 	// Shape names the export format: "az", "arm", "arm-template",
 	// "classic", "terraform-plan", "terraform-state", "service-tags",
 	// "ip-groups".
-	Shape       string
-	Policies    int
-	Groups      int
-	Collections int
-	Rules       int
+	Shape       string `json:"shape"`
+	Policies    int    `json:"policies"`
+	Groups      int    `json:"groups"`
+	Collections int    `json:"collections"`
+	Rules       int    `json:"rules"`
 	// Warnings are things read but not understood (skipped, never fatal).
-	Warnings []string
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Policy is a firewall policy, or a classic firewall's own rules.
