@@ -121,8 +121,8 @@ Usage:
 Commands:
 %s
 Flags shared by every command that writes a report:
-    --format text|json|sarif   report format (default text); fips scan and
-                               report merge also write cyclonedx (a CBOM)
+    --format text|json|sarif   report format (default text); fips scan, fips
+                               host and report merge also write cyclonedx (a CBOM)
     --output FILE, -o FILE     write the report to FILE instead of standard output
     --fail-on error|warning|never
                                exit 1 when a finding is at or above this severity

@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 
+	cdx "github.com/CycloneDX/cyclonedx-go"
+
+	"github.com/kensa-project/kensa/internal/fips"
 	"github.com/kensa-project/kensa/internal/fips/host"
 	"github.com/kensa-project/kensa/internal/report"
 )
@@ -56,7 +59,10 @@ Flags:
     --no-processes      the host posture only
     --accept WHAT       also accept in-process or historical modules (as
                         fips scan)
-    --format text|json|sarif
+    --format text|json|sarif|cyclonedx
+                        cyclonedx: a CycloneDX 1.6 CBOM of the host, every
+                        process, the crypto modules and libraries it has
+                        loaded (docs/cbom.md)
     --output FILE, -o FILE
     --fail-on error|warning|never
                         exit 1 when a finding is at or above this
@@ -68,6 +74,7 @@ Examples:
     kensa fips host --no-processes
     kensa fips host --pid 1234 --pid 5678
     kensa fips host --format json -o node.json
+    kensa fips host --format cyclonedx -o node.cdx.json
     kensa fips host --root /host --proc /host/proc --format json   (DaemonSet)
     kensa fips host --fail-on warning
 
@@ -79,6 +86,7 @@ Exit codes: 0 no finding at or above --fail-on, 1 findings at or above it
 func runFipsHost(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet("fips host")
 	common := addCommon(fs, "error")
+	common.cyclonedx = fipsHostCBOM
 	root := fs.String("root", "/", "")
 	proc := fs.String("proc", "", "")
 	noProcs := fs.Bool("no-processes", false, "")
@@ -296,8 +304,23 @@ func boolInt(b bool) int {
 	return 0
 }
 
+// fipsHostCBOM is the CBOM of a fips host report: of a run, or merged
+// node reports (results read back from JSON).
+func fipsHostCBOM(rep *report.Report) *cdx.BOM {
+	var rs []host.Result
+	switch r := rep.Results.(type) {
+	case []host.Result:
+		rs = r
+	case []json.RawMessage:
+		// Read back and re-counted by report merge already: they decode.
+		rs, _ = decodeResults[host.Result](r)
+	}
+	return host.CBOM(rs, fips.CBOMOptions{ToolName: rep.Tool.Name, ToolVersion: rep.Tool.Version,
+		Command: rep.Command, GeneratedAt: rep.GeneratedAt, At: rep.At})
+}
+
 func init() {
-	registerDomain("fips host", domainInfo{checks: host.Checks, doc: "docs/fips-host.md", summarize: func(raw []json.RawMessage, _ []report.Finding, sums []json.RawMessage) (any, error) {
+	registerDomain("fips host", domainInfo{checks: host.Checks, doc: "docs/fips-host.md", cyclonedx: fipsHostCBOM, summarize: func(raw []json.RawMessage, _ []report.Finding, sums []json.RawMessage) (any, error) {
 		rs, err := decodeResults[host.Result](raw)
 		if err != nil {
 			return nil, err

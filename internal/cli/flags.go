@@ -64,7 +64,7 @@ func (c *commonFlags) validate(now time.Time) error {
 	case "text", "json", "sarif":
 	case "cyclonedx":
 		if c.cyclonedx == nil {
-			return usageErrorf("--format cyclonedx is for commands that inventory crypto (fips scan)").
+			return usageErrorf("--format cyclonedx is for commands that inventory crypto (fips scan, fips host)").
 				withHint("use --format text, json or sarif")
 		}
 	default:

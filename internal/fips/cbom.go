@@ -32,6 +32,11 @@ import (
 //   - a file depends on the modules it uses (dependencies);
 //   - the files of a container image are nested in a "container"
 //     component (the reference, its digest and platform).
+//
+// fips host maps its processes the same way (internal/fips/host): each
+// process is an "application" user nested in an "operating-system"
+// component for its host, depending on its modules and on the crypto
+// libraries its maps show loaded ("library" components).
 
 // CBOMOptions describe the run a CBOM is made from.
 type CBOMOptions struct {
@@ -60,20 +65,73 @@ type CBOMUser struct {
 	// shared library) is one asset shared by every user of that file; one
 	// without is embedded in the user (Location).
 	Modules []Module
-	// Group, when set, is the container the user is in (an image and
-	// platform): its component nests the user.
+	// Loaded are files with crypto the user has loaded (fips host: the
+	// libraries and providers a process's maps show): "library"
+	// components, shared like modules, that the user depends on.
+	Loaded []CBOMFile
+	// Scope, when set, names the filesystem Location and the paths of
+	// Modules and Loaded are in when it is not the group's own (fips
+	// host: "container:ID" for a process in a container). Files are
+	// shared only within one scope: /usr/lib/libcrypto.so.3 of two
+	// containers are two files.
+	Scope string
+	// Group, when set, is what the user is in (an image and platform, or
+	// a host): its component nests the user.
 	Group CBOMGroup
 }
 
-// CBOMGroup is a container component: an image's reference, digest and
-// platform.
-type CBOMGroup struct{ Name, Version, Platform string }
+// CBOMFile is a file a user has loaded, with what is known of it.
+type CBOMFile struct {
+	Path       string
+	Properties []cdx.Property
+}
+
+// CBOMGroup is what users are nested in: an image (a "container"
+// component: reference, digest, platform) or, when Host is set, a host
+// (an "operating-system" component named Host, with Description and
+// Properties).
+type CBOMGroup struct {
+	Name, Version, Platform string
+	Host, Description       string
+	Properties              []cdx.Property
+}
+
+func (g CBOMGroup) zero() bool {
+	return g.Name == "" && g.Version == "" && g.Platform == "" && g.Host == ""
+}
 
 func (g CBOMGroup) ref() string {
-	if g == (CBOMGroup{}) {
+	switch {
+	case g.Host != "":
+		return "node:" + g.Host
+	case g.zero():
 		return "host"
 	}
 	return "image:" + g.Name + "@" + g.Version + "#" + g.Platform
+}
+
+// component is the group's component, nesting comps.
+func (g CBOMGroup) component(comps []cdx.Component) cdx.Component {
+	if g.Host != "" {
+		props := slices.Clone(g.Properties)
+		c := cdx.Component{BOMRef: g.ref(), Type: cdx.ComponentTypeOS, Name: g.Host, Description: g.Description, Components: &comps}
+		if len(props) > 0 {
+			c.Properties = &props
+		}
+		return c
+	}
+	props := []cdx.Property{}
+	addProp(&props, "kensa:image", g.Name)
+	addProp(&props, "kensa:digest", g.Version)
+	addProp(&props, "kensa:platform", g.Platform)
+	return cdx.Component{
+		BOMRef:     g.ref(),
+		Type:       cdx.ComponentTypeContainer,
+		Name:       g.Name,
+		Version:    g.Version,
+		Properties: &props,
+		Components: &comps,
+	}
 }
 
 // CBOM returns the CycloneDX BOM of fips scan results: each result a
@@ -92,33 +150,22 @@ func CBOM(results []Result, o CBOMOptions) *cdx.BOM {
 func CBOMOf(users []CBOMUser, o CBOMOptions) *cdx.BOM {
 	b := cbomBuilder{assets: map[string]bool{}, deps: map[string][]string{}}
 	var groups []CBOMGroup
-	nested := map[CBOMGroup][]cdx.Component{}
+	nested := map[string][]cdx.Component{}
 	var top []cdx.Component
 	for _, u := range users {
 		c := b.component(u)
-		if u.Group == (CBOMGroup{}) {
+		if u.Group.zero() {
 			top = append(top, c)
 			continue
 		}
-		if _, ok := nested[u.Group]; !ok {
+		ref := u.Group.ref()
+		if _, ok := nested[ref]; !ok {
 			groups = append(groups, u.Group)
 		}
-		nested[u.Group] = append(nested[u.Group], c)
+		nested[ref] = append(nested[ref], c)
 	}
 	for _, g := range groups {
-		props := []cdx.Property{}
-		addProp(&props, "kensa:image", g.Name)
-		addProp(&props, "kensa:digest", g.Version)
-		addProp(&props, "kensa:platform", g.Platform)
-		comps := nested[g]
-		top = append(top, cdx.Component{
-			BOMRef:     g.ref(),
-			Type:       cdx.ComponentTypeContainer,
-			Name:       g.Name,
-			Version:    g.Version,
-			Properties: &props,
-			Components: &comps,
-		})
+		top = append(top, g.component(nested[g.ref()]))
 	}
 	top = append(top, b.assetList...)
 
@@ -134,10 +181,9 @@ func CBOMOf(users []CBOMUser, o CBOMOptions) *cdx.BOM {
 		},
 	}
 	if len(groups) == 1 && len(top) == 1+len(b.assetList) {
-		// One image and nothing else: the BOM is about that image.
-		bom.Metadata.Component = &cdx.Component{
-			BOMRef: "subject", Type: cdx.ComponentTypeContainer, Name: groups[0].Name, Version: groups[0].Version,
-		}
+		// One image (or host) and nothing else: the BOM is about it.
+		g := groups[0].component(nil)
+		bom.Metadata.Component = &cdx.Component{BOMRef: "subject", Type: g.Type, Name: g.Name, Version: g.Version}
 	}
 	if len(top) > 0 {
 		bom.Components = &top // the schema wants no empty array
@@ -210,11 +256,17 @@ func (b *cbomBuilder) component(u CBOMUser) cdx.Component {
 		c.Properties = nil
 	}
 	if u.Location != "" {
-		c.Evidence = &cdx.Evidence{Occurrences: &[]cdx.EvidenceOccurrence{{Location: u.Location}}}
+		c.Evidence = u.evidence(u.Location)
 	}
 	var uses []string
 	for _, m := range u.Modules {
 		a := b.asset(u, m)
+		if !slices.Contains(uses, a) {
+			uses = append(uses, a)
+		}
+	}
+	for _, f := range u.Loaded {
+		a := b.library(u, f)
 		if !slices.Contains(uses, a) {
 			uses = append(uses, a)
 		}
@@ -232,7 +284,7 @@ func (b *cbomBuilder) asset(u CBOMUser, m Module) string {
 	// A module with a library file is shared by the users that load it;
 	// one without (embedded) belongs to the user itself.
 	where := cmp.Or(m.Path, u.Location, u.Ref)
-	ref := "crypto:" + u.Group.ref() + ":" + where + ":" + m.Backend + "/" + m.Name + "@" + m.Version
+	ref := "crypto:" + u.scope() + ":" + where + ":" + m.Backend + "/" + m.Name + "@" + m.Version
 	if b.assets[ref] {
 		return ref
 	}
@@ -256,7 +308,7 @@ func (b *cbomBuilder) asset(u CBOMUser, m Module) string {
 		Description:      moduleDescription(m),
 		CryptoProperties: &cdx.CryptoProperties{AssetType: cdx.CryptoAssetTypeAlgorithm, AlgorithmProperties: alg},
 		Properties:       &props,
-		Evidence:         &cdx.Evidence{Occurrences: &[]cdx.EvidenceOccurrence{{Location: where}}},
+		Evidence:         u.evidence(where),
 	}
 	if m.Certificate != "" {
 		c.ExternalReferences = &[]cdx.ExternalReference{{
@@ -267,6 +319,41 @@ func (b *cbomBuilder) asset(u CBOMUser, m Module) string {
 	}
 	b.assetList = append(b.assetList, c)
 	return ref
+}
+
+// library returns the bom-ref of the loaded file f of u, adding its
+// component the first time.
+func (b *cbomBuilder) library(u CBOMUser, f CBOMFile) string {
+	ref := "library:" + u.scope() + ":" + f.Path
+	if b.assets[ref] {
+		return ref
+	}
+	b.assets[ref] = true
+	props := slices.Clone(f.Properties)
+	c := cdx.Component{BOMRef: ref, Type: cdx.ComponentTypeLibrary, Name: baseName(f.Path), Evidence: u.evidence(f.Path)}
+	if len(props) > 0 {
+		c.Properties = &props
+	}
+	b.assetList = append(b.assetList, c)
+	return ref
+}
+
+// scope is where u's files are: its group, and its own scope in it.
+func (u CBOMUser) scope() string {
+	if u.Scope != "" {
+		return u.Group.ref() + ":" + u.Scope
+	}
+	return u.Group.ref()
+}
+
+// evidence is the occurrence of path in u's filesystem; a scope of its
+// own is said in additionalContext.
+func (u CBOMUser) evidence(path string) *cdx.Evidence {
+	o := cdx.EvidenceOccurrence{Location: path}
+	if u.Scope != "" {
+		o.AdditionalContext = "in " + u.Scope
+	}
+	return &cdx.Evidence{Occurrences: &[]cdx.EvidenceOccurrence{o}}
 }
 
 // certificationLevel is the CycloneDX certificationLevel of a module:

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/kensa-project/kensa/internal/fips/host"
+	"github.com/kensa-project/kensa/internal/schematest"
 	"github.com/kensa-project/kensa/internal/testenv"
 )
 
@@ -262,6 +263,25 @@ func TestLiveProcesses(t *testing.T) {
 		all = append(all, p)
 	}
 	got := scanPIDs(t, all...)
+	t.Run("cbom", func(t *testing.T) {
+		// The CBOM of real processes validates, and the Go program
+		// depends on the Go standard library's crypto as an asset.
+		var rs []host.Result
+		for _, p := range all {
+			rs = append(rs, got[p])
+		}
+		data, doc := encodeHostCBOM(t, rs)
+		schematest.Validate(t, schematest.Official(t, schematest.CycloneDX), "live CBOM", data)
+		var deps []string
+		for _, d := range doc.Dependencies {
+			if strings.HasSuffix(d.Ref, fmt.Sprintf(":pid:%d", pids["go std"])) {
+				deps = d.DependsOn
+			}
+		}
+		if !slices.ContainsFunc(deps, func(s string) bool { return strings.HasPrefix(s, "crypto:") && strings.Contains(s, ":go-std/") }) {
+			t.Errorf("the go std process depends on %q: no go-std asset", deps)
+		}
+	})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r, ok := got[pids[c.name]]
