@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 // go-containerregistry reads the metadata of local images whole into
@@ -55,8 +56,8 @@ func checkLayoutIndex(dir string) error {
 // checkArchive lists a docker-save archive's entries and checks that its
 // manifest.json, and each configuration it names, are small enough to be
 // read whole.
-func checkArchive(p string) error {
-	f, err := os.Open(p)
+func checkArchive(open tarball.Opener) error {
+	f, err := open()
 	if err != nil {
 		return nil // go-containerregistry reports it
 	}

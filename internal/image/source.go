@@ -471,10 +471,16 @@ func openArchive(ref Reference) ([]*Image, error) {
 			}
 		}
 	}
-	if err := checkArchive(p); err != nil {
+	return openArchiveFrom(ref.String(), func() (io.ReadCloser, error) { return os.Open(p) }, tag)
+}
+
+// openArchiveFrom opens the docker-save archive open gives (read several
+// times: once to check it, then by go-containerregistry), reference ref.
+func openArchiveFrom(ref string, open tarball.Opener, tag *name.Tag) ([]*Image, error) {
+	if err := checkArchive(open); err != nil {
 		return nil, err
 	}
-	img, err := tarball.ImageFromPath(p, tag)
+	img, err := tarball.Image(open, tag)
 	if err != nil {
 		return nil, err
 	}
@@ -486,7 +492,7 @@ func openArchive(ref Reference) ([]*Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the image configuration: %w", err)
 	}
-	one, err := describe(ref.String(), id, img)
+	one, err := describe(ref, id, img)
 	if err != nil {
 		return nil, err
 	}
