@@ -287,12 +287,13 @@ func humanBytes(n int64) string {
 
 func writeEgressText(t *textWriter, res *egress.Result, results []egress.DestinationResult, plan *egress.Plan, sum egress.Summary) {
 	tot := res.Total()
-	t.printf("%s in %s: %s (%d denied, %d allowed", report.Count(tot.Records, "record", "records"), report.Count(len(res.Files), "input", "inputs"),
+	var head strings.Builder // the first line, fitted to the terminal
+	fmt.Fprintf(&head, "%s in %s: %s (%d denied, %d allowed", report.Count(tot.Records, "record", "records"), report.Count(len(res.Files), "input", "inputs"),
 		report.Count(tot.Traffic, "connection", "connections"), tot.Denied, tot.Allowed)
 	if tot.Alerts > 0 {
-		t.printf(", %s", report.Count(tot.Alerts, "alert", "alerts"))
+		fmt.Fprintf(&head, ", %s", report.Count(tot.Alerts, "alert", "alerts"))
 	}
-	t.printf(")")
+	fmt.Fprintf(&head, ")")
 	for _, x := range []struct {
 		n         int64
 		one, many string
@@ -304,12 +305,13 @@ func writeEgressText(t *textWriter, res *egress.Result, results []egress.Destina
 		{tot.Untimed, "without a time, left out by --since/--until", "without a time, left out by --since/--until"},
 		{tot.Unknown, "not understood", "not understood"}} {
 		if x.n > 0 {
-			t.printf(", %s", report.Count(x.n, x.one, x.many))
+			fmt.Fprintf(&head, ", %s", report.Count(x.n, x.one, x.many))
 		}
 	}
-	t.printf("\n")
+	head.WriteString("\n")
+	t.fitLines(head.String())
 	if tot.NoRequest > 0 {
-		t.printf("(with no request: Squid logged NONE/000, TAG_NONE/000 or NONE_NONE/000, the client closed or an error came before any request; neither allowed nor denied)\n")
+		t.fitLines("(with no request: Squid logged NONE/000, TAG_NONE/000 or NONE_NONE/000, the client closed or an error came before any request; neither allowed nor denied)\n")
 	}
 	unreadable := false
 	for _, f := range res.Files {
@@ -324,13 +326,14 @@ func writeEgressText(t *textWriter, res *egress.Result, results []egress.Destina
 		t.printf("\n")
 		tb := report.NewTable("ACTION", "DESTINATION", "PROTO", "COUNT", "SOURCES", "FIRST SEEN (UTC)", "LAST SEEN (UTC)", "REASON", "SERVICE")
 		tb.MaxWidth = 48
-		tb.Uncut = []int{1}          // the destination is what a person allows
-		tb.Fit(4, report.FitEnd, 9)  // sources
-		tb.Fit(7, report.FitEnd, 16) // reason
-		tb.Fit(8, report.FitEnd, 12) // service
+		tb.Uncut = []int{1}           // the destination is what a person allows
+		tb.Fit(4, report.FitEnd, 9)   // sources
+		tb.Fit(7, report.FitWrap, 28) // reason: wrapped, whole
+		tb.Fit(8, report.FitEnd, 12)  // service
 		// Still too wide: the times go first (JSON has them), then the
-		// sources, the protocol and the count.
-		tb.Optional(5, 6, 4, 2, 3)
+		// sources, the protocol, the count and the service (the services
+		// have their own section below).
+		tb.Optional(5, 6, 4, 2, 3, 8)
 		for _, r := range results {
 			port := -1
 			if r.Port != nil {
@@ -370,8 +373,8 @@ func writeEgressText(t *textWriter, res *egress.Result, results []egress.Destina
 		}
 	}
 	if s := sum.SNIMissing; s != nil {
-		t.printf("\nTLS without SNI: %s denied from %s. There is no name to allow:\nmake the client connect by name, or allow the destination IP with a network rule.\n",
-			report.Count(s.Count, "connection", "connections"), strings.Join(s.Sources, ", "))
+		t.fitLines(fmt.Sprintf("\nTLS without SNI: %s denied from %s.\nThere is no name to allow: make the client connect by name, or allow the destination IP with a network rule.\n",
+			report.Count(s.Count, "connection", "connections"), strings.Join(s.Sources, ", ")))
 	}
 	// The services, once each.
 	seen := map[string]bool{}
@@ -406,11 +409,11 @@ func writeEgressText(t *textWriter, res *egress.Result, results []egress.Destina
 	if len(svcLines) > 0 {
 		t.printf("\nServices that need them:\n")
 		for _, l := range svcLines {
-			t.lines(l)
+			t.fitLines(l)
 		}
 	}
 	if len(plan.Collections) > 0 {
-		t.printf("\nRules that would allow them (--emit az|bicep|terraform writes them ready to apply):\n")
+		t.fitLines("\nRules that would allow them (--emit az|bicep|terraform writes them ready to apply):\n")
 		for _, c := range plan.Collections {
 			r := c.Rule
 			var what, to string
@@ -425,7 +428,7 @@ func writeEgressText(t *textWriter, res *egress.Result, results []egress.Destina
 				what = "network rule " + strings.Join(r.IPProtocols, ",") + "/" + strings.Join(r.Ports, ",")
 				to = strings.Join(append(slices.Clone(r.Addresses), r.FQDNs...), ", ")
 			}
-			t.printf("  %s: %s from %s to %s\n", c.Name, what, strings.Join(r.Sources, ", "), to)
+			t.fitLines(fmt.Sprintf("  %s: %s from %s to %s\n", c.Name, what, strings.Join(r.Sources, ", "), to))
 		}
 		if plan.NeedsDNSProxy {
 			t.printf("  (network rules with FQDNs need DNS proxy enabled on the firewall policy)\n")
@@ -434,13 +437,13 @@ func writeEgressText(t *textWriter, res *egress.Result, results []egress.Destina
 			t.lines(wrap(egress.IPv6SourcesNote(plan), "  ", t.textWidth(96)-2))
 		}
 		if plan.SourcesCut {
-			t.printf("  (a destination had more distinct sources than kensa keeps, so the rules miss some: name the subnets with --source)\n")
+			t.fitLines("  (a destination had more distinct sources than kensa keeps, so the rules miss some: name the subnets with --source)\n")
 		}
 	}
 	if len(plan.Skipped) > 0 {
 		t.printf("\nDenied, but not to be fixed with an allow rule:\n")
 		for _, s := range plan.Skipped {
-			t.printf("  %s: %s\n", egress.HostPort(s.Host, s.Port), s.Reason)
+			t.fitLines(fmt.Sprintf("  %s: %s\n", egress.HostPort(s.Host, s.Port), s.Reason))
 		}
 	}
 	if len(res.Unknown) > 0 {
@@ -477,7 +480,18 @@ func shortTime(s *string) string {
 func wrap(text, indent string, width int) string {
 	var b strings.Builder
 	line := 0
+	var words []string
 	for _, w := range strings.Fields(text) {
+		// A word longer than the line (a URL, a JSON fragment) is broken.
+		for r := []rune(w); ; r = r[width:] {
+			if width <= 0 || len(r) <= width {
+				words = append(words, string(r))
+				break
+			}
+			words = append(words, string(r[:width]))
+		}
+	}
+	for _, w := range words {
 		if line > 0 && line+1+len([]rune(w)) > width {
 			b.WriteString("\n")
 			line = 0

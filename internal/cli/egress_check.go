@@ -371,25 +371,27 @@ func writeProfileList(w io.Writer) error {
 // what each blocked one means and how to fix it.
 func writeEgressCheckText(t *textWriter, results []reach.Result, findings []report.Finding, sum reach.Summary) {
 	v := sum.Vantage
-	t.printf("%s from %s: %d reachable, %d blocked", report.Count(sum.Destinations, "destination", "destinations"),
+	var head strings.Builder // fitted to the terminal
+	fmt.Fprintf(&head, "%s from %s: %d reachable, %d blocked", report.Count(sum.Destinations, "destination", "destinations"),
 		v.Hostname, sum.Reachable, sum.Blocked)
 	if sum.TCPOnlyWouldPass > 0 {
-		t.printf(" (%d of them pass a TCP-only check like nc -vz)", sum.TCPOnlyWouldPass)
+		fmt.Fprintf(&head, " (%d of them pass a TCP-only check like nc -vz)", sum.TCPOnlyWouldPass)
 	}
 	if sum.NotProbed > 0 {
-		t.printf(", %d not probed", sum.NotProbed)
+		fmt.Fprintf(&head, ", %d not probed", sum.NotProbed)
 	}
 	if sum.Predicted > 0 {
-		t.printf("; policy: %d of %d predictions match", sum.Predicted-sum.Mismatches, sum.Predicted)
+		fmt.Fprintf(&head, "; policy: %d of %d predictions match", sum.Predicted-sum.Mismatches, sum.Predicted)
 	}
-	t.printf("\nresolver %s", v.Resolver)
+	fmt.Fprintf(&head, "\nresolver %s", v.Resolver)
 	if v.Proxy != "" {
-		t.printf(", proxy %s", v.Proxy)
+		fmt.Fprintf(&head, ", proxy %s", v.Proxy)
 	}
 	if len(v.SourceAddresses) > 0 {
-		t.printf(", source %s", strings.Join(v.SourceAddresses, ", "))
+		fmt.Fprintf(&head, ", source %s", strings.Join(v.SourceAddresses, ", "))
 	}
-	t.printf("\n")
+	head.WriteString("\n")
+	t.fitLines(head.String())
 	if len(results) > 0 {
 		t.printf("\n")
 		// STATUS is folded into RESULT (reachable, or the failure class)
@@ -401,6 +403,8 @@ func writeEgressCheckText(t *textWriter, results []reach.Result, findings []repo
 		tb := report.NewTable(header...)
 		tb.MaxWidth = 22
 		tb.Uncut = []int{0, 6}
+		tb.Fit(1, report.FitEnd, 8) // the service gives way, then goes (JSON has it)
+		tb.Optional(1)
 		for i := range results {
 			r := &results[i]
 			svc := "-"
@@ -427,8 +431,8 @@ func writeEgressCheckText(t *textWriter, results []reach.Result, findings []repo
 		t.printf("\n")
 		for _, f := range findings {
 			t.printf("%s  %s\n", f.ID, f.Subject)
-			t.lines(wrap(report.Printable(f.Message), "    ", 92))
-			t.lines(wrap(report.Printable("fix: "+f.Remediation), "    ", 92))
+			t.lines(wrap(report.Printable(f.Message), "    ", t.textWidth(96)-4))
+			t.lines(wrap(report.Printable("fix: "+f.Remediation), "    ", t.textWidth(96)-4))
 		}
 	}
 	t.printf("\n(--format json keeps every layer: addresses, certificate names and issuer, the answers)\n")

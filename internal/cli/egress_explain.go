@@ -205,12 +205,12 @@ func writeExplainText(t *textWriter, res *explain.Result, items []explain.Item, 
 			t.printf(", %s", report.Count(m.Count, "line matches", "lines match"))
 		}
 		t.printf("): %s\n", m.Signature)
-		t.printf("  %s\n", m.Evidence)
-		t.lines(wrap(m.Meaning, "  ", 92))
+		t.fitLines(fmt.Sprintf("  %s\n", m.Evidence))
+		t.lines(wrap(m.Meaning, "  ", t.textWidth(94)-2))
 		if m.Note != "" {
-			t.lines(wrap("Note: "+m.Note, "  ", 92))
+			t.lines(wrap("Note: "+m.Note, "  ", t.textWidth(94)-2))
 		}
-		t.printf("  signature from: %s\n", m.Source)
+		t.fitLines(fmt.Sprintf("  signature from: %s\n", m.Source))
 		t.println("  needed:")
 		for _, it := range items {
 			if it.Signature != m.Signature || it.File != res.Name {
@@ -220,7 +220,7 @@ func writeExplainText(t *textWriter, res *explain.Result, items []explain.Item, 
 			if it.Service != nil {
 				svc = it.Service.Name + " (catalog: " + it.Service.Source + ", as of " + it.Service.AsOf + ")"
 			}
-			t.printf("    %s  %s\n", it.Destination, svc)
+			t.fitLines(fmt.Sprintf("    %s  %s\n", it.Destination, svc))
 			if it.Placeholder {
 				t.println("      the log does not name the app: give --app NAME")
 			}
@@ -231,11 +231,11 @@ func writeExplainText(t *textWriter, res *explain.Result, items []explain.Item, 
 					if len(v.Maybe) > 0 {
 						why = ": " + v.Maybe[0].Rule.Path() + " may match (" + v.Maybe[0].Detail + ")"
 					}
-					t.printf("      policy, from %s: unknown%s\n", orDash(v.Source), why)
+					t.fitLines(fmt.Sprintf("      policy, from %s: unknown%s\n", orDash(v.Source), why))
 				case v.Rule != nil:
-					t.printf("      policy, from %s: %s by %s\n", orDash(v.Source), v.Action, v.Rule.Path())
+					t.fitLines(fmt.Sprintf("      policy, from %s: %s by %s\n", orDash(v.Source), v.Action, v.Rule.Path()))
 				default:
-					t.printf("      policy, from %s: %s (no rule matched, default deny)\n", orDash(v.Source), v.Action)
+					t.fitLines(fmt.Sprintf("      policy, from %s: %s (no rule matched, default deny)\n", orDash(v.Source), v.Action))
 				}
 			}
 		}

@@ -332,11 +332,11 @@ func writeWhatifText(t *textWriter, ev *policy.Evaluator, results []policy.Resul
 	if len(chain) > 1 {
 		name += " (base policies, processed first: " + strings.Join(chain[:len(chain)-1], ", ") + ")"
 	}
-	t.printf("Policy %s; threat intelligence: %s; DNS proxy: %s\n", name, ti, dns)
+	t.fitLines(fmt.Sprintf("Policy %s; threat intelligence: %s; DNS proxy: %s\n", name, ti, dns))
 	for _, f := range sum.Files {
-		t.printf("  %s: %s, %s, %s, %s\n", f.Name, f.Shape, report.Count(f.Policies, "policy", "policies"), report.Count(f.Groups, "rule collection group", "rule collection groups"), report.Count(f.Rules, "rule", "rules"))
+		t.fitLines(fmt.Sprintf("  %s: %s, %s, %s, %s\n", f.Name, f.Shape, report.Count(f.Policies, "policy", "policies"), report.Count(f.Groups, "rule collection group", "rule collection groups"), report.Count(f.Rules, "rule", "rules")))
 		for _, wn := range f.Warnings {
-			t.printf("    note: %s\n", wn)
+			t.fitLines(fmt.Sprintf("    note: %s\n", wn))
 		}
 	}
 	if sum.ServiceTags != "" {
@@ -345,7 +345,10 @@ func writeWhatifText(t *textWriter, ev *policy.Evaluator, results []policy.Resul
 	t.printf("\n%s: %d allow, %d deny, %d unknown\n\n", report.Count(sum.Destinations, "destination", "destinations"), sum.Allow, sum.Deny, sum.Unknown)
 	tb := report.NewTable("VERDICT", "DESTINATION", "PROTO", "SOURCE", "DECIDED BY", "SERVICE")
 	tb.MaxWidth = 60
-	tb.Uncut = []int{1, 4} // the destination and the deciding rule are what a person acts on
+	tb.Uncut = []int{1, 4}        // the destination and the deciding rule are what a person acts on
+	tb.Fit(4, report.FitWrap, 20) // on a narrow terminal the rule wraps, whole
+	tb.Fit(5, report.FitEnd, 10)
+	tb.Optional(2, 3) // then the protocol and the source go (JSON has them)
 	for _, r := range results {
 		dest := r.Destination
 		if r.Pattern != "" && r.Decision != "needs-name" {
@@ -402,42 +405,42 @@ func writeWhatifText(t *textWriter, ev *policy.Evaluator, results []policy.Resul
 			if r.WhySource != "" {
 				svc += "\n    source: " + r.WhySource + ", as of " + r.WhyAsOf
 			}
-			needs = append(needs, fmt.Sprintf("  %s%s\n%s", r.Destination, svc, wrap(r.Why, "    ", 92)))
+			needs = append(needs, fmt.Sprintf("  %s%s\n%s", r.Destination, svc, wrap(r.Why, "    ", t.textWidth(96)-4)))
 		}
 	}
 	if len(logs) > 0 {
 		t.printf("\n%s\n", "The firewall would log:")
 		for _, l := range logs {
-			t.printf("  %s\n", l)
+			t.fitLines("  " + l + "\n")
 		}
 	}
 	if len(needs) > 0 {
 		t.printf("\n%s\n", "What fails without them:")
 		for _, n := range needs {
-			t.lines(n)
+			t.fitLines(n)
 		}
 	}
 	if len(unknowns) > 0 {
 		t.printf("\n%s\n", "Why kensa cannot tell:")
 		for _, u := range unknowns {
-			t.lines(u)
+			t.fitLines(u)
 		}
 	}
 	if len(notes) > 0 {
 		t.printf("\n%s\n", "Notes:")
 		for _, n := range notes {
-			t.lines(n)
+			t.fitLines(n)
 		}
 	}
 	if len(lint) > 0 {
 		t.printf("\n%s\n", "About the policy itself:")
 		for _, f := range lint {
-			t.printf("  %s: %s\n", f.Subject, f.Message)
+			t.fitLines(fmt.Sprintf("  %s: %s\n", f.Subject, f.Message))
 		}
 	}
 	plan := policy.Plan(results, egress.PlanOptions{})
 	if len(plan.Collections) > 0 {
-		t.printf("\n%s\n", "Rules that would allow what the default deny stops (--emit az|bicep|terraform writes them):")
+		t.fitLines("\nRules that would allow what the default deny stops (--emit az|bicep|terraform writes them):\n")
 		for _, c := range plan.Collections {
 			r := c.Rule
 			var what, to string
@@ -451,14 +454,14 @@ func writeWhatifText(t *textWriter, ev *policy.Evaluator, results []policy.Resul
 				what = "network rule " + strings.Join(r.IPProtocols, ",") + "/" + strings.Join(r.Ports, ",")
 				to = strings.Join(append(slices.Clone(r.Addresses), r.FQDNs...), ", ")
 			}
-			t.printf("  %s: %s from %s to %s\n", c.Name, what, strings.Join(r.Sources, ", "), to)
+			t.fitLines(fmt.Sprintf("  %s: %s from %s to %s\n", c.Name, what, strings.Join(r.Sources, ", "), to))
 		}
 	}
 	if ev.ThreatIntelMode() == "Deny" {
-		t.printf("\n%s\n", "Threat intelligence is in Deny mode: a destination on Microsoft's feed is denied before any rule (kensa has no feed; it knows only what a log shows).")
+		t.fitLines("\nThreat intelligence is in Deny mode: a destination on Microsoft's feed is denied before any rule (kensa has no feed; it knows only what a log shows).\n")
 	}
 	if len(chain) == 1 && ev.Chain()[0].From == "" && !ev.Chain()[0].Classic {
-		t.printf("\n%s\n", "Only rule collection groups were given: if the policy has a base policy, its rules come first; give it too (az network firewall policy show -o json names it).")
+		t.fitLines("\nOnly rule collection groups were given: if the policy has a base policy, its rules come first; give it too (az network firewall policy show -o json names it).\n")
 	}
 }
 

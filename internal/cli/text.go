@@ -41,6 +41,31 @@ func (t *textWriter) printf(format string, args ...any) {
 // println writes s and a line break; s is one line of input-derived text.
 func (t *textWriter) println(s string) { t.printf("%s\n", s) }
 
+// fitLines writes multi-line text like lines, each line longer than the
+// terminal wrapped at spaces, its continuation indented two more than the
+// line; without a terminal the lines stay whole (a file or pipe gets them
+// as they are).
+func (t *textWriter) fitLines(s string) {
+	for _, l := range strings.SplitAfter(s, "\n") {
+		if l == "" {
+			continue
+		}
+		body, nl := strings.CutSuffix(l, "\n")
+		if t.width > 0 && len([]rune(body)) > t.width {
+			rest := strings.TrimLeft(body, " ")
+			indent := body[:len(body)-len(rest)]
+			cont := indent + "  "
+			w := wrap(rest, cont, max(t.width-len(cont), 20))
+			t.lines(indent + strings.TrimPrefix(w, cont))
+			continue
+		}
+		t.printf("%s", body)
+		if nl {
+			t.printf("\n")
+		}
+	}
+}
+
 // lines writes multi-line text kensa composed (wrapped paragraphs), each
 // line made printable.
 func (t *textWriter) lines(s string) {

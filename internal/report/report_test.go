@@ -209,3 +209,40 @@ func TestCutMiddle(t *testing.T) {
 		}
 	}
 }
+
+// TestTableWraps: a FitWrap column that must give way wraps its cell at
+// spaces onto continuation lines (the other columns blank there), so the
+// reason stays whole; without a width it stays on one line.
+func TestTableWraps(t *testing.T) {
+	tb := NewTable("DESTINATION", "REASON", "SERVICE")
+	tb.Fit(1, FitWrap, 10)
+	tb.Fit(2, FitEnd, 4)
+	tb.Row("pypi.org:443", "denied by rule hub / deny-all / block", "pip (PyPI)")
+	tb.Row("example.com:443", "denied", "-")
+	tb.Width = 40
+	var b strings.Builder
+	if err := tb.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := "" +
+		"DESTINATION      REASON       SERVICE\n" +
+		"pypi.org:443     denied by    pip (PyPI)\n" +
+		"                 rule hub /\n" +
+		"                 deny-all /\n" +
+		"                 block\n" +
+		"example.com:443  denied       -\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {
+		if n := len([]rune(line)); n > 40 {
+			t.Errorf("line %q is %d runes wide", line, n)
+		}
+	}
+	tb.Width = 0
+	b.Reset()
+	tb.Write(&b)
+	if !strings.Contains(b.String(), "denied by rule hub / deny-all / block  pip (PyPI)") {
+		t.Errorf("without a width the row is not whole:\n%s", b.String())
+	}
+}

@@ -10,12 +10,13 @@ import (
 
 // Table lays out rows in aligned columns for the text views. Cells never
 // contain tabs or newlines (they are replaced by spaces) so one row is
-// always one line.
+// one line, unless a column wraps.
 //
 // A table fits a terminal: with Width set, columns marked with Fit are
 // narrowed (a path shortened in the middle so that its file name stays
-// visible, a reason cut at the end with "…") until the row fits; the
-// JSON report keeps the full text.
+// visible, an identifier cut at the end with "…", a reason wrapped onto
+// continuation lines within its column) until the row fits; the JSON
+// report keeps the full text.
 type Table struct {
 	header []string
 	rows   [][]string
@@ -46,6 +47,10 @@ const (
 	// FitMiddle shortens a cell in the middle, keeping its end (the file
 	// name of a path): "/usr/lib/x86_…/libcrypto.so.3".
 	FitMiddle
+	// FitWrap wraps a cell at spaces onto continuation lines, the other
+	// columns blank there: a reason in words stays whole. A word longer
+	// than the column is broken.
+	FitWrap
 )
 
 type fitting struct {
@@ -98,6 +103,7 @@ func (t *Table) widths() []int {
 	if t.Width <= 0 {
 		return widths
 	}
+	natural := slices.Clone(widths)
 	total := 2 * (len(widths) - 1)
 	for _, w := range widths {
 		total += w
@@ -126,6 +132,21 @@ func (t *Table) widths() []int {
 			widths[col] = -1
 		}
 	}
+	// A column left out may leave room: the narrowed columns take it
+	// back, the narrowest first.
+	for total < t.Width {
+		best := -1
+		for i := range t.fit {
+			if widths[i] >= 0 && widths[i] < natural[i] && (best < 0 || widths[i] < widths[best] || (widths[i] == widths[best] && i < best)) {
+				best = i
+			}
+		}
+		if best < 0 {
+			break
+		}
+		widths[best]++
+		total++
+	}
 	return widths
 }
 
@@ -134,7 +155,24 @@ func (t *Table) Write(w io.Writer) error {
 	widths := t.widths()
 	all := append([][]string{t.header}, t.rows...)
 	var b strings.Builder
-	for _, row := range all {
+	for len(all) > 0 {
+		row := all[0]
+		all = all[1:]
+		// A wrapped cell keeps its first line here; the rest goes to a
+		// continuation row, blank in the other columns.
+		var more []string
+		for i, c := range row {
+			if f, ok := t.fit[i]; ok && f.mode == FitWrap && widths[i] > 0 && utf8.RuneCountInString(c) > widths[i] {
+				if more == nil {
+					more = make([]string, len(row))
+				}
+				row = slices.Clone(row)
+				row[i], more[i] = wrapFirst(c, widths[i])
+			}
+		}
+		if more != nil {
+			all = append([][]string{more}, all...)
+		}
 		b.Reset()
 		lastShown := len(row) - 1
 		for lastShown > 0 && widths[lastShown] < 0 {
@@ -149,7 +187,7 @@ func (t *Table) Write(w io.Writer) error {
 			if f, ok := t.fit[i]; ok {
 				mode = f.mode
 			}
-			if !last || t.fit[i].mode != 0 || i != len(row)-1 {
+			if mode != FitWrap && (!last || t.fit[i].mode != 0 || i != len(row)-1) {
 				if mode == FitMiddle {
 					c = cutMiddle(c, widths[i])
 				} else {
@@ -192,6 +230,24 @@ func Printable(s string) string {
 		}
 		return r
 	}, strings.ToValidUTF8(s, "\uFFFD"))
+}
+
+// wrapFirst splits s into a first line of at most n runes, broken at the
+// last space that allows it (or within a word longer than n), and the
+// rest.
+func wrapFirst(s string, n int) (string, string) {
+	r := []rune(s)
+	if len(r) <= n {
+		return s, ""
+	}
+	at := n
+	for i := n; i > 0; i-- {
+		if r[i] == ' ' {
+			at = i
+			break
+		}
+	}
+	return strings.TrimRight(string(r[:at]), " "), strings.TrimLeft(string(r[at:]), " ")
 }
 
 func cut(s string, n int) string {
