@@ -120,12 +120,6 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 					withHint("add --emit az, --emit bicep or --emit terraform, or drop --%s", name)
 			}
 		}
-	} else if !set["fail-on"] {
-		// With --emit the rules are the job's product: written, they are
-		// success (exit 0), so "kensa egress analyze --emit … > rules.tf"
-		// does not stop a set -e script. An input that could not be read
-		// still exits 2; --fail-on given explicitly is honoured.
-		common.failSev = ""
 	}
 	if *emitLang != "" && common.format != "text" {
 		return usageErrorf("--emit writes rules, not a %s report", common.format).

@@ -74,6 +74,10 @@ Flags:
 Exit codes: 0 nothing would be denied (unknowns are warnings: --fail-on
 warning makes them fail), 1 a destination would be denied, 2 kensa could
 not evaluate (unreadable policy, no destination, a base policy missing).
+With --emit the rules are the product: exit 0 once they are written, as
+egress analyze --emit (2 still when kensa could not evaluate; an explicit
+--fail-on is honoured), so "… --emit terraform > allow.tf" does not stop
+a set -e script.
 
 Examples:
     az network firewall policy rule-collection-group list -g rg --policy-name fwpol -o json > rcg.json

@@ -25,6 +25,9 @@ type commonFlags struct {
 	atFlag  string
 	at      time.Time
 	failSev report.Severity // "" means never
+	// failOnSet is true when --fail-on was given on the command line
+	// (an emitted product then still fails on findings).
+	failOnSet bool
 	// failOnValues maps extra --fail-on words of a command (fips scan's
 	// verdicts) to severities.
 	failOnValues map[string]report.Severity
@@ -184,6 +187,7 @@ func parseCommand(env *Env, fs *flag.FlagSet, common *commonFlags, usage string,
 	if err := common.validate(generatedAt(env)); err != nil {
 		return nil, err
 	}
+	common.failOnSet = setFlags(fs)["fail-on"]
 	if err := checkOutput("--output", common.output); err != nil {
 		return nil, err
 	}
