@@ -30,7 +30,10 @@ openssl.cnf applies, whether the FIPS provider is activated there or by
 the distribution's kernel-flag patch (RHEL, Fedora, SUSE, Azure Linux
 SymCrypt), the provider's verdict from fips scan's module table, and
 fipsmodule.cnf's module-mac against the provider file; GnuTLS, NSS and
-libgcrypt; legacy markers (/etc/system-fips, dracut fips) as info.
+libgcrypt: the mode they would run in (integrity file, kernel flag) and,
+from the same module table, whether the build is validated (an integrity
+file is not a validation); legacy markers (/etc/system-fips, dracut fips)
+as info.
 
 Every process: its executable (read through /proc/PID/exe, classified by
 the same engine as fips scan, once per file); its memory maps (libcrypto,
