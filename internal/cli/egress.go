@@ -85,14 +85,7 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 	until := fs.String("until", "", "")
 	emitLang := fs.String("emit", "", "")
 	var sources []string
-	fs.Func("source", "", func(s string) error {
-		for _, x := range strings.Split(s, ",") {
-			if x = strings.TrimSpace(x); x != "" {
-				sources = append(sources, x)
-			}
-		}
-		return nil
-	})
+	fs.Func("source", "", listFlag(&sources))
 	noCompanions := fs.Bool("no-companions", false, "")
 	paths, err := parseCommand(env, fs, common, egressAnalyzeUsage+findingsHelp("docs/egress.md", egress.Checks), args)
 	if err != nil || paths == nil {
@@ -207,6 +200,7 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 			fmt.Fprintf(env.Stderr, "kensa: warning: %s\n", report.Printable(plan.Foreign))
 		}
 		o.product = func(w io.Writer) error { return egress.WriteRules(w, *emitLang, plan) }
+		o.emitted = true
 	}
 	return finish(env, common, o)
 }
@@ -497,10 +491,7 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		s.Findings = map[string]int{}
-		for sev, n := range report.CountBySeverity(fs) {
-			s.Findings[string(sev)] = n
-		}
+		s.Findings = report.SeverityTally(fs)
 		return s, nil
 	}})
 }

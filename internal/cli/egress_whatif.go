@@ -91,27 +91,14 @@ Examples:
 func runEgressWhatif(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet("egress whatif")
 	common := addCommon(fs, "error")
-	var policies, dests, profiles, logs, sources, addrs []string
-	multi := func(dst *[]string, split bool) func(string) error {
-		return func(s string) error {
-			if !split {
-				*dst = append(*dst, s)
-				return nil
-			}
-			for _, x := range strings.Split(s, ",") {
-				if x = strings.TrimSpace(x); x != "" {
-					*dst = append(*dst, x)
-				}
-			}
-			return nil
-		}
-	}
-	fs.Func("policy", "", multi(&policies, false))
-	fs.Func("dest", "", multi(&dests, true))
-	fs.Func("profile", "", multi(&profiles, true))
-	fs.Func("from-log", "", multi(&logs, false))
-	fs.Func("source", "", multi(&sources, true))
-	fs.Func("address", "", multi(&addrs, true))
+	var policies, logs stringList
+	var dests, profiles, sources, addrs []string
+	fs.Var(&policies, "policy", "")
+	fs.Func("dest", "", listFlag(&dests))
+	fs.Func("profile", "", listFlag(&profiles))
+	fs.Var(&logs, "from-log", "")
+	fs.Func("source", "", listFlag(&sources))
+	fs.Func("address", "", listFlag(&addrs))
 	app := fs.String("app", "", "")
 	storage := fs.String("storage-account", "", "")
 	aks := fs.String("aks-api-server", "", "")
@@ -157,13 +144,9 @@ func runEgressWhatif(ctx context.Context, env *Env, args []string) error {
 	if stdin > 1 {
 		return usageErrorf("standard input (-) named twice").withHint("give one of the policy files or logs as - and the others as files")
 	}
-	var srcs []netip.Prefix
-	for _, s := range sources {
-		p, err := parsePrefix(s)
-		if err != nil {
-			return usageErrorf("--source %q is not an IP address or CIDR", s).withHint("write a source as 10.0.3.0/24 or 10.0.3.4")
-		}
-		srcs = append(srcs, p)
+	srcs, err := parseSources(sources)
+	if err != nil {
+		return err
 	}
 	addresses := map[string][]netip.Addr{}
 	for _, a := range addrs {
@@ -200,27 +183,9 @@ func runEgressWhatif(ctx context.Context, env *Env, args []string) error {
 		return usageErrorf("--dest and --profile need the workload's source subnet (--source)").
 			withHint("name the subnet the deploy runs in, e.g. the App Service integration subnet: --source 10.0.3.0/24")
 	}
-	// Read the policy files.
-	var ins []policy.Input
-	for _, p := range policies {
-		f, err := openInput(env, p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		ins = append(ins, policy.Input{Name: p, R: f})
-	}
-	set, err := policy.Read(ins)
+	ev, err := readPolicies(env, policies)
 	if err != nil {
-		e := usageErrorf("%v", err)
-		if errors.Is(err, policy.ErrNotPolicy) {
-			e.withHint("kensa reads az -o json, ARM/REST JSON, ARM templates and terraform show -json (kensa egress whatif --help)")
-		}
-		return e
-	}
-	ev, err := policy.NewEvaluator(set)
-	if err != nil {
-		return usageErrorf("%v", err)
+		return err
 	}
 	// Destinations from logs.
 	for _, l := range logs {
@@ -251,8 +216,51 @@ func runEgressWhatif(ctx context.Context, env *Env, args []string) error {
 	if *emitLang != "" {
 		plan := policy.Plan(results, egress.PlanOptions{Sources: sources})
 		o.product = func(w io.Writer) error { return egress.WriteRules(w, *emitLang, plan) }
+		o.emitted = true
 	}
 	return finish(env, common, o)
+}
+
+// readPolicies reads the exported firewall policies named by --policy
+// (one of them may be "-") and returns their evaluator: the same inputs
+// for egress whatif, explain and check. A file that is not a policy, or a
+// child policy whose base is missing, is a usage error.
+func readPolicies(env *Env, paths []string) (*policy.Evaluator, error) {
+	var ins []policy.Input
+	for _, p := range paths {
+		f, err := openInput(env, p)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		ins = append(ins, policy.Input{Name: p, R: f})
+	}
+	set, err := policy.Read(ins)
+	if err != nil {
+		e := usageErrorf("%v", err)
+		if errors.Is(err, policy.ErrNotPolicy) {
+			e.withHint("kensa reads az -o json, ARM/REST JSON, ARM templates and terraform show -json (kensa egress whatif --help)")
+		}
+		return nil, e
+	}
+	ev, err := policy.NewEvaluator(set)
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	return ev, nil
+}
+
+// parseSources parses --source values: addresses or CIDR prefixes.
+func parseSources(sources []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range sources {
+		p, err := parsePrefix(s)
+		if err != nil {
+			return nil, usageErrorf("--source %q is not an IP address or CIDR", s).withHint("write a source as 10.0.3.0/24 or 10.0.3.4")
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 func parsePrefix(s string) (netip.Prefix, error) {

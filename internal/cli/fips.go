@@ -96,10 +96,7 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 	common.cyclonedx = fipsCBOM
 	root := fs.String("root", "/", "")
 	var accepts []string
-	fs.Func("accept", "", func(s string) error {
-		accepts = append(accepts, strings.Split(s, ",")...)
-		return nil
-	})
+	fs.Func("accept", "", listFlag(&accepts))
 	everyFile := fs.Bool("every-file", false, "")
 	all := fs.Bool("all", false, "")
 	imf := addImageFlags(fs)
@@ -131,17 +128,8 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 	}
 	var opts fips.Options
 	opts.At = common.at
-	for _, a := range accepts {
-		switch strings.ToLower(strings.TrimSpace(a)) {
-		case "in-process":
-			opts.Accept.InProcess = true
-		case "historical":
-			opts.Accept.Historical = true
-		case "":
-		default:
-			return usageErrorf("--accept %q is not something kensa can accept", a).
-				withHint("use --accept in-process, --accept historical, or both")
-		}
+	if opts.Accept, err = parseAccept(accepts); err != nil {
+		return err
 	}
 	if st, err := os.Stat(*root); err != nil || !st.IsDir() {
 		return usageErrorf("--root %s is not a directory", *root).
@@ -323,4 +311,22 @@ func init() {
 		}
 		return fips.Summarize(rs, fs, fips.Examined{Files: in.Files, Images: in.Images}), nil
 	}})
+}
+
+// parseAccept reads --accept (fips scan, fips host): the module statuses
+// accepted beyond an active validation.
+func parseAccept(words []string) (fips.Accept, error) {
+	var a fips.Accept
+	for _, w := range words {
+		switch strings.ToLower(w) {
+		case "in-process":
+			a.InProcess = true
+		case "historical":
+			a.Historical = true
+		default:
+			return a, usageErrorf("--accept %q is not something kensa can accept", w).
+				withHint("use --accept in-process, --accept historical, or both")
+		}
+	}
+	return a, nil
 }

@@ -99,10 +99,7 @@ func runFipsHost(ctx context.Context, env *Env, args []string) error {
 		return nil
 	})
 	var accepts []string
-	fs.Func("accept", "", func(s string) error {
-		accepts = append(accepts, strings.Split(s, ",")...)
-		return nil
-	})
+	fs.Func("accept", "", listFlag(&accepts))
 	pos, err := parseCommand(env, fs, common, fipsHostUsage+findingsHelp("docs/fips-host.md", host.Checks), args)
 	if pidErr != nil {
 		return pidErr
@@ -119,17 +116,8 @@ func runFipsHost(ctx context.Context, env *Env, args []string) error {
 	}
 	opts := host.Options{Root: *root, Proc: *proc, PIDs: pids, NoProcesses: *noProcs}
 	opts.FIPS.At = common.at
-	for _, a := range accepts {
-		switch strings.TrimSpace(a) {
-		case "in-process":
-			opts.FIPS.Accept.InProcess = true
-		case "historical":
-			opts.FIPS.Accept.Historical = true
-		case "":
-		default:
-			return usageErrorf("--accept %q is not something kensa can accept", a).
-				withHint("use --accept in-process, --accept historical, or both")
-		}
+	if opts.FIPS.Accept, err = parseAccept(accepts); err != nil {
+		return err
 	}
 	if st, err := os.Stat(*root); err != nil || !st.IsDir() {
 		return usageErrorf("--root %s is not a directory", *root).

@@ -39,6 +39,26 @@ type commonFlags struct {
 	cyclonedx func(*report.Report) *cdx.BOM
 }
 
+// stringList is a repeatable string flag whose values are kept whole
+// (file names, which may hold commas).
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// listFlag is a repeatable flag whose values are also separated by commas
+// ("--dest a,b --dest c"); blanks are dropped.
+func listFlag(dst *[]string) func(string) error {
+	return func(s string) error {
+		for _, x := range strings.Split(s, ",") {
+			if x = strings.TrimSpace(x); x != "" {
+				*dst = append(*dst, x)
+			}
+		}
+		return nil
+	}
+}
+
 // newFlagSet returns a quiet flag set for command name: parseArgs prints
 // the command's usage and errors itself.
 func newFlagSet(name string) *flag.FlagSet {

@@ -150,7 +150,7 @@ type Summary struct {
 func Summarize(res *Result, findings []report.Finding, plan *Plan) Summary {
 	total := res.Total()
 	s := Summary{Records: total.Records, Denied: total.Denied, Destinations: len(res.Destinations),
-		Overflow: res.Overflow, Findings: map[string]int{}}
+		Overflow: res.Overflow}
 	if plan != nil {
 		s.Rules = len(plan.Collections)
 	}
@@ -164,9 +164,7 @@ func Summarize(res *Result, findings []report.Finding, plan *Plan) Summary {
 	for _, u := range res.Unknown {
 		s.Unknown = append(s.Unknown, LineSummary{u.File, u.Line, u.Text})
 	}
-	for sev, n := range report.CountBySeverity(findings) {
-		s.Findings[string(sev)] = n
-	}
+	s.Findings = report.SeverityTally(findings)
 	return s
 }
 

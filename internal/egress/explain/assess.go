@@ -149,7 +149,7 @@ type Summary struct {
 
 // Summarize counts results and findings.
 func Summarize(res *Result, items []Item, findings []report.Finding) Summary {
-	s := Summary{Lines: res.Lines, Signatures: len(res.Matches), Destinations: len(items), Findings: map[string]int{}}
+	s := Summary{Lines: res.Lines, Signatures: len(res.Matches), Destinations: len(items)}
 	for _, it := range items {
 		for _, v := range it.Verdicts {
 			if v.Action == "deny" {
@@ -158,9 +158,7 @@ func Summarize(res *Result, items []Item, findings []report.Finding) Summary {
 			}
 		}
 	}
-	for sev, n := range report.CountBySeverity(findings) {
-		s.Findings[string(sev)] = n
-	}
+	s.Findings = report.SeverityTally(findings)
 	return s
 }
 
