@@ -49,8 +49,10 @@ Policy inputs (--policy, repeat; the shape is detected per file):
 
 Destinations (at least one of):
     --dest D            pypi.org:443, https://x, http://x:8080, tcp://10.1.2.3:5432,
-                        udp://ntp.ubuntu.com:123 (repeat or comma-separate;
-                        a bare name is HTTPS 443)
+                        udp://ntp.ubuntu.com:123, mssql://db (repeat or
+                        comma-separate; a bare name is HTTPS 443, host:PORT
+                        takes the protocol from the port; tcp:// and
+                        udp:// need the port)
     --profile P         the destinations a workload needs (repeat):
 ` + b.String() + `    --from-log LOG      every destination a firewall log shows denied (the
                         logs egress analyze reads; repeat)
@@ -275,23 +277,8 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
-// validName accepts DNS names (labels of letters, digits, '-', '_').
-func validName(s string) bool {
-	if s == "" || len(s) > 253 {
-		return false
-	}
-	for _, l := range strings.Split(strings.ToLower(s), ".") {
-		if l == "" || len(l) > 63 {
-			return false
-		}
-		for _, c := range l {
-			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-				return false
-			}
-		}
-	}
-	return true
-}
+// validName accepts a DNS name in any case (egress.ValidHostName).
+func validName(s string) bool { return egress.ValidHostName(strings.ToLower(s)) }
 
 // openInput opens a named input file ("-" is standard input).
 func openInput(env *Env, p string) (io.ReadCloser, error) {
