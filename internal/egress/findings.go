@@ -2,7 +2,6 @@ package egress
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -194,12 +193,7 @@ func (s *Summary) Add(o Summary) {
 		m.FirstSeen = earlier(m.FirstSeen, o.SNIMissing.FirstSeen, true)
 		m.LastSeen = earlier(m.LastSeen, o.SNIMissing.LastSeen, false)
 	}
-	if s.Findings == nil {
-		s.Findings = map[string]int{}
-	}
-	for _, k := range slices.Sorted(maps.Keys(o.Findings)) {
-		s.Findings[k] += o.Findings[k]
-	}
+	s.Findings = report.AddCounts(s.Findings, o.Findings)
 }
 
 // earlier picks the earlier (first) or later (!first) of two RFC 3339

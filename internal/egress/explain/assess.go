@@ -168,10 +168,5 @@ func (s *Summary) Add(o Summary) {
 	s.Signatures += o.Signatures
 	s.Destinations += o.Destinations
 	s.Denied += o.Denied
-	if s.Findings == nil {
-		s.Findings = map[string]int{}
-	}
-	for k, v := range o.Findings {
-		s.Findings[k] += v
-	}
+	s.Findings = report.AddCounts(s.Findings, o.Findings)
 }

@@ -117,7 +117,7 @@ func evaluate(in procInput, opts fips.Options) (Verdict, []string, []string, []M
 	crypto := slices.Clone(in.bin.Crypto)
 	var modules []Module
 	for _, m := range in.bin.Modules {
-		modules = append(modules, Module(m))
+		modules = append(modules, m)
 	}
 	has := func(role string) bool {
 		return slices.ContainsFunc(in.mapped, func(m Mapped) bool { return m.Role == role })
@@ -404,7 +404,7 @@ func (in procInput) judgeOpenSSL(opts fips.Options, modules *[]Module) []judgeme
 		status := fips.StatusUnknown
 		for _, m := range r.Modules {
 			status = m.Status
-			mm := Module(m)
+			mm := m
 			mm.Path = prov.Path
 			*modules = append(*modules, mm)
 			break
