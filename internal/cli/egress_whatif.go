@@ -375,7 +375,7 @@ func writeWhatifText(t *textWriter, ev *policy.Evaluator, results []policy.Resul
 	var logs, unknowns, needs, notes []string
 	for _, r := range results {
 		if r.Log != "" && r.Action == "deny" {
-			logs = append(logs, r.Log)
+			logs = append(logs, "  "+r.Log+"\n")
 		}
 		if r.Action == "unknown" && r.Decision != "needs-name" {
 			var b strings.Builder
@@ -404,36 +404,15 @@ func writeWhatifText(t *textWriter, ev *policy.Evaluator, results []policy.Resul
 			needs = append(needs, fmt.Sprintf("  %s%s\n%s", r.Destination, svc, wrap(r.Why, "    ", 92)))
 		}
 	}
-	if len(logs) > 0 {
-		t.printf("\n%s\n", "The firewall would log:")
-		for _, l := range logs {
-			t.printf("  %s\n", l)
-		}
+	var about []string
+	for _, f := range lint {
+		about = append(about, "  "+f.Subject+": "+f.Message+"\n")
 	}
-	if len(needs) > 0 {
-		t.printf("\n%s\n", "What fails without them:")
-		for _, n := range needs {
-			t.lines(n)
-		}
-	}
-	if len(unknowns) > 0 {
-		t.printf("\n%s\n", "Why kensa cannot tell:")
-		for _, u := range unknowns {
-			t.lines(u)
-		}
-	}
-	if len(notes) > 0 {
-		t.printf("\n%s\n", "Notes:")
-		for _, n := range notes {
-			t.lines(n)
-		}
-	}
-	if len(lint) > 0 {
-		t.printf("\n%s\n", "About the policy itself:")
-		for _, f := range lint {
-			t.printf("  %s: %s\n", f.Subject, f.Message)
-		}
-	}
+	t.section("The firewall would log:", logs)
+	t.section("What fails without them:", needs)
+	t.section("Why kensa cannot tell:", unknowns)
+	t.section("Notes:", notes)
+	t.section("About the policy itself:", about)
 	plan := policy.Plan(results, egress.PlanOptions{})
 	if len(plan.Collections) > 0 {
 		t.printf("\n%s\n", "Rules that would allow what the default deny stops (--emit az|bicep|terraform writes them):")

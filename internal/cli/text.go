@@ -56,6 +56,19 @@ func (t *textWriter) lines(s string) {
 	}
 }
 
+// section writes a titled block after a blank line: the title, then each
+// item (text kensa composed, one or more lines each). Nothing when there
+// are no items.
+func (t *textWriter) section(title string, items []string) {
+	if len(items) == 0 {
+		return
+	}
+	t.printf("\n%s\n", title)
+	for _, it := range items {
+		t.lines(it)
+	}
+}
+
 // table writes a table (its cells are made printable by report.Table),
 // fitted to the terminal.
 func (t *textWriter) table(tb *report.Table) {
