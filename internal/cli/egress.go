@@ -205,6 +205,24 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 	return finish(env, common, o)
 }
 
+// ruleLine says in one line what an allow rule of a plan does (the text
+// views of egress analyze and egress whatif).
+func ruleLine(c egress.Collection) string {
+	r := c.Rule
+	var what, to string
+	if r.Type == egress.AppRule {
+		var ps []string
+		for _, p := range r.Protocols {
+			ps = append(ps, fmt.Sprintf("%s:%d", p.Protocol, p.Port))
+		}
+		what, to = "application rule "+strings.Join(ps, ","), strings.Join(r.FQDNs, ", ")
+	} else {
+		what = "network rule " + strings.Join(r.IPProtocols, ",") + "/" + strings.Join(r.Ports, ",")
+		to = strings.Join(append(slices.Clone(r.Addresses), r.FQDNs...), ", ")
+	}
+	return fmt.Sprintf("%s: %s from %s to %s", c.Name, what, strings.Join(r.Sources, ", "), to)
+}
+
 // unreadableInputs turns inputs that could not be analysed into exit 2
 // (after the report is written): an unreadable, empty or wholly
 // unrecognised log must never pass for a clean one, whatever --fail-on.
@@ -400,20 +418,7 @@ func writeEgressText(t *textWriter, res *egress.Result, results []egress.Destina
 	if len(plan.Collections) > 0 {
 		t.printf("\nRules that would allow them (--emit az|bicep|terraform writes them ready to apply):\n")
 		for _, c := range plan.Collections {
-			r := c.Rule
-			var what, to string
-			if r.Type == egress.AppRule {
-				var ps []string
-				for _, p := range r.Protocols {
-					ps = append(ps, fmt.Sprintf("%s:%d", p.Protocol, p.Port))
-				}
-				what = "application rule " + strings.Join(ps, ",")
-				to = strings.Join(r.FQDNs, ", ")
-			} else {
-				what = "network rule " + strings.Join(r.IPProtocols, ",") + "/" + strings.Join(r.Ports, ",")
-				to = strings.Join(append(slices.Clone(r.Addresses), r.FQDNs...), ", ")
-			}
-			t.printf("  %s: %s from %s to %s\n", c.Name, what, strings.Join(r.Sources, ", "), to)
+			t.printf("  %s\n", ruleLine(c))
 		}
 		if plan.NeedsDNSProxy {
 			t.printf("  (network rules with FQDNs need DNS proxy enabled on the firewall policy)\n")

@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/kensa-project/kensa/internal/egress"
@@ -417,19 +416,7 @@ func writeWhatifText(t *textWriter, ev *policy.Evaluator, results []policy.Resul
 	if len(plan.Collections) > 0 {
 		t.printf("\n%s\n", "Rules that would allow what the default deny stops (--emit az|bicep|terraform writes them):")
 		for _, c := range plan.Collections {
-			r := c.Rule
-			var what, to string
-			if r.Type == egress.AppRule {
-				var ps []string
-				for _, p := range r.Protocols {
-					ps = append(ps, p.Protocol+":"+strconv.Itoa(p.Port))
-				}
-				what, to = "application rule "+strings.Join(ps, ","), strings.Join(r.FQDNs, ", ")
-			} else {
-				what = "network rule " + strings.Join(r.IPProtocols, ",") + "/" + strings.Join(r.Ports, ",")
-				to = strings.Join(append(slices.Clone(r.Addresses), r.FQDNs...), ", ")
-			}
-			t.printf("  %s: %s from %s to %s\n", c.Name, what, strings.Join(r.Sources, ", "), to)
+			t.printf("  %s\n", ruleLine(c))
 		}
 	}
 	if ev.ThreatIntelMode() == "Deny" {
