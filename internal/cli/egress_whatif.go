@@ -19,9 +19,12 @@ import (
 func egressWhatifUsage() string {
 	var b strings.Builder
 	for _, p := range egress.Profiles() {
-		fmt.Fprintf(&b, "    %-26s %s\n", p.Name, p.Title)
+		// The title after the name, wrapped to 80 columns.
+		title := strings.TrimPrefix(wrap(p.Title, strings.Repeat(" ", 31), 49), strings.Repeat(" ", 31))
+		fmt.Fprintf(&b, "    %-26s %s", p.Name, title)
 	}
-	return `Usage: kensa egress whatif --policy FILE... [--dest D] [--profile P] [--from-log LOG] [flags]
+	return `Usage: kensa egress whatif --policy FILE... [--dest D] [--profile P]
+                           [--from-log LOG] [flags]
 
 Predicts, before a deploy, what an Azure Firewall policy does with the
 destinations the deploy needs: allow, deny or unknown, and the rule that
@@ -47,11 +50,11 @@ Policy inputs (--policy, repeat; the shape is detected per file):
   Give a child policy's base policy too: its rules come first.
 
 Destinations (at least one of):
-    --dest D            pypi.org:443, https://x, http://x:8080, tcp://10.1.2.3:5432,
-                        udp://ntp.ubuntu.com:123, mssql://db (repeat or
-                        comma-separate; a bare name is HTTPS 443, host:PORT
-                        takes the protocol from the port; tcp:// and
-                        udp:// need the port)
+    --dest D            pypi.org:443, https://x, http://x:8080,
+                        tcp://10.1.2.3:5432, udp://ntp.ubuntu.com:123,
+                        mssql://db (repeat or comma-separate; a bare name
+                        is HTTPS 443, host:PORT takes the protocol from the
+                        port; tcp:// and udp:// need the port)
     --profile P         the destinations a workload needs (repeat):
 ` + b.String() + `    --from-log LOG      every destination a firewall log shows denied (the
                         logs egress analyze reads; repeat)
@@ -81,11 +84,15 @@ egress analyze --emit (2 still when kensa could not evaluate; an explicit
 a set -e script.
 
 Examples:
-    az network firewall policy rule-collection-group list -g rg --policy-name fwpol -o json > rcg.json
-    kensa egress whatif --policy rcg.json --profile appservice-linux-python --app contoso-api --source 10.0.3.0/24
-    kensa egress whatif --policy plan.json --dest pypi.org:443 --dest files.pythonhosted.org:443 --source 10.0.3.0/24
+    az network firewall policy rule-collection-group list -g rg \
+        --policy-name fwpol -o json > rcg.json
+    kensa egress whatif --policy rcg.json --profile appservice-linux-python \
+        --app contoso-api --source 10.0.3.0/24
+    kensa egress whatif --policy plan.json --dest pypi.org:443 \
+        --dest files.pythonhosted.org:443 --source 10.0.3.0/24
     kensa egress whatif --policy rcg.json --from-log PT1H.json
-    kensa egress whatif --policy rcg.json --profile functions-deploy --app fn-orders --source 10.0.2.0/24 --emit terraform > allow.tf
+    kensa egress whatif --policy rcg.json --profile functions-deploy \
+        --app fn-orders --source 10.0.2.0/24 --emit terraform > allow.tf
 `
 }
 
