@@ -153,13 +153,14 @@ func runFipsHost(ctx context.Context, env *Env, args []string) error {
 	}
 	rep := newReport(env, "fips host", common.at)
 	rep.Results, rep.Findings, rep.Summary = scan.Results, scan.Findings, scan.Summary
-	return finish(env, common, outcome{rep: rep, text: func(t *textWriter) { writeFipsHostText(t, scan) }})
+	return finish(env, common, outcome{rep: rep, text: func(t *textWriter) { writeFipsHostText(t, scan, *noProcs) }})
 }
 
-func writeFipsHostText(t *textWriter, s *host.Scan) {
+func writeFipsHostText(t *textWriter, s *host.Scan, noProcs bool) {
 	var procs []host.Result
 	tb := report.NewTable("CHECK", "STATUS", "VALUE")
 	tb.MaxWidth = 120
+	tb.Fit(2, report.FitEnd, 30) // the whole value is in --format json
 	name := ""
 	for _, r := range s.Results {
 		if r.Kind == host.KindProcess {
@@ -183,6 +184,9 @@ func writeFipsHostText(t *textWriter, s *host.Scan) {
 		})
 		pt := report.NewTable("PID", "EXE", "CONTAINER", "CRYPTO", "VERDICT", "REASON")
 		pt.MaxWidth = 160
+		pt.Fit(1, report.FitMiddle, 20) // the executable's name stays visible
+		pt.Fit(5, report.FitEnd, 20)
+		pt.Optional(2)
 		var unreadable []string
 		for _, r := range procs {
 			if r.Verdict == host.Unreadable {
@@ -209,8 +213,12 @@ func writeFipsHostText(t *textWriter, s *host.Scan) {
 			if len(unreadable) > len(shown) {
 				more = ", …"
 			}
-			t.printf("%s could not be read (pid %s%s): a coverage gap, never a pass; run as root to see them\n",
-				report.Count(len(unreadable), "process", "processes"), strings.Join(shown, ", "), more)
+			how := "run as root to see them"
+			if os.Geteuid() == 0 {
+				how = "kensa runs as root, so " + report.Plural(len(unreadable), "it is", "they are") + " out of its reach (CAP_SYS_PTRACE, another PID namespace)"
+			}
+			t.para("", "", fmt.Sprintf("%s could not be read (pid %s%s): a coverage gap, never a pass; %s",
+				report.Count(len(unreadable), "process", "processes"), strings.Join(shown, ", "), more, how), 100)
 		}
 	}
 	if len(s.Findings) > 0 {
@@ -226,7 +234,7 @@ func writeFipsHostText(t *textWriter, s *host.Scan) {
 		var order []string
 		for _, f := range s.Findings {
 			if !strings.HasPrefix(f.ID, "process-") {
-				t.printf("%s %s: %s: %s\n", f.Severity, f.ID, f.Subject, f.Message)
+				t.para(string(f.Severity)+" "+f.ID+": ", "    ", f.Subject+": "+f.Message, 100)
 				continue
 			}
 			key := string(f.Severity) + " " + f.ID
@@ -243,6 +251,11 @@ func writeFipsHostText(t *textWriter, s *host.Scan) {
 		}
 		for _, key := range order {
 			g := groups[key]
+			slices.SortFunc(g.pids, func(a, b string) int {
+				x, _ := strconv.Atoi(a)
+				y, _ := strconv.Atoi(b)
+				return x - y
+			})
 			_, id, _ := strings.Cut(key, " ")
 			c, _ := report.Lookup(host.Checks, id)
 			shown := g.pids[:min(len(g.pids), 8)]
@@ -250,16 +263,20 @@ func writeFipsHostText(t *textWriter, s *host.Scan) {
 			if len(g.pids) > len(shown) {
 				more = ", …"
 			}
-			t.printf("%s %s: %s (pid %s%s): %s\n", g.sev, id, report.Count(len(g.pids), "process", "processes"), strings.Join(shown, ", "), more, c.Title)
+			t.para(string(g.sev)+" "+id+": ", "    ", fmt.Sprintf("%s (pid %s%s): %s", report.Count(len(g.pids), "process", "processes"), strings.Join(shown, ", "), more, c.Title), 100)
 		}
 	}
 	sum := s.Summary
 	t.printf("\n")
+	if noProcs {
+		t.println("processes not inspected (--no-processes)")
+		return
+	}
 	var parts []string
 	for _, v := range []host.Verdict{host.Noncompliant, host.Undetermined, host.Unreadable, host.Compliant, host.NotApplicable} {
 		parts = append(parts, fmt.Sprintf("%d %s", sum.Verdicts[string(v)], v))
 	}
-	t.printf("%s: %s (%d exited during the scan; %d without an executable, kernel threads or zombies, passed over)\n", report.Count(sum.Processes, "process", "processes"), strings.Join(parts, ", "), sum.Skipped, sum.KernelThreads)
+	t.para("", "", fmt.Sprintf("%s: %s (%d exited during the scan; %d without an executable, kernel threads or zombies, passed over)", report.Count(sum.Processes, "process", "processes"), strings.Join(parts, ", "), sum.Skipped, sum.KernelThreads), 100)
 	if len(sum.Backends) > 0 {
 		var bs []string
 		for _, b := range slices.Sorted(maps.Keys(sum.Backends)) {
@@ -270,7 +287,7 @@ func writeFipsHostText(t *textWriter, s *host.Scan) {
 	if n := len(sum.Containers) - 1; n > 0 || (n == 0 && sum.Containers["host"] == nil) {
 		t.printf("containers: %d (--format json counts verdicts per container)\n", len(sum.Containers)-boolInt(sum.Containers["host"] != nil))
 	}
-	t.printf("(processes without crypto are not listed; --format json lists every process with its maps, environment switches and modules)\n")
+	t.para("", " ", "(processes without crypto are not listed; --format json lists every process with its maps, environment switches and modules)", 100)
 }
 
 func cmpOrS(a, b string) string {

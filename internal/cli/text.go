@@ -99,6 +99,25 @@ func (t *textWriter) para(first, indent, text string, def int) {
 		t.printf("%s%s\n", first, text)
 		return
 	}
-	wrapped := wrap(text, indent, w-len([]rune(indent)))
-	t.lines(first + strings.TrimPrefix(wrapped, indent))
+	// The first line starts after first, the others after indent; each
+	// fits in w (a word longer than a line stands alone on it).
+	var b strings.Builder
+	b.WriteString(first)
+	n, start := len([]rune(first)), true
+	for _, word := range strings.Fields(text) {
+		wl := len([]rune(word))
+		if !start && n+1+wl > w {
+			b.WriteString("\n" + indent)
+			n, start = len([]rune(indent)), true
+		}
+		if !start {
+			b.WriteString(" ")
+			n++
+		}
+		b.WriteString(word)
+		n += wl
+		start = false
+	}
+	b.WriteString("\n")
+	t.lines(b.String())
 }
