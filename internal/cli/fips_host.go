@@ -218,7 +218,7 @@ func writeFipsHostText(t *textWriter, s *host.Scan, noProcs bool) {
 				how = "kensa runs as root, so " + report.Plural(len(unreadable), "it is", "they are") + " out of its reach (CAP_SYS_PTRACE, another PID namespace)"
 			}
 			t.para("", "", fmt.Sprintf("%s could not be read (pid %s%s): a coverage gap, never a pass; %s",
-				report.Count(len(unreadable), "process", "processes"), strings.Join(shown, ", "), more, how), 100)
+				report.Count(len(unreadable), "process", "processes"), strings.Join(shown, ", "), more, how), 0)
 		}
 	}
 	if len(s.Findings) > 0 {
@@ -234,7 +234,7 @@ func writeFipsHostText(t *textWriter, s *host.Scan, noProcs bool) {
 		var order []string
 		for _, f := range s.Findings {
 			if !strings.HasPrefix(f.ID, "process-") {
-				t.para(string(f.Severity)+" "+f.ID+": ", "    ", f.Subject+": "+f.Message, 100)
+				t.para(string(f.Severity)+" "+f.ID+": ", "    ", f.Subject+": "+f.Message, 0)
 				continue
 			}
 			key := string(f.Severity) + " " + f.ID
@@ -263,7 +263,7 @@ func writeFipsHostText(t *textWriter, s *host.Scan, noProcs bool) {
 			if len(g.pids) > len(shown) {
 				more = ", …"
 			}
-			t.para(string(g.sev)+" "+id+": ", "    ", fmt.Sprintf("%s (pid %s%s): %s", report.Count(len(g.pids), "process", "processes"), strings.Join(shown, ", "), more, c.Title), 100)
+			t.para(string(g.sev)+" "+id+": ", "    ", fmt.Sprintf("%s (pid %s%s): %s", report.Count(len(g.pids), "process", "processes"), strings.Join(shown, ", "), more, c.Title), 0)
 		}
 	}
 	sum := s.Summary
@@ -276,7 +276,7 @@ func writeFipsHostText(t *textWriter, s *host.Scan, noProcs bool) {
 	for _, v := range []host.Verdict{host.Noncompliant, host.Undetermined, host.Unreadable, host.Compliant, host.NotApplicable} {
 		parts = append(parts, fmt.Sprintf("%d %s", sum.Verdicts[string(v)], v))
 	}
-	t.para("", "", fmt.Sprintf("%s: %s (%d exited during the scan; %d without an executable, kernel threads or zombies, passed over)", report.Count(sum.Processes, "process", "processes"), strings.Join(parts, ", "), sum.Skipped, sum.KernelThreads), 100)
+	t.para("", "", fmt.Sprintf("%s: %s (%d exited during the scan; %d without an executable, kernel threads or zombies, passed over)", report.Count(sum.Processes, "process", "processes"), strings.Join(parts, ", "), sum.Skipped, sum.KernelThreads), 0)
 	if len(sum.Backends) > 0 {
 		var bs []string
 		for _, b := range slices.Sorted(maps.Keys(sum.Backends)) {
@@ -287,7 +287,7 @@ func writeFipsHostText(t *textWriter, s *host.Scan, noProcs bool) {
 	if n := len(sum.Containers) - 1; n > 0 || (n == 0 && sum.Containers["host"] == nil) {
 		t.printf("containers: %d (--format json counts verdicts per container)\n", len(sum.Containers)-boolInt(sum.Containers["host"] != nil))
 	}
-	t.para("", " ", "(processes without crypto are not listed; --format json lists every process with its maps, environment switches and modules)", 100)
+	t.para("", " ", "(processes without crypto are not listed; --format json lists every process with its maps, environment switches and modules)", 0)
 }
 
 func cmpOrS(a, b string) string {
