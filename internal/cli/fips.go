@@ -255,9 +255,10 @@ func writeFipsText(t *textWriter, rs []fips.Result, errs []fips.WalkError, faile
 			parts = append(parts, fmt.Sprintf("%d %s", n, v))
 		}
 	}
-	t.printf("%s classified (%d examined): %s\n", report.Count(sum.Results, "file", "files"), sum.Files, strings.Join(parts, ", "))
+	// On a terminal the summary lines wrap; in a pipe they stay whole.
+	t.para("", "  ", fmt.Sprintf("%s classified (%d examined): %s", report.Count(sum.Results, "file", "files"), sum.Files, strings.Join(parts, ", ")), 0)
 	if hidden := sum.Results - len(rs); hidden > 0 {
-		t.printf("%s without crypto not listed (--all lists them; --format json has every file)\n", report.Count(hidden, "file", "files"))
+		t.para("", "  ", report.Count(hidden, "file", "files")+" without crypto not listed (--all lists them; --format json has every file)", 0)
 	}
 	if sum.Images > 0 || sum.ImagesFailed > 0 {
 		t.printf("%s scanned, %d could not be\n", report.Count(sum.Images, "image", "images"), sum.ImagesFailed)
@@ -270,9 +271,9 @@ func writeFipsText(t *textWriter, rs []fips.Result, errs []fips.WalkError, faile
 		for _, b := range slices.Sorted(maps.Keys(sum.Backends)) {
 			bs = append(bs, fmt.Sprintf("%s %d", b, sum.Backends[b]))
 		}
-		t.printf("backends: %s\n", strings.Join(bs, ", "))
+		t.para("backends: ", "  ", strings.Join(bs, ", "), 0)
 	}
-	t.printf("(--format json lists every file's modules, certificates, via chains and all reasons)\n")
+	t.para("", " ", "(--format json lists every file's modules, certificates, via chains and all reasons)", 0)
 }
 
 func firstReason(rs []string) string {
