@@ -293,12 +293,13 @@ func humanBytes(n int64) string {
 
 func writeEgressText(t *textWriter, res *egress.Result, results []egress.DestinationResult, plan *egress.Plan, sum egress.Summary) {
 	tot := res.Total()
-	t.printf("%s in %s: %s (%d denied, %d allowed", report.Count(tot.Records, "record", "records"), report.Count(len(res.Files), "input", "inputs"),
+	var head strings.Builder
+	fmt.Fprintf(&head, "%s in %s: %s (%d denied, %d allowed", report.Count(tot.Records, "record", "records"), report.Count(len(res.Files), "input", "inputs"),
 		report.Count(tot.Traffic, "connection", "connections"), tot.Denied, tot.Allowed)
 	if tot.Alerts > 0 {
-		t.printf(", %s", report.Count(tot.Alerts, "alert", "alerts"))
+		fmt.Fprintf(&head, ", %s", report.Count(tot.Alerts, "alert", "alerts"))
 	}
-	t.printf(")")
+	head.WriteString(")")
 	for _, x := range []struct {
 		n         int64
 		one, many string
@@ -310,10 +311,10 @@ func writeEgressText(t *textWriter, res *egress.Result, results []egress.Destina
 		{tot.Untimed, "without a time, left out by --since/--until", "without a time, left out by --since/--until"},
 		{tot.Unknown, "not understood", "not understood"}} {
 		if x.n > 0 {
-			t.printf(", %s", report.Count(x.n, x.one, x.many))
+			fmt.Fprintf(&head, ", %s", report.Count(x.n, x.one, x.many))
 		}
 	}
-	t.printf("\n")
+	t.para("", "  ", head.String(), 0)
 	if tot.NoRequest > 0 {
 		t.printf("(with no request: Squid logged NONE/000, TAG_NONE/000 or NONE_NONE/000, the client closed or an error came before any request; neither allowed nor denied)\n")
 	}
@@ -376,8 +377,9 @@ func writeEgressText(t *textWriter, res *egress.Result, results []egress.Destina
 		}
 	}
 	if s := sum.SNIMissing; s != nil {
-		t.printf("\nTLS without SNI: %s denied from %s. There is no name to allow:\nmake the client connect by name, or allow the destination IP with a network rule.\n",
-			report.Count(s.Count, "connection", "connections"), strings.Join(s.Sources, ", "))
+		t.printf("\n")
+		t.para("", "", fmt.Sprintf("TLS without SNI: %s denied from %s. There is no name to allow: make the client connect by name, or allow the destination IP with a network rule.",
+			report.Count(s.Count, "connection", "connections"), strings.Join(s.Sources, ", ")), 0)
 	}
 	// The services, once each.
 	seen := map[string]bool{}
@@ -406,7 +408,11 @@ func writeEgressText(t *textWriter, res *egress.Result, results []egress.Destina
 		if len(comp) > 0 {
 			line += "    usually also needed: " + strings.Join(comp, ", ") + "\n"
 		}
-		line += fmt.Sprintf("    source: %s (as of %s)\n", s.Source, s.AsOf)
+		if src := s.Source + " (as of " + s.AsOf + ")"; t.width > 0 {
+			line += hang("    source: ", "      ", src, t.width)
+		} else {
+			line += "    source: " + src + "\n" // whole, to grep
+		}
 		svcLines = append(svcLines, line)
 	}
 	if len(svcLines) > 0 {
@@ -416,9 +422,9 @@ func writeEgressText(t *textWriter, res *egress.Result, results []egress.Destina
 		}
 	}
 	if len(plan.Collections) > 0 {
-		t.printf("\nRules that would allow them (--emit az|bicep|terraform writes them ready to apply):\n")
+		t.printf("\nRules that would allow them (--emit LANG writes them, ready to apply):\n")
 		for _, c := range plan.Collections {
-			t.printf("  %s\n", ruleLine(c))
+			t.para("  ", "      ", ruleLine(c), 0)
 		}
 		if plan.NeedsDNSProxy {
 			t.printf("  (network rules with FQDNs need DNS proxy enabled on the firewall policy)\n")
@@ -433,7 +439,7 @@ func writeEgressText(t *textWriter, res *egress.Result, results []egress.Destina
 	if len(plan.Skipped) > 0 {
 		t.printf("\nDenied, but not to be fixed with an allow rule:\n")
 		for _, s := range plan.Skipped {
-			t.printf("  %s: %s\n", egress.HostPort(s.Host, s.Port), s.Reason)
+			t.para("  ", "      ", egress.HostPort(s.Host, s.Port)+": "+s.Reason, 0)
 		}
 	}
 	if len(res.Unknown) > 0 {

@@ -99,14 +99,19 @@ func (t *textWriter) para(first, indent, text string, def int) {
 		t.printf("%s%s\n", first, text)
 		return
 	}
-	// The first line starts after first, the others after indent; each
-	// fits in w (a word longer than a line stands alone on it).
+	t.lines(hang(first, indent, text, w))
+}
+
+// hang wraps text with a hanging indent: the first line starts after
+// first, the others after indent, and each fits in width runes (a word
+// longer than a line stands alone on it). It ends with a line break.
+func hang(first, indent, text string, width int) string {
 	var b strings.Builder
 	b.WriteString(first)
 	n, start := len([]rune(first)), true
 	for _, word := range strings.Fields(text) {
 		wl := len([]rune(word))
-		if !start && n+1+wl > w {
+		if !start && n+1+wl > width {
 			b.WriteString("\n" + indent)
 			n, start = len([]rune(indent)), true
 		}
@@ -119,5 +124,5 @@ func (t *textWriter) para(first, indent, text string, def int) {
 		start = false
 	}
 	b.WriteString("\n")
-	t.lines(b.String())
+	return b.String()
 }
