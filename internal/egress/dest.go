@@ -57,7 +57,11 @@ func (sx DestSyntax) ParseDest(s string) (Dest, error) {
 			for _, sc := range sx.Schemes {
 				names = append(names, sc.Name)
 			}
-			return Dest{}, fmt.Errorf("%q: protocol %q is not %s", s, name, strings.Join(names, ", "))
+			list := names[0]
+			if n := len(names); n > 1 {
+				list = strings.Join(names[:n-1], ", ") + " or " + names[n-1]
+			}
+			return Dest{}, fmt.Errorf("%q: protocol %q is not %s", s, name, list)
 		}
 		rest = after
 	}
