@@ -623,7 +623,7 @@ func differing(results []*ProbeResult) {
 		// An endpoint with its own expectation (the targets file's
 		// expect) is judged by it: stale-certificate says which address
 		// serves what.
-		if !r.OK || r.Leaf == nil || r.ExpectedBy == "expect" {
+		if !r.OK || r.Leaf == nil || r.Expected != nil {
 			continue
 		}
 		k := key{r.group, r.ServerName, r.SNI}

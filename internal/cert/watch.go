@@ -86,13 +86,20 @@ func WatchRound(ctx context.Context, in WatchInput) *Round {
 	r := &Round{Started: time.Now()}
 	if len(in.Endpoints) > 0 {
 		r.Results, r.Findings = ProbeAll(ctx, in.Endpoints, in.Probe)
-		// A round judges every address against an expectation (the
-		// targets' expect, or what most addresses serve): its
-		// stale-certificate and stale-on-some-addresses findings say
-		// which address differs, so probe's certificates-differ would
-		// only repeat them.
-		r.Findings = slices.DeleteFunc(r.Findings, func(f report.Finding) bool { return f.ID == "certificates-differ" })
-		r.Findings = append(r.Findings, DecideMajority(r.Results)...)
+		// A round judges the addresses of an endpoint × name against an
+		// expectation where it has one (the targets' expect, or what a
+		// strict majority of its addresses serve): there
+		// stale-certificate or stale-on-some-addresses says which address
+		// differs, and probe's certificates-differ would only repeat it.
+		// Where nothing decides (a tie: two addresses, two certificates)
+		// certificates-differ stays, so a split is never silent.
+		stale := DecideMajority(r.Results)
+		r.Findings = slices.DeleteFunc(r.Findings, func(f report.Finding) bool {
+			return f.ID == "certificates-differ" && slices.ContainsFunc(r.Results, func(p *ProbeResult) bool {
+				return p.ExpectedBy != "" && p.Label() == f.Subject && p.ServerName == f.ServerName
+			})
+		})
+		r.Findings = append(r.Findings, stale...)
 	}
 	var ffs []report.Finding
 	r.Files, ffs = CheckFiles(in.Files, in.Dirs, in.Password, in.Probe.Roots, in.Probe.At, in.Probe.Remaining)

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,13 +59,40 @@ func TestWatchRoundMajority(t *testing.T) {
 	if stale != 2 || strings.Join(ids(r.Findings), ",") != "error stale-certificate,error stale-certificate" {
 		t.Errorf("with expect: %d stale, findings %v", stale, ids(r.Findings))
 	}
-	// A tie decides nothing.
+	// cert probe with the same targets: the endpoint's expect judges it,
+	// so its addresses' difference is not said twice.
+	_, pf := cert.ProbeAll(context.Background(), []cert.Endpoint{ep}, opts)
+	if got := strings.Join(ids(pf), ","); got != "error stale-certificate,error stale-certificate" {
+		t.Errorf("probe with the endpoint's expect: findings %s", got)
+	}
+	// A tie decides nothing, and the split is not silent: probe's
+	// certificates-differ names which address serves what.
 	ep = cert.Endpoint{Name: "shop", Addresses: addrs[:2], ServerNames: names}
 	r = cert.WatchRound(context.Background(), cert.WatchInput{Endpoints: []cert.Endpoint{ep}, Probe: opts})
 	for _, res := range r.Results {
 		if res.Expected != nil {
 			t.Errorf("tie: %s has an expectation", res.Dialed)
 		}
+	}
+	if got := strings.Join(ids(r.Findings), ","); got != "error certificates-differ" {
+		t.Errorf("tie: findings %s, want certificates-differ", got)
+	} else if m := r.Findings[0].Message; !strings.Contains(m, addrs[0]) || !strings.Contains(m, addrs[1]) || r.Findings[0].Subject != "shop" {
+		t.Errorf("tie: certificates-differ %q about %q does not name both addresses", m, r.Findings[0].Subject)
+	}
+	// Two endpoints in one round: the majority decides the first (its
+	// split is stale-on-some-addresses), the second is a tie
+	// (certificates-differ, for it alone).
+	r = cert.WatchRound(context.Background(), cert.WatchInput{Endpoints: []cert.Endpoint{
+		{Name: "shop", Addresses: addrs, ServerNames: names},
+		{Name: "shop-dr", Addresses: addrs[:2], ServerNames: names},
+	}, Probe: opts})
+	var got []string
+	for _, f := range r.Findings {
+		got = append(got, f.ID+" "+f.Subject)
+	}
+	slices.Sort(got)
+	if want := []string{"certificates-differ shop-dr", "stale-on-some-addresses shop"}; !slices.Equal(got, want) {
+		t.Errorf("two endpoints: findings %q, want %q", got, want)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -127,12 +128,6 @@ Exit codes: 0 no finding at or above --fail-on (default error), 1 findings
 (an endpoint that could not be reached is one), 2 kensa could not read the
 inputs.
 `
-
-// stringList is a repeatable string flag.
-type stringList []string
-
-func (s *stringList) String() string     { return strings.Join(*s, ",") }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 // refusePasswordArgs refuses a password given as a flag value (--password,
 // --pass, --passin, -passwd and their "=" forms), before flag parsing so
@@ -514,37 +509,90 @@ func asciiServerNames(names []string, sni bool) ([]string, error) {
 	return out, nil
 }
 
+// probeFlags are the endpoint, expectation and handshake flags that cert
+// probe and cert watch share.
+type probeFlags struct {
+	connects, names, expects       stringList
+	targetsFile, rootsFile, minRem string
+	noSNI, posture                 bool
+	timeout                        time.Duration
+	concurrency                    int
+}
+
+func addProbeFlags(fs *flag.FlagSet) *probeFlags {
+	p := &probeFlags{timeout: 5 * time.Second, concurrency: 32}
+	fs.Var(&p.connects, "connect", "")
+	fs.Var(&p.names, "servername", "")
+	fs.Var(&p.expects, "expect", "")
+	fs.StringVar(&p.targetsFile, "targets", "", "")
+	fs.StringVar(&p.rootsFile, "roots", "", "")
+	fs.StringVar(&p.minRem, "min-remaining", "", "")
+	fs.BoolVar(&p.noSNI, "no-sni", false, "")
+	fs.BoolVar(&p.posture, "tls-posture", false, "")
+	fs.DurationVar(&p.timeout, "timeout", p.timeout, "")
+	fs.IntVar(&p.concurrency, "concurrency", p.concurrency, "")
+	return p
+}
+
+// check validates the limits, before any input is read.
+func (p *probeFlags) check() error {
+	if err := checkTimeout(p.timeout); err != nil {
+		return err
+	}
+	if p.concurrency < 1 || p.concurrency > 4096 {
+		return usageErrorf("--concurrency %d is outside 1..4096", p.concurrency)
+	}
+	return nil
+}
+
+// options reads the endpoints (--targets, --connect) and the roots, and
+// returns them with the probe options the flags make (evaluated at at).
+func (p *probeFlags) options(env *Env, at time.Time) ([]cert.Endpoint, cert.ProbeOptions, error) {
+	var opts cert.ProbeOptions
+	threshold, err := parseThresholdFlag(p.minRem)
+	if err != nil {
+		return nil, opts, err
+	}
+	names, err := asciiServerNames(p.names, true)
+	if err != nil {
+		return nil, opts, err
+	}
+	roots, err := loadRoots(env, p.rootsFile)
+	if err != nil {
+		return nil, opts, err
+	}
+	endpoints, err := gatherEndpoints(p.targetsFile, p.connects, names, p.noSNI)
+	if err != nil {
+		return nil, opts, err
+	}
+	opts = cert.ProbeOptions{Roots: roots, At: at, Timeout: p.timeout, Concurrency: p.concurrency, Remaining: threshold, Posture: p.posture}
+	for _, e := range p.expects {
+		fps, err := expectation(e)
+		if err != nil {
+			return nil, opts, err
+		}
+		opts.Expect = append(opts.Expect, fps...)
+	}
+	opts.ExpectFrom = strings.Join(p.expects, ", ")
+	return endpoints, opts, nil
+}
+
 func runCertProbe(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet("cert probe")
 	common := addCommon(fs, "error")
-	var (
-		connects, names, expects                         stringList
-		targetsFile, rootsFile, minRem, record, baseline string
-		noSNI, posture                                   bool
-		timeout                                          = 5 * time.Second
-		concurrency                                      = 32
-	)
-	fs.Var(&connects, "connect", "")
-	fs.Var(&names, "servername", "")
-	fs.Var(&expects, "expect", "")
-	fs.StringVar(&targetsFile, "targets", "", "")
-	fs.StringVar(&rootsFile, "roots", "", "")
-	fs.StringVar(&minRem, "min-remaining", "", "")
+	pf := addProbeFlags(fs)
+	var record, baseline string
 	fs.StringVar(&record, "record", "", "")
 	fs.StringVar(&baseline, "baseline", "", "")
-	fs.BoolVar(&noSNI, "no-sni", false, "")
-	fs.DurationVar(&timeout, "timeout", timeout, "")
-	fs.IntVar(&concurrency, "concurrency", concurrency, "")
-	fs.BoolVar(&posture, "tls-posture", false, "")
 	pos, err := parseCommand(env, fs, common, certProbeUsage+findingsHelp("docs/cert.md", cert.Checks), args)
 	if err != nil || pos == nil {
 		return err
 	}
-	connects = append(connects, pos...)
-	if len(connects) == 0 && targetsFile == "" {
+	pf.connects = append(pf.connects, pos...)
+	if len(pf.connects) == 0 && pf.targetsFile == "" {
 		return usageErrorf("cert probe needs endpoints").withHint("give --connect HOST:PORT (repeatable) with --servername NAME, or --targets FILE")
 	}
-	if err := checkTimeout(timeout); err != nil {
+	if err := pf.check(); err != nil {
 		return err
 	}
 	if err := checkOutput("--record", record); err != nil {
@@ -553,33 +601,11 @@ func runCertProbe(ctx context.Context, env *Env, args []string) error {
 	if err := checkInput("--baseline", baseline, "give a file written by kensa cert probe --record"); err != nil {
 		return err
 	}
-	if concurrency < 1 || concurrency > 4096 {
-		return usageErrorf("--concurrency %d is outside 1..4096", concurrency)
-	}
-	threshold, err := parseThresholdFlag(minRem)
+	endpoints, opts, err := pf.options(env, common.at)
 	if err != nil {
 		return err
 	}
-	if names, err = asciiServerNames(names, true); err != nil {
-		return err
-	}
-	roots, err := loadRoots(env, rootsFile)
-	if err != nil {
-		return err
-	}
-	endpoints, err := gatherEndpoints(targetsFile, connects, names, noSNI)
-	if err != nil {
-		return err
-	}
-	opts := cert.ProbeOptions{Roots: roots, At: common.at, Timeout: timeout, Concurrency: concurrency, Remaining: threshold, Posture: posture}
-	for _, e := range expects {
-		fps, err := expectation(e)
-		if err != nil {
-			return err
-		}
-		opts.Expect = append(opts.Expect, fps...)
-	}
-	opts.ExpectFrom = strings.Join(expects, ", ")
+	roots := opts.Roots
 	var base *cert.Record
 	if baseline != "" {
 		data, err := cert.ReadFileLimited(baseline, cert.MaxRecordSize, "a kensa record")

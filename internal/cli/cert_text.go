@@ -144,6 +144,15 @@ func writeProbeText(t *textWriter, results []*cert.ProbeResult, rep *report.Repo
 	tb.Fit(4, report.FitEnd, 12)    // subject
 	tb.Fit(5, report.FitEnd, 12)    // SHA-256
 	tb.Optional(5, 4, 7, 1)         // SHA-256, subject, days, address
+	// A handshake that completed is "ok" only when nothing is wrong with
+	// what it served: the status says what its findings say.
+	type hs struct{ addr, name string }
+	misnamed := map[hs]bool{}
+	for _, f := range rep.Findings {
+		if f.ID == "hostname-mismatch" && f.Severity == report.Error {
+			misnamed[hs{f.Address, f.ServerName}] = true
+		}
+	}
 	for _, r := range results {
 		sn := r.ServerName
 		if !r.SNI {
@@ -157,19 +166,26 @@ func writeProbeText(t *textWriter, results []*cert.ProbeResult, rep *report.Repo
 			tb.Row(r.Label(), addr, sn, "FAILED", "", "", "", "")
 			continue
 		}
-		status := "ok"
+		var st []string
 		switch {
 		case r.Expected != nil && !*r.Expected:
-			status = "STALE"
+			st = append(st, "STALE")
 		case r.Expected != nil:
-			status = "expected"
+			st = append(st, "expected")
 		}
 		if r.Chain != nil && !r.Chain.Trusted {
-			status += ", chain!"
+			st = append(st, "untrusted chain")
+		}
+		if r.SNI && misnamed[hs{r.Dialed, r.ServerName}] {
+			st = append(st, "name not covered")
+		}
+		if len(st) == 0 {
+			st = append(st, "ok")
 		}
 		if r.Change != "" {
-			status += ", " + r.Change
+			st = append(st, r.Change)
 		}
+		status := strings.Join(st, ", ")
 		tb.Row(r.Label(), addr, sn, status, short(r.Leaf.Subject), r.Leaf.SHA256[:23]+"…",
 			r.Leaf.NotAfter.Format(time.DateOnly), fmt.Sprint(r.Leaf.DaysLeft))
 	}

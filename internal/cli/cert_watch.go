@@ -92,27 +92,19 @@ read the inputs.
 func runCertWatch(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet("cert watch")
 	common := addCommon(fs, "error")
+	pf := addProbeFlags(fs)
 	var (
-		connects, names, expects, files, dirs stringList
-		targetsFile, rootsFile, minRem        string
-		pwFile, pwEnv                         string
-		listen                                = "127.0.0.1:9793"
-		webConfig                             string
-		noSNI, posture, once                  bool
-		timeout                               = 5 * time.Second
-		interval                              = 5 * time.Minute
-		jitter                                = 0.1
-		concurrency                           = 32
-		maxHS                                 = 5000
+		files, dirs   stringList
+		pwFile, pwEnv string
+		listen        = "127.0.0.1:9793"
+		webConfig     string
+		once          bool
+		interval      = 5 * time.Minute
+		jitter        = 0.1
+		maxHS         = 5000
 	)
-	fs.Var(&connects, "connect", "")
-	fs.Var(&names, "servername", "")
-	fs.Var(&expects, "expect", "")
 	fs.Var(&files, "file", "")
 	fs.Var(&dirs, "dir", "")
-	fs.StringVar(&targetsFile, "targets", "", "")
-	fs.StringVar(&rootsFile, "roots", "", "")
-	fs.StringVar(&minRem, "min-remaining", "", "")
 	fs.StringVar(&pwFile, "password-file", "", "")
 	fs.StringVar(&pwEnv, "password-env", "", "")
 	if err := refusePasswordArgs(args); err != nil {
@@ -120,28 +112,21 @@ func runCertWatch(ctx context.Context, env *Env, args []string) error {
 	}
 	fs.StringVar(&listen, "listen", listen, "")
 	fs.StringVar(&webConfig, "web-config", "", "")
-	fs.BoolVar(&noSNI, "no-sni", false, "")
-	fs.BoolVar(&posture, "tls-posture", false, "")
 	fs.BoolVar(&once, "once", false, "")
-	fs.DurationVar(&timeout, "timeout", timeout, "")
 	fs.DurationVar(&interval, "interval", interval, "")
 	fs.Float64Var(&jitter, "jitter", jitter, "")
-	fs.IntVar(&concurrency, "concurrency", concurrency, "")
 	fs.IntVar(&maxHS, "max-handshakes", maxHS, "")
 	pos, err := parseCommand(env, fs, common, certWatchUsage+findingsHelp("docs/cert.md and docs/cert-watch.md", cert.Checks), args)
 	if err != nil || pos == nil {
 		return err
 	}
-	connects = append(connects, pos...)
-	if len(connects) == 0 && targetsFile == "" && len(files) == 0 && len(dirs) == 0 {
+	pf.connects = append(pf.connects, pos...)
+	if len(pf.connects) == 0 && pf.targetsFile == "" && len(files) == 0 && len(dirs) == 0 {
 		return usageErrorf("cert watch needs endpoints or certificate files").
 			withHint("give --targets FILE, --connect HOST:PORT, --file FILE or --dir DIR")
 	}
-	if err := checkTimeout(timeout); err != nil {
+	if err := pf.check(); err != nil {
 		return err
-	}
-	if concurrency < 1 || concurrency > 4096 {
-		return usageErrorf("--concurrency %d is outside 1..4096", concurrency)
 	}
 	if interval < time.Second {
 		return usageErrorf("--interval %s is shorter than a second", interval).withHint("write --interval 5m, 1h")
@@ -167,36 +152,16 @@ func runCertWatch(ctx context.Context, env *Env, args []string) error {
 			return usageErrorf("--web-config %s: %v", webConfig, err).withHint("see exporter-toolkit's docs/web-configuration.md (tls_server_config, basic_auth_users)")
 		}
 	}
-	threshold, err := parseThresholdFlag(minRem)
-	if err != nil {
-		return err
-	}
 	password, err := readPassword(env, pwFile, pwEnv)
 	if err != nil {
 		return err
 	}
-	if names, err = asciiServerNames(names, true); err != nil {
-		return err
-	}
-	endpoints, err := gatherEndpoints(targetsFile, connects, names, noSNI)
+	endpoints, opts, err := pf.options(env, common.at)
 	if err != nil {
 		return err
 	}
-	roots, err := loadRoots(env, rootsFile)
-	if err != nil {
-		return err
-	}
-	opts := cert.ProbeOptions{Roots: roots, At: common.at, Timeout: timeout, Concurrency: concurrency, Remaining: threshold, Posture: posture}
-	for _, e := range expects {
-		fps, err := expectation(e)
-		if err != nil {
-			return err
-		}
-		opts.Expect = append(opts.Expect, fps...)
-	}
-	opts.ExpectFrom = strings.Join(expects, ", ")
 	in := cert.WatchInput{Endpoints: endpoints, Files: files, Dirs: dirs, Password: password, Probe: opts}
-	warnRoots(env, roots)
+	warnRoots(env, opts.Roots)
 	if once {
 		prog := newProgress(env)
 		in.Probe.Progress = func(done, total int) { prog.update("kensa: probing %d/%d handshakes", done, total) }

@@ -85,14 +85,7 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 	until := fs.String("until", "", "")
 	emitLang := fs.String("emit", "", "")
 	var sources []string
-	fs.Func("source", "", func(s string) error {
-		for _, x := range strings.Split(s, ",") {
-			if x = strings.TrimSpace(x); x != "" {
-				sources = append(sources, x)
-			}
-		}
-		return nil
-	})
+	fs.Func("source", "", listFlag(&sources))
 	noCompanions := fs.Bool("no-companions", false, "")
 	paths, err := parseCommand(env, fs, common, egressAnalyzeUsage+findingsHelp("docs/egress.md", egress.Checks), args)
 	if err != nil || paths == nil {
@@ -120,12 +113,6 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 					withHint("add --emit az, --emit bicep or --emit terraform, or drop --%s", name)
 			}
 		}
-	} else if !set["fail-on"] {
-		// With --emit the rules are the job's product: written, they are
-		// success (exit 0), so "kensa egress analyze --emit … > rules.tf"
-		// does not stop a set -e script. An input that could not be read
-		// still exits 2; --fail-on given explicitly is honoured.
-		common.failSev = ""
 	}
 	if *emitLang != "" && common.format != "text" {
 		return usageErrorf("--emit writes rules, not a %s report", common.format).
@@ -213,8 +200,27 @@ func runEgressAnalyze(ctx context.Context, env *Env, args []string) error {
 			fmt.Fprintf(env.Stderr, "kensa: warning: %s\n", report.Printable(plan.Foreign))
 		}
 		o.product = func(w io.Writer) error { return egress.WriteRules(w, *emitLang, plan) }
+		o.emitted = true
 	}
 	return finish(env, common, o)
+}
+
+// ruleLine says in one line what an allow rule of a plan does (the text
+// views of egress analyze and egress whatif).
+func ruleLine(c egress.Collection) string {
+	r := c.Rule
+	var what, to string
+	if r.Type == egress.AppRule {
+		var ps []string
+		for _, p := range r.Protocols {
+			ps = append(ps, fmt.Sprintf("%s:%d", p.Protocol, p.Port))
+		}
+		what, to = "application rule "+strings.Join(ps, ","), strings.Join(r.FQDNs, ", ")
+	} else {
+		what = "network rule " + strings.Join(r.IPProtocols, ",") + "/" + strings.Join(r.Ports, ",")
+		to = strings.Join(append(slices.Clone(r.Addresses), r.FQDNs...), ", ")
+	}
+	return fmt.Sprintf("%s: %s from %s to %s", c.Name, what, strings.Join(r.Sources, ", "), to)
 }
 
 // unreadableInputs turns inputs that could not be analysed into exit 2
@@ -287,13 +293,13 @@ func humanBytes(n int64) string {
 
 func writeEgressText(t *textWriter, res *egress.Result, results []egress.DestinationResult, plan *egress.Plan, sum egress.Summary) {
 	tot := res.Total()
-	var head strings.Builder // the first line, fitted to the terminal
+	var head strings.Builder
 	fmt.Fprintf(&head, "%s in %s: %s (%d denied, %d allowed", report.Count(tot.Records, "record", "records"), report.Count(len(res.Files), "input", "inputs"),
 		report.Count(tot.Traffic, "connection", "connections"), tot.Denied, tot.Allowed)
 	if tot.Alerts > 0 {
 		fmt.Fprintf(&head, ", %s", report.Count(tot.Alerts, "alert", "alerts"))
 	}
-	fmt.Fprintf(&head, ")")
+	head.WriteString(")")
 	for _, x := range []struct {
 		n         int64
 		one, many string
@@ -308,8 +314,7 @@ func writeEgressText(t *textWriter, res *egress.Result, results []egress.Destina
 			fmt.Fprintf(&head, ", %s", report.Count(x.n, x.one, x.many))
 		}
 	}
-	head.WriteString("\n")
-	t.fitLines(head.String())
+	t.para("", "  ", head.String(), 0)
 	if tot.NoRequest > 0 {
 		t.fitLines("(with no request: Squid logged NONE/000, TAG_NONE/000 or NONE_NONE/000, the client closed or an error came before any request; neither allowed nor denied)\n")
 	}
@@ -373,8 +378,9 @@ func writeEgressText(t *textWriter, res *egress.Result, results []egress.Destina
 		}
 	}
 	if s := sum.SNIMissing; s != nil {
-		t.fitLines(fmt.Sprintf("\nTLS without SNI: %s denied from %s.\nThere is no name to allow: make the client connect by name, or allow the destination IP with a network rule.\n",
-			report.Count(s.Count, "connection", "connections"), strings.Join(s.Sources, ", ")))
+		t.printf("\n")
+		t.para("", "", fmt.Sprintf("TLS without SNI: %s denied from %s. There is no name to allow: make the client connect by name, or allow the destination IP with a network rule.",
+			report.Count(s.Count, "connection", "connections"), strings.Join(s.Sources, ", ")), 0)
 	}
 	// The services, once each.
 	seen := map[string]bool{}
@@ -403,7 +409,11 @@ func writeEgressText(t *textWriter, res *egress.Result, results []egress.Destina
 		if len(comp) > 0 {
 			line += "    usually also needed: " + strings.Join(comp, ", ") + "\n"
 		}
-		line += fmt.Sprintf("    source: %s (as of %s)\n", s.Source, s.AsOf)
+		if src := s.Source + " (as of " + s.AsOf + ")"; t.width > 0 {
+			line += hang("    source: ", "      ", src, t.width)
+		} else {
+			line += "    source: " + src + "\n" // whole, to grep
+		}
 		svcLines = append(svcLines, line)
 	}
 	if len(svcLines) > 0 {
@@ -413,22 +423,9 @@ func writeEgressText(t *textWriter, res *egress.Result, results []egress.Destina
 		}
 	}
 	if len(plan.Collections) > 0 {
-		t.fitLines("\nRules that would allow them (--emit az|bicep|terraform writes them ready to apply):\n")
+		t.printf("\nRules that would allow them (--emit LANG writes them, ready to apply):\n")
 		for _, c := range plan.Collections {
-			r := c.Rule
-			var what, to string
-			if r.Type == egress.AppRule {
-				var ps []string
-				for _, p := range r.Protocols {
-					ps = append(ps, fmt.Sprintf("%s:%d", p.Protocol, p.Port))
-				}
-				what = "application rule " + strings.Join(ps, ",")
-				to = strings.Join(r.FQDNs, ", ")
-			} else {
-				what = "network rule " + strings.Join(r.IPProtocols, ",") + "/" + strings.Join(r.Ports, ",")
-				to = strings.Join(append(slices.Clone(r.Addresses), r.FQDNs...), ", ")
-			}
-			t.fitLines(fmt.Sprintf("  %s: %s from %s to %s\n", c.Name, what, strings.Join(r.Sources, ", "), to))
+			t.para("  ", "      ", ruleLine(c), 0)
 		}
 		if plan.NeedsDNSProxy {
 			t.printf("  (network rules with FQDNs need DNS proxy enabled on the firewall policy)\n")
@@ -443,7 +440,7 @@ func writeEgressText(t *textWriter, res *egress.Result, results []egress.Destina
 	if len(plan.Skipped) > 0 {
 		t.printf("\nDenied, but not to be fixed with an allow rule:\n")
 		for _, s := range plan.Skipped {
-			t.fitLines(fmt.Sprintf("  %s: %s\n", egress.HostPort(s.Host, s.Port), s.Reason))
+			t.para("  ", "      ", egress.HostPort(s.Host, s.Port)+": "+s.Reason, 0)
 		}
 	}
 	if len(res.Unknown) > 0 {
@@ -517,10 +514,7 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		s.Findings = map[string]int{}
-		for sev, n := range report.CountBySeverity(fs) {
-			s.Findings[string(sev)] = n
-		}
+		s.Findings = report.SeverityTally(fs)
 		return s, nil
 	}})
 }

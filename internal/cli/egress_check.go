@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -87,22 +86,12 @@ As a one-shot pod in the workload's namespace:
 func runEgressCheck(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet("egress check")
 	common := addCommon(fs, "error")
-	var dests, profiles, logs []string
-	list := func(dst *[]string) func(string) error {
-		return func(s string) error {
-			for _, x := range strings.Split(s, ",") {
-				if x = strings.TrimSpace(x); x != "" {
-					*dst = append(*dst, x)
-				}
-			}
-			return nil
-		}
-	}
-	fs.Func("dest", "", list(&dests))
-	fs.Func("profile", "", list(&profiles))
-	fs.Func("from-log", "", func(s string) error { logs = append(logs, s); return nil })
-	var policies []string
-	fs.Func("policy", "", func(s string) error { policies = append(policies, s); return nil })
+	var dests, profiles []string
+	var logs, policies stringList
+	fs.Func("dest", "", listFlag(&dests))
+	fs.Func("profile", "", listFlag(&profiles))
+	fs.Var(&logs, "from-log", "")
+	fs.Var(&policies, "policy", "")
 	sourceFlag := fs.String("source", "", "")
 	app := fs.String("app", "", "")
 	storage := fs.String("storage-account", "", "")
@@ -194,28 +183,14 @@ func runEgressCheck(ctx context.Context, env *Env, args []string) error {
 		source = p
 	}
 	if len(policies) > 0 {
-		var ins []policy.Input
 		for _, p := range policies {
 			if err := checkInput("--policy", p, "name an exported policy: az network firewall policy show -o json > policy.json"); err != nil {
 				return err
 			}
-			f, err := os.Open(p)
-			if err != nil {
-				return usageErrorf("--policy %s: %v", p, unwrapPath(err))
-			}
-			defer f.Close()
-			ins = append(ins, policy.Input{Name: p, R: f})
 		}
-		set, err := policy.Read(ins)
-		if err != nil {
-			e := usageErrorf("--policy: %v", err)
-			if errors.Is(err, policy.ErrNotPolicy) {
-				e.withHint("kensa reads az -o json, ARM/REST JSON, ARM templates and terraform show -json")
-			}
-			return e
-		}
-		if ev, err = policy.NewEvaluator(set); err != nil {
-			return usageErrorf("--policy: %v", err)
+		var err error
+		if ev, err = readPolicies(env, policies); err != nil {
+			return err
 		}
 	}
 	if *listProfiles {

@@ -3,9 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"strings"
 
@@ -63,16 +61,10 @@ func egressExplainHelp() string {
 func runEgressExplain(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet("egress explain")
 	common := addCommon(fs, "error")
-	var policies, sources []string
-	fs.Func("policy", "", func(s string) error { policies = append(policies, s); return nil })
-	fs.Func("source", "", func(s string) error {
-		for _, x := range strings.Split(s, ",") {
-			if x = strings.TrimSpace(x); x != "" {
-				sources = append(sources, x)
-			}
-		}
-		return nil
-	})
+	var policies stringList
+	var sources []string
+	fs.Var(&policies, "policy", "")
+	fs.Func("source", "", listFlag(&sources))
 	app := fs.String("app", "", "")
 	paths, err := parseCommand(env, fs, common, egressExplainHelp(), args)
 	if err != nil || paths == nil {
@@ -98,13 +90,9 @@ func runEgressExplain(ctx context.Context, env *Env, args []string) error {
 	if *app != "" && !validName(*app) {
 		return usageErrorf("--app %q is not an app name", *app).withHint("give the name in NAME.azurewebsites.net")
 	}
-	var srcs []netip.Prefix
-	for _, s := range sources {
-		p, err := parsePrefix(s)
-		if err != nil {
-			return usageErrorf("--source %q is not an IP address or CIDR", s).withHint("write a source as 10.0.3.0/24 or 10.0.3.4")
-		}
-		srcs = append(srcs, p)
+	srcs, err := parseSources(sources)
+	if err != nil {
+		return err
 	}
 	if len(srcs) > 0 && len(policies) == 0 {
 		return usageErrorf("--source is used with --policy").withHint("add the exported policy: --policy rcg.json")
@@ -120,25 +108,8 @@ func runEgressExplain(ctx context.Context, env *Env, args []string) error {
 			return usageErrorf("--policy needs the subnet the deploy ran in (--source)").
 				withHint("the App Service integration subnet, e.g. --source 10.0.3.0/24")
 		}
-		var ins []policy.Input
-		for _, p := range policies {
-			f, err := openInput(env, p)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			ins = append(ins, policy.Input{Name: p, R: f})
-		}
-		set, err := policy.Read(ins)
-		if err != nil {
-			e := usageErrorf("%v", err)
-			if errors.Is(err, policy.ErrNotPolicy) {
-				e.withHint("kensa reads az -o json, ARM/REST JSON, ARM templates and terraform show -json (kensa egress whatif --help)")
-			}
-			return e
-		}
-		if ev, err = policy.NewEvaluator(set); err != nil {
-			return usageErrorf("%v", err)
+		if ev, err = readPolicies(env, policies); err != nil {
+			return err
 		}
 	}
 	var all []*explain.Result
@@ -254,10 +225,7 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		s.Findings = map[string]int{}
-		for sev, n := range report.CountBySeverity(fs) {
-			s.Findings[string(sev)] = n
-		}
+		s.Findings = report.SeverityTally(fs)
 		return s, nil
 	}})
 }

@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/kensa-project/kensa/internal/egress"
@@ -20,9 +19,12 @@ import (
 func egressWhatifUsage() string {
 	var b strings.Builder
 	for _, p := range egress.Profiles() {
-		fmt.Fprintf(&b, "    %-26s %s\n", p.Name, p.Title)
+		// The title after the name, wrapped to 80 columns.
+		title := strings.TrimPrefix(wrap(p.Title, strings.Repeat(" ", 31), 49), strings.Repeat(" ", 31))
+		fmt.Fprintf(&b, "    %-26s %s", p.Name, title)
 	}
-	return `Usage: kensa egress whatif --policy FILE... [--dest D] [--profile P] [--from-log LOG] [flags]
+	return `Usage: kensa egress whatif --policy FILE... [--dest D] [--profile P]
+                           [--from-log LOG] [flags]
 
 Predicts, before a deploy, what an Azure Firewall policy does with the
 destinations the deploy needs: allow, deny or unknown, and the rule that
@@ -48,9 +50,11 @@ Policy inputs (--policy, repeat; the shape is detected per file):
   Give a child policy's base policy too: its rules come first.
 
 Destinations (at least one of):
-    --dest D            pypi.org:443, https://x, http://x:8080, tcp://10.1.2.3:5432,
-                        udp://ntp.ubuntu.com:123 (repeat or comma-separate;
-                        a bare name is HTTPS 443)
+    --dest D            pypi.org:443, https://x, http://x:8080,
+                        tcp://10.1.2.3:5432, udp://ntp.ubuntu.com:123,
+                        mssql://db (repeat or comma-separate; a bare name
+                        is HTTPS 443, host:PORT takes the protocol from the
+                        port; tcp:// and udp:// need the port)
     --profile P         the destinations a workload needs (repeat):
 ` + b.String() + `    --from-log LOG      every destination a firewall log shows denied (the
                         logs egress analyze reads; repeat)
@@ -74,40 +78,35 @@ Flags:
 Exit codes: 0 nothing would be denied (unknowns are warnings: --fail-on
 warning makes them fail), 1 a destination would be denied, 2 kensa could
 not evaluate (unreadable policy, no destination, a base policy missing).
+With --emit the rules are the product: exit 0 once they are written, as
+egress analyze --emit (2 still when kensa could not evaluate; an explicit
+--fail-on is honoured), so "… --emit terraform > allow.tf" does not stop
+a set -e script.
 
 Examples:
-    az network firewall policy rule-collection-group list -g rg --policy-name fwpol -o json > rcg.json
-    kensa egress whatif --policy rcg.json --profile appservice-linux-python --app contoso-api --source 10.0.3.0/24
-    kensa egress whatif --policy plan.json --dest pypi.org:443 --dest files.pythonhosted.org:443 --source 10.0.3.0/24
+    az network firewall policy rule-collection-group list -g rg \
+        --policy-name fwpol -o json > rcg.json
+    kensa egress whatif --policy rcg.json --profile appservice-linux-python \
+        --app contoso-api --source 10.0.3.0/24
+    kensa egress whatif --policy plan.json --dest pypi.org:443 \
+        --dest files.pythonhosted.org:443 --source 10.0.3.0/24
     kensa egress whatif --policy rcg.json --from-log PT1H.json
-    kensa egress whatif --policy rcg.json --profile functions-deploy --app fn-orders --source 10.0.2.0/24 --emit terraform > allow.tf
+    kensa egress whatif --policy rcg.json --profile functions-deploy \
+        --app fn-orders --source 10.0.2.0/24 --emit terraform > allow.tf
 `
 }
 
 func runEgressWhatif(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet("egress whatif")
 	common := addCommon(fs, "error")
-	var policies, dests, profiles, logs, sources, addrs []string
-	multi := func(dst *[]string, split bool) func(string) error {
-		return func(s string) error {
-			if !split {
-				*dst = append(*dst, s)
-				return nil
-			}
-			for _, x := range strings.Split(s, ",") {
-				if x = strings.TrimSpace(x); x != "" {
-					*dst = append(*dst, x)
-				}
-			}
-			return nil
-		}
-	}
-	fs.Func("policy", "", multi(&policies, false))
-	fs.Func("dest", "", multi(&dests, true))
-	fs.Func("profile", "", multi(&profiles, true))
-	fs.Func("from-log", "", multi(&logs, false))
-	fs.Func("source", "", multi(&sources, true))
-	fs.Func("address", "", multi(&addrs, true))
+	var policies, logs stringList
+	var dests, profiles, sources, addrs []string
+	fs.Var(&policies, "policy", "")
+	fs.Func("dest", "", listFlag(&dests))
+	fs.Func("profile", "", listFlag(&profiles))
+	fs.Var(&logs, "from-log", "")
+	fs.Func("source", "", listFlag(&sources))
+	fs.Func("address", "", listFlag(&addrs))
 	app := fs.String("app", "", "")
 	storage := fs.String("storage-account", "", "")
 	aks := fs.String("aks-api-server", "", "")
@@ -153,13 +152,9 @@ func runEgressWhatif(ctx context.Context, env *Env, args []string) error {
 	if stdin > 1 {
 		return usageErrorf("standard input (-) named twice").withHint("give one of the policy files or logs as - and the others as files")
 	}
-	var srcs []netip.Prefix
-	for _, s := range sources {
-		p, err := parsePrefix(s)
-		if err != nil {
-			return usageErrorf("--source %q is not an IP address or CIDR", s).withHint("write a source as 10.0.3.0/24 or 10.0.3.4")
-		}
-		srcs = append(srcs, p)
+	srcs, err := parseSources(sources)
+	if err != nil {
+		return err
 	}
 	addresses := map[string][]netip.Addr{}
 	for _, a := range addrs {
@@ -196,27 +191,9 @@ func runEgressWhatif(ctx context.Context, env *Env, args []string) error {
 		return usageErrorf("--dest and --profile need the workload's source subnet (--source)").
 			withHint("name the subnet the deploy runs in, e.g. the App Service integration subnet: --source 10.0.3.0/24")
 	}
-	// Read the policy files.
-	var ins []policy.Input
-	for _, p := range policies {
-		f, err := openInput(env, p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		ins = append(ins, policy.Input{Name: p, R: f})
-	}
-	set, err := policy.Read(ins)
+	ev, err := readPolicies(env, policies)
 	if err != nil {
-		e := usageErrorf("%v", err)
-		if errors.Is(err, policy.ErrNotPolicy) {
-			e.withHint("kensa reads az -o json, ARM/REST JSON, ARM templates and terraform show -json (kensa egress whatif --help)")
-		}
-		return e
-	}
-	ev, err := policy.NewEvaluator(set)
-	if err != nil {
-		return usageErrorf("%v", err)
+		return err
 	}
 	// Destinations from logs.
 	for _, l := range logs {
@@ -247,8 +224,51 @@ func runEgressWhatif(ctx context.Context, env *Env, args []string) error {
 	if *emitLang != "" {
 		plan := policy.Plan(results, egress.PlanOptions{Sources: sources})
 		o.product = func(w io.Writer) error { return egress.WriteRules(w, *emitLang, plan) }
+		o.emitted = true
 	}
 	return finish(env, common, o)
+}
+
+// readPolicies reads the exported firewall policies named by --policy
+// (one of them may be "-") and returns their evaluator: the same inputs
+// for egress whatif, explain and check. A file that is not a policy, or a
+// child policy whose base is missing, is a usage error.
+func readPolicies(env *Env, paths []string) (*policy.Evaluator, error) {
+	var ins []policy.Input
+	for _, p := range paths {
+		f, err := openInput(env, p)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		ins = append(ins, policy.Input{Name: p, R: f})
+	}
+	set, err := policy.Read(ins)
+	if err != nil {
+		e := usageErrorf("%v", err)
+		if errors.Is(err, policy.ErrNotPolicy) {
+			e.withHint("kensa reads az -o json, ARM/REST JSON, ARM templates and terraform show -json (kensa egress whatif --help)")
+		}
+		return nil, e
+	}
+	ev, err := policy.NewEvaluator(set)
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	return ev, nil
+}
+
+// parseSources parses --source values: addresses or CIDR prefixes.
+func parseSources(sources []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range sources {
+		p, err := parsePrefix(s)
+		if err != nil {
+			return nil, usageErrorf("--source %q is not an IP address or CIDR", s).withHint("write a source as 10.0.3.0/24 or 10.0.3.4")
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 func parsePrefix(s string) (netip.Prefix, error) {
@@ -263,23 +283,8 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
-// validName accepts DNS names (labels of letters, digits, '-', '_').
-func validName(s string) bool {
-	if s == "" || len(s) > 253 {
-		return false
-	}
-	for _, l := range strings.Split(strings.ToLower(s), ".") {
-		if l == "" || len(l) > 63 {
-			return false
-		}
-		for _, c := range l {
-			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-				return false
-			}
-		}
-	}
-	return true
-}
+// validName accepts a DNS name in any case (egress.ValidHostName).
+func validName(s string) bool { return egress.ValidHostName(strings.ToLower(s)) }
 
 // openInput opens a named input file ("-" is standard input).
 func openInput(env *Env, p string) (io.ReadCloser, error) {
@@ -379,7 +384,7 @@ func writeWhatifText(t *textWriter, ev *policy.Evaluator, results []policy.Resul
 	var logs, unknowns, needs, notes []string
 	for _, r := range results {
 		if r.Log != "" && r.Action == "deny" {
-			logs = append(logs, r.Log)
+			logs = append(logs, "  "+r.Log+"\n")
 		}
 		if r.Action == "unknown" && r.Decision != "needs-name" {
 			var b strings.Builder
@@ -408,53 +413,20 @@ func writeWhatifText(t *textWriter, ev *policy.Evaluator, results []policy.Resul
 			needs = append(needs, fmt.Sprintf("  %s%s\n%s", r.Destination, svc, wrap(r.Why, "    ", t.textWidth(96)-4)))
 		}
 	}
-	if len(logs) > 0 {
-		t.printf("\n%s\n", "The firewall would log:")
-		for _, l := range logs {
-			t.fitLines("  " + l + "\n")
-		}
+	var about []string
+	for _, f := range lint {
+		about = append(about, "  "+f.Subject+": "+f.Message+"\n")
 	}
-	if len(needs) > 0 {
-		t.printf("\n%s\n", "What fails without them:")
-		for _, n := range needs {
-			t.fitLines(n)
-		}
-	}
-	if len(unknowns) > 0 {
-		t.printf("\n%s\n", "Why kensa cannot tell:")
-		for _, u := range unknowns {
-			t.fitLines(u)
-		}
-	}
-	if len(notes) > 0 {
-		t.printf("\n%s\n", "Notes:")
-		for _, n := range notes {
-			t.fitLines(n)
-		}
-	}
-	if len(lint) > 0 {
-		t.printf("\n%s\n", "About the policy itself:")
-		for _, f := range lint {
-			t.fitLines(fmt.Sprintf("  %s: %s\n", f.Subject, f.Message))
-		}
-	}
+	t.section("The firewall would log:", logs)
+	t.section("What fails without them:", needs)
+	t.section("Why kensa cannot tell:", unknowns)
+	t.section("Notes:", notes)
+	t.section("About the policy itself:", about)
 	plan := policy.Plan(results, egress.PlanOptions{})
 	if len(plan.Collections) > 0 {
 		t.fitLines("\nRules that would allow what the default deny stops (--emit az|bicep|terraform writes them):\n")
 		for _, c := range plan.Collections {
-			r := c.Rule
-			var what, to string
-			if r.Type == egress.AppRule {
-				var ps []string
-				for _, p := range r.Protocols {
-					ps = append(ps, p.Protocol+":"+strconv.Itoa(p.Port))
-				}
-				what, to = "application rule "+strings.Join(ps, ","), strings.Join(r.FQDNs, ", ")
-			} else {
-				what = "network rule " + strings.Join(r.IPProtocols, ",") + "/" + strings.Join(r.Ports, ",")
-				to = strings.Join(append(slices.Clone(r.Addresses), r.FQDNs...), ", ")
-			}
-			t.fitLines(fmt.Sprintf("  %s: %s from %s to %s\n", c.Name, what, strings.Join(r.Sources, ", "), to))
+			t.fitLines("  " + ruleLine(c) + "\n")
 		}
 	}
 	if ev.ThreatIntelMode() == "Deny" {

@@ -96,10 +96,7 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 	common.cyclonedx = fipsCBOM
 	root := fs.String("root", "/", "")
 	var accepts []string
-	fs.Func("accept", "", func(s string) error {
-		accepts = append(accepts, strings.Split(s, ",")...)
-		return nil
-	})
+	fs.Func("accept", "", listFlag(&accepts))
 	everyFile := fs.Bool("every-file", false, "")
 	all := fs.Bool("all", false, "")
 	imf := addImageFlags(fs)
@@ -131,17 +128,8 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 	}
 	var opts fips.Options
 	opts.At = common.at
-	for _, a := range accepts {
-		switch strings.ToLower(strings.TrimSpace(a)) {
-		case "in-process":
-			opts.Accept.InProcess = true
-		case "historical":
-			opts.Accept.Historical = true
-		case "":
-		default:
-			return usageErrorf("--accept %q is not something kensa can accept", a).
-				withHint("use --accept in-process, --accept historical, or both")
-		}
+	if opts.Accept, err = parseAccept(accepts); err != nil {
+		return err
 	}
 	if st, err := os.Stat(*root); err != nil || !st.IsDir() {
 		return usageErrorf("--root %s is not a directory", *root).
@@ -267,9 +255,10 @@ func writeFipsText(t *textWriter, rs []fips.Result, errs []fips.WalkError, faile
 			parts = append(parts, fmt.Sprintf("%d %s", n, v))
 		}
 	}
-	t.printf("%s classified (%d examined): %s\n", report.Count(sum.Results, "file", "files"), sum.Files, strings.Join(parts, ", "))
+	// On a terminal the summary lines wrap; in a pipe they stay whole.
+	t.para("", "  ", fmt.Sprintf("%s classified (%d examined): %s", report.Count(sum.Results, "file", "files"), sum.Files, strings.Join(parts, ", ")), 0)
 	if hidden := sum.Results - len(rs); hidden > 0 {
-		t.printf("%s without crypto not listed (--all lists them; --format json has every file)\n", report.Count(hidden, "file", "files"))
+		t.para("", "  ", report.Count(hidden, "file", "files")+" without crypto not listed (--all lists them; --format json has every file)", 0)
 	}
 	if sum.Images > 0 || sum.ImagesFailed > 0 {
 		t.printf("%s scanned, %d could not be\n", report.Count(sum.Images, "image", "images"), sum.ImagesFailed)
@@ -282,9 +271,9 @@ func writeFipsText(t *textWriter, rs []fips.Result, errs []fips.WalkError, faile
 		for _, b := range slices.Sorted(maps.Keys(sum.Backends)) {
 			bs = append(bs, fmt.Sprintf("%s %d", b, sum.Backends[b]))
 		}
-		t.printf("backends: %s\n", strings.Join(bs, ", "))
+		t.para("backends: ", "  ", strings.Join(bs, ", "), 0)
 	}
-	t.printf("(--format json lists every file's modules, certificates, via chains and all reasons)\n")
+	t.para("", " ", "(--format json lists every file's modules, certificates, via chains and all reasons)", 0)
 }
 
 func firstReason(rs []string) string {
@@ -323,4 +312,22 @@ func init() {
 		}
 		return fips.Summarize(rs, fs, fips.Examined{Files: in.Files, Images: in.Images}), nil
 	}})
+}
+
+// parseAccept reads --accept (fips scan, fips host): the module statuses
+// accepted beyond an active validation.
+func parseAccept(words []string) (fips.Accept, error) {
+	var a fips.Accept
+	for _, w := range words {
+		switch strings.ToLower(w) {
+		case "in-process":
+			a.InProcess = true
+		case "historical":
+			a.Historical = true
+		default:
+			return a, usageErrorf("--accept %q is not something kensa can accept", w).
+				withHint("use --accept in-process, --accept historical, or both")
+		}
+	}
+	return a, nil
 }

@@ -33,7 +33,10 @@ openssl.cnf applies, whether the FIPS provider is activated there or by
 the distribution's kernel-flag patch (RHEL, Fedora, SUSE, Azure Linux
 SymCrypt), the provider's verdict from fips scan's module table, and
 fipsmodule.cnf's module-mac against the provider file; GnuTLS, NSS and
-libgcrypt; legacy markers (/etc/system-fips, dracut fips) as info.
+libgcrypt: the mode they would run in (integrity file, kernel flag) and,
+from the same module table, whether the build is validated (an integrity
+file is not a validation); legacy markers (/etc/system-fips, dracut fips)
+as info.
 
 Every process: its executable (read through /proc/PID/exe, classified by
 the same engine as fips scan, once per file); its memory maps (libcrypto,
@@ -104,10 +107,7 @@ func runFipsHost(ctx context.Context, env *Env, args []string) error {
 		return nil
 	})
 	var accepts []string
-	fs.Func("accept", "", func(s string) error {
-		accepts = append(accepts, strings.Split(s, ",")...)
-		return nil
-	})
+	fs.Func("accept", "", listFlag(&accepts))
 	pos, err := parseCommand(env, fs, common, fipsHostUsage+findingsHelp("docs/fips-host.md", host.Checks), args)
 	if pidErr != nil {
 		return pidErr
@@ -124,17 +124,8 @@ func runFipsHost(ctx context.Context, env *Env, args []string) error {
 	}
 	opts := host.Options{Root: *root, Proc: *proc, PIDs: pids, NoProcesses: *noProcs}
 	opts.FIPS.At = common.at
-	for _, a := range accepts {
-		switch strings.TrimSpace(a) {
-		case "in-process":
-			opts.FIPS.Accept.InProcess = true
-		case "historical":
-			opts.FIPS.Accept.Historical = true
-		case "":
-		default:
-			return usageErrorf("--accept %q is not something kensa can accept", a).
-				withHint("use --accept in-process, --accept historical, or both")
-		}
+	if opts.FIPS.Accept, err = parseAccept(accepts); err != nil {
+		return err
 	}
 	if st, err := os.Stat(*root); err != nil || !st.IsDir() {
 		return usageErrorf("--root %s is not a directory", *root).
@@ -170,13 +161,14 @@ func runFipsHost(ctx context.Context, env *Env, args []string) error {
 	}
 	rep := newReport(env, "fips host", common.at)
 	rep.Results, rep.Findings, rep.Summary = scan.Results, scan.Findings, scan.Summary
-	return finish(env, common, outcome{rep: rep, text: func(t *textWriter) { writeFipsHostText(t, scan) }})
+	return finish(env, common, outcome{rep: rep, text: func(t *textWriter) { writeFipsHostText(t, scan, *noProcs) }})
 }
 
-func writeFipsHostText(t *textWriter, s *host.Scan) {
+func writeFipsHostText(t *textWriter, s *host.Scan, noProcs bool) {
 	var procs []host.Result
 	tb := report.NewTable("CHECK", "STATUS", "VALUE")
 	tb.MaxWidth = 120
+	tb.Fit(2, report.FitEnd, 30) // the whole value is in --format json
 	name := ""
 	for _, r := range s.Results {
 		if r.Kind == host.KindProcess {
@@ -200,6 +192,9 @@ func writeFipsHostText(t *textWriter, s *host.Scan) {
 		})
 		pt := report.NewTable("PID", "EXE", "CONTAINER", "CRYPTO", "VERDICT", "REASON")
 		pt.MaxWidth = 160
+		pt.Fit(1, report.FitMiddle, 20) // the executable's name stays visible
+		pt.Fit(5, report.FitEnd, 20)
+		pt.Optional(2)
 		var unreadable []string
 		for _, r := range procs {
 			if r.Verdict == host.Unreadable {
@@ -226,8 +221,12 @@ func writeFipsHostText(t *textWriter, s *host.Scan) {
 			if len(unreadable) > len(shown) {
 				more = ", …"
 			}
-			t.printf("%s could not be read (pid %s%s): a coverage gap, never a pass; run as root to see them\n",
-				report.Count(len(unreadable), "process", "processes"), strings.Join(shown, ", "), more)
+			how := "run as root to see them"
+			if os.Geteuid() == 0 {
+				how = "kensa runs as root, so " + report.Plural(len(unreadable), "it is", "they are") + " out of its reach (CAP_SYS_PTRACE, another PID namespace)"
+			}
+			t.para("", "", fmt.Sprintf("%s could not be read (pid %s%s): a coverage gap, never a pass; %s",
+				report.Count(len(unreadable), "process", "processes"), strings.Join(shown, ", "), more, how), 0)
 		}
 	}
 	if len(s.Findings) > 0 {
@@ -243,7 +242,7 @@ func writeFipsHostText(t *textWriter, s *host.Scan) {
 		var order []string
 		for _, f := range s.Findings {
 			if !strings.HasPrefix(f.ID, "process-") {
-				t.printf("%s %s: %s: %s\n", f.Severity, f.ID, f.Subject, f.Message)
+				t.para(string(f.Severity)+" "+f.ID+": ", "    ", f.Subject+": "+f.Message, 0)
 				continue
 			}
 			key := string(f.Severity) + " " + f.ID
@@ -260,6 +259,11 @@ func writeFipsHostText(t *textWriter, s *host.Scan) {
 		}
 		for _, key := range order {
 			g := groups[key]
+			slices.SortFunc(g.pids, func(a, b string) int {
+				x, _ := strconv.Atoi(a)
+				y, _ := strconv.Atoi(b)
+				return x - y
+			})
 			_, id, _ := strings.Cut(key, " ")
 			c, _ := report.Lookup(host.Checks, id)
 			shown := g.pids[:min(len(g.pids), 8)]
@@ -267,16 +271,20 @@ func writeFipsHostText(t *textWriter, s *host.Scan) {
 			if len(g.pids) > len(shown) {
 				more = ", …"
 			}
-			t.printf("%s %s: %s (pid %s%s): %s\n", g.sev, id, report.Count(len(g.pids), "process", "processes"), strings.Join(shown, ", "), more, c.Title)
+			t.para(string(g.sev)+" "+id+": ", "    ", fmt.Sprintf("%s (pid %s%s): %s", report.Count(len(g.pids), "process", "processes"), strings.Join(shown, ", "), more, c.Title), 0)
 		}
 	}
 	sum := s.Summary
 	t.printf("\n")
+	if noProcs {
+		t.println("processes not inspected (--no-processes)")
+		return
+	}
 	var parts []string
 	for _, v := range []host.Verdict{host.Noncompliant, host.Undetermined, host.Unreadable, host.Compliant, host.NotApplicable} {
 		parts = append(parts, fmt.Sprintf("%d %s", sum.Verdicts[string(v)], v))
 	}
-	t.printf("%s: %s (%d exited during the scan; %d without an executable, kernel threads or zombies, passed over)\n", report.Count(sum.Processes, "process", "processes"), strings.Join(parts, ", "), sum.Skipped, sum.KernelThreads)
+	t.para("", "", fmt.Sprintf("%s: %s (%d exited during the scan; %d without an executable, kernel threads or zombies, passed over)", report.Count(sum.Processes, "process", "processes"), strings.Join(parts, ", "), sum.Skipped, sum.KernelThreads), 0)
 	if len(sum.Backends) > 0 {
 		var bs []string
 		for _, b := range slices.Sorted(maps.Keys(sum.Backends)) {
@@ -287,7 +295,7 @@ func writeFipsHostText(t *textWriter, s *host.Scan) {
 	if n := len(sum.Containers) - 1; n > 0 || (n == 0 && sum.Containers["host"] == nil) {
 		t.printf("containers: %d (--format json counts verdicts per container)\n", len(sum.Containers)-boolInt(sum.Containers["host"] != nil))
 	}
-	t.printf("(processes without crypto are not listed; --format json lists every process with its maps, environment switches and modules)\n")
+	t.para("", " ", "(processes without crypto are not listed; --format json lists every process with its maps, environment switches and modules)", 0)
 }
 
 func cmpOrS(a, b string) string {

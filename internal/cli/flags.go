@@ -25,6 +25,9 @@ type commonFlags struct {
 	atFlag  string
 	at      time.Time
 	failSev report.Severity // "" means never
+	// failOnSet is true when --fail-on was given on the command line
+	// (an emitted product then still fails on findings).
+	failOnSet bool
 	// failOnValues maps extra --fail-on words of a command (fips scan's
 	// verdicts) to severities.
 	failOnValues map[string]report.Severity
@@ -34,6 +37,26 @@ type commonFlags struct {
 	// cyclonedx builds the CycloneDX BOM of a report, for commands that
 	// inventory crypto; nil where --format cyclonedx is not offered.
 	cyclonedx func(*report.Report) *cdx.BOM
+}
+
+// stringList is a repeatable string flag whose values are kept whole
+// (file names, which may hold commas).
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// listFlag is a repeatable flag whose values are also separated by commas
+// ("--dest a,b --dest c"); blanks are dropped.
+func listFlag(dst *[]string) func(string) error {
+	return func(s string) error {
+		for _, x := range strings.Split(s, ",") {
+			if x = strings.TrimSpace(x); x != "" {
+				*dst = append(*dst, x)
+			}
+		}
+		return nil
+	}
 }
 
 // newFlagSet returns a quiet flag set for command name: parseArgs prints
@@ -184,6 +207,7 @@ func parseCommand(env *Env, fs *flag.FlagSet, common *commonFlags, usage string,
 	if err := common.validate(generatedAt(env)); err != nil {
 		return nil, err
 	}
+	common.failOnSet = setFlags(fs)["fail-on"]
 	if err := checkOutput("--output", common.output); err != nil {
 		return nil, err
 	}

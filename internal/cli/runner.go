@@ -23,7 +23,9 @@ import (
 //	render    finish: JSON, SARIF or the text view, to --output or stdout,
 //	          whole or not at all
 //	exit      errFindings (1) when a finding is at or above --fail-on, or
-//	          the command's own error (2) when an input could not be used
+//	          the command's own error (2) when an input could not be used;
+//	          --emit's rules written are success (0) unless --fail-on
+//	          was given
 //
 // The domain decides; a command's cli entry only wires flags to the
 // domain and the domain's data to a view. docs/adding-a-command.md says
@@ -35,8 +37,14 @@ type outcome struct {
 	// text writes the text view.
 	text func(t *textWriter)
 	// product, when set, is written instead of the report in text format
-	// (egress analyze --emit: the rules are the job's product).
+	// (the rules of egress analyze and egress whatif --emit, the targets
+	// file of cert inventory).
 	product func(w io.Writer) error
+	// emitted: the product is the job, so once it is written the command
+	// exits 0 unless --fail-on was given explicitly ("kensa egress
+	// analyze --emit terraform … > egress.tf" does not stop a set -e
+	// script); after (exit 2) still wins.
+	emitted bool
 	// keepOrder leaves the findings in the order the domain gave them
 	// (the order of the command's table).
 	keepOrder bool
@@ -91,6 +99,9 @@ func finish(env *Env, c *commonFlags, o outcome) error {
 	}
 	if o.after != nil {
 		return o.after
+	}
+	if o.emitted && o.product != nil && c.format == "text" && !c.failOnSet {
+		return nil // the product is written: that is the job done
 	}
 	if failing(rep.Findings, c.failSev) {
 		return errFindings

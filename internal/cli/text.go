@@ -81,6 +81,19 @@ func (t *textWriter) lines(s string) {
 	}
 }
 
+// section writes a titled block after a blank line: the title, then each
+// item (text kensa composed, one or more lines each). Nothing when there
+// are no items.
+func (t *textWriter) section(title string, items []string) {
+	if len(items) == 0 {
+		return
+	}
+	t.printf("\n%s\n", title)
+	for _, it := range items {
+		t.lines(it)
+	}
+}
+
 // table writes a table (its cells are made printable by report.Table),
 // fitted to the terminal.
 func (t *textWriter) table(tb *report.Table) {
@@ -111,6 +124,30 @@ func (t *textWriter) para(first, indent, text string, def int) {
 		t.printf("%s%s\n", first, text)
 		return
 	}
-	wrapped := wrap(text, indent, w-len([]rune(indent)))
-	t.lines(first + strings.TrimPrefix(wrapped, indent))
+	t.lines(hang(first, indent, text, w))
+}
+
+// hang wraps text with a hanging indent: the first line starts after
+// first, the others after indent, and each fits in width runes (a word
+// longer than a line stands alone on it). It ends with a line break.
+func hang(first, indent, text string, width int) string {
+	var b strings.Builder
+	b.WriteString(first)
+	n, start := len([]rune(first)), true
+	for _, word := range strings.Fields(text) {
+		wl := len([]rune(word))
+		if !start && n+1+wl > width {
+			b.WriteString("\n" + indent)
+			n, start = len([]rune(indent)), true
+		}
+		if !start {
+			b.WriteString(" ")
+			n++
+		}
+		b.WriteString(word)
+		n += wl
+		start = false
+	}
+	b.WriteString("\n")
+	return b.String()
 }

@@ -2,7 +2,6 @@ package egress
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -150,7 +149,7 @@ type Summary struct {
 func Summarize(res *Result, findings []report.Finding, plan *Plan) Summary {
 	total := res.Total()
 	s := Summary{Records: total.Records, Denied: total.Denied, Destinations: len(res.Destinations),
-		Overflow: res.Overflow, Findings: map[string]int{}}
+		Overflow: res.Overflow}
 	if plan != nil {
 		s.Rules = len(plan.Collections)
 	}
@@ -164,9 +163,7 @@ func Summarize(res *Result, findings []report.Finding, plan *Plan) Summary {
 	for _, u := range res.Unknown {
 		s.Unknown = append(s.Unknown, LineSummary{u.File, u.Line, u.Text})
 	}
-	for sev, n := range report.CountBySeverity(findings) {
-		s.Findings[string(sev)] = n
-	}
+	s.Findings = report.SeverityTally(findings)
 	return s
 }
 
@@ -196,12 +193,7 @@ func (s *Summary) Add(o Summary) {
 		m.FirstSeen = earlier(m.FirstSeen, o.SNIMissing.FirstSeen, true)
 		m.LastSeen = earlier(m.LastSeen, o.SNIMissing.LastSeen, false)
 	}
-	if s.Findings == nil {
-		s.Findings = map[string]int{}
-	}
-	for _, k := range slices.Sorted(maps.Keys(o.Findings)) {
-		s.Findings[k] += o.Findings[k]
-	}
+	s.Findings = report.AddCounts(s.Findings, o.Findings)
 }
 
 // earlier picks the earlier (first) or later (!first) of two RFC 3339

@@ -488,14 +488,7 @@ func validName(s string) bool {
 	if len(s) == 0 || len(s) > 253 {
 		return false
 	}
-	s = strings.TrimPrefix(s, "*.")
-	labels := strings.Split(s, ".")
-	for _, l := range labels {
-		if !validLabel(l) {
-			return false
-		}
-	}
-	return true
+	return ValidHostName(strings.TrimPrefix(s, "*."))
 }
 
 func validLabel(l string) bool {

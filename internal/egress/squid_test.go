@@ -2,23 +2,17 @@ package egress
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/kensa-project/kensa/internal/testenv"
 )
 
 // TestRealSquid starts Debian's Squid on loopback with an allowlist (only
@@ -26,100 +20,19 @@ import (
 // analyses the access.log it wrote. No traffic leaves 127.0.0.1: the
 // denied names are refused by the ACL before any lookup.
 func TestRealSquid(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts squid")
-	}
-	squid := testenv.NeedCommand(t, "squid")
-	dir := t.TempDir()
-	// Squid started as root drops to cache_effective_user, which must be
-	// able to reach the log directory: open the temporary directories up
-	// (they hold nothing secret). As another user it runs as that user.
-	effective := ""
-	if os.Geteuid() == 0 {
-		effective = "proxy"
-		if _, err := user.Lookup("proxy"); err != nil {
-			effective = "nobody"
-		}
-		for d := dir; d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
-			os.Chmod(d, 0o777)
-		}
-	} else if u, err := user.Current(); err == nil {
-		effective = u.Username
-	}
+	lab := newSquidLab(t)
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "hello from the allowed origin")
 	}))
 	defer origin.Close()
-
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	accessLog := filepath.Join(dir, "access.log")
-	conf := fmt.Sprintf(`http_port 127.0.0.1:%d
-visible_hostname kensa-test
-cache_effective_user %s
-pid_filename %s/squid.pid
-cache_log %s/cache.log
-access_log stdio:%s
-coredump_dir %s
-cache deny all
-shutdown_lifetime 1 seconds
-pinger_enable off
-netdb_filename none
-dns_nameservers 127.0.0.1
-acl allowed dstdomain 127.0.0.1
+	accessLog := filepath.Join(lab.dir, "access.log")
+	port, stop, out := lab.start(accessLog, `acl allowed dstdomain 127.0.0.1
 acl CONNECT method CONNECT
 http_access allow allowed
 http_access deny all
-`, port, effective, dir, dir, accessLog, dir)
-	confPath := filepath.Join(dir, "squid.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, squid, "-N", "-f", confPath)
-	cmd.Dir = dir
-	out := &strings.Builder{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	}
+`)
 	defer stop()
-	if !waitPort(port, 20*time.Second) {
-		cl, _ := os.ReadFile(filepath.Join(dir, "cache.log"))
-		t.Fatalf("squid did not listen on %d:\n%s\n%s", port, out, cl)
-	}
-
-	proxy, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", port))
-	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(proxy)}, Timeout: 10 * time.Second}
-	get := func(u string) int {
-		resp, err := client.Get(u)
-		if err != nil {
-			return -1 // a CONNECT refused by the proxy is an error for the client
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	get := func(u string) int { return proxyGet(port, u) }
 	for i := 0; i < 2; i++ {
 		if code := get(origin.URL + "/ok"); code != 200 {
 			t.Fatalf("allowed request: status %d\n%s", code, out)
@@ -190,19 +103,6 @@ http_access deny all
 	if f := res.Files[0]; none < 1 || f.NoRequest != int64(none) || f.Allowed != 2 {
 		t.Errorf("NONE lines = %d, kensa no_request = %d, allowed = %d; want no_request = NONE lines >= 1, allowed 2", none, f.NoRequest, f.Allowed)
 	}
-}
-
-func waitPort(port int, d time.Duration) bool {
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return true
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return false
 }
 
 // TestSquidStatuses: any *_DENIED* but 407 is the proxy's deny (SslBump

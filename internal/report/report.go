@@ -148,6 +148,29 @@ func CountBySeverity(fs []Finding) map[Severity]int {
 	return m
 }
 
+// SeverityTally is CountBySeverity keyed by the severity's word, as the
+// JSON summaries that count findings hold it ({"error": 2}); never nil.
+func SeverityTally(fs []Finding) map[string]int {
+	m := map[string]int{}
+	for _, f := range fs {
+		m[string(f.Severity)]++
+	}
+	return m
+}
+
+// AddCounts adds the counts of b to a (a summary's map of counts by
+// verdict, backend or severity, when reports are merged) and returns a,
+// made when it was nil.
+func AddCounts(a, b map[string]int) map[string]int {
+	if a == nil {
+		a = map[string]int{}
+	}
+	for k, n := range b {
+		a[k] += n
+	}
+	return a
+}
+
 // Check is one entry of a domain's catalog of checks: every finding ID a
 // domain package can emit has exactly one Check. SARIF rules, each command's
 // --help, docs/*.md and the catalog tests all read the catalog, so a finding

@@ -149,7 +149,7 @@ type Summary struct {
 
 // Summarize counts results and findings.
 func Summarize(res *Result, items []Item, findings []report.Finding) Summary {
-	s := Summary{Lines: res.Lines, Signatures: len(res.Matches), Destinations: len(items), Findings: map[string]int{}}
+	s := Summary{Lines: res.Lines, Signatures: len(res.Matches), Destinations: len(items)}
 	for _, it := range items {
 		for _, v := range it.Verdicts {
 			if v.Action == "deny" {
@@ -158,9 +158,7 @@ func Summarize(res *Result, items []Item, findings []report.Finding) Summary {
 			}
 		}
 	}
-	for sev, n := range report.CountBySeverity(findings) {
-		s.Findings[string(sev)] = n
-	}
+	s.Findings = report.SeverityTally(findings)
 	return s
 }
 
@@ -170,10 +168,5 @@ func (s *Summary) Add(o Summary) {
 	s.Signatures += o.Signatures
 	s.Destinations += o.Destinations
 	s.Denied += o.Denied
-	if s.Findings == nil {
-		s.Findings = map[string]int{}
-	}
-	for k, v := range o.Findings {
-		s.Findings[k] += v
-	}
+	s.Findings = report.AddCounts(s.Findings, o.Findings)
 }

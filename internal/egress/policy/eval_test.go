@@ -169,6 +169,10 @@ func TestParseDest(t *testing.T) {
 		"[2001:db8::1]:22":         "tcp 2001:db8::1 22",
 		"10.0.0.1:5432":            "tcp 10.0.0.1 5432",
 		"Files.PythonHosted.org.":  "https files.pythonhosted.org 443",
+		"mssql://db.example":       "mssql db.example 1433",
+		"icmp://10.0.0.1":          "icmp 10.0.0.1 0",
+		"pypi.org/simple/":         "https pypi.org 443",
+		"2001:db8::1":              "https 2001:db8::1 443",
 	} {
 		tg, err := ParseDest(in)
 		if err != nil {
@@ -179,7 +183,7 @@ func TestParseDest(t *testing.T) {
 			t.Errorf("%s: %s, want %s", in, got, want)
 		}
 	}
-	for _, bad := range []string{"", "ftp://x", "x:0", "x:70000", "a b", "x:y", "[::1"} {
+	for _, bad := range []string{"", "ftp://x", "x:0", "x:70000", "a b", "x:y", "[::1", "[::1]x", "tcp://x", "udp://x", "[fe80::1%eth0]:443", "-x.example"} {
 		if _, err := ParseDest(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

@@ -401,11 +401,7 @@ func (r *reader) collection(g *Group, cm map[string]any, classic bool) {
 		}
 	}
 	c.Kind = Kind(kind)
-	if c.Kind == DNAT {
-		c.Action = "DNAT"
-	}
-	if c.Action == "" {
-		c.Action = "?"
+	if settleAction(c) {
 		r.warn("collection %q: no action; its rules may allow or deny", c.Name)
 	}
 	r.fi.Collections++
@@ -423,6 +419,20 @@ func normAction(s string) string {
 		return "DNAT"
 	}
 	return ""
+}
+
+// settleAction gives a collection its action as the evaluator reads it:
+// DNAT for a DNAT collection, "?" (may allow or deny) when it has none,
+// which it reports.
+func settleAction(c *Collection) (missing bool) {
+	if c.Kind == DNAT {
+		c.Action = "DNAT"
+	}
+	if c.Action == "" {
+		c.Action = "?"
+		return true
+	}
+	return false
 }
 
 func unreadableRule(name, why string) *Rule {

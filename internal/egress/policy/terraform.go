@@ -264,26 +264,25 @@ func (r *reader) tfGroup(x tfResource, refs map[string][]string) {
 			if i < len(uks) {
 				cu, _ = uks[i].(map[string]any)
 			}
-			g.Collections = append(g.Collections, r.tfCollection(cm, cu, k.kind))
+			g.Collections = append(g.Collections, r.tfCollection(cm, cu, k.kind, tfPolicyRule))
 		}
 	}
 	r.fi.Groups++
 	r.groups = append(r.groups, g)
 }
 
-func (r *reader) tfCollection(cm, cu map[string]any, kind Kind) *Collection {
+// tfCollection reads one rule collection of a Terraform resource: cm its
+// values, cu its after_unknown (what the plan leaves unknown), rule the
+// reader of one rule in the resource's schema. Rules beyond maxRules are
+// one unreadable rule, never silently dropped.
+func (r *reader) tfCollection(cm, cu map[string]any, kind Kind, rule func(m map[string]any, kind Kind) *Rule) *Collection {
 	c := &Collection{Name: str(cm, "name"), Kind: kind, Action: normAction(str(cm, "action"))}
 	if n, ok := number(cm, "priority"); ok {
 		c.Priority = n
 	} else {
 		c.PriorityUnknown = true
 	}
-	if kind == DNAT {
-		c.Action = "DNAT"
-	}
-	if c.Action == "" {
-		c.Action = "?"
-	}
+	settleAction(c)
 	rus := list(cu, "rule")
 	if unknownAt(cu, "rule") {
 		ru := unreadableRule("(rules unknown)", "the plan leaves the rules unknown")
@@ -295,56 +294,86 @@ func (r *reader) tfCollection(cm, cu map[string]any, kind Kind) *Collection {
 		if !ok {
 			continue
 		}
-		var u map[string]any
-		if i < len(rus) {
-			u, _ = rus[i].(map[string]any)
-		}
 		if r.rules >= maxRules {
 			c.Rules = append(c.Rules, unreadableRule("(rules beyond the limit)", "not read"))
 			break
 		}
 		r.rules++
-		ru := &Rule{Name: str(m, "name"), Kind: kind,
-			Sources: strList(m, "source_addresses"), SourceIPGroups: strList(m, "source_ip_groups")}
-		switch kind {
-		case Application:
-			for _, p := range list(m, "protocols") {
-				if pm, ok := p.(map[string]any); ok {
-					port, _ := number(pm, "port")
-					ru.Protocols = append(ru.Protocols, AppProtocol{Type: normAppProto(str(pm, "type")), Port: port})
+		ru := rule(m, kind)
+		if i < len(rus) {
+			u, _ := rus[i].(map[string]any)
+			for k, val := range u {
+				if unknownTree(val) {
+					ru.Unknown = append(ru.Unknown, k)
 				}
 			}
-			ru.Destinations = strList(m, "destination_addresses")
-			ru.TargetFQDNs = strList(m, "destination_fqdns")
-			ru.FQDNTags = strList(m, "destination_fqdn_tags")
-			ru.TargetURLs = strList(m, "destination_urls")
-			ru.WebCategories = strList(m, "web_categories")
-			ru.TerminateTLS, _ = boolean(m, "terminate_tls")
-		case Network:
-			ru.IPProtocols = strList(m, "protocols")
-			ru.Destinations = strList(m, "destination_addresses")
-			ru.DestIPGroups = strList(m, "destination_ip_groups")
-			ru.DestFQDNs = strList(m, "destination_fqdns")
-			ru.Ports = strList(m, "destination_ports")
-		case DNAT:
-			ru.IPProtocols = strList(m, "protocols")
-			ru.Destinations = strList(m, "destination_address")
-			ru.Ports = strList(m, "destination_ports")
-			ru.TranslatedAddress = str(m, "translated_address")
-			ru.TranslatedFQDN = str(m, "translated_fqdn")
-			ru.TranslatedPort = str(m, "translated_port")
+			sort.Strings(ru.Unknown)
 		}
-		for k, val := range u {
-			if unknownTree(val) {
-				ru.Unknown = append(ru.Unknown, k)
-			}
-		}
-		sort.Strings(ru.Unknown)
 		c.Rules = append(c.Rules, ru)
 	}
 	r.fi.Collections++
 	r.fi.Rules += len(c.Rules)
 	return c
+}
+
+// tfPolicyRule reads a rule of azurerm_firewall_policy_rule_collection_group.
+func tfPolicyRule(m map[string]any, kind Kind) *Rule {
+	ru := &Rule{Name: str(m, "name"), Kind: kind,
+		Sources: strList(m, "source_addresses"), SourceIPGroups: strList(m, "source_ip_groups")}
+	switch kind {
+	case Application:
+		for _, p := range list(m, "protocols") {
+			if pm, ok := p.(map[string]any); ok {
+				port, _ := number(pm, "port")
+				ru.Protocols = append(ru.Protocols, AppProtocol{Type: normAppProto(str(pm, "type")), Port: port})
+			}
+		}
+		ru.Destinations = strList(m, "destination_addresses")
+		ru.TargetFQDNs = strList(m, "destination_fqdns")
+		ru.FQDNTags = strList(m, "destination_fqdn_tags")
+		ru.TargetURLs = strList(m, "destination_urls")
+		ru.WebCategories = strList(m, "web_categories")
+		ru.TerminateTLS, _ = boolean(m, "terminate_tls")
+	case Network:
+		ru.IPProtocols = strList(m, "protocols")
+		ru.Destinations = strList(m, "destination_addresses")
+		ru.DestIPGroups = strList(m, "destination_ip_groups")
+		ru.DestFQDNs = strList(m, "destination_fqdns")
+		ru.Ports = strList(m, "destination_ports")
+	case DNAT:
+		ru.IPProtocols = strList(m, "protocols")
+		ru.Destinations = strList(m, "destination_address")
+		ru.Ports = strList(m, "destination_ports")
+		ru.TranslatedAddress = str(m, "translated_address")
+		ru.TranslatedFQDN = str(m, "translated_fqdn")
+		ru.TranslatedPort = str(m, "translated_port")
+	}
+	return ru
+}
+
+// tfClassicRule reads a rule of azurerm_firewall_{application,network,nat}_rule_collection.
+func tfClassicRule(m map[string]any, kind Kind) *Rule {
+	ru := &Rule{Name: str(m, "name"), Kind: kind, Sources: strList(m, "source_addresses"), SourceIPGroups: strList(m, "source_ip_groups")}
+	switch kind {
+	case Application:
+		for _, p := range list(m, "protocol") {
+			if pm, ok := p.(map[string]any); ok {
+				port, _ := number(pm, "port")
+				ru.Protocols = append(ru.Protocols, AppProtocol{Type: normAppProto(str(pm, "type")), Port: port})
+			}
+		}
+		ru.TargetFQDNs = strList(m, "target_fqdns")
+		ru.FQDNTags = strList(m, "fqdn_tags")
+	default:
+		ru.IPProtocols = strList(m, "protocols")
+		ru.Destinations = strList(m, "destination_addresses")
+		ru.DestIPGroups = strList(m, "destination_ip_groups")
+		ru.DestFQDNs = strList(m, "destination_fqdns")
+		ru.Ports = strList(m, "destination_ports")
+		ru.TranslatedAddress = str(m, "translated_address")
+		ru.TranslatedPort = str(m, "translated_port")
+	}
+	return ru
 }
 
 // unknownTree reports whether an after_unknown value marks anything
@@ -391,64 +420,6 @@ func (r *reader) tfClassic(x tfResource) {
 	}
 	kind := map[string]Kind{"azurerm_firewall_application_rule_collection": Application,
 		"azurerm_firewall_network_rule_collection": Network, "azurerm_firewall_nat_rule_collection": DNAT}[x.typ]
-	c := &Collection{Name: str(v, "name"), Kind: kind, Action: normAction(str(v, "action"))}
-	if n, ok := number(v, "priority"); ok {
-		c.Priority = n
-	} else {
-		c.PriorityUnknown = true
-	}
-	if kind == DNAT {
-		c.Action = "DNAT"
-	}
-	if c.Action == "" {
-		c.Action = "?"
-	}
-	uks := list(x.unknown, "rule")
-	if unknownAt(x.unknown, "rule") {
-		ru := unreadableRule("(rules unknown)", "the plan leaves the rules unknown")
-		ru.Kind = kind
-		c.Rules = append(c.Rules, ru)
-	}
-	for i, rx := range list(v, "rule") {
-		m, ok := rx.(map[string]any)
-		if !ok || r.rules >= maxRules {
-			continue
-		}
-		r.rules++
-		ru := &Rule{Name: str(m, "name"), Kind: kind, Sources: strList(m, "source_addresses"), SourceIPGroups: strList(m, "source_ip_groups")}
-		switch kind {
-		case Application:
-			for _, p := range list(m, "protocol") {
-				if pm, ok := p.(map[string]any); ok {
-					port, _ := number(pm, "port")
-					ru.Protocols = append(ru.Protocols, AppProtocol{Type: normAppProto(str(pm, "type")), Port: port})
-				}
-			}
-			ru.TargetFQDNs = strList(m, "target_fqdns")
-			ru.FQDNTags = strList(m, "fqdn_tags")
-		default:
-			ru.IPProtocols = strList(m, "protocols")
-			ru.Destinations = strList(m, "destination_addresses")
-			ru.DestIPGroups = strList(m, "destination_ip_groups")
-			ru.DestFQDNs = strList(m, "destination_fqdns")
-			ru.Ports = strList(m, "destination_ports")
-			ru.TranslatedAddress = str(m, "translated_address")
-			ru.TranslatedPort = str(m, "translated_port")
-		}
-		if i < len(uks) {
-			if u, ok := uks[i].(map[string]any); ok {
-				for k, val := range u {
-					if unknownTree(val) {
-						ru.Unknown = append(ru.Unknown, k)
-					}
-				}
-				sort.Strings(ru.Unknown)
-			}
-		}
-		c.Rules = append(c.Rules, ru)
-	}
 	g := pol.Groups[0]
-	g.Collections = append(g.Collections, c)
-	r.fi.Collections++
-	r.fi.Rules += len(c.Rules)
+	g.Collections = append(g.Collections, r.tfCollection(v, x.unknown, kind, tfClassicRule))
 }

@@ -71,82 +71,25 @@ type Target struct {
 	Fill string
 }
 
-// ParseDest reads a destination as a user writes it: "pypi.org:443",
-// "pypi.org" (HTTPS 443), "https://pypi.org", "http://x:8080",
-// "tcp://10.1.2.3:5432", "udp://ntp.ubuntu.com:123", "mssql://db:1433",
-// "[2001:db8::1]:443".
-func ParseDest(s string) (Target, error) {
-	t := Target{Protocol: "https", Port: 443, From: []string{"--dest"}}
-	rest := strings.TrimSpace(s)
-	scheme, after, hasScheme := strings.Cut(rest, "://")
-	if hasScheme {
-		t.Protocol = strings.ToLower(scheme)
-		switch t.Protocol {
-		case "https", "mssql", "tcp", "udp":
-		case "http":
-			t.Port = 80
-		case "icmp":
-			t.Port = 0
-		default:
-			return t, fmt.Errorf("%q: protocol %q is not https, http, mssql, tcp, udp or icmp", s, scheme)
-		}
-		if t.Protocol == "mssql" {
-			t.Port = 1433
-		}
-		rest = after
-	}
-	rest, _, _ = strings.Cut(rest, "/")
-	host, port := rest, ""
-	if strings.HasPrefix(rest, "[") {
-		i := strings.Index(rest, "]")
-		if i < 0 {
-			return t, fmt.Errorf("%q: unclosed [", s)
-		}
-		host, port = rest[1:i], strings.TrimPrefix(rest[i+1:], ":")
-	} else if strings.Count(rest, ":") == 1 {
-		host, port, _ = strings.Cut(rest, ":")
-	}
-	if port != "" {
-		n, err := strconv.Atoi(port)
-		if err != nil || n < 1 || n > 65535 {
-			return t, fmt.Errorf("%q: port %q is not 1-65535", s, port)
-		}
-		t.Port = n
-		if !hasScheme {
-			switch n {
-			case 443:
-			case 80:
-				t.Protocol = "http"
-			case 1433:
-				t.Protocol = "mssql"
-			default:
-				t.Protocol = "tcp"
-			}
-		}
-	}
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	if _, err := netip.ParseAddr(host); err != nil && !validHost(host) {
-		return t, fmt.Errorf("%q: %q is neither a host name nor an IP address", s, host)
-	}
-	t.Host = host
-	return t, nil
+// destSyntax is what --dest of egress whatif takes: the protocols Azure
+// Firewall rules match (application rules for HTTP, HTTPS and MSSQL;
+// network rules for TCP, UDP and ICMP).
+var destSyntax = egress.DestSyntax{
+	Schemes: []egress.Scheme{{Name: "https", Port: 443}, {Name: "http", Port: 80}, {Name: "mssql", Port: 1433},
+		{Name: "tcp", NeedsPort: true}, {Name: "udp", NeedsPort: true}, {Name: "icmp"}},
+	ByPort: map[int]string{443: "https", 80: "http", 1433: "mssql"},
 }
 
-func validHost(h string) bool {
-	if h == "" || len(h) > 253 {
-		return false
+// ParseDest reads a destination as a user writes it (egress.DestSyntax):
+// "pypi.org:443", "pypi.org" (HTTPS 443), "https://pypi.org",
+// "http://x:8080", "tcp://10.1.2.3:5432", "udp://ntp.ubuntu.com:123",
+// "mssql://db" (1433), "db:1433" (MSSQL), "[2001:db8::1]:443".
+func ParseDest(s string) (Target, error) {
+	d, err := destSyntax.ParseDest(s)
+	if err != nil {
+		return Target{}, err
 	}
-	for _, l := range strings.Split(h, ".") {
-		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return false
-		}
-		for _, c := range l {
-			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-				return false
-			}
-		}
-	}
-	return true
+	return Target{Host: d.Host, Port: d.Port, Protocol: d.Protocol, From: []string{"--dest"}}, nil
 }
 
 // ProfileTargets turns a profile's destinations into targets; a wildcard

@@ -5,93 +5,40 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/kensa-project/kensa/internal/egress"
 	"golang.org/x/net/http/httpproxy"
 )
 
-// ParseDest reads one --dest value: "host" (HTTPS on 443), "host:port"
-// (443 → https, 80 → http, any other port → a TCP connect only),
-// "https://host[:port]", "http://host[:port]", "tls://host:port" (TCP and
-// TLS, no HTTP) or "tcp://host:port". An IPv6 address is written in
-// brackets. A path after the host is ignored.
-func ParseDest(s string) (Target, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return Target{}, fmt.Errorf("empty destination")
-	}
-	proto := ""
-	if scheme, rest, ok := strings.Cut(s, "://"); ok {
-		proto = strings.ToLower(scheme)
-		switch proto {
-		case "https", "http", "tls", "tcp":
-		default:
-			return Target{}, fmt.Errorf("%q: scheme %q is not https, http, tls or tcp", s, scheme)
-		}
-		s = rest
-		if i := strings.IndexAny(s, "/?#"); i >= 0 {
-			s = s[:i]
-		}
-	}
-	host, portStr := s, ""
-	if h, p, err := net.SplitHostPort(s); err == nil {
-		host, portStr = h, p
-	} else if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
-		host = s[1 : len(s)-1]
-	}
-	port := 0
-	if portStr != "" {
-		n, err := strconv.Atoi(portStr)
-		if err != nil || n < 1 || n > 65535 {
-			return Target{}, fmt.Errorf("%q: port %q is not a number from 1 to 65535", s, portStr)
-		}
-		port = n
-	}
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	if !validHost(host) {
-		return Target{}, fmt.Errorf("%q: %q is not a host name or IP address", s, host)
-	}
-	switch {
-	case proto == "" && port == 0:
-		proto, port = "https", 443
-	case proto == "" && port == 443:
-		proto = "https"
-	case proto == "" && port == 80:
-		proto = "http"
-	case proto == "":
-		proto = "tcp"
-	case port == 0 && proto == "http":
-		port = 80
-	case port == 0 && (proto == "https" || proto == "tls"):
-		port = 443
-	case port == 0:
-		return Target{}, fmt.Errorf("%q: tcp:// needs a port", s)
-	}
-	return Target{Host: host, Port: port, Protocol: proto, Origin: "--dest"}, nil
+// destSyntax is what --dest of egress check takes: what it can probe.
+var destSyntax = egress.DestSyntax{
+	Schemes: []egress.Scheme{{Name: "https", Port: 443}, {Name: "http", Port: 80}, {Name: "tls", Port: 443}, {Name: "tcp", NeedsPort: true}},
+	ByPort:  map[int]string{443: "https", 80: "http"},
 }
 
-func validHost(h string) bool {
-	if h == "" || len(h) > 253 {
-		return false
+// ParseDest reads one --dest value (egress.DestSyntax): "host" (HTTPS on
+// 443), "host:port" (443 → https, 80 → http, any other port → a TCP
+// connect only), "https://host[:port]", "http://host[:port]",
+// "tls://host:port" (TCP and TLS, no HTTP) or "tcp://host:port". An IPv6
+// address is written in brackets. A path after the host is ignored.
+func ParseDest(s string) (Target, error) {
+	d, err := destSyntax.ParseDest(s)
+	if err != nil {
+		return Target{}, err
 	}
-	if net.ParseIP(h) != nil {
+	return Target{Host: d.Host, Port: d.Port, Protocol: d.Protocol, Origin: "--dest"}, nil
+}
+
+// validHost: an IP address or a DNS name.
+func validHost(h string) bool {
+	if _, err := netip.ParseAddr(h); err == nil {
 		return true
 	}
-	for _, l := range strings.Split(h, ".") {
-		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return false
-		}
-		for _, c := range l {
-			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-				return false
-			}
-		}
-	}
-	return true
+	return egress.ValidHostName(h)
 }
 
 // JoinCatalog fills in the service of every target the catalog knows and

@@ -16,6 +16,7 @@ const (
 	IDProviderNoncompliant = "fips-provider-noncompliant"
 	IDModuleCnfMismatch    = "fipsmodule-cnf-mismatch"
 	IDLibraryFIPSOff       = "crypto-library-fips-off"
+	IDLibraryNoncompliant  = "crypto-library-noncompliant"
 	IDLegacyMarker         = "legacy-fips-marker"
 
 	IDProcProviderNotLoaded = "process-fips-provider-not-loaded"
@@ -75,6 +76,9 @@ var Checks = []report.Check{
 	{ID: IDLibraryFIPSOff, Severity: report.Warning, Title: "a crypto library's FIPS switch disagrees with the kernel",
 		Citation: citeFIPS140,
 		Help:     "GnuTLS, NSS or libgcrypt has its own FIPS switch (/etc/gcrypt/fips_enabled, NSS pkcs11.txt, the kernel flag). It is off, or on while the kernel is not, so programs using that library are not in their approved mode."},
+	{ID: IDLibraryNoncompliant, Severity: report.Error, Title: "a crypto library in FIPS mode is not a validated build",
+		Citation: "kensa modules.json (the fips scan module table)",
+		Help:     "GnuTLS, NSS or libgcrypt runs in FIPS mode on this host (its integrity file is present and the kernel is in FIPS mode), but the module table fips scan uses has no valid CMVP certificate for this build, so fips scan calls it noncompliant too. An integrity file lets a build run its FIPS self-test; it does not make the build validated (Debian ships them with builds that are not). Install the vendor's validated build, or move the programs that use it to a validated module."},
 	{ID: IDLegacyMarker, Severity: report.Info, Title: "legacy FIPS marker present or absent",
 		Citation: "ComplianceAsCode #12405: /etc/system-fips is no longer supported (deprecated in RHEL 9.0, gone in RHEL 10)",
 		Help:     "/etc/system-fips, the dracut fips module and fips-mode-setup decided FIPS mode on RHEL 7/8 only. kensa reports them for context; on newer releases they decide nothing."},

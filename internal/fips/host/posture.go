@@ -682,7 +682,10 @@ func (p *posture) openssl() {
 			}
 		}
 		value = fmt.Sprintf("%s (%s; module table status %s)", strings.TrimSpace(name+" "+ver), provPath, cmpOr(mstat, fips.StatusUnknown))
-		if r.Verdict == fips.Noncompliant || mstat == fips.StatusNotValidated || (mstat == fips.StatusHistorical && !p.opts.Accept.Historical) {
+		switch {
+		case r.Verdict == fips.Unknown || r.Verdict == fips.Unreadable:
+			status = StatusUnknown // fips scan could not settle it either
+		case r.Verdict == fips.Noncompliant || mstat == fips.StatusNotValidated || (mstat == fips.StatusHistorical && !p.opts.Accept.Historical):
 			status = StatusFail
 			p.finding(IDProviderNoncompliant, "", provPath, fmt.Sprintf("%s: %s", provPath, cmpOr(firstReason(r.Reasons), name+" is not a validated build")), "install the vendor's validated FIPS provider package")
 		}
@@ -760,13 +763,7 @@ func (p *posture) gnutls() {
 		p.add(CheckGnuTLS, StatusAbsent, "GnuTLS is not installed")
 		return
 	}
-	ev := []Evidence{{Path: lib, Value: "present"}}
-	hmacFile := path.Join(path.Dir(lib), ".libgnutls.so.30.hmac")
-	hasHMAC := existsFS(p.root, hmacFile)
-	if hasHMAC {
-		ev = append(ev, Evidence{Path: hmacFile, Value: "present (FIPS integrity file)"})
-	}
-	p.libraryFollowsKernel(CheckGnuTLS, "GnuTLS", hasHMAC, ev)
+	p.cryptoLibrary(CheckGnuTLS, "GnuTLS", fips.BackendGnuTLS, lib, path.Join(path.Dir(lib), ".libgnutls.so.30.hmac"), false)
 }
 
 func (p *posture) nss() {
@@ -775,30 +772,7 @@ func (p *posture) nss() {
 		p.add(CheckNSS, StatusAbsent, "NSS softoken is not installed")
 		return
 	}
-	ev := []Evidence{{Path: lib, Value: "present"}}
-	chk := path.Join(path.Dir(lib), "libsoftokn3.chk")
-	hasChk := existsFS(p.root, chk)
-	if hasChk {
-		ev = append(ev, Evidence{Path: chk, Value: "present (FIPS integrity file)"})
-	}
-	p.libraryFollowsKernel(CheckNSS, "NSS", hasChk, ev)
-}
-
-// libraryFollowsKernel records a library whose FIPS mode follows the
-// kernel flag on FIPS builds (GnuTLS, NSS): integrity file present means
-// a FIPS build.
-func (p *posture) libraryFollowsKernel(check, name string, fipsBuild bool, ev []Evidence) {
-	switch {
-	case fipsBuild && p.fipsHost():
-		p.add(check, StatusPass, name+" is a FIPS build (integrity file present) and follows the kernel flag: FIPS mode on", ev...)
-	case fipsBuild:
-		p.add(check, StatusInfo, name+" is a FIPS build; it would enter FIPS mode on a FIPS kernel", ev...)
-	case p.fipsHost():
-		p.add(check, StatusWarn, name+" is installed without a FIPS integrity file: it is not a validated build, whatever the kernel", ev...)
-		p.finding(IDLibraryFIPSOff, "", ev[0].Path, name+" on this FIPS host has no FIPS integrity file beside it: programs using it do not run a validated module", "install the distribution's FIPS build of "+name+" or move the programs to a validated module")
-	default:
-		p.add(check, StatusInfo, name+" is installed (no FIPS integrity file)", ev...)
-	}
+	p.cryptoLibrary(CheckNSS, "NSS", fips.BackendNSS, lib, path.Join(path.Dir(lib), "libsoftokn3.chk"), false)
 }
 
 func (p *posture) libgcrypt() {
@@ -813,16 +787,72 @@ func (p *posture) libgcrypt() {
 		p.add(CheckLibgcrypt, StatusAbsent, "libgcrypt is not installed")
 		return
 	}
-	ev := []Evidence{{Path: lib, Value: "present"}, swEv}
-	switch {
-	case forced && !p.fipsHost():
-		p.add(CheckLibgcrypt, StatusWarn, "/etc/gcrypt/fips_enabled forces libgcrypt into FIPS mode while the kernel is not in FIPS mode", ev...)
+	if forced && !p.fipsHost() {
+		p.add(CheckLibgcrypt, StatusWarn, "/etc/gcrypt/fips_enabled forces libgcrypt into FIPS mode while the kernel is not in FIPS mode", Evidence{Path: lib, Value: "present"}, swEv)
 		p.finding(IDLibraryFIPSOff, "", "/etc/gcrypt/fips_enabled", "/etc/gcrypt/fips_enabled forces libgcrypt into FIPS mode but the kernel is not: the host is inconsistent", "remove /etc/gcrypt/fips_enabled or run the host in FIPS mode")
-	case p.fipsHost() || forced:
-		p.add(CheckLibgcrypt, StatusPass, "libgcrypt enters FIPS mode (kernel flag or /etc/gcrypt/fips_enabled)", ev...)
-	default:
-		p.add(CheckLibgcrypt, StatusInfo, "libgcrypt runs in standard mode (kernel flag 0, no /etc/gcrypt/fips_enabled)", ev...)
+		return
 	}
+	p.cryptoLibrary(CheckLibgcrypt, "libgcrypt", fips.BackendLibgcrypt, lib, path.Join(path.Dir(lib), ".libgcrypt.so.20.hmac"), forced, swEv)
+}
+
+// cryptoLibrary records GnuTLS, NSS or libgcrypt, whose FIPS mode follows
+// the kernel flag (or a switch of its own: forced) on a FIPS build. It says
+// two things apart, as fips scan does: the mode the library would run in
+// here (a FIPS build carries its integrity file, the kernel flag turns it
+// on), and whether the build is a validated module, which only the module
+// table says: Debian ships the integrity files with builds that are not
+// validated, so an integrity file is never taken for a validation.
+func (p *posture) cryptoLibrary(check, name, backend, lib, integrity string, forced bool, extra ...Evidence) {
+	ev := []Evidence{{Path: lib, Value: "present"}}
+	r, facts := p.classify(lib)
+	fipsBuild := existsFS(p.root, integrity)
+	switch {
+	case fipsBuild:
+		ev = append(ev, Evidence{Path: integrity, Value: "present (FIPS integrity file)"})
+	case backend == fips.BackendLibgcrypt && facts != nil && facts.HMACSection:
+		fipsBuild = true // libgcrypt 1.10+ (RHEL 9) keeps the HMAC in .rodata1
+		ev[0].Value = "present; its HMAC is in its .rodata1 section"
+	}
+	ev = append(ev, extra...)
+	judged, validated, why := tableJudgement(r, backend)
+	table := "not classified (" + cmpOr(firstReason(r.Reasons), "the file could not be read") + "): whether it is validated is not settled"
+	switch {
+	case judged && validated:
+		m := moduleOf(r, backend)
+		table = fmt.Sprintf("module table: %s %s, certificate %s (%s)", m.Name, m.Version, cmpOr(m.Certificate, "-"), m.Status)
+	case judged:
+		table = "not a validated module (module table: " + cmpOr(moduleOf(r, backend).Status, fips.StatusUnknown) + ")"
+	}
+	on := p.fipsHost() || forced
+	switch {
+	case !fipsBuild && p.fipsHost():
+		p.add(check, StatusWarn, name+" has no FIPS integrity file: it cannot run in FIPS mode, whatever the kernel; "+table, ev...)
+		p.finding(IDLibraryFIPSOff, "", lib, name+" on this FIPS host has no FIPS integrity file beside it: programs using it do not run a validated module in FIPS mode", "install the distribution's validated FIPS build of "+name+" or move the programs to a validated module")
+	case !fipsBuild:
+		p.add(check, StatusInfo, name+" has no FIPS integrity file (it cannot run in FIPS mode); "+table, ev...)
+	case !on:
+		p.add(check, StatusInfo, name+" has its FIPS integrity file and would run in FIPS mode on a FIPS kernel; "+table, ev...)
+	case judged && !validated:
+		p.add(check, StatusFail, name+" runs in FIPS mode here (integrity file present, FIPS kernel), but is "+table, ev...)
+		p.finding(IDLibraryNoncompliant, "", lib, lib+": "+cmpOr(why, name+" is not a validated build"), "install the vendor's validated build of "+name+" or move the programs that use it to a validated module")
+	case judged:
+		p.add(check, StatusPass, name+" runs in FIPS mode (integrity file present, FIPS kernel); "+table, ev...)
+	default:
+		p.add(check, StatusUnknown, name+" runs in FIPS mode (integrity file present, FIPS kernel); "+table, ev...)
+	}
+}
+
+// tableJudgement reads what fips scan's module table says of a crypto
+// library of backend, from the library's classification r: judged is
+// false when r has no module of that backend (the file could not be read
+// or is not that library); validated when the classifier's verdict is
+// compliant or conditional (a validated module, whose FIPS mode is a
+// property of the host); why is the classifier's first reason.
+func tableJudgement(r fips.Result, backend string) (judged, validated bool, why string) {
+	if moduleOf(r, backend) == nil {
+		return false, false, firstReason(r.Reasons)
+	}
+	return true, r.Verdict == fips.Compliant || r.Verdict == fips.Conditional, firstReason(r.Reasons)
 }
 
 func (p *posture) legacy() {

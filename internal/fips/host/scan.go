@@ -744,23 +744,13 @@ func (s *Summary) Add(o Summary) {
 	s.Skipped += o.Skipped
 	s.Unreadable += o.Unreadable
 	s.KernelThreads += o.KernelThreads
-	addMap := func(dst *map[string]int, src map[string]int) {
-		if *dst == nil {
-			*dst = map[string]int{}
-		}
-		for k, v := range src {
-			(*dst)[k] += v
-		}
-	}
-	addMap(&s.Posture, o.Posture)
-	addMap(&s.Verdicts, o.Verdicts)
-	addMap(&s.Backends, o.Backends)
+	s.Posture = report.AddCounts(s.Posture, o.Posture)
+	s.Verdicts = report.AddCounts(s.Verdicts, o.Verdicts)
+	s.Backends = report.AddCounts(s.Backends, o.Backends)
 	if s.Containers == nil {
 		s.Containers = map[string]map[string]int{}
 	}
 	for c, m := range o.Containers {
-		d := s.Containers[c]
-		addMap(&d, m)
-		s.Containers[c] = d
+		s.Containers[c] = report.AddCounts(s.Containers[c], m)
 	}
 }

@@ -26,6 +26,8 @@
 // a contract, add fields but never rename them.
 package host
 
+import "github.com/kensa-project/kensa/internal/fips"
+
 // Kinds of [Result].
 const (
 	KindPosture = "host-posture"
@@ -185,18 +187,7 @@ type Result struct {
 }
 
 // Module is a crypto module in use, as the fips classifier names it.
-type Module struct {
-	Backend     string `json:"backend"`
-	Name        string `json:"name"`
-	Version     string `json:"version,omitempty"`
-	Standard    string `json:"standard,omitempty"`
-	Certificate string `json:"certificate,omitempty"`
-	// Status: active, historical, in-process, not-validated or unknown,
-	// as of the evaluation time.
-	Status string `json:"status"`
-	AsOf   string `json:"as_of,omitempty"`
-	Path   string `json:"path,omitempty"`
-}
+type Module = fips.Module
 
 // Summary is the "summary" of a fips host report. Merged node reports
 // add up with [Summary.Add].

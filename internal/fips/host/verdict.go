@@ -117,7 +117,7 @@ func evaluate(in procInput, opts fips.Options) (Verdict, []string, []string, []M
 	crypto := slices.Clone(in.bin.Crypto)
 	var modules []Module
 	for _, m := range in.bin.Modules {
-		modules = append(modules, Module(m))
+		modules = append(modules, m)
 	}
 	has := func(role string) bool {
 		return slices.ContainsFunc(in.mapped, func(m Mapped) bool { return m.Role == role })
@@ -264,7 +264,12 @@ func evaluate(in procInput, opts fips.Options) (Verdict, []string, []string, []M
 			continue
 		}
 		addCrypto(lib.backend)
+		// Two facts, as in the host posture: the mode (a FIPS build
+		// carries its integrity file; the kernel flag or the library's
+		// own switch turns it on) and the validation, which only the
+		// module table fips scan uses says.
 		fipsBuild := false
+		var table fips.Result
 		if m != nil {
 			fipsBuild = in.rt.exists(path.Join(path.Dir(m.Path), lib.integrity))
 			if lib.role == "libgcrypt" && !fipsBuild {
@@ -273,7 +278,9 @@ func evaluate(in procInput, opts fips.Options) (Verdict, []string, []string, []M
 					fipsBuild = true
 				}
 			}
+			table = in.rt.classify(m.Path)
 		}
+		judged, validated, why := tableJudgement(table, lib.backend)
 		on := kernelOn || in.env[lib.force] == "1"
 		if lib.role == "libgcrypt" && in.rt.exists("/etc/gcrypt/fips_enabled") {
 			on = true
@@ -282,11 +289,16 @@ func evaluate(in procInput, opts fips.Options) (Verdict, []string, []string, []M
 		case !fipsBuild:
 			add(Noncompliant, lib.name+" is loaded and is not a FIPS build (no "+lib.integrity+" beside it)",
 				finding(IDProcBinary, "", lib.name+" is loaded and is not a FIPS build of a validated module", "use the distribution's FIPS build of "+lib.name+" or a validated module"))
+		case judged && !validated:
+			add(Noncompliant, lib.name+" is loaded and is not a validated module: "+why,
+				finding(IDProcBinary, "", lib.name+" is loaded and is not a validated module ("+why+")", "use the vendor's validated build of "+lib.name+" or a validated module"))
 		case !on:
-			add(Noncompliant, lib.name+" is a FIPS build but not in FIPS mode (kernel flag "+in.kernel+", no "+lib.force+"=1)",
+			add(Noncompliant, lib.name+" has its FIPS integrity file but is not in FIPS mode (kernel flag "+in.kernel+", no "+lib.force+"=1)",
 				finding(IDProcBinary, "", lib.name+" is loaded outside FIPS mode", "run the host in FIPS mode"))
+		case !judged:
+			add(Undetermined, lib.name+" has its FIPS integrity file and is in FIPS mode, but kensa could not classify the library loaded, so whether it is a validated module is not settled", nil)
 		default:
-			add(Compliant, lib.name+" is a FIPS build in FIPS mode", nil)
+			add(Compliant, lib.name+" is a validated module in FIPS mode ("+why+")", nil)
 		}
 	}
 	// Backends the executable carries that nothing above judged (embedded
@@ -392,7 +404,7 @@ func (in procInput) judgeOpenSSL(opts fips.Options, modules *[]Module) []judgeme
 		status := fips.StatusUnknown
 		for _, m := range r.Modules {
 			status = m.Status
-			mm := Module(m)
+			mm := m
 			mm.Path = prov.Path
 			*modules = append(*modules, mm)
 			break
@@ -401,7 +413,10 @@ func (in procInput) judgeOpenSSL(opts fips.Options, modules *[]Module) []judgeme
 			*modules = append(*modules, Module{Backend: fips.BackendOpenSSL, Name: name, Version: ver, Status: status, Path: prov.Path})
 		}
 		switch {
-		case strings.Contains(name, "non-compliant") || status == fips.StatusNotValidated || (status == fips.StatusHistorical && !opts.Accept.Historical):
+		// The module table's verdict, as fips scan gives it for the
+		// provider file (an in-process module without --accept is not
+		// validated either).
+		case strings.Contains(name, "non-compliant") || r.Verdict == fips.Noncompliant || status == fips.StatusNotValidated || (status == fips.StatusHistorical && !opts.Accept.Historical):
 			return []judgement{{Noncompliant, fmt.Sprintf("the FIPS provider loaded (%s, %s) is not a validated build (%s)", prov.Module, prov.Path, status),
 				finding(IDProcBinary, "", "the OpenSSL FIPS provider loaded is not a validated build: "+prov.Module, "install the vendor's validated FIPS provider")}}
 		case prov.Deleted:
