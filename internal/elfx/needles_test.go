@@ -3,8 +3,10 @@ package elfx
 import (
 	"bytes"
 	"debug/elf"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -163,4 +165,47 @@ func BenchmarkScanStrings(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestSymbolWindows checks that a symbol name table read a window at a
+// time gives the same symbols as one read whole, on the test binary's
+// the C library's dynamic symbols (thousands), with windows and overlaps
+// small enough that names straddle them and some outrun the overlap.
+func TestSymbolWindows(t *testing.T) {
+	var fl *os.File
+	for _, p := range []string{"/usr/lib/x86_64-linux-gnu/libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib64/libc.so.6", "/usr/lib/aarch64-linux-gnu/libc.so.6"} {
+		if f, err := os.Open(p); err == nil {
+			fl = f
+			break
+		}
+	}
+	if fl == nil {
+		t.Skip("no libc.so.6 found")
+	}
+	defer fl.Close()
+	st, _ := fl.Stat()
+	f, err := Open(fl, st.Size())
+	if err != nil {
+		t.Skipf("libc.so.6 is not ELF: %v", err)
+	}
+	collect := func() []string {
+		var out []string
+		f.Symbols(true, func(name []byte, dyn bool) bool {
+			out = append(out, fmt.Sprint(dyn, " ", string(name)))
+			return true
+		})
+		slices.Sort(out)
+		return out
+	}
+	whole := collect()
+	if len(whole) < 1000 {
+		t.Skipf("only %d symbols in libc.so.6", len(whole))
+	}
+	defer func(w, o int) { symWindow, symOverlap = w, o }(symWindow, symOverlap)
+	for _, w := range []struct{ window, overlap int }{{4096, 64}, {1000, 7}, {64 << 10, 4 << 10}} {
+		symWindow, symOverlap = w.window, w.overlap
+		if diff := cmp.Diff(whole, collect()); diff != "" {
+			t.Errorf("window %d, overlap %d (-whole +windowed):\n%s", w.window, w.overlap, diff)
+		}
+	}
 }
