@@ -416,6 +416,7 @@ func (c *Classifier) staticHits(f *Facts, ownFamily, via string) []hit {
 		})
 	}
 	hits = append(hits, c.rustHits(f, via)...)
+	hits = append(hits, embeddedHits(f, ownFamily, via)...)
 	if f.WolfSSL && ownFamily != BackendWolfSSL {
 		hits = append(hits, embeddedHit(BackendWolfSSL, "wolfSSL", via))
 	}
