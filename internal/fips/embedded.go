@@ -47,6 +47,9 @@ type EmbeddedFacts struct {
 	BusyBoxVersion     string
 	BusyBoxTLSMarkers  int
 	BusyBoxNoCertCheck bool
+	// LibraryVersion is a libgcrypt or NSS library's own version
+	// ("1.10.1", "3.87.1"; distro.go).
+	LibraryVersion string
 }
 
 var (

@@ -522,6 +522,7 @@ func scanC(ef *elfx.File, f *Facts) error {
 	}
 	f.decideBoring()
 	f.Embedded.scanEmbedded(ef)
+	f.Embedded.scanLibraryVersion(ef, f.Dynamic.SOName)
 	finishRust(ef, f, rf)
 	if f.ProviderInit && strings.Contains(f.ProviderName, "FIPS") {
 		providerIdentity(ef, f)
