@@ -195,13 +195,22 @@ func splitNames(r *io.SectionReader, fn func([]byte) bool) error {
 // kin; without section headers, the read-only loaded segments) and calls
 // fn with the index of each needle found and the bytes around it (up to
 // 256 bytes after its start, within the same chunk). limit caps how many
-// bytes are scanned. fn returning false stops the scan.
+// bytes are scanned. fn returning false stops the scan. Within a chunk
+// of the data, fn sees the matches of needle 0 first, then those of
+// needle 1, and so on, each needle's in file order (one pass finds them
+// all: see needles.go).
 func (f *File) ScanStrings(needles [][]byte, limit int64, fn func(i int, at []byte) bool) error {
 	regions := f.readOnlyRegions()
+	if len(regions) == 0 {
+		return nil
+	}
+	groups := planAnchors(needles)
 	const overlap = 256
 	bp := getBuf()
 	defer putBuf(bp)
 	buf := (*bp)[:chunkSize+overlap]
+	next := make([]int, len(needles))
+	var hits []needleHit
 	var scanned int64
 	for _, r := range regions {
 		for off := int64(0); off < r.Size() && scanned < limit; off += chunkSize {
@@ -214,17 +223,11 @@ func (f *File) ScanStrings(needles [][]byte, limit int64, fn func(i int, at []by
 			}
 			scanned += int64(min(n, chunkSize))
 			b := buf[:n]
-			for i, nd := range needles {
-				for from := 0; from < min(n, chunkSize); {
-					j := bytes.Index(b[from:], nd)
-					if j < 0 || from+j >= chunkSize {
-						break
-					}
-					at := b[from+j:]
-					if !fn(i, at[:min(len(at), overlap)]) {
-						return nil
-					}
-					from += j + len(nd)
+			hits = findNeedles(b, min(n, chunkSize), needles, groups, next, hits[:0])
+			for _, h := range hits {
+				at := b[h.pos:]
+				if !fn(h.needle, at[:min(len(at), overlap)]) {
+					return nil
 				}
 			}
 		}
