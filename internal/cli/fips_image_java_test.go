@@ -105,3 +105,37 @@ func TestFipsScanImageJava(t *testing.T) {
 		})
 	}
 }
+
+// TestFipsScanImageDistribution: the image's os-release decides which
+// distribution's rows place its GnuTLS: Debian's real libgnutls with an
+// integrity file beside it is noncompliant in an image that says Debian
+// (with the reason that Debian's builds are not validated) and, in one
+// that says RHEL 9, is matched against RHEL 9's rows (which cover GnuTLS
+// 3.7.6, not Debian's version).
+func TestFipsScanImageDistribution(t *testing.T) {
+	const lib = "/usr/lib/x86_64-linux-gnu/libgnutls.so.30"
+	testenv.NeedFile(t, lib, "libgnutls30")
+	host := "linux/" + runtime.GOARCH
+	reg := imagetest.Registry(t)
+	for _, tt := range []struct{ name, osRelease, reason string }{
+		{"debian", "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n", "Debian GNU/Linux 12 (bookworm) builds these libraries without a FIPS 140 validation"},
+		{"rhel", "NAME=\"Red Hat Enterprise Linux\"\nID=\"rhel\"\nVERSION_ID=\"9.2\"\nPRETTY_NAME=\"Red Hat Enterprise Linux 9.2 (Plow)\"\n", "on Red Hat Enterprise Linux 9.2 (Plow) has its FIPS integrity file (.libgnutls.so.30.hmac), but kensa's module table places no Red Hat Enterprise Linux 9.2 (Plow) build of this version under a certificate (rows cover 3.7.6)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			img := imagetest.Image(t, host, nil, imagetest.Layer(t,
+				imagetest.File("usr/lib/os-release", []byte(tt.osRelease)),
+				imagetest.Symlink("etc/os-release", "../usr/lib/os-release"),
+				imagetest.HostFile("usr/lib64/libgnutls.so.30", lib),
+				imagetest.File("usr/lib64/.libgnutls.so.30.hmac", []byte("0123456789abcdef\n")),
+			))
+			imagetest.Push(t, reg+"/gnutls:"+tt.name, img)
+			code, rep, stderr := scanJSON(t, "registry:"+reg+"/gnutls:"+tt.name)
+			if code != 1 {
+				t.Errorf("exit %d, want 1\n%s", code, stderr)
+			}
+			if got := rep.reasons("/usr/lib64/libgnutls.so.30"); !bytes.Contains([]byte(got), []byte(tt.reason)) {
+				t.Errorf("reasons %q, want %q", got, tt.reason)
+			}
+		})
+	}
+}
