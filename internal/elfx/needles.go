@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"slices"
+	"sync"
 )
 
 // Searching read-only data for many marker strings at once.
@@ -54,6 +55,46 @@ func anchorCost(c byte) int {
 
 func isAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// plans caches the anchor groups of the needle lists the callers use
+// (a handful, each asked for every file of a scan), keyed by their
+// contents.
+var plans struct {
+	sync.Mutex
+	m map[string][]anchorGroup
+}
+
+// maxPlans caps the cache; needle lists come from code, not input.
+const maxPlans = 64
+
+// cachedPlan returns planAnchors(needles), computed once per list.
+func cachedPlan(needles [][]byte) []anchorGroup {
+	var kb [1024]byte
+	key := kb[:0]
+	for _, n := range needles {
+		if len(n) > 0xffff {
+			return planAnchors(needles)
+		}
+		key = append(key, byte(len(n)>>8), byte(len(n)))
+		key = append(key, n...)
+	}
+	plans.Lock()
+	g, ok := plans.m[string(key)]
+	plans.Unlock()
+	if ok {
+		return g
+	}
+	g = planAnchors(needles)
+	plans.Lock()
+	if plans.m == nil {
+		plans.m = map[string][]anchorGroup{}
+	}
+	if len(plans.m) < maxPlans {
+		plans.m[string(key)] = g
+	}
+	plans.Unlock()
+	return g
 }
 
 // planAnchors groups the needles by anchor byte (greedy set cover: the

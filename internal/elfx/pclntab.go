@@ -204,7 +204,7 @@ func (f *File) ScanStrings(needles [][]byte, limit int64, fn func(i int, at []by
 	if len(regions) == 0 {
 		return nil
 	}
-	groups := planAnchors(needles)
+	groups := cachedPlan(needles)
 	const overlap = 256
 	bp := getBuf()
 	defer putBuf(bp)

@@ -143,6 +143,7 @@ type Classifier struct {
 	facts   sync.Map // path → *factsEntry
 	lookups sync.Map // search key → lookupResult
 	ossl    sync.Map // libcrypto path → *osslEntry
+	dirs    sync.Map // directory → resolvedDir (see resolve)
 
 	confOnce sync.Once
 	confDirs []string
