@@ -109,6 +109,8 @@ type Facts struct {
 	MbedTLS bool
 	// MbedTLSVersion is Mbed TLS's version string, when present.
 	MbedTLSVersion string
+	// Embedded: a static GnuTLS, busybox's TLS client (embedded.go).
+	Embedded EmbeddedFacts
 }
 
 // GoFacts is what a Go binary records about its build.
@@ -463,7 +465,7 @@ var (
 // source-path strings, BoringSSL/AWS-LC markers, and defined entry points.
 func scanC(ef *elfx.File, f *Facts) error {
 	anchors := [][]byte{anchorOpenSSL, anchorDirs, anchorBoring, anchorAWSLC, anchorEVP, anchorBoringSrc, anchorAWSLCSrc, anchorMbedTLS,
-		anchorRegistry, anchorRustStd}
+		anchorRegistry, anchorRustStd, anchorGnuTLS, anchorBusyBox}
 	rf := &RustFacts{Crates: map[string]string{}}
 	evp := false
 	err := ef.ScanStrings(anchors, maxScan, func(i int, at []byte) bool {
@@ -500,6 +502,8 @@ func scanC(ef *elfx.File, f *Facts) error {
 			}
 		case 8, 9:
 			rf.noteString(i-8, at)
+		case 10, 11:
+			f.Embedded.noteEmbedded(i-10, at)
 		case 7:
 			if m := reMbedTLSVer.Find(at); m != nil {
 				f.MbedTLS = true
@@ -533,6 +537,8 @@ func scanC(ef *elfx.File, f *Facts) error {
 		readSymbols(ef, f)
 	}
 	f.decideBoring()
+	f.Embedded.scanEmbedded(ef)
+	f.Embedded.scanLibraryVersion(ef, f.Dynamic.SOName)
 	finishRust(ef, f, rf)
 	if f.ProviderInit && strings.Contains(f.ProviderName, "FIPS") {
 		providerIdentity(ef, f)
