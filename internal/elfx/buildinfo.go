@@ -52,7 +52,9 @@ func (f *File) BuildInfo() (*BuildInfo, error) {
 	if r == nil {
 		return nil, ErrNoBuildInfo
 	}
-	probe := make([]byte, min(r.Size(), buildInfoProbe))
+	bp := getBuf()
+	defer putBuf(bp)
+	probe := (*bp)[:min(r.Size(), buildInfoProbe)]
 	n, _ := r.ReadAt(probe, 0)
 	probe = probe[:n]
 	off := -1

@@ -228,13 +228,24 @@ func (f *File) Dynamic() (Dynamic, error) {
 	}
 	// The string table can be megabytes (C++ libraries): read only the
 	// strings the entries point at.
+	bp := getBuf()
+	defer putBuf(bp)
+	buf := (*bp)[:maxDynString]
 	str := func(off uint64) string {
 		if off >= uint64(strs.Size()) {
 			return ""
 		}
-		var buf [maxDynString]byte
-		n, _ := strs.ReadAt(buf[:], int64(off))
+		// Names are short: read 256 bytes, then up to maxDynString
+		// when that holds no NUL.
+		n, _ := strs.ReadAt(buf[:256], int64(off))
 		b := buf[:n]
+		if i := bytes.IndexByte(b, 0); i >= 0 {
+			return string(b[:i])
+		}
+		if n == 256 {
+			n, _ = strs.ReadAt(buf, int64(off))
+			b = buf[:n]
+		}
 		if i := bytes.IndexByte(b, 0); i >= 0 {
 			b = b[:i]
 		}

@@ -195,13 +195,22 @@ func splitNames(r *io.SectionReader, fn func([]byte) bool) error {
 // kin; without section headers, the read-only loaded segments) and calls
 // fn with the index of each needle found and the bytes around it (up to
 // 256 bytes after its start, within the same chunk). limit caps how many
-// bytes are scanned. fn returning false stops the scan.
+// bytes are scanned. fn returning false stops the scan. Within a chunk
+// of the data, fn sees the matches of needle 0 first, then those of
+// needle 1, and so on, each needle's in file order (one pass finds them
+// all: see needles.go).
 func (f *File) ScanStrings(needles [][]byte, limit int64, fn func(i int, at []byte) bool) error {
 	regions := f.readOnlyRegions()
+	if len(regions) == 0 {
+		return nil
+	}
+	groups := cachedPlan(needles)
 	const overlap = 256
 	bp := getBuf()
 	defer putBuf(bp)
 	buf := (*bp)[:chunkSize+overlap]
+	next := make([]int, len(needles))
+	var hits []needleHit
 	var scanned int64
 	for _, r := range regions {
 		for off := int64(0); off < r.Size() && scanned < limit; off += chunkSize {
@@ -214,17 +223,11 @@ func (f *File) ScanStrings(needles [][]byte, limit int64, fn func(i int, at []by
 			}
 			scanned += int64(min(n, chunkSize))
 			b := buf[:n]
-			for i, nd := range needles {
-				for from := 0; from < min(n, chunkSize); {
-					j := bytes.Index(b[from:], nd)
-					if j < 0 || from+j >= chunkSize {
-						break
-					}
-					at := b[from+j:]
-					if !fn(i, at[:min(len(at), overlap)]) {
-						return nil
-					}
-					from += j + len(nd)
+			hits = findNeedles(b, min(n, chunkSize), needles, groups, next, hits[:0])
+			for _, h := range hits {
+				at := b[h.pos:]
+				if !fn(h.needle, at[:min(len(at), overlap)]) {
+					return nil
 				}
 			}
 		}
@@ -327,7 +330,21 @@ func (f *File) symbolValues(fn func(name []byte, value uint64) bool) error {
 	return nil
 }
 
+// symWindow is how much of a symbol name table symbolTable holds at
+// once. A table up to this size is read whole; a larger one (C++ and
+// Rust libraries carry several MiB) a window at a time, with a pass over
+// the symbols for each window, giving the names that start in it: a few
+// more reads of the symbol entries instead of a transient allocation of
+// the whole table, which set the scan's peak memory.
+// (Variables so that a test can make them small.)
+var (
+	symWindow  = 1 << 20
+	symOverlap = 4 << 10
+)
+
 // symbolTable streams the defined symbols of the first table of type t.
+// With a table larger than symWindow, fn sees the symbols in the order
+// of their names' positions in the string table, window by window.
 func (f *File) symbolTable(t elf.SectionType, fn func(name []byte, value uint64) bool) {
 	s := f.SectionByType(t)
 	if s == nil || s.Type == elf.SHT_NOBITS || int(s.Link) <= 0 || int(s.Link) >= len(f.Sections) {
@@ -337,14 +354,45 @@ func (f *File) symbolTable(t elf.SectionType, fn func(name []byte, value uint64)
 	if sr.Size() > maxSymtab {
 		return
 	}
-	strs, err := readCapped(f.sectionReader(f.Sections[s.Link]), maxStrtab, "a symbol name table")
-	if err != nil {
+	str := f.sectionReader(f.Sections[s.Link])
+	if str.Size() > maxStrtab {
 		return
 	}
+	if str.Size() <= int64(symWindow) {
+		strs, err := readCapped(str, maxStrtab, "a symbol name table")
+		if err != nil {
+			return
+		}
+		f.symbolPass(sr, str, strs, 0, fn)
+		return
+	}
+	win := make([]byte, symWindow+symOverlap)
+	for lo := int64(0); lo < str.Size(); lo += int64(symWindow) {
+		n, err := str.ReadAt(win, lo)
+		if int64(n) < min(str.Size()-lo, int64(symWindow)) && err != nil {
+			return
+		}
+		if !f.symbolPass(sr, str, win[:n], lo, fn) {
+			return
+		}
+	}
+}
+
+// symbolPass calls fn for each defined symbol of the table sr whose name
+// starts in w, the bytes of the string table str from offset lo (up to
+// symWindow of them, plus symOverlap to end the names that start near
+// the window's end; a longer name is read on its own). It reports
+// whether fn wants more.
+func (f *File) symbolPass(sr, str *io.SectionReader, w []byte, lo int64, fn func(name []byte, value uint64) bool) bool {
 	entSize := 24
 	if f.Class == elf.ELFCLASS32 {
 		entSize = 16
 	}
+	hi := lo + int64(min(len(w), symWindow))
+	if lo == 0 && int64(len(w)) == str.Size() {
+		hi = str.Size() // the whole table
+	}
+	var long []byte
 	bp := getBuf()
 	defer putBuf(bp)
 	buf := (*bp)[:(chunkSize/entSize)*entSize]
@@ -363,16 +411,39 @@ func (f *File) symbolTable(t elf.SectionType, fn func(name []byte, value uint64)
 			} else {
 				name, shndx, value = f.ByteOrder.Uint32(e), f.ByteOrder.Uint16(e[14:]), uint64(f.ByteOrder.Uint32(e[4:]))
 			}
-			if shndx == uint16(elf.SHN_UNDEF) || uint64(name) >= uint64(len(strs)) {
+			if shndx == uint16(elf.SHN_UNDEF) || int64(name) < lo || int64(name) >= hi {
 				continue
 			}
-			nm := strs[name:]
+			nm := w[int64(name)-lo:]
 			if j := bytes.IndexByte(nm, 0); j >= 0 {
 				nm = nm[:j]
+			} else if lo+int64(len(w)) < str.Size() {
+				// The name runs past the overlap: read it whole (to its
+				// NUL or the end of the table, as a whole-table read).
+				long = readName(str, int64(name), long[:0])
+				nm = long
 			}
 			if !fn(nm, value) {
-				return
+				return false
 			}
 		}
 	}
+	return true
+}
+
+// readName appends the NUL-terminated string at off in str to b.
+func readName(str *io.SectionReader, off int64, b []byte) []byte {
+	var chunk [4096]byte
+	for off < str.Size() {
+		n, _ := str.ReadAt(chunk[:min(int64(len(chunk)), str.Size()-off)], off)
+		if n <= 0 {
+			break
+		}
+		if j := bytes.IndexByte(chunk[:n], 0); j >= 0 {
+			return append(b, chunk[:j]...)
+		}
+		b = append(b, chunk[:n]...)
+		off += int64(n)
+	}
+	return b
 }

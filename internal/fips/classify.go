@@ -143,9 +143,13 @@ type Classifier struct {
 	facts   sync.Map // path → *factsEntry
 	lookups sync.Map // search key → lookupResult
 	ossl    sync.Map // libcrypto path → *osslEntry
+	dirs    sync.Map // directory → resolvedDir (see resolve)
 
 	confOnce sync.Once
 	confDirs []string
+
+	osOnce sync.Once
+	osr    OSRelease // the root's os-release (distro.go)
 }
 
 type factsEntry struct {
@@ -416,6 +420,7 @@ func (c *Classifier) staticHits(f *Facts, ownFamily, via string) []hit {
 		})
 	}
 	hits = append(hits, c.rustHits(f, via)...)
+	hits = append(hits, embeddedHits(f, ownFamily, via)...)
 	if f.WolfSSL && ownFamily != BackendWolfSSL {
 		hits = append(hits, embeddedHit(BackendWolfSSL, "wolfSSL", via))
 	}
@@ -535,10 +540,19 @@ func (c *Classifier) libraryHit(fam, lib string, lf *Facts, via string) hit {
 		found = path.Base(found)
 	}
 	if found != "" {
+		if h, ok := c.distroHit(fam, lib, base, found, lf, via); ok {
+			return h
+		}
+	}
+	if found != "" {
 		// Debian and upstream ship the integrity files too: they make a
 		// build able to run its FIPS self-test, not a validated module.
-		return hit{backend: fam, module: m, verdict: Noncompliant, via: via,
+		h := hit{backend: fam, module: m, verdict: Noncompliant, via: via,
 			reasons: []string{fmt.Sprintf("%s has its FIPS integrity file (%s), but kensa's module table places no %s build under a CMVP certificate (distributions such as Debian ship these files for builds that are not validated): not a validated module", base, found, fam)}}
+		if note := debianNote(c.osRelease()); note != "" {
+			h.reasons = append(h.reasons, note)
+		}
+		return h
 	}
 	return hit{backend: fam, module: m, verdict: Noncompliant, via: via,
 		reasons: []string{fmt.Sprintf("%s has no FIPS integrity file (%s) beside it: not a FIPS build", base, strings.Join(want, " or "))}}

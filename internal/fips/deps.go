@@ -211,11 +211,13 @@ func (c *Classifier) findLibrary(obj string, of *Facts, needed string, inherited
 // tryLibrary returns the resolved path and facts of candidate when it is
 // an ELF shared object of the same class and machine as of.
 func (c *Classifier) tryLibrary(candidate string, of *Facts) (string, *Facts) {
-	p, err := rootfs.Resolve(c.root, candidate)
+	p, fi, err := c.resolve(candidate)
 	if err != nil {
 		return "", nil
 	}
-	fi, err := c.root.Lstat(p)
+	if fi == nil {
+		fi, err = c.root.Lstat(p)
+	}
 	if err != nil || !fi.Mode().IsRegular() {
 		return "", nil
 	}
@@ -242,7 +244,7 @@ func (c *Classifier) depHits(name string, f *Facts) (hits []hit, missing []strin
 		return nil, nil
 	}
 	self := name
-	if r, err := rootfs.Resolve(c.root, name); err == nil {
+	if r, _, err := c.resolve(name); err == nil {
 		self = r
 	}
 	// glibc, for an object without DT_RUNPATH, searches its DT_RPATH and
@@ -314,7 +316,7 @@ func (c *Classifier) ownRPath(obj string, of *Facts) []string {
 // the 1.1 names.
 func (c *Classifier) dlopenLibcrypto(name string, f *Facts) (string, *Facts, string) {
 	self := name
-	if r, err := rootfs.Resolve(c.root, name); err == nil {
+	if r, _, err := c.resolve(name); err == nil {
 		self = r
 	}
 	for _, so := range []string{"libcrypto.so.3", "libcrypto.so.1.1", "libcrypto.so.11", "libcrypto.so.111", "libcrypto.so.10"} {

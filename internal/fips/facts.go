@@ -24,6 +24,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/kensa-project/kensa/internal/elfx"
 )
@@ -108,6 +109,8 @@ type Facts struct {
 	MbedTLS bool
 	// MbedTLSVersion is Mbed TLS's version string, when present.
 	MbedTLSVersion string
+	// Embedded: a static GnuTLS, busybox's TLS client (embedded.go).
+	Embedded EmbeddedFacts
 }
 
 // GoFacts is what a Go binary records about its build.
@@ -272,10 +275,15 @@ func Inspect(r io.ReaderAt, size int64) (f *Facts, err error) {
 // packedUPX reports whether the file carries UPX's packer header, which
 // sits in the first kilobytes of a packed ELF file.
 func packedUPX(r io.ReaderAt, size int64) bool {
-	var head [4096]byte
-	n, _ := r.ReadAt(head[:min(size, int64(len(head)))], 0)
-	return bytes.Contains(head[:n], []byte("UPX!"))
+	hp := headPool.Get().(*[4096]byte)
+	defer headPool.Put(hp)
+	n, _ := r.ReadAt(hp[:min(size, int64(len(hp)))], 0)
+	return bytes.Contains(hp[:n], []byte("UPX!"))
 }
+
+// headPool holds packedUPX's buffers: it reads the head of every ELF file
+// a scan meets.
+var headPool = sync.Pool{New: func() any { return new([4096]byte) }}
 
 // goFactsFromPcln recognises a Go binary without usable build
 // information by its function table, or returns nil. why says what is
@@ -350,14 +358,22 @@ var (
 	sigFIPSOnly     = []byte("crypto/internal/boring/sig.FIPSOnly")
 	pfxRuntimeCgo   = []byte("runtime/cgo.")
 	subCfunc        = []byte("._Cfunc_")
+	subGitHub       = []byte("github.com/")
 	reModuleVersion = regexp.MustCompile(`^v\d+\.\d+\.\d+(?:-[0-9a-f]{6,40})?`)
 )
 
-// noteFunc records what one function name tells.
+// noteFunc records what one function name tells. It is called for every
+// function of every Go binary a scan meets (tens of thousands per
+// binary): the substring searches run only on names that can hold them
+// (an underscore, "github.com/").
 func (g *GoFacts) noteFunc(name []byte) {
 	// Names before Go 1.16 may carry bytes of the table in front: start
 	// at the first letter.
-	if i := bytes.IndexFunc(name, func(r rune) bool { return r >= 'a' && r <= 'z' || r == '_' }); i > 0 {
+	i := 0
+	for i < len(name) && !(name[i] >= 'a' && name[i] <= 'z' || name[i] == '_') {
+		i++
+	}
+	if i < len(name) {
 		name = name[i:]
 	}
 	if bytes.HasPrefix(name, pfxCrypto) || bytes.HasPrefix(name, pfxXCrypto) || bytes.HasPrefix(name, pfxVendXCrypto) {
@@ -371,19 +387,21 @@ func (g *GoFacts) noteFunc(name []byte) {
 			g.FIPSModules = append(g.FIPSModules, string(m))
 		}
 	}
+	underscore := bytes.IndexByte(name, '_') >= 0
+	github := bytes.Contains(name, subGitHub)
 	switch {
-	case bytes.Contains(name, subDlopenOpenSS), bytes.Contains(name, subGolangFIPS):
+	case underscore && bytes.Contains(name, subDlopenOpenSS), github && bytes.Contains(name, subGolangFIPS):
 		g.GolangFIPSOpenSSL = true
-	case bytes.Contains(name, subBoringCgo):
+	case underscore && bytes.Contains(name, subBoringCgo):
 		g.BoringCgo = true
 	}
-	if bytes.Contains(name, subMSOpenSSL) {
+	if github && bytes.Contains(name, subMSOpenSSL) {
 		g.MicrosoftOpenSSL = true
 	}
 	if bytes.HasPrefix(name, pfxFIPSOnly) || bytes.HasPrefix(name, sigFIPSOnly) {
 		g.FIPSOnly = true
 	}
-	if bytes.HasPrefix(name, pfxRuntimeCgo) || bytes.Contains(name, subCfunc) {
+	if bytes.HasPrefix(name, pfxRuntimeCgo) || underscore && bytes.Contains(name, subCfunc) {
 		g.cgoFuncs = true
 	}
 }
@@ -447,7 +465,7 @@ var (
 // source-path strings, BoringSSL/AWS-LC markers, and defined entry points.
 func scanC(ef *elfx.File, f *Facts) error {
 	anchors := [][]byte{anchorOpenSSL, anchorDirs, anchorBoring, anchorAWSLC, anchorEVP, anchorBoringSrc, anchorAWSLCSrc, anchorMbedTLS,
-		anchorRegistry, anchorRustStd}
+		anchorRegistry, anchorRustStd, anchorGnuTLS, anchorBusyBox}
 	rf := &RustFacts{Crates: map[string]string{}}
 	evp := false
 	err := ef.ScanStrings(anchors, maxScan, func(i int, at []byte) bool {
@@ -484,6 +502,8 @@ func scanC(ef *elfx.File, f *Facts) error {
 			}
 		case 8, 9:
 			rf.noteString(i-8, at)
+		case 10, 11:
+			f.Embedded.noteEmbedded(i-10, at)
 		case 7:
 			if m := reMbedTLSVer.Find(at); m != nil {
 				f.MbedTLS = true
@@ -517,6 +537,8 @@ func scanC(ef *elfx.File, f *Facts) error {
 		readSymbols(ef, f)
 	}
 	f.decideBoring()
+	f.Embedded.scanEmbedded(ef)
+	f.Embedded.scanLibraryVersion(ef, f.Dynamic.SOName)
 	finishRust(ef, f, rf)
 	if f.ProviderInit && strings.Contains(f.ProviderName, "FIPS") {
 		providerIdentity(ef, f)

@@ -201,6 +201,8 @@ func remediation(r Result) string {
 		return "rebuild with GOFIPS140=v1.0.0 (Go 1.24 or later) to use the validated Go Cryptographic Module"
 	case has(BackendAWSLC):
 		return "build with a FIPS build of AWS-LC whose release a CMVP certificate covers (in Rust: aws-lc-rs with its fips feature, aws-lc-fips-sys)"
+	case has(BackendBusyBoxTLS):
+		return "fetch over TLS with a client that uses a validated module (curl or wget linked to the system's OpenSSL with its FIPS provider), not busybox's own TLS client (wget https://, ssl_client)"
 	case has(BackendOpenSSLStatic), has(BackendBoringSSL), has(BackendWolfSSL), has(BackendMbedTLS):
 		return "link the system's OpenSSL dynamically and use a validated FIPS provider instead of an embedded copy"
 	case has(BackendOpenSSL), has(BackendGoOpenSSL):

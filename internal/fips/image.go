@@ -31,16 +31,21 @@ type ImageScan struct {
 func ScanImage(ctx context.Context, im *image.Image, opts Options, lim image.Limits, progress func(image.Stats, int)) (*ImageScan, error) {
 	env := EnvMap(im.Env)
 	conf := env["OPENSSL_CONF"]
+	javaC := NewClassifier(nil, opts)
 	fsys, err := im.Flatten(ctx, image.FlattenOptions{
 		Limits:   lim,
 		Progress: progress,
 		Retain: func(name string, size int64) bool {
 			return name == conf || image.RetainConfig(name, size)
 		},
-		Examine: func(_ string, r io.ReaderAt, size int64) any {
+		Examine: func(name string, r io.ReaderAt, size int64) any {
+			if v := examineJava(javaC, name, r, size); v != nil {
+				return v
+			}
 			f, _ := Inspect(r, size)
 			return f
 		},
+		ExamineAlso: wantJava,
 	})
 	if err != nil {
 		return nil, err
@@ -48,7 +53,16 @@ func ScanImage(ctx context.Context, im *image.Image, opts Options, lim image.Lim
 	c := NewClassifier(fsys, opts)
 	files := fsys.Files()
 	facts := make([]*Facts, len(files))
+	var javaResults []Result
 	for i, file := range files {
+		if jv, ok := file.Value.(*javaValue); ok {
+			// A jar without Bouncy Castle gives no result, as in a walk.
+			if jv.ok {
+				jv.res.Image, jv.res.Digest, jv.res.Platform = im.Reference, im.Digest, im.Platform
+				javaResults = append(javaResults, jv.res)
+			}
+			continue
+		}
 		if f, ok := file.Value.(*Facts); ok && file.Examined && f != nil {
 			facts[i] = f
 			c.Add(file.Name, f)
@@ -58,7 +72,10 @@ func ScanImage(ctx context.Context, im *image.Image, opts Options, lim image.Lim
 	}
 	scan := &ImageScan{Problems: fsys.Problems, Stats: fsys.Stats}
 	for i, file := range files {
-		if facts[i] != nil && facts[i].Kind == KindRelocatable {
+		if facts[i] == nil {
+			continue // Java, above
+		}
+		if facts[i].Kind == KindRelocatable {
 			// Object files and kernel modules are never loaded as they
 			// are; the directory walk leaves them out too.
 			continue
@@ -68,6 +85,7 @@ func ScanImage(ctx context.Context, im *image.Image, opts Options, lim image.Lim
 		r.Image, r.Digest, r.Platform = im.Reference, im.Digest, im.Platform
 		scan.Results = append(scan.Results, r)
 	}
+	scan.Results = append(scan.Results, javaResults...)
 	return scan, nil
 }
 

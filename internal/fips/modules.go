@@ -32,6 +32,12 @@ type ModuleRow struct {
 	// certificate covers (exact, or a prefix ending in "*").
 	Provider string   `json:"provider,omitempty"`
 	Versions []string `json:"versions,omitempty"`
+	// Distribution is, for a distribution's build of GnuTLS, NSS or
+	// libgcrypt, the os-release ID ("rhel") and DistributionVersions the
+	// VERSION_IDs it covers ("9.*"); Versions then lists the library
+	// versions covered (see distro.go).
+	Distribution         string   `json:"distribution,omitempty"`
+	DistributionVersions []string `json:"distribution_versions,omitempty"`
 }
 
 // StatusEvent is a validation status that holds from a date on.

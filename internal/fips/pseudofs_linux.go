@@ -1,6 +1,10 @@
 package fips
 
-import "syscall"
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
 
 // Filesystems that hold no binaries but can be huge or endless to walk.
 var pseudoFSMagic = map[int64]bool{
@@ -17,11 +21,11 @@ var pseudoFSMagic = map[int64]bool{
 	0xcafe4a11: true, // bpf
 }
 
-// pseudoFS reports whether dir is the root of a kernel pseudo filesystem
-// (/proc, /sys…), which a walk of / must not descend into.
-func pseudoFS(dir string) bool {
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(dir, &st); err != nil {
+// pseudoFSDir reports whether the open directory d is on a kernel pseudo
+// filesystem (/proc, /sys…), which a walk of / must not descend into.
+func pseudoFSDir(d *os.File) bool {
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(int(d.Fd()), &st); err != nil {
 		return false
 	}
 	return pseudoFSMagic[int64(st.Type)]

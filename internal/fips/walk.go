@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 
 	"github.com/kensa-project/kensa/internal/elfx"
-	"github.com/kensa-project/kensa/internal/rootfs"
 )
 
 // WalkOptions control a scan of files and directories on disk.
@@ -106,41 +105,57 @@ func (c *Classifier) Walk(ctx context.Context, targets []string, o WalkOptions, 
 	// stays bounded however many directories the tree holds.
 	dirSem := make(chan struct{}, max(2, runtime.NumCPU()))
 	var dirs sync.WaitGroup
-	var walkDir func(host, shown string)
-	walkDir = func(host, shown string) {
-		ents, err := os.ReadDir(host)
+	var walkDir func(host, shown string, top bool)
+	walkDir = func(host, shown string, top bool) {
+		type sub struct{ host, shown string }
+		var subdirs []sub
+		// Read the directory through its descriptor: entries unsorted
+		// (the results are sorted at the end), and the execute bit of
+		// each file asked relative to it, so the kernel does not walk
+		// the whole path again for every file of the tree.
+		d, err := os.Open(host)
+		if err == nil && !top && pseudoFSDir(d) {
+			d.Close()
+			return
+		}
+		var ents []fs.DirEntry
+		if err == nil {
+			ents, err = d.ReadDir(-1)
+		}
 		if err != nil {
 			reportErr(WalkError{shown, err})
 		}
 		for _, e := range ents {
 			if ctx.Err() != nil {
-				return
+				break
 			}
-			h, s := filepath.Join(host, e.Name()), filepath.Join(shown, e.Name())
 			switch t := e.Type(); {
 			case t.IsDir():
-				if pseudoFS(h) {
+				subdirs = append(subdirs, sub{filepath.Join(host, e.Name()), filepath.Join(shown, e.Name())})
+			case t.IsRegular():
+				if !o.EveryFile && !libraryName(e.Name()) && javaKind(e.Name()) == "" && !executableAt(d, e) {
 					continue
 				}
-				select {
-				case dirSem <- struct{}{}:
-					dirs.Add(1)
-					go func() {
-						defer dirs.Done()
-						walkDir(h, s)
-						<-dirSem
-					}()
-				default:
-					walkDir(h, s)
-				}
-			case t.IsRegular():
-				if !o.EveryFile && !libraryName(e.Name()) && javaKind(e.Name()) == "" {
-					info, err := e.Info()
-					if err != nil || info.Mode()&0o111 == 0 {
-						continue
-					}
-				}
-				jobs <- job{h, s, false}
+				jobs <- job{filepath.Join(host, e.Name()), filepath.Join(shown, e.Name()), false}
+			}
+		}
+		if d != nil {
+			d.Close()
+		}
+		for _, sd := range subdirs {
+			if ctx.Err() != nil {
+				return
+			}
+			select {
+			case dirSem <- struct{}{}:
+				dirs.Add(1)
+				go func() {
+					defer dirs.Done()
+					walkDir(sd.host, sd.shown, false)
+					<-dirSem
+				}()
+			default:
+				walkDir(sd.host, sd.shown, false)
 			}
 		}
 	}
@@ -151,7 +166,7 @@ func (c *Classifier) Walk(ctx context.Context, targets []string, o WalkOptions, 
 			continue
 		}
 		if st.IsDir() {
-			walkDir(t, t)
+			walkDir(t, t, true)
 			continue
 		}
 		jobs <- job{t, t, true}
@@ -227,7 +242,7 @@ func (c *Classifier) classifyHostFile(host, shown, rootAbs string, named bool) (
 	name := inRoot(host, rootAbs)
 	if facts.Kind == KindSharedLibrary {
 		// Dependents will ask for this library: keep what was read.
-		if p, err := rootfs.Resolve(c.root, name); err == nil {
+		if p, _, err := c.resolve(name); err == nil {
 			c.seed(p, facts)
 		}
 	}

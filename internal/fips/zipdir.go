@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // zipEntries streams the central directory of the zip archive in r
@@ -24,7 +25,9 @@ func zipEntries(r io.ReaderAt, size int64, maxEntries int, fn func(name []byte, 
 	if err != nil {
 		return err
 	}
-	br := bufio.NewReaderSize(io.NewSectionReader(r, cdOff, cdSize), 32<<10)
+	br := zipReaders.Get().(*bufio.Reader)
+	defer func() { br.Reset(nil); zipReaders.Put(br) }()
+	br.Reset(io.NewSectionReader(r, cdOff, cdSize))
 	var hdr [46]byte
 	name := make([]byte, 0, 256)
 	for i := 0; i < maxEntries; i++ {
@@ -86,11 +89,20 @@ func zipEntries(r io.ReaderAt, size int64, maxEntries int, fn func(name []byte, 
 	return nil
 }
 
+// Buffers of zipEntries and zipDirectory, which a walk uses for every
+// jar it meets.
+var (
+	zipReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 32<<10) }}
+	zipTails   = sync.Pool{New: func() any { return new([65535 + 22]byte) }}
+)
+
 // zipDirectory finds the central directory through the end-of-central-
 // directory record (and its zip64 form) in the last 64 KiB of the file.
 func zipDirectory(r io.ReaderAt, size int64) (off, n int64, err error) {
 	tail := min(size, 65535+22)
-	buf := make([]byte, tail)
+	bp := zipTails.Get().(*[65535 + 22]byte)
+	defer zipTails.Put(bp)
+	buf := bp[:tail]
 	if _, err := r.ReadAt(buf, size-tail); err != nil && !errors.Is(err, io.EOF) {
 		return 0, 0, err
 	}

@@ -100,6 +100,10 @@ type FlattenOptions struct {
 	Limits Limits
 	// Examine receives ELF files; nil examines nothing.
 	Examine Examiner
+	// ExamineAlso, when set, says whether a file that is not ELF is
+	// handed to Examine too, by its name (fips: Java archives and
+	// java.security). The same size limit applies.
+	ExamineAlso func(name string) bool
 	// Retain says whether a small non-ELF file's contents are kept for
 	// [FS.Open]; nil means [RetainConfig].
 	Retain func(name string, size int64) bool
@@ -521,14 +525,19 @@ func (fl *flattener) readFile(idx int, name string, hdr *tar.Header, r io.Reader
 	if _, err := io.ReadFull(r, magic[:]); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
-	if string(magic[:]) != string(elfMagic) {
+	isELF := string(magic[:]) == string(elfMagic)
+	if !isELF && (fl.opts.Examine == nil || fl.opts.ExamineAlso == nil || !fl.opts.ExamineAlso(name)) {
 		return fl.retainRest(ino, name, magic[:], r, waiting)
 	}
 	if fl.opts.Examine == nil {
 		return keep(ino, waiting), nil
 	}
 	if hdr.Size > fl.opts.Limits.MaxExamine {
-		ino.note = fmt.Sprintf("ELF file of %d bytes, above the %d-byte examination limit", hdr.Size, fl.opts.Limits.MaxExamine)
+		what := "ELF file"
+		if !isELF {
+			what = "file"
+		}
+		ino.note = fmt.Sprintf("%s of %d bytes, above the %d-byte examination limit", what, hdr.Size, fl.opts.Limits.MaxExamine)
 		fl.problem(idx, name, "%s", ino.note)
 		return ino, nil
 	}
