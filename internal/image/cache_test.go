@@ -432,3 +432,61 @@ func TestRecordRoundTrip(t *testing.T) {
 		t.Errorf("decode under another key: %v", err)
 	}
 }
+
+// FuzzFlattenCached: whatever two layers hold, the cache gives the tree
+// the streams give.
+func FuzzFlattenCached(f *testing.F) {
+	f.Add(tarBytes(f, ent{name: "a", body: fakeELF}, ent{name: "b", typ: tar.TypeLink, link: "a"}, ent{name: ".wh.c"}), uint16(0))
+	two := append(tarBytes(f, ent{name: "d/x", body: fakeELF}, ent{name: "lib", typ: tar.TypeSymlink, link: "usr/lib"}),
+		tarBytes(f, ent{name: "d/.wh..wh..opq"}, ent{name: "lib/y.so", body: fakeELF}, ent{name: "../../z", body: "z"})...)
+	f.Add(two, uint16(len(two)/2))
+	f.Fuzz(func(t *testing.T, data []byte, split uint16) {
+		cut := min(int(split), len(data))
+		lim := Limits{MaxUncompressed: 1 << 20, MaxEntries: 1000, MaxExamine: 1 << 16, MaxRetainFile: 1 << 10, MaxRetainTotal: 1 << 14}
+		c := newTestCache(t, CacheOptions{})
+		flattenBoth(t, c, [][]byte{data[:cut], data[cut:]}, FlattenOptions{Limits: lim, Examine: examineBodies})
+	})
+}
+
+// BenchmarkFleet flattens 24 images over 3 base layers (2,000 files, a
+// tenth of them ELF), each with a small layer of its own: from the
+// streams, and through one layer cache for all of them.
+func BenchmarkFleet(b *testing.B) {
+	var bases [][]byte
+	for k := range 3 {
+		var ents []ent
+		for i := range 2000 {
+			body := strings.Repeat("x", 2000)
+			if i%10 == 0 {
+				body = fakeELF + body
+			}
+			ents = append(ents, ent{name: fmt.Sprintf("usr/lib/b%d/f%d", k, i), body: body})
+		}
+		bases = append(bases, tarBytes(b, ents...))
+	}
+	var images [][][]byte
+	for i := range 24 {
+		app := tarBytes(b, ent{name: fmt.Sprintf("app/%d", i), body: fakeELF + "app"}, ent{name: "etc/app.conf", body: "x"})
+		images = append(images, [][]byte{bases[i%3], app})
+	}
+	examine := func(string, io.ReaderAt, int64) any { return nil }
+	b.Run("streamed", func(b *testing.B) {
+		for b.Loop() {
+			for _, im := range images {
+				if _, err := Flatten(context.Background(), []LayerOpener{layerOf(im[0]), layerOf(im[1])}, FlattenOptions{Examine: examine}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("cached", func(b *testing.B) {
+		for b.Loop() {
+			c := newTestCache(b, CacheOptions{})
+			for _, im := range images {
+				if _, err := flattenCached(context.Background(), c, cachedLayersOf(im...), FlattenOptions{Examine: examine, CacheKey: "k"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+}
