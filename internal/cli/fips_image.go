@@ -53,7 +53,7 @@ func (s *shardFlag) Set(v string) error {
 	i, err1 := strconv.Atoi(a)
 	n, err2 := strconv.Atoi(b)
 	if !ok || err1 != nil || err2 != nil || n < 1 || n > maxShards || i < 0 || i >= n {
-		return fmt.Errorf("%q is not I/N with 0 <= I < N <= %d (an indexed Job passes $JOB_COMPLETION_INDEX/N)", v, maxShards)
+		return fmt.Errorf("want I/N with 0 <= I < N <= %d (an indexed Job passes its completion index as I)", maxShards)
 	}
 	*s = shardFlag{set: true, i: i, n: n}
 	return nil
