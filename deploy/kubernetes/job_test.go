@@ -165,7 +165,7 @@ func TestJobManifest(t *testing.T) {
 				t.Errorf("Job retries: restartPolicy %q backoffLimit %v, want Never and 0", ps.RestartPolicy, it.Spec.BackoffLimit)
 			}
 			c := ps.Containers[0]
-			for _, a := range []string{"fips", "scan", "--images=/etc/kensa/images.txt", "--format=json", "--output=/reports/fips-images.json"} {
+			for _, a := range []string{"fips", "scan", "--images=/etc/kensa/images.txt", "--format=json", "--shard=$(KENSA_SHARD)/4", "--output=/reports/fips-images-$(KENSA_SHARD).json"} {
 				if !slices.Contains(c.Args, a) {
 					t.Errorf("Job args %q lack %q", c.Args, a)
 				}

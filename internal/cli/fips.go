@@ -64,6 +64,13 @@ Flags:
                         allow plain HTTP to this registry (loopback
                         registries always may); repeat or separate with commas
     --jobs N            images scanned at a time (default 2)
+    --cache DIR         keep what each image layer gave in DIR (created,
+                        mode 0700; refused if others can write it), so a
+                        later run reads no layer it has seen; a run always
+                        reads a layer that several images share once
+    --shard I/N         scan only the images at positions I, I+N, I+2N…
+                        of the list (counted from 0): one of N Jobs, whose
+                        reports kensa report merge joins (docs/kubernetes.md)
     --format text|json|sarif|cyclonedx
                         cyclonedx: a CycloneDX 1.6 CBOM of every file and
                         the crypto modules it uses (docs/cbom.md)
@@ -84,6 +91,8 @@ Examples:
     kensa fips scan docker-archive:app.tar oci-layout:./layout:app
     kensa fips scan --platform linux/arm64 registry:org/app:1.2
     kensa fips scan --images images.txt --format json --output report.json
+    kensa fips scan --images images.txt --shard 3/8 --cache /var/cache/kensa \
+        --format json --output shard-3.json
 
 Exit codes: 0 no file at or above --fail-on, 1 files at or above it, 2 kensa
 could not do what was asked (a target that does not exist, a directory
@@ -125,6 +134,16 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 		if set[name] && len(targets) == 0 {
 			return usageErrorf("--%s applies to files and directories, and only images are named", name).
 				withHint("an image is its own root filesystem; drop --%s", name)
+		}
+	}
+	if imf.shard.set && len(targets) > 0 {
+		return usageErrorf("--shard splits the image list, and files or directories are named too").
+			withHint("scan paths in a run of their own; --shard I/N with images only")
+	}
+	refs = imf.shard.pick(refs)
+	if len(refs) > 0 {
+		if err := imf.openCache(); err != nil {
+			return err
 		}
 	}
 	var opts fips.Options

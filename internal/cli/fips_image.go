@@ -3,11 +3,15 @@ package cli
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -27,6 +31,46 @@ type imageFlags struct {
 	imagesFile   string
 	insecure     []string
 	jobs         int
+	cacheDir     string
+	shard        shardFlag
+	cache        *image.LayerCache
+}
+
+// shardFlag is --shard I/N: this process scans the images whose
+// position in the list (counted from 0) is I modulo N.
+type shardFlag struct {
+	set  bool
+	i, n int
+}
+
+// maxShards bounds N (an indexed Job has at most 100,000 completions).
+const maxShards = 100_000
+
+func (s *shardFlag) String() string { return fmt.Sprintf("%d/%d", s.i, s.n) }
+
+func (s *shardFlag) Set(v string) error {
+	a, b, ok := strings.Cut(v, "/")
+	i, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || n < 1 || n > maxShards || i < 0 || i >= n {
+		return fmt.Errorf("want I/N with 0 <= I < N <= %d (an indexed Job passes its completion index as I)", maxShards)
+	}
+	*s = shardFlag{set: true, i: i, n: n}
+	return nil
+}
+
+// pick keeps the references of this shard.
+func (s shardFlag) pick(refs []image.Reference) []image.Reference {
+	if !s.set {
+		return refs
+	}
+	var out []image.Reference
+	for k, r := range refs {
+		if k%s.n == s.i {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func addImageFlags(fs *flag.FlagSet) *imageFlags {
@@ -48,6 +92,8 @@ func addImageFlags(fs *flag.FlagSet) *imageFlags {
 		return nil
 	})
 	fs.IntVar(&f.jobs, "jobs", 2, "")
+	fs.StringVar(&f.cacheDir, "cache", "", "")
+	fs.Var(&f.shard, "shard", "")
 	return f
 }
 
@@ -138,10 +184,50 @@ func readImageList(env *Env, name string) ([]listLine, error) {
 	return out, nil
 }
 
+// openCache makes the run's layer cache: in memory, and in --cache DIR
+// when given, keyed by what kensa's classifier records and by this very
+// binary (a rebuilt kensa never trusts an older one's facts).
+func (f *imageFlags) openCache() error {
+	o := image.CacheOptions{}
+	if f.cacheDir != "" {
+		o.Dir, o.Codec = f.cacheDir, fips.FactsCodec{}
+		o.Version = fips.FactsVersion + " " + version() + " " + executableDigest()
+	}
+	c, err := image.NewLayerCache(o)
+	if err != nil {
+		return usageErrorf("--cache: %v", err).
+			withHint("give a directory of your own that only you can write (it is created with mode 0700)")
+	}
+	f.cache = c
+	return nil
+}
+
+// executableDigest is the SHA-256 of the running binary, "" when it
+// cannot be read.
+func executableDigest() string {
+	p, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	fl, err := os.Open(p)
+	if err != nil {
+		return ""
+	}
+	defer fl.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, fl); err != nil {
+		return ""
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
 // scanImages scans refs, f.jobs at a time; one failing image is reported
 // and the others go on. The scans keep the order of refs.
 func (f *imageFlags) scanImages(ctx context.Context, refs []image.Reference, opts fips.Options, prog *progress) []fips.RefScan {
 	out := make([]fips.RefScan, len(refs))
+	if len(refs) == 0 {
+		return out
+	}
 	sem := make(chan struct{}, f.jobs)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -151,6 +237,9 @@ func (f *imageFlags) scanImages(ctx context.Context, refs []image.Reference, opt
 		// Credentials as docker uses them: ~/.docker/config.json
 		// ($DOCKER_CONFIG) and its credential helpers.
 		Keychain: authn.DefaultKeychain,
+		// One layer cache for the run: a base layer shared by several
+		// images is read once.
+		Cache: f.cache,
 	}
 	for i, ref := range refs {
 		wg.Add(1)
@@ -209,7 +298,7 @@ func groupByImage(rs []fips.Result) []resultGroup {
 }
 
 // imageOnlyFlags are the flags that act on images only.
-var imageOnlyFlags = []string{"platform", "all-platforms", "insecure", "jobs"}
+var imageOnlyFlags = []string{"platform", "all-platforms", "insecure", "jobs", "cache", "shard"}
 
 // refLike matches what a user writes for an image without a scheme:
 // alpine:3.20, quay.io/org/app:1.2, org/app@sha256:….

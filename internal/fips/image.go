@@ -2,6 +2,8 @@ package fips
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
@@ -35,6 +37,9 @@ func ScanImage(ctx context.Context, im *image.Image, opts Options, lim image.Lim
 	fsys, err := im.Flatten(ctx, image.FlattenOptions{
 		Limits:   lim,
 		Progress: progress,
+		// The Examiner below ignores the name and Retain depends on conf
+		// alone: that is what a layer record is kept for.
+		CacheKey: FactsVersion + "\x00" + conf,
 		Retain: func(name string, size int64) bool {
 			return name == conf || image.RetainConfig(name, size)
 		},
@@ -153,4 +158,40 @@ func ScanReference(ctx context.Context, ref image.Reference, opts Options, imgOp
 		}
 	}
 	return o
+}
+
+// FactsVersion names what [Inspect] records: layer records cached on
+// disk under another version are never used. Change it whenever Facts
+// or what Inspect puts in them changes.
+const FactsVersion = "facts/2"
+
+// FactsCodec encodes the [Facts] values of image layer records for the
+// on-disk layer cache (image.CacheOptions.Codec), as JSON.
+type FactsCodec struct{}
+
+// maxFactsJSON bounds one file's encoded facts.
+const maxFactsJSON = 1 << 20
+
+// Marshal encodes a *Facts.
+func (FactsCodec) Marshal(v any) ([]byte, error) {
+	f, ok := v.(*Facts)
+	if !ok {
+		return nil, fmt.Errorf("%T is not *fips.Facts", v)
+	}
+	if f == nil {
+		return nil, nil // read back as no value, as ScanImage treats nil facts
+	}
+	return json.Marshal(f)
+}
+
+// Unmarshal decodes what Marshal wrote; anything else is an error.
+func (FactsCodec) Unmarshal(b []byte) (any, error) {
+	if len(b) > maxFactsJSON {
+		return nil, errors.New("facts too large")
+	}
+	var f Facts
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, err
+	}
+	return &f, nil
 }

@@ -110,6 +110,12 @@ type FlattenOptions struct {
 	// Progress, when set, is called now and then with the work done so
 	// far and the index of the layer being read.
 	Progress func(s Stats, layer int)
+	// CacheKey names Examine and Retain for a [LayerCache]: flattenings
+	// that give the same key must examine and retain alike, and Examine
+	// must not depend on the name it is given (a layer's record is made
+	// once, under the layer's own names). Empty means the layers are
+	// not cached.
+	CacheKey string
 }
 
 // RetainConfig keeps what dependency resolution and the OpenSSL checks
@@ -138,12 +144,28 @@ var ErrLimit = errors.New("image exceeds a limit")
 // decompress, or a limit was hit); what was skipped inside a readable
 // image is in [FS.Problems].
 func Flatten(ctx context.Context, layers []LayerOpener, opts FlattenOptions) (*FS, error) {
+	opts = flattenDefaults(opts)
+	fl := newFlattener(ctx, opts, len(layers))
+	for i := len(layers) - 1; i >= 0; i-- {
+		if err := fl.layer(i, layers[i]); err != nil {
+			return nil, fmt.Errorf("layer %d of %d: %w", i+1, len(layers), err)
+		}
+	}
+	fl.finish()
+	return fl.fs, nil
+}
+
+func flattenDefaults(opts FlattenOptions) FlattenOptions {
 	if opts.Limits == (Limits{}) {
 		opts.Limits = DefaultLimits
 	}
 	if opts.Retain == nil {
 		opts.Retain = RetainConfig
 	}
+	return opts
+}
+
+func newFlattener(ctx context.Context, opts FlattenOptions, layers int) *flattener {
 	fl := &flattener{
 		ctx:       ctx,
 		opts:      opts,
@@ -153,14 +175,8 @@ func Flatten(ctx context.Context, layers []LayerOpener, opts FlattenOptions) (*F
 		opaque:    map[string]bool{},
 		pending:   map[string][]pendingLink{},
 	}
-	fl.fs.Stats.Layers = len(layers)
-	for i := len(layers) - 1; i >= 0; i-- {
-		if err := fl.layer(i, layers[i]); err != nil {
-			return nil, fmt.Errorf("layer %d of %d: %w", i+1, len(layers), err)
-		}
-	}
-	fl.finish()
-	return fl.fs, nil
+	fl.fs.Stats.Layers = layers
+	return fl
 }
 
 // examine runs the Examiner on one file's contents. (Running it on a
@@ -237,14 +253,83 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// entry is one tar entry as flattening needs it: from a live tar stream
+// ([tarSource]) or from a layer's cached record ([recordSource]).
+type entry struct {
+	name   string // as the layer names it
+	link   string // hdr.Linkname
+	typ    byte
+	mode   fs.FileMode
+	mtime  int64 // Unix seconds
+	size   int64
+	sparse bool
+	// file indexes a regular file's facts in a layer record (-1: none).
+	file int32
+}
+
+// layerSource yields one layer's entries in stream order.
+type layerSource interface {
+	// next returns the next entry, io.EOF after the last.
+	next() (*entry, error)
+	// file returns what kensa keeps of the current entry, a regular
+	// file shown under the name shown (the entry's own, or a hard link
+	// of an upper layer waiting for it).
+	file(fl *flattener, shown string, e *entry, waiting []pendingLink) (*inode, error)
+	// end is called after the last entry.
+	end() error
+}
+
+// tarSource reads entries from a layer's tar stream; the stream's bytes
+// count against the image's budget as they are read.
+type tarSource struct {
+	rc io.Reader
+	tr *tar.Reader
+	n  *int64
+	// max is the image's byte budget.
+	max int64
+	e   entry
+}
+
+func newTarSource(rc io.Reader, n *int64, max int64) *tarSource {
+	return &tarSource{rc: rc, tr: tar.NewReader(&countingReader{r: rc, n: n, max: max}), n: n, max: max}
+}
+
+func (s *tarSource) next() (*entry, error) {
+	hdr, err := s.tr.Next()
+	if err == io.EOF {
+		return nil, io.EOF
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading tar: %w", err)
+	}
+	s.e = entry{name: hdr.Name, link: hdr.Linkname, typ: hdr.Typeflag, mode: hdr.FileInfo().Mode(), mtime: hdr.ModTime.Unix(), size: hdr.Size, sparse: sparse(hdr), file: -1}
+	return &s.e, nil
+}
+
+func (s *tarSource) file(fl *flattener, shown string, e *entry, waiting []pendingLink) (*inode, error) {
+	return fl.readFile(shown, e, s.tr, waiting)
+}
+
+// end drains trailing bytes so a digest-verifying reader sees its end.
+func (s *tarSource) end() error {
+	if _, err := io.Copy(io.Discard, &countingReader{r: s.rc, n: s.n, max: s.max}); err != nil {
+		return fmt.Errorf("reading past the tar end: %w", err)
+	}
+	return nil
+}
+
 func (fl *flattener) layer(idx int, open LayerOpener) error {
 	rc, err := open()
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
+	return fl.entries(idx, newTarSource(rc, &fl.fs.Stats.UncompressedSize, fl.opts.Limits.MaxUncompressed))
+}
+
+// entries applies one layer's entries to the tree.
+func (fl *flattener) entries(idx int, src layerSource) error {
 	lim := fl.opts.Limits
-	tr := tar.NewReader(&countingReader{r: rc, n: &fl.fs.Stats.UncompressedSize, max: lim.MaxUncompressed})
 	// This layer's whiteouts and opaque markers apply to lower layers
 	// only, so they are merged once the layer is read.
 	layerWh := map[string]bool{}
@@ -258,12 +343,12 @@ func (fl *flattener) layer(idx int, open LayerOpener) error {
 		if err := fl.ctx.Err(); err != nil {
 			return err
 		}
-		hdr, err := tr.Next()
+		hdr, err := src.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("reading tar: %w", err)
+			return err
 		}
 		fl.fs.Stats.Entries++
 		if fl.opts.Progress != nil && fl.fs.Stats.Entries%256 == 0 {
@@ -272,9 +357,9 @@ func (fl *flattener) layer(idx int, open LayerOpener) error {
 		if fl.fs.Stats.Entries > lim.MaxEntries {
 			return fmt.Errorf("%w: more than %d entries", ErrLimit, lim.MaxEntries)
 		}
-		name, ok := cleanName(hdr.Name)
+		name, ok := cleanName(hdr.name)
 		if !ok {
-			fl.problem(idx, hdr.Name, "unsafe path skipped")
+			fl.problem(idx, hdr.name, "unsafe path skipped")
 			continue
 		}
 		base, dir := path.Base(name), path.Dir(name)
@@ -290,7 +375,7 @@ func (fl *flattener) layer(idx int, open LayerOpener) error {
 		}
 		visible := name != "/" && fl.visible(name, idx)
 		fl.implyParents(name, idx)
-		switch hdr.Typeflag {
+		switch hdr.typ {
 		case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse:
 			waiting := fl.pending[name]
 			delete(fl.pending, name)
@@ -302,12 +387,12 @@ func (fl *flattener) layer(idx int, open LayerOpener) error {
 			if !visible {
 				shown = waiting[0].name
 			}
-			ino, err := fl.readFile(idx, shown, hdr, tr, waiting)
+			ino, err := src.file(fl, shown, hdr, waiting)
 			if err != nil {
 				return err
 			}
 			for _, w := range waiting {
-				w.n.ino, w.n.size = ino, hdr.Size
+				w.n.ino, w.n.size = ino, hdr.size
 			}
 			if visible {
 				fl.put(name, fl.newNode(typeReg, hdr, ino))
@@ -315,9 +400,9 @@ func (fl *flattener) layer(idx int, open LayerOpener) error {
 				local[name] = ino
 			}
 		case tar.TypeLink:
-			target, ok := cleanName(hdr.Linkname)
+			target, ok := cleanName(hdr.link)
 			if !ok {
-				fl.problem(idx, name, "hard link to unsafe path %q skipped", hdr.Linkname)
+				fl.problem(idx, name, "hard link to unsafe path %q skipped", hdr.link)
 				continue
 			}
 			if n, ok := fl.fs.nodes[target]; ok && n.layer == int32(idx) && n.ino != nil && n.ino.linkTo != "" {
@@ -368,7 +453,7 @@ func (fl *flattener) layer(idx int, open LayerOpener) error {
 		case tar.TypeSymlink:
 			if visible {
 				n := fl.newNode(typeSymlink, hdr, nil)
-				n.mode, n.link = fs.ModeSymlink|0o777, hdr.Linkname
+				n.mode, n.link = fs.ModeSymlink|0o777, hdr.link
 				fl.put(name, n)
 			}
 		case tar.TypeDir:
@@ -380,17 +465,16 @@ func (fl *flattener) layer(idx int, open LayerOpener) error {
 			}
 		case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
 			if visible {
-				fl.put(name, fl.newNode(hdr.Typeflag, hdr, nil))
+				fl.put(name, fl.newNode(hdr.typ, hdr, nil))
 			}
 		default:
 			// Extended headers are consumed by archive/tar; anything else
 			// (tape volume labels, continuation entries) is not a file.
-			fl.problem(idx, name, "tar entry type %q skipped", hdr.Typeflag)
+			fl.problem(idx, name, "tar entry type %q skipped", hdr.typ)
 		}
 	}
-	// Drain trailing bytes so a digest-verifying reader sees its end.
-	if _, err := io.Copy(io.Discard, &countingReader{r: rc, n: &fl.fs.Stats.UncompressedSize, max: lim.MaxUncompressed}); err != nil {
-		return fmt.Errorf("reading past the tar end: %w", err)
+	if err := src.end(); err != nil {
+		return err
 	}
 	for k := range layerWh {
 		fl.whiteouts[k] = true
@@ -473,10 +557,10 @@ func (fl *flattener) implyParents(name string, idx int) {
 	}
 }
 
-func (fl *flattener) newNode(typ byte, hdr *tar.Header, ino *inode) *node {
-	n := &node{typ: typ, mode: hdr.FileInfo().Mode(), layer: int32(fl.idx), mtime: hdr.ModTime.Unix(), ino: ino}
+func (fl *flattener) newNode(typ byte, e *entry, ino *inode) *node {
+	n := &node{typ: typ, mode: e.mode, layer: int32(fl.idx), mtime: e.mtime, ino: ino}
 	if typ == typeReg {
-		n.size = hdr.Size
+		n.size = e.size
 	}
 	return n
 }
@@ -516,9 +600,9 @@ var elfMagic = []byte("\x7fELF")
 // readFile reads a regular file's contents as far as they are needed:
 // the whole file for the Examiner when it is ELF, small configuration
 // files for retention, nothing otherwise (archive/tar skips the rest).
-func (fl *flattener) readFile(idx int, name string, hdr *tar.Header, r io.Reader, waiting []pendingLink) (*inode, error) {
-	ino := &inode{size: hdr.Size}
-	if hdr.Size < 4 {
+func (fl *flattener) readFile(name string, e *entry, r io.Reader, waiting []pendingLink) (*inode, error) {
+	ino := &inode{size: e.size}
+	if e.size < 4 {
 		return fl.retain(ino, name, r, waiting)
 	}
 	var magic [4]byte
@@ -529,28 +613,10 @@ func (fl *flattener) readFile(idx int, name string, hdr *tar.Header, r io.Reader
 	if !isELF && (fl.opts.Examine == nil || fl.opts.ExamineAlso == nil || !fl.opts.ExamineAlso(name)) {
 		return fl.retainRest(ino, name, magic[:], r, waiting)
 	}
-	if fl.opts.Examine == nil {
-		return keep(ino, waiting), nil
+	if done, ino, err := fl.elfBookkeeping(name, e, ino, waiting, isELF); done {
+		return ino, err
 	}
-	if hdr.Size > fl.opts.Limits.MaxExamine {
-		what := "ELF file"
-		if !isELF {
-			what = "file"
-		}
-		ino.note = fmt.Sprintf("%s of %d bytes, above the %d-byte examination limit", what, hdr.Size, fl.opts.Limits.MaxExamine)
-		fl.problem(idx, name, "%s", ino.note)
-		return ino, nil
-	}
-	if sparse(hdr) {
-		// A sparse file's holes read as zeros that the layer stream
-		// never carried: a few KiB of tar can expand to MaxExamine per
-		// entry, so the expansion counts against the image's budget.
-		fl.fs.Stats.UncompressedSize += hdr.Size
-		if fl.fs.Stats.UncompressedSize > fl.opts.Limits.MaxUncompressed {
-			return nil, fmt.Errorf("%w: more than %d uncompressed bytes (with sparse file %s)", ErrLimit, fl.opts.Limits.MaxUncompressed, name)
-		}
-	}
-	if int64(cap(fl.buf)) < hdr.Size {
+	if int64(cap(fl.buf)) < e.size {
 		// Memory is bounded by the largest file: the old buffer goes
 		// back to the system before the larger one is made, or both
 		// would be resident at once (measured on bench/fips_image.sh: 201 MB
@@ -560,9 +626,9 @@ func (fl *flattener) readFile(idx int, name string, hdr *tar.Header, r io.Reader
 		if big {
 			debug.FreeOSMemory()
 		}
-		fl.buf = make([]byte, hdr.Size)
+		fl.buf = make([]byte, e.size)
 	}
-	buf := fl.buf[:hdr.Size]
+	buf := fl.buf[:e.size]
 	copy(buf, magic[:])
 	if _, err := io.ReadFull(r, buf[4:]); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", name, err)
@@ -571,6 +637,36 @@ func (fl *flattener) readFile(idx int, name string, hdr *tar.Header, r io.Reader
 	fl.fs.Stats.Examined++
 	fl.examine(ino, name, buf)
 	return ino, nil
+}
+
+// elfBookkeeping does what an ELF file of the final tree costs before its
+// contents are examined, whether they come from the stream or from a
+// layer record: no Examiner, a file above the examination limit, the
+// expansion of a sparse file. done says the inode is decided without
+// examination.
+func (fl *flattener) elfBookkeeping(name string, e *entry, ino *inode, waiting []pendingLink, isELF bool) (done bool, _ *inode, _ error) {
+	if fl.opts.Examine == nil {
+		return true, keep(ino, waiting), nil
+	}
+	if e.size > fl.opts.Limits.MaxExamine {
+		what := "ELF file"
+		if !isELF {
+			what = "file"
+		}
+		ino.note = fmt.Sprintf("%s of %d bytes, above the %d-byte examination limit", what, e.size, fl.opts.Limits.MaxExamine)
+		fl.problem(fl.idx, name, "%s", ino.note)
+		return true, ino, nil
+	}
+	if e.sparse {
+		// A sparse file's holes read as zeros that the layer stream
+		// never carried: a few KiB of tar can expand to MaxExamine per
+		// entry, so the expansion counts against the image's budget.
+		fl.fs.Stats.UncompressedSize += e.size
+		if fl.fs.Stats.UncompressedSize > fl.opts.Limits.MaxUncompressed {
+			return true, nil, fmt.Errorf("%w: more than %d uncompressed bytes (with sparse file %s)", ErrLimit, fl.opts.Limits.MaxUncompressed, name)
+		}
+	}
+	return false, nil, nil
 }
 
 // sparse reports whether hdr is a GNU sparse file (old GNU format, or

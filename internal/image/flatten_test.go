@@ -108,138 +108,145 @@ func tree(f *FS) map[string]string {
 	return out
 }
 
+// flattenCase is an image of test layers and the tree it flattens to.
+type flattenCase struct {
+	name   string
+	layers [][]ent // bottom first
+	want   map[string]string
+}
+
+// flattenCases are the tree cases of TestFlatten; the layer cache's
+// tests replay them too.
+var flattenCases = []flattenCase{
+	{
+		name: "upper file replaces lower",
+		layers: [][]ent{
+			{{name: "bin/app", body: fakeELF + " v1"}, {name: "etc/app.conf", body: "a=1"}},
+			{{name: "bin/app", body: fakeELF + " v2"}},
+		},
+		want: map[string]string{"/": "dir", "/bin": "dir", "/bin/app": "elf:" + fakeELF + " v2", "/etc": "dir", "/etc/app.conf": "kept:a=1"},
+	},
+	{
+		name: "whiteout deletes a lower file and a lower directory",
+		layers: [][]ent{
+			{{name: "usr/bin/gone", body: fakeELF}, {name: "opt/tool/", typ: tar.TypeDir}, {name: "opt/tool/bin", body: fakeELF}, {name: "usr/bin/kept", body: fakeELF + "k"}},
+			{{name: "usr/bin/.wh.gone"}, {name: "opt/.wh.tool"}},
+		},
+		want: map[string]string{"/": "dir", "/usr": "dir", "/usr/bin": "dir", "/usr/bin/kept": "elf:" + fakeELF + "k", "/opt": "dir"},
+	},
+	{
+		name: "whiteout applies to lower layers only, whatever the order in its own layer",
+		layers: [][]ent{
+			{{name: "a", body: fakeELF + "old"}},
+			{{name: "a", body: fakeELF + "new"}, {name: ".wh.a"}},
+		},
+		want: map[string]string{"/": "dir", "/a": "elf:" + fakeELF + "new"},
+	},
+	{
+		name: "opaque directory hides lower entries but not its own layer's",
+		layers: [][]ent{
+			{{name: "lib/", typ: tar.TypeDir}, {name: "lib/old.so", body: fakeELF}, {name: "lib/sub/x.so", body: fakeELF}, {name: "libx/y", body: "y"}},
+			{{name: "lib/", typ: tar.TypeDir}, {name: "lib/.wh..wh..opq"}, {name: "lib/new.so", body: fakeELF + "n"}},
+		},
+		want: map[string]string{"/": "dir", "/lib": "dir", "/lib/new.so": "elf:" + fakeELF + "n", "/libx": "dir", "/libx/y": "file"},
+	},
+	{
+		name: "a file replacing a directory hides what was under it",
+		layers: [][]ent{
+			{{name: "d/x", body: fakeELF}},
+			{{name: "d", body: "now a file"}},
+		},
+		want: map[string]string{"/": "dir", "/d": "file"},
+	},
+	{
+		name: "deleted and added again in a higher layer",
+		layers: [][]ent{
+			{{name: "x", body: fakeELF + "1"}},
+			{{name: ".wh.x"}},
+			{{name: "x", body: fakeELF + "3"}},
+		},
+		want: map[string]string{"/": "dir", "/x": "elf:" + fakeELF + "3"},
+	},
+	{
+		name: "hard links share contents, in a layer and across layers",
+		layers: [][]ent{
+			{{name: "usr/bin/base", body: fakeELF + "base"}},
+			{{name: "usr/bin/one", body: fakeELF + "one"}, {name: "usr/bin/two", typ: tar.TypeLink, link: "usr/bin/one"}, {name: "usr/bin/alias", typ: tar.TypeLink, link: "usr/bin/base"}},
+		},
+		want: map[string]string{"/": "dir", "/usr": "dir", "/usr/bin": "dir",
+			"/usr/bin/base": "elf:" + fakeELF + "base", "/usr/bin/alias": "elf:" + fakeELF + "base",
+			"/usr/bin/one": "elf:" + fakeELF + "one", "/usr/bin/two": "elf:" + fakeELF + "one"},
+	},
+	{
+		name: "hard link to a lower file that an upper layer deleted keeps the contents",
+		layers: [][]ent{
+			{{name: "a", body: fakeELF + "a"}},
+			{{name: "b", typ: tar.TypeLink, link: "a"}},
+			{{name: ".wh.a"}},
+		},
+		want: map[string]string{"/": "dir", "/b": "elf:" + fakeELF + "a"},
+	},
+	{
+		name: "duplicate entries in one layer: the last wins, ./ prefixes and trailing slashes are the same name",
+		layers: [][]ent{
+			{{name: "./bin/", typ: tar.TypeDir}, {name: "bin/tool", body: fakeELF + "1"}, {name: "./bin/tool", body: fakeELF + "2"}, {name: "bin/link", typ: tar.TypeSymlink, link: "tool"}, {name: "bin/link", body: fakeELF + "3"}},
+		},
+		want: map[string]string{"/": "dir", "/bin": "dir", "/bin/tool": "elf:" + fakeELF + "2", "/bin/link": "elf:" + fakeELF + "3"},
+	},
+	{
+		name: "hard link to a lower hard link shares its target",
+		layers: [][]ent{
+			{{name: "a", body: fakeELF + "a"}, {name: "b", typ: tar.TypeLink, link: "a"}, {name: "h", body: fakeELF + "h"}, {name: "g", typ: tar.TypeLink, link: "h"}, {name: ".wh.h"}},
+			{{name: "c", typ: tar.TypeLink, link: "b"}, {name: "d", typ: tar.TypeLink, link: "c"}, {name: "f", typ: tar.TypeLink, link: "g"}},
+			{{name: ".wh.g"}},
+		},
+		want: map[string]string{"/": "dir", "/a": "elf:" + fakeELF + "a", "/b": "elf:" + fakeELF + "a", "/c": "elf:" + fakeELF + "a", "/d": "elf:" + fakeELF + "a",
+			"/f": "elf:" + fakeELF + "h", "/h": "elf:" + fakeELF + "h"},
+	},
+	{
+		name: "hard link to a file an upper layer replaced is listed without contents",
+		layers: [][]ent{
+			{{name: "a", body: fakeELF + "old"}, {name: "b", typ: tar.TypeLink, link: "a"}},
+			{{name: "a", body: fakeELF + "new"}},
+		},
+		want: map[string]string{"/": "dir", "/a": "elf:" + fakeELF + "new", "/b": "note"},
+	},
+	{
+		name: "hard links to configuration files keep their contents",
+		layers: [][]ent{
+			{{name: "etc/ssl/openssl.cnf", body: "[fips]"}, {name: "usr/lib/ssl/openssl.cnf", typ: tar.TypeLink, link: "etc/ssl/openssl.cnf"}},
+		},
+		want: map[string]string{"/": "dir", "/etc": "dir", "/etc/ssl": "dir", "/etc/ssl/openssl.cnf": "kept:[fips]",
+			"/usr": "dir", "/usr/lib": "dir", "/usr/lib/ssl": "dir", "/usr/lib/ssl/openssl.cnf": "kept:[fips]"},
+	},
+	{
+		name: "hostile names, links and devices",
+		layers: [][]ent{{
+			{name: "../../etc/passwd", body: "x"},
+			{name: "etc/../../escape", body: "x"},
+			{name: "/abs/file", body: fakeELF + "abs"},
+			{name: "./dot/file", body: "d"},
+			{name: "loop1", typ: tar.TypeSymlink, link: "loop2"},
+			{name: "loop2", typ: tar.TypeSymlink, link: "loop1"},
+			{name: "out", typ: tar.TypeSymlink, link: "../../../../etc/shadow"},
+			{name: "hl", typ: tar.TypeLink, link: "../outside"},
+			{name: "dev/null", typ: tar.TypeChar},
+		}},
+		want: map[string]string{"/": "dir", "/abs": "dir", "/abs/file": "elf:" + fakeELF + "abs", "/dot": "dir", "/dot/file": "file",
+			"/loop1": "-> loop2", "/loop2": "-> loop1", "/out": "-> ../../../../etc/shadow", "/dev": "dir", "/dev/null": "special"},
+	},
+	{
+		name: "entries written through a lower symbolic link land where it points",
+		layers: [][]ent{
+			{{name: "usr/lib/", typ: tar.TypeDir}, {name: "lib", typ: tar.TypeSymlink, link: "usr/lib"}},
+			{{name: "lib/libz.so.1", body: fakeELF + "z"}},
+		},
+		want: map[string]string{"/": "dir", "/usr": "dir", "/usr/lib": "dir", "/lib": "-> usr/lib", "/usr/lib/libz.so.1": "elf:" + fakeELF + "z"},
+	},
+}
+
 func TestFlatten(t *testing.T) {
-	tests := []struct {
-		name   string
-		layers [][]ent // bottom first
-		want   map[string]string
-	}{
-		{
-			name: "upper file replaces lower",
-			layers: [][]ent{
-				{{name: "bin/app", body: fakeELF + " v1"}, {name: "etc/app.conf", body: "a=1"}},
-				{{name: "bin/app", body: fakeELF + " v2"}},
-			},
-			want: map[string]string{"/": "dir", "/bin": "dir", "/bin/app": "elf:" + fakeELF + " v2", "/etc": "dir", "/etc/app.conf": "kept:a=1"},
-		},
-		{
-			name: "whiteout deletes a lower file and a lower directory",
-			layers: [][]ent{
-				{{name: "usr/bin/gone", body: fakeELF}, {name: "opt/tool/", typ: tar.TypeDir}, {name: "opt/tool/bin", body: fakeELF}, {name: "usr/bin/kept", body: fakeELF + "k"}},
-				{{name: "usr/bin/.wh.gone"}, {name: "opt/.wh.tool"}},
-			},
-			want: map[string]string{"/": "dir", "/usr": "dir", "/usr/bin": "dir", "/usr/bin/kept": "elf:" + fakeELF + "k", "/opt": "dir"},
-		},
-		{
-			name: "whiteout applies to lower layers only, whatever the order in its own layer",
-			layers: [][]ent{
-				{{name: "a", body: fakeELF + "old"}},
-				{{name: "a", body: fakeELF + "new"}, {name: ".wh.a"}},
-			},
-			want: map[string]string{"/": "dir", "/a": "elf:" + fakeELF + "new"},
-		},
-		{
-			name: "opaque directory hides lower entries but not its own layer's",
-			layers: [][]ent{
-				{{name: "lib/", typ: tar.TypeDir}, {name: "lib/old.so", body: fakeELF}, {name: "lib/sub/x.so", body: fakeELF}, {name: "libx/y", body: "y"}},
-				{{name: "lib/", typ: tar.TypeDir}, {name: "lib/.wh..wh..opq"}, {name: "lib/new.so", body: fakeELF + "n"}},
-			},
-			want: map[string]string{"/": "dir", "/lib": "dir", "/lib/new.so": "elf:" + fakeELF + "n", "/libx": "dir", "/libx/y": "file"},
-		},
-		{
-			name: "a file replacing a directory hides what was under it",
-			layers: [][]ent{
-				{{name: "d/x", body: fakeELF}},
-				{{name: "d", body: "now a file"}},
-			},
-			want: map[string]string{"/": "dir", "/d": "file"},
-		},
-		{
-			name: "deleted and added again in a higher layer",
-			layers: [][]ent{
-				{{name: "x", body: fakeELF + "1"}},
-				{{name: ".wh.x"}},
-				{{name: "x", body: fakeELF + "3"}},
-			},
-			want: map[string]string{"/": "dir", "/x": "elf:" + fakeELF + "3"},
-		},
-		{
-			name: "hard links share contents, in a layer and across layers",
-			layers: [][]ent{
-				{{name: "usr/bin/base", body: fakeELF + "base"}},
-				{{name: "usr/bin/one", body: fakeELF + "one"}, {name: "usr/bin/two", typ: tar.TypeLink, link: "usr/bin/one"}, {name: "usr/bin/alias", typ: tar.TypeLink, link: "usr/bin/base"}},
-			},
-			want: map[string]string{"/": "dir", "/usr": "dir", "/usr/bin": "dir",
-				"/usr/bin/base": "elf:" + fakeELF + "base", "/usr/bin/alias": "elf:" + fakeELF + "base",
-				"/usr/bin/one": "elf:" + fakeELF + "one", "/usr/bin/two": "elf:" + fakeELF + "one"},
-		},
-		{
-			name: "hard link to a lower file that an upper layer deleted keeps the contents",
-			layers: [][]ent{
-				{{name: "a", body: fakeELF + "a"}},
-				{{name: "b", typ: tar.TypeLink, link: "a"}},
-				{{name: ".wh.a"}},
-			},
-			want: map[string]string{"/": "dir", "/b": "elf:" + fakeELF + "a"},
-		},
-		{
-			name: "duplicate entries in one layer: the last wins, ./ prefixes and trailing slashes are the same name",
-			layers: [][]ent{
-				{{name: "./bin/", typ: tar.TypeDir}, {name: "bin/tool", body: fakeELF + "1"}, {name: "./bin/tool", body: fakeELF + "2"}, {name: "bin/link", typ: tar.TypeSymlink, link: "tool"}, {name: "bin/link", body: fakeELF + "3"}},
-			},
-			want: map[string]string{"/": "dir", "/bin": "dir", "/bin/tool": "elf:" + fakeELF + "2", "/bin/link": "elf:" + fakeELF + "3"},
-		},
-		{
-			name: "hard link to a lower hard link shares its target",
-			layers: [][]ent{
-				{{name: "a", body: fakeELF + "a"}, {name: "b", typ: tar.TypeLink, link: "a"}, {name: "h", body: fakeELF + "h"}, {name: "g", typ: tar.TypeLink, link: "h"}, {name: ".wh.h"}},
-				{{name: "c", typ: tar.TypeLink, link: "b"}, {name: "d", typ: tar.TypeLink, link: "c"}, {name: "f", typ: tar.TypeLink, link: "g"}},
-				{{name: ".wh.g"}},
-			},
-			want: map[string]string{"/": "dir", "/a": "elf:" + fakeELF + "a", "/b": "elf:" + fakeELF + "a", "/c": "elf:" + fakeELF + "a", "/d": "elf:" + fakeELF + "a",
-				"/f": "elf:" + fakeELF + "h", "/h": "elf:" + fakeELF + "h"},
-		},
-		{
-			name: "hard link to a file an upper layer replaced is listed without contents",
-			layers: [][]ent{
-				{{name: "a", body: fakeELF + "old"}, {name: "b", typ: tar.TypeLink, link: "a"}},
-				{{name: "a", body: fakeELF + "new"}},
-			},
-			want: map[string]string{"/": "dir", "/a": "elf:" + fakeELF + "new", "/b": "note"},
-		},
-		{
-			name: "hard links to configuration files keep their contents",
-			layers: [][]ent{
-				{{name: "etc/ssl/openssl.cnf", body: "[fips]"}, {name: "usr/lib/ssl/openssl.cnf", typ: tar.TypeLink, link: "etc/ssl/openssl.cnf"}},
-			},
-			want: map[string]string{"/": "dir", "/etc": "dir", "/etc/ssl": "dir", "/etc/ssl/openssl.cnf": "kept:[fips]",
-				"/usr": "dir", "/usr/lib": "dir", "/usr/lib/ssl": "dir", "/usr/lib/ssl/openssl.cnf": "kept:[fips]"},
-		},
-		{
-			name: "hostile names, links and devices",
-			layers: [][]ent{{
-				{name: "../../etc/passwd", body: "x"},
-				{name: "etc/../../escape", body: "x"},
-				{name: "/abs/file", body: fakeELF + "abs"},
-				{name: "./dot/file", body: "d"},
-				{name: "loop1", typ: tar.TypeSymlink, link: "loop2"},
-				{name: "loop2", typ: tar.TypeSymlink, link: "loop1"},
-				{name: "out", typ: tar.TypeSymlink, link: "../../../../etc/shadow"},
-				{name: "hl", typ: tar.TypeLink, link: "../outside"},
-				{name: "dev/null", typ: tar.TypeChar},
-			}},
-			want: map[string]string{"/": "dir", "/abs": "dir", "/abs/file": "elf:" + fakeELF + "abs", "/dot": "dir", "/dot/file": "file",
-				"/loop1": "-> loop2", "/loop2": "-> loop1", "/out": "-> ../../../../etc/shadow", "/dev": "dir", "/dev/null": "special"},
-		},
-		{
-			name: "entries written through a lower symbolic link land where it points",
-			layers: [][]ent{
-				{{name: "usr/lib/", typ: tar.TypeDir}, {name: "lib", typ: tar.TypeSymlink, link: "usr/lib"}},
-				{{name: "lib/libz.so.1", body: fakeELF + "z"}},
-			},
-			want: map[string]string{"/": "dir", "/usr": "dir", "/usr/lib": "dir", "/lib": "-> usr/lib", "/usr/lib/libz.so.1": "elf:" + fakeELF + "z"},
-		},
-	}
+	tests := flattenCases
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f, err := Flatten(context.Background(), layers(t, tt.layers...), FlattenOptions{Examine: examineBodies})

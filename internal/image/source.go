@@ -89,6 +89,10 @@ type Options struct {
 	// delivers less than 16 KiB, within this window; 0 means
 	// [DefaultStall].
 	Stall time.Duration
+	// Cache, when set, shares layer records between the images opened
+	// with it ([LayerCache]); their flattening ([Image.Flatten]) uses it
+	// when FlattenOptions.CacheKey is set.
+	Cache *LayerCache
 }
 
 // Image is one platform's image, ready to flatten.
@@ -108,6 +112,7 @@ type Image struct {
 	layers  []v1.Layer
 	archive bool // a docker-save archive: read layers with Uncompressed
 	verify  bool // blobs on local disk: verify their digest while reading
+	cache   *LayerCache
 }
 
 // Layers returns the openers of the image's layer streams, bottom first,
@@ -129,15 +134,21 @@ func Open(ctx context.Context, ref Reference, opts Options) ([]*Image, error) {
 		return nil, err
 	}
 	sel := selector{want: want, explicit: opts.Platform != "", all: opts.AllPlatforms, fetched: new(int)}
+	var imgs []*Image
 	switch ref.Scheme {
 	case SchemeRegistry:
-		return openRegistry(ctx, ref, opts, sel)
+		imgs, err = openRegistry(ctx, ref, opts, sel)
 	case SchemeDockerArchive:
-		return openArchive(ref)
+		imgs, err = openArchive(ref)
 	case SchemeOCILayout:
-		return openLayout(ref, sel)
+		imgs, err = openLayout(ref, sel)
+	default:
+		return nil, fmt.Errorf("unknown image scheme %q", ref.Scheme)
 	}
-	return nil, fmt.Errorf("unknown image scheme %q", ref.Scheme)
+	for _, im := range imgs {
+		im.cache = opts.Cache
+	}
+	return imgs, err
 }
 
 // CheckPlatform reports whether s is a valid --platform value.
@@ -715,7 +726,29 @@ func (v *verifier) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Flatten flattens the image with opts ([Flatten]).
+// Flatten flattens the image with opts ([Flatten]). With a layer cache
+// (Options.Cache) and opts.CacheKey set, the tree is assembled from the
+// layers' records, each layer read at most once for all the images that
+// share the cache; the result is the same as from the streams. Layers of
+// a docker-save archive are not cached: the archive names them by the
+// digest of their uncompressed contents, which nothing verifies before
+// the whole layer is read.
 func (im *Image) Flatten(ctx context.Context, opts FlattenOptions) (*FS, error) {
-	return Flatten(ctx, im.Layers(), opts)
+	if im.cache == nil || opts.CacheKey == "" || im.archive {
+		return Flatten(ctx, im.Layers(), opts)
+	}
+	ls := make([]cachedLayer, len(im.layers))
+	opens := im.Layers()
+	for i, l := range im.layers {
+		d, err := l.Digest()
+		if err != nil {
+			return Flatten(ctx, opens, opts)
+		}
+		ls[i] = cachedLayer{digest: d.String(), open: opens[i]}
+	}
+	fsys, err := flattenCached(ctx, im.cache, ls, opts)
+	if errors.Is(err, errRecordIncomplete) {
+		return Flatten(ctx, opens, opts)
+	}
+	return fsys, err
 }

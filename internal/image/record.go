@@ -1,0 +1,228 @@
+package image
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+)
+
+// Layer records.
+//
+// A layer shared by many images (a base image) says the same thing about
+// its files in each of them: which entries it has, which regular files
+// are ELF and what the Examiner found in them, the contents of its small
+// configuration files. Only which of its entries survive depends on the
+// layers above it. A layer record holds the first part, read once from
+// the layer's stream ([recordLayer]) for every entry the layer has; each
+// image then replays the records of its layers through the same
+// flattening code as a live stream ([recordSource]), which decides what
+// the container sees. The record keeps no file contents beyond the
+// retained configuration files: per entry its tar metadata, per regular
+// file its classification inputs.
+//
+// A record is made independently of the image it is read for, so it
+// examines every ELF file of the layer (also those an upper layer of this
+// image hides: another image may show them) and retains every file the
+// retention rule names in the layer. The rule and the Examiner are the
+// record's key ([FlattenOptions.CacheKey]); what the rule cannot know in
+// advance (a hard link of an upper layer with a retained name, to a file
+// the record did not retain) makes the replay give up with
+// [errRecordIncomplete], and the image is flattened from its streams.
+
+// layerRecord is what one layer's stream gave.
+type layerRecord struct {
+	entries []entry
+	files   []recFile
+	// streamBytes is the length of the layer's uncompressed tar stream.
+	streamBytes int64
+	// mem estimates the bytes the record holds.
+	mem int64
+}
+
+// recFile is what a layer's regular file gave.
+type recFile struct {
+	elf      bool // examinable: starts with the ELF magic, or byName
+	byName   bool // not ELF, examined because FlattenOptions.ExamineAlso named it
+	examined bool // handed to the Examiner (value, note are its outcome)
+	value    any
+	note     string
+	retained bool // data holds the whole contents
+	data     []byte
+}
+
+// errRecordIncomplete says that a layer record lacks what this image
+// needs of it; the image is flattened from its layer streams instead.
+var errRecordIncomplete = errors.New("layer record lacks what this image needs")
+
+// recordLayer reads one layer's stream whole into a record. The image's
+// limits apply to the layer alone (an image's budget is checked again
+// across its layers on replay); the expansion of sparse ELF files counts
+// against the same byte budget as the stream.
+func recordLayer(r io.Reader, opts FlattenOptions, progress func(entries int, bytes int64)) (*layerRecord, error) {
+	lim := opts.Limits
+	rec := &layerRecord{}
+	var budget int64 // stream bytes plus sparse expansion
+	var stream int64
+	tr := tar.NewReader(&countingReader{r: r, n: &stream, max: lim.MaxUncompressed})
+	var buf []byte
+	var retainedTotal int64
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading tar: %w", err)
+		}
+		if len(rec.entries) >= lim.MaxEntries {
+			return nil, fmt.Errorf("%w: more than %d entries", ErrLimit, lim.MaxEntries)
+		}
+		if progress != nil && len(rec.entries)%256 == 255 {
+			progress(len(rec.entries)+1, stream)
+		}
+		e := entry{name: hdr.Name, link: hdr.Linkname, typ: hdr.Typeflag, mode: hdr.FileInfo().Mode(), mtime: hdr.ModTime.Unix(), size: hdr.Size, sparse: sparse(hdr), file: -1}
+		rec.mem += int64(len(e.name)+len(e.link)) + 64
+		switch hdr.Typeflag {
+		case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse:
+		default:
+			rec.entries = append(rec.entries, e)
+			continue
+		}
+		name, ok := cleanName(hdr.Name)
+		if !ok || strings.HasPrefix(path_base(name), whiteoutPrefix) {
+			// Never a file of any tree.
+			rec.entries = append(rec.entries, e)
+			continue
+		}
+		var f recFile
+		var magic [4]byte
+		head := magic[:0]
+		if hdr.Size >= 4 {
+			if _, err := io.ReadFull(tr, magic[:]); err != nil {
+				return nil, fmt.Errorf("reading %s: %w", name, err)
+			}
+			head = magic[:]
+			f.elf = string(magic[:]) == string(elfMagic)
+			if !f.elf && opts.Examine != nil && opts.ExamineAlso != nil && opts.ExamineAlso(name) {
+				f.elf, f.byName = true, true
+			}
+		}
+		switch {
+		case !f.elf:
+			if hdr.Size <= lim.MaxRetainFile && retainedTotal+hdr.Size <= lim.MaxRetainTotal && opts.Retain(name, hdr.Size) {
+				data := make([]byte, hdr.Size)
+				n := copy(data, head)
+				if _, err := io.ReadFull(tr, data[n:]); err != nil {
+					return nil, fmt.Errorf("reading %s: %w", name, err)
+				}
+				f.data, f.retained = data, true
+				retainedTotal += hdr.Size
+				rec.mem += hdr.Size
+			}
+		case opts.Examine == nil || hdr.Size > lim.MaxExamine:
+			// The replay decides (no Examiner, above the limit).
+		default:
+			if e.sparse {
+				if budget += hdr.Size; budget+stream > lim.MaxUncompressed {
+					return nil, fmt.Errorf("%w: more than %d uncompressed bytes (with sparse file %s)", ErrLimit, lim.MaxUncompressed, name)
+				}
+			}
+			if int64(cap(buf)) < hdr.Size {
+				big := cap(buf) >= 16<<20
+				buf = nil
+				if big {
+					debug.FreeOSMemory()
+				}
+				buf = make([]byte, hdr.Size)
+			}
+			b := buf[:hdr.Size]
+			copy(b, magic[:])
+			if _, err := io.ReadFull(tr, b[4:]); err != nil {
+				return nil, fmt.Errorf("reading %s: %w", name, err)
+			}
+			f.examined = true
+			f.value, f.note = examineSafely(opts.Examine, name, b)
+			rec.mem += 512 + int64(len(f.note))
+		}
+		e.file = int32(len(rec.files))
+		rec.files = append(rec.files, f)
+		rec.entries = append(rec.entries, e)
+	}
+	if _, err := io.Copy(io.Discard, &countingReader{r: r, n: &stream, max: lim.MaxUncompressed}); err != nil {
+		return nil, fmt.Errorf("reading past the tar end: %w", err)
+	}
+	rec.streamBytes = stream
+	rec.mem += 128
+	// Trim what append over-allocated: records live long.
+	rec.entries = rec.entries[:len(rec.entries):len(rec.entries)]
+	rec.files = rec.files[:len(rec.files):len(rec.files)]
+	return rec, nil
+}
+
+// examineSafely runs ex, turning a panic into a note.
+func examineSafely(ex Examiner, name string, b []byte) (v any, note string) {
+	defer func() {
+		if p := recover(); p != nil {
+			v, note = nil, fmt.Sprintf("examining it failed: %v", p)
+		}
+	}()
+	return ex(name, readerAt(b), int64(len(b))), ""
+}
+
+func path_base(name string) string {
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		return name[i+1:]
+	}
+	return name
+}
+
+// recordSource replays a layer record's entries.
+type recordSource struct {
+	rec *layerRecord
+	i   int
+}
+
+func (s *recordSource) next() (*entry, error) {
+	if s.i >= len(s.rec.entries) {
+		return nil, io.EOF
+	}
+	s.i++
+	return &s.rec.entries[s.i-1], nil
+}
+
+// file gives the inode the live stream would have given: the same
+// bookkeeping ([flattener.elfBookkeeping], retention budget), with the
+// contents' outcome taken from the record.
+func (s *recordSource) file(fl *flattener, shown string, e *entry, waiting []pendingLink) (*inode, error) {
+	if e.file < 0 || int(e.file) >= len(s.rec.files) {
+		return nil, errRecordIncomplete
+	}
+	f := &s.rec.files[e.file]
+	ino := &inode{size: e.size}
+	if !f.elf {
+		if !fl.wantRetain(shown, ino.size, waiting) {
+			return keep(ino, waiting), nil
+		}
+		if !f.retained {
+			return nil, errRecordIncomplete
+		}
+		ino.data, ino.retained = f.data, true
+		fl.fs.Stats.RetainedBytes += ino.size
+		return ino, nil
+	}
+	if done, ino, err := fl.elfBookkeeping(shown, e, ino, waiting, !f.byName); done {
+		return ino, err
+	}
+	if !f.examined {
+		return nil, errRecordIncomplete
+	}
+	ino.examined = true
+	fl.fs.Stats.Examined++
+	ino.value, ino.note = f.value, f.note
+	return ino, nil
+}
+
+func (s *recordSource) end() error { return nil }
