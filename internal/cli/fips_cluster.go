@@ -50,9 +50,9 @@ Flags:
     --aks FILE          az aks show -o json: compare each pool's enableFips
     --node-reports PATH fips host JSON reports (files, .json.gz, or
                         directories of them), one per node, tied to the node
-                        named by the report's host name or the file's name
-                        (NODE.json); repeat the flag; they take precedence
-                        over the published ones
+                        the file is named after (NODE.json), else the one
+                        named by the report's host name; repeat the flag;
+                        they take precedence over the published ones
     --reports-namespace NS
                         where the DaemonSet publishes (default kensa)
     --no-published      read only --node-reports, not the ConfigMaps
@@ -183,9 +183,9 @@ func runFipsCluster(ctx context.Context, env *Env, args []string) error {
 		results = append(results, n)
 	}
 	rep.Results, rep.Findings, rep.Summary = results, findings, sum
-	where := strings.TrimPrefix(cfg.Host, "https://")
-	if *kubeContext != "" {
-		where = *kubeContext + " (" + where + ")"
+	where := cfg.Host
+	if name := cluster.ContextName(*kubeconfig, *kubeContext); name != "" {
+		where = "context " + name + " (" + cfg.Host + ")"
 	}
 	return finish(env, common, outcome{rep: rep, text: func(t *textWriter) { writeFipsClusterText(t, where, nodes, rep.Findings, sum) }})
 }
@@ -202,7 +202,7 @@ func apiError(err error, host string) error {
 
 func writeFipsClusterText(t *textWriter, where string, nodes []cluster.NodeResult, fs []report.Finding, s cluster.Summary) {
 	n := s.Nodes
-	t.printf("cluster %s: %s\n", where, report.Count(n.Nodes, "node", "nodes"))
+	t.printf("%s: %s\n", where, report.Count(n.Nodes, "node", "nodes"))
 	t.printf("nodes in FIPS mode: %d of %d (%d declared FIPS, %d mismatched)", n.FIPS, n.Nodes, n.DeclaredFIPS, n.Mismatched)
 	var gaps []string
 	for _, g := range []struct {

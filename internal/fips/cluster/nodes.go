@@ -276,13 +276,21 @@ func otherBoot(n Node, rep NodeReport) string {
 
 func short(id string) string { return id[:min(8, len(id))] }
 
-// roundAge prints a duration the way a person says it: 3d4h, 5h12m, 40s.
+// roundAge prints a duration the way a person says it: 11d13h, 1d, 24h
+// is 1d, 5h12m, 6h, 40s.
 func roundAge(d time.Duration) string {
+	const day = 24 * time.Hour
 	switch {
-	case d >= 48*time.Hour:
-		return fmt.Sprintf("%dd%dh", int(d.Hours())/24, int(d.Hours())%24)
+	case d >= day:
+		if h := (d % day) / time.Hour; h > 0 {
+			return fmt.Sprintf("%dd%dh", d/day, h)
+		}
+		return fmt.Sprintf("%dd", d/day)
 	case d >= time.Hour:
-		return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+		if m := (d % time.Hour) / time.Minute; m > 0 {
+			return fmt.Sprintf("%dh%dm", d/time.Hour, m)
+		}
+		return fmt.Sprintf("%dh", d/time.Hour)
 	}
 	return d.Round(time.Second).String()
 }

@@ -437,10 +437,10 @@ func readLimited(p string, limit int64) ([]byte, error) {
 }
 
 // TieFiles names the node of each report read from a file: the node
-// whose name is the report's host name, else the one whose name is the
-// file's name without .json/.json.gz, else the only node whose first DNS
-// label is the host name's first label. A report tied to no node keeps
-// Node "".
+// whose name is the file's name without .json/.json.gz (the user named
+// it), else the one whose name is the report's host name, else the only
+// node whose first DNS label is the host name's first label. A report
+// tied to no node keeps Node "".
 func TieFiles(cs []Collected, nodes []Node) {
 	names := map[string]bool{}
 	short := map[string][]string{}
@@ -457,10 +457,10 @@ func TieFiles(cs []Collected, nodes []Node) {
 		stem := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(c.Origin), ".gz"), ".json")
 		hs, _, _ := strings.Cut(c.Host, ".")
 		switch {
-		case c.Host != "" && names[c.Host]:
-			c.Node = c.Host
 		case names[stem]:
 			c.Node = stem
+		case c.Host != "" && names[c.Host]:
+			c.Node = c.Host
 		case hs != "" && len(short[hs]) == 1:
 			c.Node = short[hs][0]
 		}
