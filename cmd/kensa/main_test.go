@@ -50,6 +50,8 @@ func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
 // followed by "exitcode N", so a script says whether it expects 1 or 2.
 func TestScriptsAssertExitCodes(t *testing.T) {
 	files, err := filepath.Glob("testdata/script/*.txtar")
+	cluster, _ := filepath.Glob("testdata/cluster/*.txtar")
+	files = append(files, cluster...)
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no scripts: %v", err)
 	}
