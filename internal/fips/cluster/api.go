@@ -98,7 +98,7 @@ func ListInputs(ctx context.Context, cfg *rest.Config, nodeSelector string) (Inp
 func nodeOf(n corev1.Node) Node {
 	ni := n.Status.NodeInfo
 	return Node{Name: n.Name, Labels: n.Labels, OS: ni.OperatingSystem, OSImage: ni.OSImage,
-		KernelVersion: ni.KernelVersion, ContainerRuntime: ni.ContainerRuntimeVersion, Architecture: ni.Architecture}
+		KernelVersion: ni.KernelVersion, ContainerRuntime: ni.ContainerRuntimeVersion}
 }
 
 func unstructuredBool(obj map[string]any, path ...string) (bool, bool, error) {

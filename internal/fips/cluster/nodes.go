@@ -46,6 +46,16 @@ const (
 
 // Checks is the catalog of every finding id this package emits.
 var Checks = []report.Check{
+	// The workload half (workloads.go).
+	{ID: IDWorkloadImageNoncompliant, Severity: report.Error, Title: "a workload runs an image whose crypto is not a validated module in FIPS mode",
+		Citation: "AKS enable-fips-nodes: container images on FIPS nodes are not assessed; FIPS 140-3 (CMVP validated modules)",
+		Help:     "The image digest the kubelet reports for this container was scanned as kensa fips scan does: a file of it uses crypto that is not a validated module, or needs a FIPS kernel its node does not have. An error where a node it runs on is in FIPS mode (or declared FIPS), a warning elsewhere. Rebuild the image with a validated module (Go: GOFIPS140=v1.0.0; OpenSSL 3 with its FIPS provider) and redeploy, or pin the workload to FIPS nodes."},
+	{ID: IDWorkloadProcessFIPSOff, Severity: report.Error, Title: "a workload's image is compliant but its process runs with FIPS switched off",
+		Citation: "live-posture reference §4, §5.3 (GODEBUG fips140, GOFIPS, GOLANG_FIPS, OPENSSL_FORCE_FIPS_MODE, CRI-O FIPS_DISABLE)",
+		Help:     "The node's kensa fips host report shows a process of this container whose start environment or view of the kernel flag turns FIPS mode off (GODEBUG=fips140=off, GOFIPS=0, a masked /proc/sys/crypto/fips_enabled), or the pod carries CRI-O's FIPS_DISABLE=true label while its image needs the kernel flag. Remove the setting from the pod spec or the image and restart the pods."},
+	{ID: IDWorkloadImageUnscannable, Severity: report.Warning, Title: "a workload's image could not be identified or scanned",
+		Citation: "live-posture reference §8 (coverage accounting)",
+		Help:     "The kubelet reports no registry digest for the container (a local image id only), or the image could not be pulled or read, or its files could not be classified. Its crypto is unknown, never a pass. Give kensa registry credentials (docker login; --use-pull-secrets to read the pods' imagePullSecrets), or scan the image yourself with kensa fips scan."},
 	{ID: IDNodeDeclaredMismatch, Severity: report.Error, Title: "node's kernel FIPS mode differs from what the cluster declares",
 		Citation: "AKS enable-fips-nodes (node label, enableFips); OpenShift MachineConfig spec.fips; /proc/sys/crypto/fips_enabled",
 		Help:     "The node label, pool setting, MachineConfig or install-config says FIPS, but the node's kernel flag says otherwise (or the reverse). Reimage the pool (AKS: az aks nodepool update --enable-fips-image) or fix the MachineConfig; the kernel flag is what processes act on."},
@@ -61,15 +71,6 @@ var Checks = []report.Check{
 	{ID: IDNodeNotInspected, Severity: report.Info, Title: "a Windows node is not inspected",
 		Citation: "live-posture reference §10",
 		Help:     "kensa's node scan is Linux-only; on Windows the FIPS switch is the registry value HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa\\FipsAlgorithmPolicy\\Enabled. Only the node's labels are reported."},
-	{ID: IDWorkloadImageNoncompliant, Severity: report.Error, Title: "a workload runs an image whose crypto is not a validated module in FIPS mode",
-		Citation: "AKS enable-fips-nodes: container images on FIPS nodes are not assessed; FIPS 140-3 (CMVP validated modules)",
-		Help:     "The image digest the kubelet reports for this container was scanned like `kensa fips scan`: a file of it uses crypto that is not a validated module (or needs a FIPS kernel its node does not have). The error is raised on nodes in FIPS mode (or declared FIPS); on other nodes it is a warning. Rebuild the image with a validated module (Go: GOFIPS140=v1.0.0; OpenSSL 3 with the FIPS provider) and redeploy, or pin the workload to FIPS nodes."},
-	{ID: IDWorkloadProcessFIPSOff, Severity: report.Error, Title: "a workload's image is compliant but its process runs with FIPS switched off",
-		Citation: "live-posture reference §4, §5.3 (GODEBUG fips140, GOFIPS, GOLANG_FIPS, OPENSSL_FORCE_FIPS_MODE, FIPS_DISABLE)",
-		Help:     "The node's `kensa fips host` report shows a process of this container whose start environment or view of the kernel flag turns FIPS mode off (GODEBUG=fips140=off, GOFIPS=0, a masked /proc/sys/crypto/fips_enabled, CRI-O's FIPS_DISABLE=true pod label). Remove the setting from the pod spec or image and restart the pods."},
-	{ID: IDWorkloadImageUnscannable, Severity: report.Warning, Title: "a workload's image could not be identified or scanned",
-		Citation: "live-posture reference §8 (coverage accounting)",
-		Help:     "The kubelet reported no registry digest for the container (a local image id only), or the image could not be pulled or read. Its crypto is unknown, never a pass. Give kensa registry credentials (docker login; --use-pull-secrets to read the pods' imagePullSecrets), or scan the image yourself with kensa fips scan."},
 }
 
 // Labels read from nodes.
@@ -89,7 +90,6 @@ type Node struct {
 	OSImage          string `json:"os_image,omitempty"`
 	KernelVersion    string `json:"kernel_version,omitempty"`
 	ContainerRuntime string `json:"container_runtime,omitempty"`
-	Architecture     string `json:"architecture,omitempty"`
 }
 
 // MachineConfig is an OpenShift MachineConfig's name and .spec.fips.
@@ -107,10 +107,6 @@ type NodeReport struct {
 	// Processes and the worst process verdict count, for the summary.
 	Processes    int `json:"processes"`
 	Noncompliant int `json:"noncompliant_processes"`
-	// ContainerProcesses are the report's processes that run in a
-	// container (a container id or pod UID in their cgroup), for the
-	// workload half.
-	ContainerProcesses []HostProcess `json:"-"`
 }
 
 // Declared is one source of declared FIPS intent for a node.
@@ -456,14 +452,6 @@ func ParseHostReport(b []byte) (NodeReport, error) {
 			Status  string `json:"status"`
 			Value   string `json:"value"`
 			Verdict string `json:"verdict"`
-			// Process fields (internal/fips/host.Result).
-			PID         int               `json:"pid"`
-			Exe         string            `json:"exe"`
-			ContainerID string            `json:"container_id"`
-			PodUID      string            `json:"pod_uid"`
-			Env         map[string]string `json:"env"`
-			KernelFIPS  string            `json:"kernel_fips"`
-			Reasons     []string          `json:"reasons"`
 		} `json:"results"`
 	}
 	if err := json.Unmarshal(b, &doc); err != nil {
@@ -487,14 +475,6 @@ func ParseHostReport(b []byte) (NodeReport, error) {
 			r.Processes++
 			if res.Verdict == "noncompliant" {
 				r.Noncompliant++
-			}
-			if res.ContainerID != "" || res.PodUID != "" {
-				p := HostProcess{ContainerID: res.ContainerID, PodUID: res.PodUID,
-					ProcessSeen: ProcessSeen{PID: res.PID, Exe: res.Exe, Verdict: res.Verdict, Env: res.Env, KernelFIPS: res.KernelFIPS}}
-				if len(res.Reasons) > 0 {
-					p.Reason = res.Reasons[0]
-				}
-				r.ContainerProcesses = append(r.ContainerProcesses, p)
 			}
 		}
 	}

@@ -175,8 +175,8 @@ func TestParseHostReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff(NodeReport{KernelFlag: "1", KernelStatus: "pass", Processes: 2, Noncompliant: 1}, r); d != "" {
-		t.Errorf("(-want +got):\n%s", d)
+	if r != (NodeReport{KernelFlag: "1", KernelStatus: "pass", Processes: 2, Noncompliant: 1}) {
+		t.Errorf("%+v", r)
 	}
 	for _, bad := range []string{
 		`{"command":"fips scan","results":[]}`,

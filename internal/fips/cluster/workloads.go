@@ -31,6 +31,7 @@ package cluster
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -145,6 +146,9 @@ type PodOptions struct {
 	PullSecrets bool
 }
 
+// LabelArch is the node's architecture label the kubelet sets.
+const LabelArch = "kubernetes.io/arch"
+
 // LabelFIPSDisable is CRI-O's pod label that masks the kernel's FIPS
 // flag in the pod's containers (live-posture reference §5.3).
 const LabelFIPSDisable = "FIPS_DISABLE"
@@ -219,8 +223,8 @@ func running(p *corev1.Pod) bool {
 func podOf(kp *corev1.Pod, n Node) Pod {
 	p := Pod{Namespace: kp.Namespace, Name: kp.Name, UID: string(kp.UID), Node: n.Name,
 		Owner: Owner{Kind: "Pod", Name: kp.Name}, FIPSDisabled: strings.EqualFold(kp.Labels[LabelFIPSDisable], "true")}
-	if n.Architecture != "" {
-		p.Platform = cmp.Or(n.OS, "linux") + "/" + n.Architecture
+	if arch := n.Labels[LabelArch]; arch != "" {
+		p.Platform = cmp.Or(n.Labels[LabelOS], n.OS, "linux") + "/" + arch
 	}
 	for _, s := range kp.Spec.ImagePullSecrets {
 		if s.Name != "" {
@@ -686,6 +690,49 @@ type HostProcess struct {
 	PodUID      string
 }
 
+// ParseHostProcesses reads the processes that run in a container (a
+// container id or pod UID in their cgroup) from one node's `kensa fips
+// host --format json` report, for WorkloadInputs.Processes. Bounded as
+// ParseHostReport is; it checks the envelope the same way.
+func ParseHostProcesses(b []byte) ([]HostProcess, error) {
+	if len(b) > maxHostReport {
+		return nil, fmt.Errorf("host report larger than %d MiB", maxHostReport>>20)
+	}
+	var doc struct {
+		Command string `json:"command"`
+		Results []struct {
+			Kind        string            `json:"kind"`
+			PID         int               `json:"pid"`
+			Exe         string            `json:"exe"`
+			ContainerID string            `json:"container_id"`
+			PodUID      string            `json:"pod_uid"`
+			Env         map[string]string `json:"env"`
+			KernelFIPS  string            `json:"kernel_fips"`
+			Verdict     string            `json:"verdict"`
+			Reasons     []string          `json:"reasons"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("not a kensa JSON report: %w", err)
+	}
+	if doc.Command != "fips host" {
+		return nil, fmt.Errorf("a %q report, not fips host", doc.Command)
+	}
+	var out []HostProcess
+	for _, res := range doc.Results {
+		if res.Kind != "process" || (res.ContainerID == "" && res.PodUID == "") {
+			continue
+		}
+		p := HostProcess{ContainerID: strings.ToLower(res.ContainerID), PodUID: strings.ToLower(res.PodUID),
+			ProcessSeen: ProcessSeen{PID: res.PID, Exe: res.Exe, Verdict: res.Verdict, Env: res.Env, KernelFIPS: res.KernelFIPS}}
+		if len(res.Reasons) > 0 {
+			p.Reason = res.Reasons[0]
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
 // WorkloadContainer is one container of a workload running one image
 // (a rolling update shows the container twice, once per digest), over
 // all its pods.
@@ -733,7 +780,7 @@ type WorkloadInputs struct {
 	// whether its kernel is in FIPS mode, Declared whether it should be.
 	Nodes []NodeResult
 	// Processes are the container processes of each node's fips host
-	// report (NodeReport.ContainerProcesses), by node name.
+	// report (ParseHostProcesses), by node name.
 	Processes map[string][]HostProcess
 }
 
