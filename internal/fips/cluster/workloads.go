@@ -1044,7 +1044,7 @@ func containerFindings(w WorkloadResult, wc WorkloadContainer, insts []instance)
 	subject := w.Name() + " container " + wc.Name
 	for _, id := range sortedKeys(groups) {
 		g := groups[id]
-		where := fmt.Sprintf("%s on %s (%s)", report.Count(len(g.pods), "pod", "pods"),
+		where := fmt.Sprintf("%s on %s %s", report.Count(len(g.pods), "pod", "pods"),
 			report.Plural(len(g.nodes), "node", "nodes"), strings.Join(sortedKeys(g.nodes), ", "))
 		img := cmp.Or(g.first.ref, wc.Image)
 		f := finding(id, subject, fmt.Sprintf("%s runs %s, %s: %s", subject, img, where, g.first.reason))

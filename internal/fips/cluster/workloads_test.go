@@ -332,7 +332,7 @@ func TestEvaluateWorkloads(t *testing.T) {
 		case "pay/Deployment/api container api":
 			// One pod of three, on fips-0; the process on fips-0 with
 			// api-3's container id is not api-3's (it runs on fips-1).
-			for _, s := range []string{"1 pod on node (fips-0)", "process 20 (/api) runs with FIPS off: GODEBUG fips140=off", "registry.test/api@" + dFIPS} {
+			for _, s := range []string{"1 pod on node fips-0", "process 20 (/api) runs with FIPS off: GODEBUG fips140=off", "registry.test/api@" + dFIPS} {
 				if !strings.Contains(f.Message, s) {
 					t.Errorf("api message lacks %q: %s", s, f.Message)
 				}
