@@ -16,13 +16,14 @@ import (
 //	exit N PROGRAM ARGS...   runs PROGRAM as exec does and fails unless it
 //	                         exits with status N exactly (! exec cannot
 //	                         tell 1 from 2); stdout and stderr are then
-//	                         checked as after exec
+//	                         checked as after exec. The one way scripts
+//	                         assert a non-zero exit of kensa
+//	                         (TestScriptsAssertExitCodes)
 //	validate sarif|cyclonedx|kensa FILE
 //	                         validates FILE against the official SARIF
 //	                         2.1.0 or CycloneDX 1.6 schema
 //	                         (../shared/schemas), or docs/kensa-v1.schema.json
 var cmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
-	"exitcode": cmdExitcode,
 	"exit": func(ts *testscript.TestScript, neg bool, args []string) {
 		if neg || len(args) < 2 {
 			ts.Fatalf("usage: exit N PROGRAM ARGS...")

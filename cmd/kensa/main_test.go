@@ -4,7 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"strconv"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,39 +15,16 @@ var update = flag.Bool("update", false, "rewrite the golden sections of the scri
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		// kensa as the scripts run it: its exit code is also written to
-		// $WORK/.kensa-exit for the exitcode command.
-		"kensa": func() {
-			code := run()
-			if f := os.Getenv("KENSA_EXIT_FILE"); f != "" {
-				os.WriteFile(f, []byte(strconv.Itoa(code)), 0o644)
-			}
-			os.Exit(code)
-		},
+		"kensa": func() { os.Exit(run()) },
 	})
 }
 
-// cmdExitcode is the script command "exitcode N": the last kensa run
-// exited with N. "! exec kensa" alone cannot tell 1 (findings) from 2
-// (kensa could not do what was asked); every "! exec kensa" is followed by
-// an exitcode (TestScriptsAssertExitCodes).
-func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: exitcode N")
-	}
-	f := ts.MkAbs(".kensa-exit")
-	data, err := os.ReadFile(f)
-	if err != nil {
-		ts.Fatalf("exitcode: no kensa run to check (%v)", err)
-	}
-	os.Remove(f) // each run is checked once
-	if got := strings.TrimSpace(string(data)); got != args[0] {
-		ts.Fatalf("kensa exited %s, want %s", got, args[0])
-	}
-}
-
-// TestScriptsAssertExitCodes: every "! exec kensa" in the scripts is
-// followed by "exitcode N", so a script says whether it expects 1 or 2.
+// TestScriptsAssertExitCodes: the scripts have one way to assert kensa's
+// exit code. "exec kensa" expects 0 (testscript fails it otherwise); every
+// other code is asserted with "exit N kensa", since "! exec kensa" cannot
+// tell 1 (findings) from 2 (kensa could not do what was asked). "! exec
+// kensa", "exit 0 kensa" (a second spelling of "exec kensa") and kensa
+// run through "sh -c" (whose status the shell hides) fail here.
 func TestScriptsAssertExitCodes(t *testing.T) {
 	files, err := filepath.Glob("testdata/script/*.txtar")
 	cluster, _ := filepath.Glob("testdata/cluster/*.txtar")
@@ -60,31 +37,38 @@ func TestScriptsAssertExitCodes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		script, _, _ := strings.Cut(string(data), "\n-- ")
-		var pending int // line of an unchecked "! exec kensa"
-		for i, line := range strings.Split(script, "\n") {
-			line = strings.TrimSpace(line)
-			if line == "" || strings.HasPrefix(line, "#") {
-				continue
+		for i, line := range scriptLines(data) {
+			switch fields := strings.Fields(line); {
+			case len(fields) >= 3 && fields[0] == "!" && fields[1] == "exec" && fields[2] == "kensa":
+				t.Errorf("%s:%d: \"! exec kensa\" cannot tell 1 from 2: write \"exit N kensa …\"", name, i+1)
+			case len(fields) >= 3 && fields[0] == "exit" && fields[2] == "kensa" && fields[1] == "0":
+				t.Errorf("%s:%d: \"exit 0 kensa\": write \"exec kensa …\"", name, i+1)
+			case len(fields) >= 1 && fields[0] == "exitcode":
+				t.Errorf("%s:%d: \"exitcode\" is gone: write \"exit N kensa …\"", name, i+1)
+			case slices.Contains(fields, "sh") && strings.Contains(line, "kensa "):
+				t.Errorf("%s:%d: kensa run through a shell: write \"exit N kensa …\" so the script asserts its exit code", name, i+1)
 			}
-			if cond, rest, ok := strings.Cut(line, "] "); ok && strings.HasPrefix(cond, "[") {
-				line = rest
-			}
-			if pending > 0 && !strings.HasPrefix(line, "exitcode ") && !strings.HasPrefix(line, "stdout") && !strings.HasPrefix(line, "stderr") && !strings.HasPrefix(line, "! stdout") && !strings.HasPrefix(line, "! stderr") && !strings.HasPrefix(line, "cmp") {
-				t.Errorf("%s:%d: \"! exec kensa\" without an exitcode line after it", name, pending)
-				pending = 0
-			}
-			if strings.HasPrefix(line, "exitcode ") {
-				pending = 0
-			}
-			if strings.HasPrefix(line, "! exec kensa") {
-				pending = i + 1
-			}
-		}
-		if pending > 0 {
-			t.Errorf("%s:%d: \"! exec kensa\" without an exitcode line after it", name, pending)
 		}
 	}
+}
+
+// scriptLines returns the script part of a txtar (before its first file),
+// one line each, with a leading "[condition] " taken off.
+func scriptLines(data []byte) []string {
+	script, _, _ := strings.Cut(string(data), "\n-- ")
+	lines := strings.Split(script, "\n")
+	for i, line := range lines {
+		line = strings.TrimSpace(line)
+		for strings.HasPrefix(line, "[") {
+			_, rest, ok := strings.Cut(line, "]")
+			if !ok {
+				break
+			}
+			line = strings.TrimSpace(rest)
+		}
+		lines[i] = line
+	}
+	return lines
 }
 
 // TestScript runs the end-to-end scripts in testdata/script: each runs the
@@ -99,7 +83,6 @@ func TestScript(t *testing.T) {
 		RequireUniqueNames:  true,
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("SOURCE_DATE_EPOCH", "1790000000")
-			e.Setenv("KENSA_EXIT_FILE", filepath.Join(e.WorkDir, ".kensa-exit"))
 			e.Setenv("HOME", e.WorkDir)
 			for _, s := range setups {
 				if err := s(e); err != nil {

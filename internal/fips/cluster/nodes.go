@@ -50,6 +50,16 @@ const (
 
 // Checks is the catalog of every finding id this package emits.
 var Checks = []report.Check{
+	// The workload half (workloads.go).
+	{ID: IDWorkloadImageNoncompliant, Severity: report.Error, Title: "a workload runs an image whose crypto is not a validated module in FIPS mode",
+		Citation: "AKS enable-fips-nodes: container images on FIPS nodes are not assessed; FIPS 140-3 (CMVP validated modules)",
+		Help:     "The image digest the kubelet reports for this container was scanned as kensa fips scan does: a file of it uses crypto that is not a validated module, or needs a FIPS kernel its node does not have. An error where a node it runs on is in FIPS mode (or declared FIPS), a warning elsewhere. Rebuild the image with a validated module (Go: GOFIPS140=v1.0.0; OpenSSL 3 with its FIPS provider) and redeploy, or pin the workload to FIPS nodes."},
+	{ID: IDWorkloadProcessFIPSOff, Severity: report.Error, Title: "a workload's image is compliant but its process runs with FIPS switched off",
+		Citation: "live-posture reference §4, §5.3 (GODEBUG fips140, GOFIPS, GOLANG_FIPS, OPENSSL_FORCE_FIPS_MODE, CRI-O FIPS_DISABLE)",
+		Help:     "The node's kensa fips host report shows a process of this container whose start environment or view of the kernel flag turns FIPS mode off (GODEBUG=fips140=off, GOFIPS=0, a masked /proc/sys/crypto/fips_enabled), or the pod carries CRI-O's FIPS_DISABLE=true label while its image needs the kernel flag. Remove the setting from the pod spec or the image and restart the pods."},
+	{ID: IDWorkloadImageUnscannable, Severity: report.Warning, Title: "a workload's image could not be identified or scanned",
+		Citation: "live-posture reference §8 (coverage accounting)",
+		Help:     "The kubelet reports no registry digest for the container (a local image id only), or the image could not be pulled or read, or its files could not be classified. Its crypto is unknown, never a pass. Give kensa registry credentials (docker login; --use-pull-secrets to read the pods' imagePullSecrets), or scan the image yourself with kensa fips scan."},
 	{ID: IDNodeDeclaredMismatch, Severity: report.Error, Title: "node's kernel FIPS mode differs from what the cluster declares",
 		Citation: "AKS enable-fips-nodes (node label, enableFips); OpenShift MachineConfig spec.fips; /proc/sys/crypto/fips_enabled",
 		Help:     "The node label, pool setting, MachineConfig or install-config says FIPS, but the node's kernel flag says otherwise (or the reverse). Reimage the pool (AKS: az aks nodepool update --enable-fips-image) or fix the MachineConfig; the kernel flag is what processes act on."},
