@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -10,6 +11,8 @@ import (
 
 	"github.com/kensa-project/kensa/internal/fips/cluster/clustertest"
 	"github.com/kensa-project/kensa/internal/fips/host/hosttrees"
+	"github.com/kensa-project/kensa/internal/fipstest"
+	"github.com/kensa-project/kensa/internal/image/imagetest"
 )
 
 // TestClusterScript runs the scripts of testdata/cluster, each against a
@@ -29,7 +32,12 @@ import (
 //	$DEPLOY              deploy/kubernetes
 //	$APISERVER           the API server's URL
 //	kubectl              the built one, on PATH
+//	$REGISTRY            an in-process registry (go-containerregistry) holding
+//	                     team/api (Go, GOFIPS140=v1.0.0) and team/ledger (Go,
+//	                     standard crypto) over one shared base layer
+//	$API_REF, $LEDGER_REF  their repo@sha256:… references
 //	hosttree NAME DIR    writes host tree NAME (internal/fips/host/hosttrees) at DIR
+//	envsubst SRC DST     writes SRC with $VARs replaced by the script's values
 func TestClusterScript(t *testing.T) {
 	clustertest.Binaries(t) // skip (or fail in CI) before any script starts
 	deploy, err := filepath.Abs("../../deploy/kubernetes")
@@ -62,14 +70,51 @@ func TestClusterScript(t *testing.T) {
 			e.Setenv("DEPLOY", deploy)
 			e.Setenv("APISERVER", cp.URL)
 			e.Setenv("PATH", cp.Bin+string(os.PathListSeparator)+e.Getenv("PATH"))
-			return nil
+			return clusterImages(st, e)
 		},
 		Condition: condition,
 		Cmds:      cmds,
 	})
 }
 
+// clusterImages pushes the workloads' images to a registry of the
+// script's own (the fixtures are built by the real toolchain, cached per
+// machine; without them the scripts' workload steps are guarded by
+// [fipsfixtures]).
+func clusterImages(t testing.TB, e *testscript.Env) error {
+	fx, err := fipstest.Build()
+	if err != nil || !fx.Has("go_fips_v100") || !fx.Has("go_std") || !fx.Has("go_nocrypto") {
+		return nil
+	}
+	reg := imagetest.Registry(t)
+	platform := "linux/" + runtime.GOARCH
+	base := imagetest.Layer(t, imagetest.File("etc/os-release", []byte("ID=kensa-test\n")),
+		imagetest.HostFile("bin/tool", fx.Path(t, "go_nocrypto")))
+	for _, im := range []struct{ env, repo, fixture string }{
+		{"API_REF", "team/api", "go_fips_v100"},
+		{"LEDGER_REF", "team/ledger", "go_std"},
+	} {
+		img := imagetest.Image(t, platform, []string{"PATH=/bin"}, base,
+			imagetest.Layer(t, imagetest.HostFile("app", fx.Path(t, im.fixture))))
+		imagetest.Push(t, reg+"/"+im.repo+":1", img)
+		d, err := img.Digest()
+		if err != nil {
+			return err
+		}
+		e.Setenv(im.env, reg+"/"+im.repo+"@"+d.String())
+	}
+	e.Setenv("REGISTRY", reg)
+	return nil
+}
+
 func init() {
+	cmds["envsubst"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 2 {
+			ts.Fatalf("usage: envsubst SRC DST")
+		}
+		out := os.Expand(ts.ReadFile(args[0]), ts.Getenv)
+		ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(out), 0o644))
+	}
 	cmds["hosttree"] = func(ts *testscript.TestScript, neg bool, args []string) {
 		if neg || len(args) != 2 {
 			ts.Fatalf("usage: hosttree NAME DIR")

@@ -4,21 +4,26 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/kensa-project/kensa/internal/cert"
+	"github.com/kensa-project/kensa/internal/fips"
 	"github.com/kensa-project/kensa/internal/fips/cluster"
+	"github.com/kensa-project/kensa/internal/image"
 	"github.com/kensa-project/kensa/internal/report"
 )
 
 const fipsClusterUsage = `Usage: kensa fips cluster [flags]
 
 Which nodes of a Kubernetes cluster really run in FIPS mode, whatever
-their label, pool or MachineConfig says: one report for the whole cluster.
+their label, pool or MachineConfig says, and which running workloads use
+a validated crypto module: one report for the whole cluster.
 
 kensa reads, through the API server (read-only):
   - the nodes (labels, nodeInfo; --node-selector picks some);
@@ -41,6 +46,16 @@ says nothing about the node now (node-report-stale), and one older than
 --max-age is flagged (its processes may have changed). Windows nodes get
 no scan: they are listed as not inspected, with their label.
 
+Workloads (docs/fips-cluster-workloads.md): every running pod on the
+selected nodes, grouped by its top owner (Deployment, StatefulSet,
+DaemonSet, CronJob, Job, or the pod). Each distinct image digest the
+kubelets report (status.containerStatuses[].imageID) is scanned once per
+platform, like kensa fips scan, and its verdict given to every workload
+that runs it; the node's report adds the container's live processes (FIPS
+switched off in their environment, a masked kernel flag). A container
+whose image has no registry digest or cannot be pulled is unknown, never
+a pass.
+
 Flags:
     --kubeconfig FILE   kubeconfig (default KUBECONFIG or ~/.kube/config;
                         in a pod, its service account)
@@ -58,6 +73,15 @@ Flags:
     --no-published      read only --node-reports, not the ConfigMaps
     --max-age DURATION  a report older than this is stale (default 24h;
                         0: never by age; the DaemonSet scans every 6h)
+    --namespace NS      only the workloads of this namespace (default all)
+    --no-workloads      the nodes only: no pods listed, no image pulled
+    --use-pull-secrets  also pull with the pods' imagePullSecrets (needs get
+                        on secrets: deploy/kubernetes/pull-secrets-rbac.yaml);
+                        by default docker's credentials (docker login)
+    --insecure HOST[:PORT]
+                        a registry that may be reached over plain HTTP
+                        (repeat; loopback registries always may)
+    --jobs N            images scanned at a time (default 2, at most 16)
     --format text|json|sarif
     --output FILE, -o FILE
     --fail-on error|warning|never
@@ -68,7 +92,8 @@ Examples:
     kubectl apply -k deploy/kubernetes           # once: the node scan
     kensa fips cluster
     kensa fips cluster --context prod --format json -o cluster.json
-    kensa fips cluster --node-selector kubernetes.azure.com/fips_enabled=true
+    kensa fips cluster --namespace payments --node-selector kubernetes.azure.com/fips_enabled=true
+    kensa fips cluster --no-workloads              # nodes only, no image pulls
     az aks show -g RG -n CLUSTER -o json > aks.json
     kensa fips cluster --aks aks.json
     kubectl logs -n kensa POD > NODE.json         # a report gathered by hand
@@ -76,9 +101,11 @@ Examples:
     kensa fips cluster --fail-on warning         # unreported nodes fail too
 
 Exit codes: 0 no finding at or above --fail-on, 1 findings at or above it
-(a node whose kernel differs from its declaration is one), 2 kensa could
-not do what was asked (no kubeconfig, API server unreachable or
-forbidden, an unreadable --aks or --node-reports).
+(a node whose kernel differs from its declaration is one, so is a
+noncompliant workload on a FIPS node), 2 kensa could not do what was
+asked (no kubeconfig, API server unreachable or forbidden, an unreadable
+--aks or --node-reports). An image that cannot be pulled is a finding
+(workload-image-unscannable), not exit 2.
 `
 
 func runFipsCluster(ctx context.Context, env *Env, args []string) error {
@@ -96,6 +123,10 @@ func runFipsCluster(ctx context.Context, env *Env, args []string) error {
 	reportsNS := fs.String("reports-namespace", cluster.DefaultNamespace, "")
 	noPublished := fs.Bool("no-published", false, "")
 	maxAgeFlag := fs.String("max-age", "24h", "")
+	namespace := fs.String("namespace", "", "")
+	noWorkloads := fs.Bool("no-workloads", false, "")
+	pullSecrets := fs.Bool("use-pull-secrets", false, "")
+	img := addImageFlags(fs) // --insecure and --jobs; the others are refused below
 	pos, err := parseCommand(env, fs, common, fipsClusterUsage+findingsHelp("docs/fips-cluster.md", cluster.Checks), args)
 	if err != nil || pos == nil {
 		return err
@@ -114,6 +145,23 @@ func runFipsCluster(ctx context.Context, env *Env, args []string) error {
 	}
 	if *noPublished && setFlags(fs)["reports-namespace"] {
 		return usageErrorf("--reports-namespace does nothing with --no-published").withHint("use one of them")
+	}
+	set := setFlags(fs)
+	for _, f := range []string{"platform", "all-platforms", "images"} {
+		if set[f] {
+			return usageErrorf("--%s is not a flag of fips cluster", f).
+				withHint("each image is scanned for the platform of the node it runs on")
+		}
+	}
+	if *noWorkloads {
+		for _, f := range []string{"namespace", "use-pull-secrets", "insecure", "jobs"} {
+			if set[f] {
+				return usageErrorf("--%s does nothing with --no-workloads", f).withHint("use one of them")
+			}
+		}
+	}
+	if img.jobs < 1 || img.jobs > maxJobs {
+		return usageErrorf("--jobs %d is out of range", img.jobs).withHint("give 1 to %d images at a time", maxJobs)
 	}
 	if err := checkInput("--aks", *aksFile, "give the output of az aks show -g RG -n CLUSTER -o json"); err != nil {
 		return err
@@ -174,20 +222,60 @@ func runFipsCluster(ctx context.Context, env *Env, args []string) error {
 
 	nodes, findings := cluster.EvaluateNodes(in)
 	findings = append(findings, cluster.CoverageFindings(state, *reportsNS, unmatched, len(in.Reports))...)
+
+	var ws []cluster.WorkloadResult
+	var images []cluster.ImageResult
+	if !*noWorkloads {
+		prog.update("kensa: listing pods")
+		pods, err := cluster.ListPods(ctx, cfg, in.Nodes, cluster.PodOptions{Namespace: *namespace, PullSecrets: *pullSecrets})
+		if err != nil {
+			prog.done()
+			return apiError(err, cfg.Host)
+		}
+		opts := cluster.ScanOptions{
+			FIPS: fips.Options{At: common.at},
+			// Credentials as docker uses them (~/.docker/config.json,
+			// credential helpers), after a pod's pull secrets.
+			Image:       image.Options{Insecure: img.insecure, Keychain: authn.DefaultKeychain},
+			Concurrency: img.jobs,
+			Progress: func(done, total int) {
+				prog.update("kensa: %d of %s scanned", done, report.Count(total, "image", "images"))
+			},
+		}
+		images = cluster.ScanImages(ctx, pods, opts)
+		prog.done()
+		if ctx.Err() != nil {
+			return usageErrorf("interrupted: %v", ctx.Err())
+		}
+		var wfs []report.Finding
+		ws, wfs = cluster.EvaluateWorkloads(cluster.WorkloadInputs{Pods: pods, Images: images, Nodes: nodes,
+			Processes: cluster.ContainerProcesses(nodes)})
+		findings = append(findings, wfs...)
+	}
 	sum := cluster.Summarize(nodes, findings)
 	sum.DaemonSet = string(state)
+	if !*noWorkloads {
+		w := cluster.SummarizeWorkloads(ws, images)
+		sum.Workloads = &w
+	}
 
 	rep := newReport(env, "fips cluster", common.at)
-	results := make([]any, 0, len(nodes))
+	results := make([]any, 0, len(nodes)+len(ws)+len(images))
 	for _, n := range nodes {
 		results = append(results, n)
+	}
+	for _, w := range ws {
+		results = append(results, w)
+	}
+	for _, im := range images {
+		results = append(results, im)
 	}
 	rep.Results, rep.Findings, rep.Summary = results, findings, sum
 	where := cfg.Host
 	if name := cluster.ContextName(*kubeconfig, *kubeContext); name != "" {
 		where = "context " + name + " (" + cfg.Host + ")"
 	}
-	return finish(env, common, outcome{rep: rep, text: func(t *textWriter) { writeFipsClusterText(t, where, nodes, rep.Findings, sum) }})
+	return finish(env, common, outcome{rep: rep, text: func(t *textWriter) { writeFipsClusterText(t, where, nodes, ws, images, rep.Findings, sum) }})
 }
 
 // apiError turns an API failure into kensa's error with a hint.
@@ -200,7 +288,7 @@ func apiError(err error, host string) error {
 	return usageErrorf("%v", err).withHint("check that the API server %s is reachable (kubectl --context … get nodes)", host)
 }
 
-func writeFipsClusterText(t *textWriter, where string, nodes []cluster.NodeResult, fs []report.Finding, s cluster.Summary) {
+func writeFipsClusterText(t *textWriter, where string, nodes []cluster.NodeResult, ws []cluster.WorkloadResult, images []cluster.ImageResult, fs []report.Finding, s cluster.Summary) {
 	n := s.Nodes
 	t.printf("%s: %s\n", where, report.Count(n.Nodes, "node", "nodes"))
 	t.printf("nodes in FIPS mode: %d of %d (%d declared FIPS, %d mismatched)", n.FIPS, n.Nodes, n.DeclaredFIPS, n.Mismatched)
@@ -225,13 +313,7 @@ func writeFipsClusterText(t *textWriter, where string, nodes []cluster.NodeResul
 	if len(s.Pools) > 0 {
 		t.printf("\n")
 		pt := report.NewTable("POOL", "NODES", "FIPS", "NOT FIPS", "NO ANSWER", "DECLARED FIPS", "MISMATCHED")
-		for _, name := range slices.Sorted(func(yield func(string) bool) {
-			for k := range s.Pools {
-				if !yield(k) {
-					return
-				}
-			}
-		}) {
+		for _, name := range slices.Sorted(maps.Keys(s.Pools)) {
 			p := s.Pools[name]
 			pt.Row(name, fmt.Sprint(p.Nodes), fmt.Sprint(p.FIPS), fmt.Sprint(p.NotFIPS),
 				fmt.Sprint(p.NotReported+p.Unknown+p.Stale+p.NotInspected), fmt.Sprint(p.DeclaredFIPS), fmt.Sprint(p.Mismatched))
@@ -253,6 +335,10 @@ func writeFipsClusterText(t *textWriter, where string, nodes []cluster.NodeResul
 		t.table(tb)
 	}
 
+	if s.Workloads != nil {
+		writeWorkloadsText(t, ws, images, *s.Workloads)
+	}
+
 	if len(fs) > 0 {
 		t.printf("\n")
 		for _, f := range fs {
@@ -261,6 +347,60 @@ func writeFipsClusterText(t *textWriter, where string, nodes []cluster.NodeResul
 	}
 	t.printf("\n%s read", report.Count(s.Reports, "node report", "node reports"))
 	t.printf("; %d error, %d warning, %d info\n", s.Errors, s.Warnings, s.Info)
+}
+
+// writeWorkloadsText is the workload half of the view: the counts, per
+// namespace, and the workloads that are not compliant (the JSON lists
+// every workload and image).
+func writeWorkloadsText(t *textWriter, ws []cluster.WorkloadResult, images []cluster.ImageResult, w cluster.WorkloadSummary) {
+	if w.Workloads == 0 {
+		t.printf("\nworkloads: no running pods on the selected nodes\n")
+		return
+	}
+	t.printf("\nworkloads: %d compliant, %d noncompliant, %d unknown of %d", w.Compliant, w.Noncompliant, w.Unknown, w.Workloads)
+	t.printf("; images: %s scanned", report.Count(w.Images, "distinct image", "distinct images"))
+	if w.Unscannable > 0 {
+		t.printf(" (%d could not be)", w.Unscannable)
+	}
+	if w.Unidentified > 0 {
+		t.printf(", %s without a registry digest", report.Count(w.Unidentified, "container", "containers"))
+	}
+	t.printf("\n")
+	if len(w.Namespaces) > 0 {
+		t.printf("\n")
+		nt := report.NewTable("NAMESPACE", "WORKLOADS", "COMPLIANT", "NONCOMPLIANT", "UNKNOWN")
+		for _, ns := range slices.Sorted(maps.Keys(w.Namespaces)) {
+			c := w.Namespaces[ns]
+			nt.Row(ns, fmt.Sprint(c.Workloads), fmt.Sprint(c.Compliant), fmt.Sprint(c.Noncompliant), fmt.Sprint(c.Unknown))
+		}
+		nt.Fit(0, report.FitMiddle, 10)
+		t.table(nt)
+	}
+	verdicts := map[string]string{}
+	for _, im := range images {
+		verdicts[im.Ref] = string(im.Verdict)
+	}
+	wt := report.NewTable("WORKLOAD", "STATUS", "CONTAINER", "IMAGE", "REASON")
+	for _, wr := range ws {
+		if wr.Status == cluster.WorkloadCompliant {
+			continue
+		}
+		for _, c := range wr.Containers {
+			if c.Status == cluster.WorkloadCompliant {
+				continue
+			}
+			wt.Row(wr.Name(), c.Status, c.Name, cmpOrS(c.Image, c.Ref), cmpOrS(c.Reason, "-"))
+		}
+	}
+	if wt.Len() > 0 {
+		t.printf("\n")
+		wt.Fit(0, report.FitMiddle, 16)
+		wt.Fit(3, report.FitMiddle, 16)
+		wt.Fit(4, report.FitEnd, 16)
+		wt.Optional(2)
+		t.table(wt)
+		t.printf("(compliant workloads are not listed; --format json lists every workload and image)\n")
+	}
 }
 
 // declaredText is a node's declarations in one cell: "fips (label, pool)",
@@ -299,6 +439,8 @@ func processesText(r *cluster.NodeReport) string {
 func init() {
 	registerDomain("fips cluster", domainInfo{checks: cluster.Checks, doc: "docs/fips-cluster.md", summarize: func(raw []json.RawMessage, fs []report.Finding, sums []json.RawMessage) (any, error) {
 		var nodes []cluster.NodeResult
+		var ws []cluster.WorkloadResult
+		var images []cluster.ImageResult
 		for i, r := range raw {
 			var head struct {
 				Kind string `json:"kind"`
@@ -306,14 +448,24 @@ func init() {
 			if err := json.Unmarshal(r, &head); err != nil {
 				return nil, fmt.Errorf("result %d: %w", i+1, err)
 			}
-			if head.Kind != "node" {
-				continue
+			var err error
+			switch head.Kind {
+			case "node":
+				var n cluster.NodeResult
+				err = json.Unmarshal(r, &n)
+				nodes = append(nodes, n)
+			case "workload":
+				var w cluster.WorkloadResult
+				err = json.Unmarshal(r, &w)
+				ws = append(ws, w)
+			case "image":
+				var im cluster.ImageResult
+				err = json.Unmarshal(r, &im)
+				images = append(images, im)
 			}
-			var n cluster.NodeResult
-			if err := json.Unmarshal(r, &n); err != nil {
+			if err != nil {
 				return nil, fmt.Errorf("result %d: %w", i+1, err)
 			}
-			nodes = append(nodes, n)
 		}
 		in, err := addSummaries(sums, (*cluster.Summary).Add)
 		if err != nil {
@@ -321,6 +473,12 @@ func init() {
 		}
 		s := cluster.Summarize(nodes, fs)
 		s.DaemonSet = in.DaemonSet
+		if in.Workloads != nil {
+			// Workload results are counted again; an image scanned by two
+			// merged runs counts once per run (their images are results).
+			w := cluster.SummarizeWorkloads(ws, images)
+			s.Workloads = &w
+		}
 		return s, nil
 	}})
 }

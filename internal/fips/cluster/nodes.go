@@ -140,6 +140,9 @@ type NodeReport struct {
 	// Stale says why the report does not describe the node now ("" when
 	// it does).
 	Stale string `json:"stale,omitempty"`
+	// Containers are the report's processes that run in a container,
+	// for the workload half (ParseHostProcesses); not in the JSON.
+	Containers []HostProcess `json:"-"`
 }
 
 // Declared is one source of declared FIPS intent for a node.

@@ -355,6 +355,9 @@ func (c *Collected) fill(raw []byte) {
 		return
 	}
 	r.Origin, r.BootID, r.MachineID, r.Omitted = c.Origin, c.BootID, c.MachineID, c.Omitted
+	// The envelope was checked by ParseHostReport: an error here leaves
+	// no container processes, which the workload half treats as unseen.
+	r.Containers, _ = ParseHostProcesses(raw)
 	c.NodeReport = r
 }
 
@@ -465,6 +468,19 @@ func TieFiles(cs []Collected, nodes []Node) {
 			c.Node = short[hs][0]
 		}
 	}
+}
+
+// ContainerProcesses are the container processes of each node's report,
+// for WorkloadInputs.Processes: reports that could not be read or are of
+// another boot or machine give none.
+func ContainerProcesses(nodes []NodeResult) map[string][]HostProcess {
+	out := map[string][]HostProcess{}
+	for _, n := range nodes {
+		if n.Report != nil && n.Report.Err == "" && n.Status != "stale" {
+			out[n.Name] = n.Report.Containers
+		}
+	}
+	return out
 }
 
 // AttachReports picks each node's report: a file given by the user over a

@@ -27,6 +27,9 @@ type Summary struct {
 	// present, absent or unknown (not readable), "" when not asked.
 	Reports   int    `json:"reports"`
 	DaemonSet string `json:"daemonset,omitempty"`
+	// Workloads counts the workloads in all and per namespace, and the
+	// images behind them (absent when workloads were not asked for).
+	Workloads *WorkloadSummary `json:"workloads,omitempty"`
 	report.SeverityCounts
 }
 
@@ -68,5 +71,11 @@ func (s *Summary) Add(o Summary) {
 	}
 	s.Reports += o.Reports
 	s.DaemonSet = cmp.Or(s.DaemonSet, o.DaemonSet)
+	if o.Workloads != nil {
+		if s.Workloads == nil {
+			s.Workloads = &WorkloadSummary{}
+		}
+		s.Workloads.Add(*o.Workloads)
+	}
 	s.SeverityCounts.Add(o.SeverityCounts)
 }
