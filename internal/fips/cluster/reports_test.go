@@ -217,7 +217,7 @@ func TestAttachReports(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("node-a.json", paddedHostReport("some-host", "0", 1, at))   // by file name
+	write("node-a.json", paddedHostReport("some-host", "0", 1, at))  // by file name
 	write("x.json", paddedHostReport("node-b.internal", "1", 1, at)) // by the host's first label
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
