@@ -291,7 +291,7 @@ func apiError(err error, host string) error {
 func writeFipsClusterText(t *textWriter, where string, nodes []cluster.NodeResult, ws []cluster.WorkloadResult, images []cluster.ImageResult, fs []report.Finding, s cluster.Summary) {
 	n := s.Nodes
 	t.printf("%s: %s\n", where, report.Count(n.Nodes, "node", "nodes"))
-	t.printf("nodes in FIPS mode: %d of %d (%d declared FIPS, %d mismatched)", n.FIPS, n.Nodes, n.DeclaredFIPS, n.Mismatched)
+	line := fmt.Sprintf("nodes in FIPS mode: %d of %d (%d declared FIPS, %d mismatched)", n.FIPS, n.Nodes, n.DeclaredFIPS, n.Mismatched)
 	var gaps []string
 	for _, g := range []struct {
 		n    int
@@ -302,12 +302,12 @@ func writeFipsClusterText(t *textWriter, where string, nodes []cluster.NodeResul
 		}
 	}
 	if len(gaps) > 0 {
-		t.printf("; %s", strings.Join(gaps, ", "))
+		line += "; " + strings.Join(gaps, ", ")
 	}
-	t.printf("\n")
+	t.para("", "    ", line, 0)
 	switch s.DaemonSet {
 	case string(cluster.DaemonSetAbsent):
-		t.printf("the node scan (daemonset %s) is not deployed: kubectl apply -k deploy/kubernetes\n", cluster.DaemonSetName)
+		t.para("", "    ", fmt.Sprintf("the node scan (daemonset %s) is not deployed: kubectl apply -k deploy/kubernetes", cluster.DaemonSetName), 0)
 	}
 
 	if len(s.Pools) > 0 {
@@ -328,9 +328,10 @@ func writeFipsClusterText(t *textWriter, where string, nodes []cluster.NodeResul
 		for _, r := range nodes {
 			tb.Row(r.Name, cmpOrS(r.Pool, "-"), declaredText(r.Declared), cmpOrS(r.Kernel, "-"), r.Status, processesText(r.Report), cmpOrS(r.OSImage, "-"))
 		}
-		tb.Fit(0, report.FitMiddle, 12)
-		tb.Fit(2, report.FitEnd, 8)
-		tb.Fit(6, report.FitEnd, 8)
+		// Node names are what a reader acts on: kept whole (no Fit),
+		// the other columns give way or go first.
+		tb.Fit(2, report.FitEnd, 12)
+		tb.Fit(6, report.FitEnd, 12)
 		tb.Optional(6, 5, 1)
 		t.table(tb)
 	}
@@ -342,7 +343,7 @@ func writeFipsClusterText(t *textWriter, where string, nodes []cluster.NodeResul
 	if len(fs) > 0 {
 		t.printf("\n")
 		for _, f := range fs {
-			t.para(fmt.Sprintf("%s %s: ", f.Severity, f.ID), "    ", f.Message, 0)
+			t.para("", "    ", fmt.Sprintf("%s %s: %s", f.Severity, f.ID, f.Message), 0)
 		}
 	}
 	t.printf("\n%s read", report.Count(s.Reports, "node report", "node reports"))
@@ -357,15 +358,16 @@ func writeWorkloadsText(t *textWriter, ws []cluster.WorkloadResult, images []clu
 		t.printf("\nworkloads: no running pods on the selected nodes\n")
 		return
 	}
-	t.printf("\nworkloads: %d compliant, %d noncompliant, %d unknown of %d", w.Compliant, w.Noncompliant, w.Unknown, w.Workloads)
-	t.printf("; images: %s scanned", report.Count(w.Images, "distinct image", "distinct images"))
+	line := fmt.Sprintf("workloads: %d compliant, %d noncompliant, %d unknown of %d", w.Compliant, w.Noncompliant, w.Unknown, w.Workloads)
+	line += fmt.Sprintf("; images: %s scanned", report.Count(w.Images, "distinct image", "distinct images"))
 	if w.Unscannable > 0 {
-		t.printf(" (%d could not be)", w.Unscannable)
+		line += fmt.Sprintf(" (%d could not be)", w.Unscannable)
 	}
 	if w.Unidentified > 0 {
-		t.printf(", %s without a registry digest", report.Count(w.Unidentified, "container", "containers"))
+		line += fmt.Sprintf(", %s without a registry digest", report.Count(w.Unidentified, "container", "containers"))
 	}
 	t.printf("\n")
+	t.para("", "    ", line, 0)
 	if len(w.Namespaces) > 0 {
 		t.printf("\n")
 		nt := report.NewTable("NAMESPACE", "WORKLOADS", "COMPLIANT", "NONCOMPLIANT", "UNKNOWN")
@@ -394,12 +396,12 @@ func writeWorkloadsText(t *textWriter, ws []cluster.WorkloadResult, images []clu
 	}
 	if wt.Len() > 0 {
 		t.printf("\n")
-		wt.Fit(0, report.FitMiddle, 16)
+		wt.Fit(0, report.FitMiddle, 24)
 		wt.Fit(3, report.FitMiddle, 16)
 		wt.Fit(4, report.FitEnd, 16)
 		wt.Optional(2)
 		t.table(wt)
-		t.printf("(compliant workloads are not listed; --format json lists every workload and image)\n")
+		t.para("", "", "(compliant workloads are not listed; --format json lists every workload and image)", 0)
 	}
 }
 
