@@ -170,7 +170,8 @@ func ListPods(ctx context.Context, cfg *rest.Config, nodes []Node, opts PodOptio
 	for _, n := range nodes {
 		byName[n.Name] = n
 	}
-	res := &resolver{cs: cs, ctx: ctx, owners: map[string]*metav1.OwnerReference{}, secrets: map[string]authn.Keychain{}}
+	res := &resolver{cs: cs, ctx: ctx, owners: map[string]*metav1.OwnerReference{},
+		secrets: map[string]authn.Keychain{}, podKeychains: map[string]authn.Keychain{}}
 	var pods []Pod
 	lo := metav1.ListOptions{Limit: maxListPage}
 	for {
@@ -263,8 +264,9 @@ type resolver struct {
 	ctx context.Context
 	// owners caches the controller reference of a ReplicaSet or Job
 	// ("ns/Kind/name" → nil when it has none or could not be read).
-	owners  map[string]*metav1.OwnerReference
-	secrets map[string]authn.Keychain
+	owners       map[string]*metav1.OwnerReference
+	secrets      map[string]authn.Keychain
+	podKeychains map[string]authn.Keychain
 }
 
 // maxOwnerDepth bounds the ownerReference chain followed.
@@ -322,6 +324,18 @@ func (r *resolver) parent(ns string, ref *metav1.OwnerReference) (*metav1.OwnerR
 // keychain returns the keychain of a pod's pull secrets (nil when none
 // could be read).
 func (r *resolver) keychain(ns string, names []string) authn.Keychain {
+	// Pods of one workload name the same secrets: they share one
+	// keychain, which ScanImages then tries once per image.
+	podKey := ns + "\x00" + strings.Join(names, "\x00")
+	if kc, ok := r.podKeychains[podKey]; ok {
+		return kc
+	}
+	kc := r.secretsKeychain(ns, names)
+	r.podKeychains[podKey] = kc
+	return kc
+}
+
+func (r *resolver) secretsKeychain(ns string, names []string) authn.Keychain {
 	var kcs []authn.Keychain
 	for _, name := range names {
 		key := ns + "/" + name
@@ -547,7 +561,7 @@ func ScanImages(ctx context.Context, pods []Pod, opts ScanOptions) []ImageResult
 			if !seen[k] {
 				seen[k] = true
 				g.pods++
-				if p.keychain != nil {
+				if p.keychain != nil && !slices.Contains(g.keychains, p.keychain) {
 					g.keychains = append(g.keychains, p.keychain)
 				}
 			}
