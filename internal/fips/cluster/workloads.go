@@ -36,6 +36,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/kensa-project/kensa/internal/fips"
@@ -614,7 +615,7 @@ func scanGroup(ctx context.Context, g *imageGroup, opts ScanOptions) (r ImageRes
 	defer func() {
 		if p := recover(); p != nil {
 			r.Verdict, r.Files, r.Worst, r.Crypto = "", 0, nil, []string{}
-			r.Error = fmt.Sprintf("internal error: %v", p)
+			r.Error = boundText(fmt.Sprintf("internal error: %v", p))
 		}
 	}()
 	scan := opts.Scan
@@ -648,8 +649,24 @@ func scanGroup(ctx context.Context, g *imageGroup, opts ScanOptions) (r ImageRes
 		fill(&r, rs.Results)
 		return r
 	}
-	r.Error = strings.Join(errs, "; ")
+	r.Error = boundText(strings.Join(errs, "; "))
 	return r
+}
+
+// maxErrorText bounds an image's error as reported: a registry's error
+// body is not kensa's to print whole.
+const maxErrorText = 1024
+
+func boundText(s string) string {
+	s = report.Printable(s)
+	if len(s) > maxErrorText {
+		cut := maxErrorText
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
 }
 
 // fill sets an image's verdict, crypto and deciding files from its

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -425,7 +426,7 @@ func TestScanImagesOnce(t *testing.T) {
 		case strings.Contains(ref.Value, d('4')):
 			panic("a bug in a classifier")
 		case strings.Contains(ref.Value, d('3')):
-			return fips.RefScan{Err: errors.New("MANIFEST_UNKNOWN")}
+			return fips.RefScan{Err: errors.New("MANIFEST_UNKNOWN \x1b[2J" + strings.Repeat("é", 4000))}
 		case strings.Contains(ref.Value, d('f')):
 			return fips.RefScan{Results: []fips.Result{{Path: "/side", Verdict: fips.NotApplicable}}}
 		}
@@ -461,7 +462,8 @@ func TestScanImagesOnce(t *testing.T) {
 	if r := by["4 linux/amd64"]; !strings.Contains(r.Error, "internal error: a bug in a classifier") || r.Verdict != "" {
 		t.Errorf("panicking scan: %+v", r)
 	}
-	if r := by["3 linux/amd64"]; r.Error != "MANIFEST_UNKNOWN" {
+	if r := by["3 linux/amd64"]; !strings.HasPrefix(r.Error, "MANIFEST_UNKNOWN") || len(r.Error) > maxErrorText+len("…") ||
+		!utf8.ValidString(r.Error) || strings.ContainsRune(r.Error, '\x1b') {
 		t.Errorf("failed scan: %+v", r)
 	}
 	if r := by["f linux/amd64"]; r.Pods != 29 || r.Verdict != fips.NotApplicable || !slices.Equal(r.Namespaces, []string{"a", "b"}) || len(r.Workloads) != 6 {
