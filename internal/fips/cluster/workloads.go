@@ -547,7 +547,7 @@ func ScanImages(ctx context.Context, pods []Pod, opts ScanOptions) []ImageResult
 	for _, p := range pods {
 		seen := map[ImageKey]bool{}
 		for _, c := range p.Containers {
-			if c.Digest == "" {
+			if c.Digest == "" || windows(p.Platform) {
 				continue
 			}
 			k := ImageKey{Digest: c.Digest, Platform: p.Platform}
@@ -962,6 +962,8 @@ func boolInt(b bool) int {
 	return 0
 }
 
+func windows(platform string) bool { return strings.HasPrefix(strings.ToLower(platform), "windows/") }
+
 // decide gives one container of one pod its status.
 func decide(p Pod, c Container, im *ImageResult, n NodeResult, known bool, procs []ProcessSeen) instance {
 	it := instance{node: p.Node, pod: p.Name, procs: procs, ref: c.Ref}
@@ -971,6 +973,12 @@ func decide(p Pod, c Container, im *ImageResult, n NodeResult, known bool, procs
 		it.fipsNode = n.Status == "fips" || slices.ContainsFunc(n.Declared, func(d Declared) bool { return d.FIPS })
 	}
 	switch {
+	case windows(p.Platform):
+		// kensa classifies ELF binaries: a Windows image's PE files would
+		// all look free of crypto, a false pass.
+		it.status, it.id = WorkloadUnknown, IDWorkloadImageUnscannable
+		it.reason = "a Windows container on node " + p.Node + ": kensa classifies Linux (ELF) binaries only"
+		return it
 	case c.Digest == "":
 		it.status, it.id = WorkloadUnknown, IDWorkloadImageUnscannable
 		it.reason = "image not identifiable: " + c.Unidentified

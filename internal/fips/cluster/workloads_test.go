@@ -254,6 +254,9 @@ func TestEvaluateWorkloads(t *testing.T) {
 			// init container noncompliant, main compliant.
 			{Namespace: "pay", Name: "init-0", UID: "uid-init-0", Node: "fips-0", Platform: plat, Owner: Owner{"DaemonSet", "agent"},
 				Containers: []Container{{Name: "setup", Init: true, Ref: "r/setup@" + dStd, Digest: dStd, Image: "setup"}, ctr("agent", dFIPS, 14)}},
+			// a Windows pod: its image is never scanned, never a pass.
+			{Namespace: "web", Name: "win", UID: "uid-win", Node: "win-0", Platform: "windows/amd64", Owner: Owner{"Pod", "win"},
+				Containers: []Container{ctr("iis", dFIPS, 15)}},
 			// one-container pod whose process is matched by pod UID only.
 			pod("pay", "uidonly", "fips-1", Owner{"Pod", "uidonly"}, Container{Name: "u", Ref: "r/u@" + dFIPS, Digest: dFIPS}),
 		},
@@ -295,7 +298,7 @@ func TestEvaluateWorkloads(t *testing.T) {
 		"web/Deployment/cond": "compliant", "web/Deployment/cond2": "noncompliant", "web/Deployment/cond3": "unknown",
 		"web/Pod/masked": "noncompliant", "batch/Pod/local": "unknown", "batch/CronJob/nightly": "unknown",
 		"batch/Job/unk": "unknown", "batch/Pod/notscanned": "unknown", "pay/DaemonSet/agent": "noncompliant",
-		"pay/Pod/uidonly": "noncompliant",
+		"pay/Pod/uidonly": "noncompliant", "web/Pod/win": "unknown",
 	}
 	if d := cmp.Diff(want, status); d != "" {
 		t.Errorf("statuses (-want +got):\n%s", d)
@@ -317,6 +320,7 @@ func TestEvaluateWorkloads(t *testing.T) {
 		"workload-image-unscannable batch/Job/unk container unk",
 		"workload-image-unscannable batch/Pod/local container local",
 		"workload-image-unscannable batch/Pod/notscanned container x",
+		"workload-image-unscannable web/Pod/win container iis",
 		"workload-process-fips-off pay/Deployment/api container api",
 		"workload-process-fips-off pay/Pod/uidonly container u",
 		"workload-process-fips-off web/Pod/masked container cond",
@@ -368,10 +372,10 @@ func TestEvaluateWorkloads(t *testing.T) {
 
 	s := SummarizeWorkloads(ws, in.Images)
 	wantS := WorkloadSummary{
-		WorkloadCounts: WorkloadCounts{Workloads: 13, Compliant: 1, Noncompliant: 7, Unknown: 5},
+		WorkloadCounts: WorkloadCounts{Workloads: 14, Compliant: 1, Noncompliant: 7, Unknown: 6},
 		Namespaces: map[string]WorkloadCounts{
 			"pay":   {Workloads: 4, Noncompliant: 4},
-			"web":   {Workloads: 5, Compliant: 1, Noncompliant: 3, Unknown: 1},
+			"web":   {Workloads: 6, Compliant: 1, Noncompliant: 3, Unknown: 2},
 			"batch": {Workloads: 4, Unknown: 4},
 		},
 		Images: 5, Unscannable: 1, Unidentified: 1,
@@ -385,7 +389,7 @@ func TestEvaluateWorkloads(t *testing.T) {
 	s2.ByVerdict = nil
 	s2.Add(s)
 	s2.Add(WorkloadSummary{Namespaces: map[string]WorkloadCounts{"new": {Workloads: 1, Unknown: 1}}})
-	if s2.Workloads != 26 || s2.Namespaces["pay"].Noncompliant != 4 || s2.Namespaces["new"].Unknown != 1 || s2.ByVerdict["compliant"] != 1 || s2.Images != 10 {
+	if s2.Workloads != 28 || s2.Namespaces["pay"].Noncompliant != 4 || s2.Namespaces["new"].Unknown != 1 || s2.ByVerdict["compliant"] != 1 || s2.Images != 10 {
 		t.Errorf("Add: %+v", s2)
 	}
 }
@@ -408,6 +412,10 @@ func TestScanImagesOnce(t *testing.T) {
 		}
 		pods = append(pods, p)
 	}
+	// A Windows pod's image is not scanned (its PE files would look
+	// free of crypto).
+	pods = append(pods, Pod{Namespace: "a", Name: "win", Platform: "windows/amd64", Owner: Owner{"Pod", "win"},
+		Containers: []Container{{Name: "iis", Ref: "reg.test/iis@" + d('e'), Digest: d('e')}}})
 	var calls, running, peak atomic.Int32
 	var refs []string
 	var mu = make(chan struct{}, 1)
