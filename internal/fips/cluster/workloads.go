@@ -998,6 +998,11 @@ func decide(p Pod, c Container, im *ImageResult, n NodeResult, known bool, procs
 	case fips.Noncompliant:
 		it.status, it.id = WorkloadNoncompliant, IDWorkloadImageNoncompliant
 		it.reason = "image noncompliant" + worstSuffix(im)
+		if len(procs) > 0 && !slices.ContainsFunc(procs, func(p ProcessSeen) bool { return p.Verdict != "compliant" }) {
+			// Still noncompliant: what the image holds can be run.
+			it.reason += fmt.Sprintf(" (the %s the node saw in it %s compliant: the noncompliant files may not be running now)",
+				report.Plural(len(procs), "process", "processes"), report.Plural(len(procs), "is", "are"))
+		}
 		return it
 	case fips.Unknown, fips.Unreadable:
 		it.status, it.id = WorkloadUnknown, IDWorkloadImageUnscannable
