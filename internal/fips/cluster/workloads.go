@@ -36,6 +36,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/kensa-project/kensa/internal/fips"
@@ -170,7 +171,8 @@ func ListPods(ctx context.Context, cfg *rest.Config, nodes []Node, opts PodOptio
 	for _, n := range nodes {
 		byName[n.Name] = n
 	}
-	res := &resolver{cs: cs, ctx: ctx, owners: map[string]*metav1.OwnerReference{}, secrets: map[string]authn.Keychain{}}
+	res := &resolver{cs: cs, ctx: ctx, owners: map[string]*metav1.OwnerReference{},
+		secrets: map[string]authn.Keychain{}, podKeychains: map[string]authn.Keychain{}}
 	var pods []Pod
 	lo := metav1.ListOptions{Limit: maxListPage}
 	for {
@@ -263,8 +265,9 @@ type resolver struct {
 	ctx context.Context
 	// owners caches the controller reference of a ReplicaSet or Job
 	// ("ns/Kind/name" → nil when it has none or could not be read).
-	owners  map[string]*metav1.OwnerReference
-	secrets map[string]authn.Keychain
+	owners       map[string]*metav1.OwnerReference
+	secrets      map[string]authn.Keychain
+	podKeychains map[string]authn.Keychain
 }
 
 // maxOwnerDepth bounds the ownerReference chain followed.
@@ -322,6 +325,18 @@ func (r *resolver) parent(ns string, ref *metav1.OwnerReference) (*metav1.OwnerR
 // keychain returns the keychain of a pod's pull secrets (nil when none
 // could be read).
 func (r *resolver) keychain(ns string, names []string) authn.Keychain {
+	// Pods of one workload name the same secrets: they share one
+	// keychain, which ScanImages then tries once per image.
+	podKey := ns + "\x00" + strings.Join(names, "\x00")
+	if kc, ok := r.podKeychains[podKey]; ok {
+		return kc
+	}
+	kc := r.secretsKeychain(ns, names)
+	r.podKeychains[podKey] = kc
+	return kc
+}
+
+func (r *resolver) secretsKeychain(ns string, names []string) authn.Keychain {
 	var kcs []authn.Keychain
 	for _, name := range names {
 		key := ns + "/" + name
@@ -532,7 +547,7 @@ func ScanImages(ctx context.Context, pods []Pod, opts ScanOptions) []ImageResult
 	for _, p := range pods {
 		seen := map[ImageKey]bool{}
 		for _, c := range p.Containers {
-			if c.Digest == "" {
+			if c.Digest == "" || windows(p.Platform) {
 				continue
 			}
 			k := ImageKey{Digest: c.Digest, Platform: p.Platform}
@@ -547,7 +562,7 @@ func ScanImages(ctx context.Context, pods []Pod, opts ScanOptions) []ImageResult
 			if !seen[k] {
 				seen[k] = true
 				g.pods++
-				if p.keychain != nil {
+				if p.keychain != nil && !slices.Contains(g.keychains, p.keychain) {
 					g.keychains = append(g.keychains, p.keychain)
 				}
 			}
@@ -600,7 +615,7 @@ func scanGroup(ctx context.Context, g *imageGroup, opts ScanOptions) (r ImageRes
 	defer func() {
 		if p := recover(); p != nil {
 			r.Verdict, r.Files, r.Worst, r.Crypto = "", 0, nil, []string{}
-			r.Error = fmt.Sprintf("internal error: %v", p)
+			r.Error = boundText(fmt.Sprintf("internal error: %v", p))
 		}
 	}()
 	scan := opts.Scan
@@ -634,8 +649,24 @@ func scanGroup(ctx context.Context, g *imageGroup, opts ScanOptions) (r ImageRes
 		fill(&r, rs.Results)
 		return r
 	}
-	r.Error = strings.Join(errs, "; ")
+	r.Error = boundText(strings.Join(errs, "; "))
 	return r
+}
+
+// maxErrorText bounds an image's error as reported: a registry's error
+// body is not kensa's to print whole.
+const maxErrorText = 1024
+
+func boundText(s string) string {
+	s = report.Printable(s)
+	if len(s) > maxErrorText {
+		cut := maxErrorText
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
 }
 
 // fill sets an image's verdict, crypto and deciding files from its
@@ -931,6 +962,8 @@ func boolInt(b bool) int {
 	return 0
 }
 
+func windows(platform string) bool { return strings.HasPrefix(strings.ToLower(platform), "windows/") }
+
 // decide gives one container of one pod its status.
 func decide(p Pod, c Container, im *ImageResult, n NodeResult, known bool, procs []ProcessSeen) instance {
 	it := instance{node: p.Node, pod: p.Name, procs: procs, ref: c.Ref}
@@ -940,6 +973,12 @@ func decide(p Pod, c Container, im *ImageResult, n NodeResult, known bool, procs
 		it.fipsNode = n.Status == "fips" || slices.ContainsFunc(n.Declared, func(d Declared) bool { return d.FIPS })
 	}
 	switch {
+	case windows(p.Platform):
+		// kensa classifies ELF binaries: a Windows image's PE files would
+		// all look free of crypto, a false pass.
+		it.status, it.id = WorkloadUnknown, IDWorkloadImageUnscannable
+		it.reason = "a Windows container on node " + p.Node + ": kensa classifies Linux (ELF) binaries only"
+		return it
 	case c.Digest == "":
 		it.status, it.id = WorkloadUnknown, IDWorkloadImageUnscannable
 		it.reason = "image not identifiable: " + c.Unidentified
@@ -959,6 +998,11 @@ func decide(p Pod, c Container, im *ImageResult, n NodeResult, known bool, procs
 	case fips.Noncompliant:
 		it.status, it.id = WorkloadNoncompliant, IDWorkloadImageNoncompliant
 		it.reason = "image noncompliant" + worstSuffix(im)
+		if len(procs) > 0 && !slices.ContainsFunc(procs, func(p ProcessSeen) bool { return p.Verdict != "compliant" }) {
+			// Still noncompliant: what the image holds can be run.
+			it.reason += fmt.Sprintf(" (the %s the node saw in it %s compliant: the noncompliant files may not be running now)",
+				report.Plural(len(procs), "process", "processes"), report.Plural(len(procs), "is", "are"))
+		}
 		return it
 	case fips.Unknown, fips.Unreadable:
 		it.status, it.id = WorkloadUnknown, IDWorkloadImageUnscannable
