@@ -1,14 +1,22 @@
 package cli
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/kensa-project/kensa/internal/fips"
 	"github.com/kensa-project/kensa/internal/fips/cluster"
+	"github.com/kensa-project/kensa/internal/fips/cluster/clustertest"
+	"github.com/kensa-project/kensa/internal/fips/host/hosttrees"
 	"github.com/kensa-project/kensa/internal/report"
 )
 
@@ -139,4 +147,76 @@ func TestFipsClusterUsage(t *testing.T) {
 			t.Errorf("fips host %v: exit %d, stderr %q; want exit 2 naming %q", tc.args, code, stderr, tc.want)
 		}
 	}
+}
+
+// TestFipsHostPublishEvery: the DaemonSet's mode. kensa fips host
+// --publish configmap --every scans, publishes into the node's ConfigMap
+// on a real API server, waits, and exits 0 when stopped (SIGTERM cancels
+// the context); the ConfigMap reads back as the node's report.
+func TestFipsHostPublishEvery(t *testing.T) {
+	cp := clustertest.Start(t, clustertest.Options{})
+	if out, err := cp.Kubectl(t, "", "create", "namespace", "kensa"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	root := t.TempDir()
+	if err := hosttrees.Write(root, "rhel9-fips"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- Main(ctx, []string{"fips", "host", "--root", root, "--publish", "configmap", "--node", "node-1",
+			"--every", "1m", "--kubeconfig", cp.Kubeconfig, "--format", "json"}, Env{Stdout: &out, Stderr: &errOut})
+	}()
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(errOut.String(), "published the report of node node-1") {
+		if time.Now().After(deadline) {
+			t.Fatalf("not published within a minute; stderr %q", errOut.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != ExitOK {
+			t.Errorf("stopped --every run exited %d, want 0; stderr %q", code, errOut.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("--every did not stop when its context was canceled")
+	}
+	b, err := cp.Kubectl(t, "", "get", "configmap", "-n", "kensa", "kensa-fips-host-node-1", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cm corev1.ConfigMap
+	if err := json.Unmarshal(b, &cm); err != nil {
+		t.Fatal(err)
+	}
+	c := cluster.ParseReportConfigMap(&cm)
+	if c.Err != "" || c.Node != "node-1" || c.KernelFlag != "1" || c.Processes != 1 {
+		t.Errorf("published report reads back as %+v", c)
+	}
+	if !strings.Contains(out.String(), `"command": "fips host"`) {
+		t.Errorf("the round's report was not printed: %q", out.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
