@@ -89,16 +89,16 @@ Flags:
                         (default error)
 
 Examples:
-    kubectl apply -k deploy/kubernetes           # once: the node scan
+    kubectl apply -k deploy/kubernetes        # once: the node scan
     kensa fips cluster
     kensa fips cluster --context prod --format json -o cluster.json
     kensa fips cluster --namespace payments --node-selector kubernetes.azure.com/fips_enabled=true
-    kensa fips cluster --no-workloads              # nodes only, no image pulls
+    kensa fips cluster --no-workloads         # nodes only, no image pulls
     az aks show -g RG -n CLUSTER -o json > aks.json
     kensa fips cluster --aks aks.json
-    kubectl logs -n kensa POD > NODE.json         # a report gathered by hand
+    kubectl logs -n kensa POD > NODE.json     # by hand (the last round counts)
     kensa fips cluster --node-reports NODE.json
-    kensa fips cluster --fail-on warning         # unreported nodes fail too
+    kensa fips cluster --fail-on warning      # unreported nodes fail too
 
 Exit codes: 0 no finding at or above --fail-on, 1 findings at or above it
 (a node whose kernel differs from its declaration is one, so is a

@@ -349,6 +349,7 @@ func ParseReportConfigMap(cm *corev1.ConfigMap) Collected {
 }
 
 func (c *Collected) fill(raw []byte) {
+	raw = lastDocument(raw)
 	r, err := ParseHostReport(raw)
 	if err != nil {
 		c.Err = err.Error()
@@ -359,6 +360,26 @@ func (c *Collected) fill(raw []byte) {
 	// no container processes, which the workload half treats as unseen.
 	r.Containers, _ = ParseHostProcesses(raw)
 	c.NodeReport = r
+}
+
+// lastDocument returns the last JSON value of a stream of them (the log
+// of a scan that ran several rounds, kubectl logs of the DaemonSet's
+// container), or b unchanged when it holds one value or is not JSON.
+func lastDocument(b []byte) []byte {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	var last json.RawMessage
+	n := 0
+	for {
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			break
+		}
+		last, n = v, n+1
+	}
+	if n < 2 {
+		return b
+	}
+	return last
 }
 
 // gunzipLimited decompresses at most limit bytes (a bomb is an error).

@@ -225,13 +225,15 @@ func TestAttachReports(t *testing.T) {
 	zw.Close()
 	write("y.json.gz", gz.Bytes())
 	write("stray.json", paddedHostReport("elsewhere", "1", 1, at))
+	// The log of a DaemonSet pod that scanned twice: the last round counts.
+	write("node-d.json", append(append(paddedHostReport("node-d", "0", 1, at), '\n'), paddedHostReport("node-d", "1", 3, at.Add(time.Hour))...))
 	write("notes.txt", []byte("ignored"))
 	files, err := ReadReportFiles([]string{dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != 4 {
-		t.Fatalf("%d files read, want the 4 reports", len(files))
+	if len(files) != 5 {
+		t.Fatalf("%d files read, want the 5 reports", len(files))
 	}
 	nodes := []Node{{Name: "node-a"}, {Name: "node-b"}, {Name: "node-c"}, {Name: "node-d"}}
 	published := []Collected{
@@ -244,9 +246,12 @@ func TestAttachReports(t *testing.T) {
 	for n, r := range by {
 		got[n] = filepath.Base(r.Origin) + " " + r.KernelFlag
 	}
-	want := map[string]string{"node-a": "node-a.json 0", "node-b": "x.json 1", "node-c": "y.json.gz 1", "node-d": "kensa-fips-host-node-d 1"}
+	want := map[string]string{"node-a": "node-a.json 0", "node-b": "x.json 1", "node-c": "y.json.gz 1", "node-d": "node-d.json 1"}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
+	}
+	if by["node-d"].Processes != 3 {
+		t.Errorf("node-d: %d processes, want the last round's 3", by["node-d"].Processes)
 	}
 	if len(unmatched) != 1 || filepath.Base(unmatched[0].Origin) != "stray.json" {
 		t.Errorf("unmatched %+v", unmatched)
