@@ -27,6 +27,8 @@ func TestMain(m *testing.M) {
 // run through "sh -c" (whose status the shell hides) fail here.
 func TestScriptsAssertExitCodes(t *testing.T) {
 	files, err := filepath.Glob("testdata/script/*.txtar")
+	cluster, _ := filepath.Glob("testdata/cluster/*.txtar")
+	files = append(files, cluster...)
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no scripts: %v", err)
 	}

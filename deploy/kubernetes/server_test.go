@@ -42,7 +42,8 @@ func overlay(t *testing.T) string {
 // cluster` reads and nothing more.
 func TestManifestsOnAPIServer(t *testing.T) {
 	cp := clustertest.Start(t, clustertest.Options{Tokens: map[string]string{
-		"sa-token": "system:serviceaccount:kensa:kensa",
+		"sa-token":   "system:serviceaccount:kensa:kensa",
+		"host-token": "system:serviceaccount:kensa:kensa-fips-host",
 	}})
 	dir := overlay(t)
 
@@ -116,9 +117,6 @@ func TestManifestsOnAPIServer(t *testing.T) {
 	for _, it := range list.Items {
 		ps := it.Spec.Template.Spec
 		for _, c := range append(ps.InitContainers, ps.Containers...) {
-			if c.Name == "idle" {
-				continue
-			}
 			if c.Image != want {
 				t.Errorf("%s container %s image %q, want %q", it.Kind, c.Name, c.Image, want)
 			}
@@ -126,17 +124,19 @@ func TestManifestsOnAPIServer(t *testing.T) {
 		if it.Kind != "DaemonSet" {
 			continue
 		}
-		if !ps.HostPID || ps.HostNetwork || ps.AutomountServiceAccountToken == nil || *ps.AutomountServiceAccountToken {
-			t.Errorf("DaemonSet: hostPID %v hostNetwork %v automount %v, want true/false/false", ps.HostPID, ps.HostNetwork, ps.AutomountServiceAccountToken)
+		// The token is mounted: it publishes the report (the RBAC below
+		// shows it can do nothing else).
+		if !ps.HostPID || ps.HostNetwork || ps.AutomountServiceAccountToken == nil || !*ps.AutomountServiceAccountToken {
+			t.Errorf("DaemonSet: hostPID %v hostNetwork %v automount %v, want true/false/true", ps.HostPID, ps.HostNetwork, ps.AutomountServiceAccountToken)
 		}
 		if ps.NodeSelector["kubernetes.io/os"] != "linux" || len(ps.Tolerations) != 1 || ps.Tolerations[0].Operator != "Exists" {
 			t.Errorf("DaemonSet placement: nodeSelector %v tolerations %v", ps.NodeSelector, ps.Tolerations)
 		}
-		if len(ps.InitContainers) != 1 {
-			t.Fatalf("DaemonSet: %d init containers, want the scan", len(ps.InitContainers))
+		if len(ps.InitContainers) != 0 || len(ps.Containers) != 1 {
+			t.Fatalf("DaemonSet: %d init containers and %d containers, want the scan alone", len(ps.InitContainers), len(ps.Containers))
 		}
-		scan := ps.InitContainers[0]
-		for _, a := range []string{"fips", "host", "--root=/host", "--proc=/host/proc", "--format=json"} {
+		scan := ps.Containers[0]
+		for _, a := range []string{"fips", "host", "--root=/host", "--proc=/host/proc", "--format=json", "--publish=configmap", "--node=$(NODE_NAME)", "--namespace=kensa"} {
 			if !slices.Contains(scan.Args, a) {
 				t.Errorf("scan args %q lack %q", scan.Args, a)
 			}
@@ -184,7 +184,11 @@ func TestManifestsOnAPIServer(t *testing.T) {
 	}{
 		{[]string{"list", "nodes"}, "yes"},
 		{[]string{"list", "pods", "--all-namespaces"}, "yes"},
-		{[]string{"get", "pods/log", "-n", "kensa"}, "yes"},
+		{[]string{"list", "configmaps", "-n", "kensa"}, "yes"},
+		{[]string{"get", "configmap/kensa-fips-host-node-a", "-n", "kensa"}, "yes"},
+		{[]string{"list", "configmaps", "-n", "default"}, "no"},
+		{[]string{"create", "configmaps", "-n", "kensa"}, "no"},
+		{[]string{"get", "pods", "--subresource=log", "-n", "kensa"}, "no"},
 		{[]string{"list", "replicasets.apps", "--all-namespaces"}, "yes"},
 		{[]string{"list", "machineconfigs.machineconfiguration.openshift.io"}, "yes"},
 		{[]string{"get", "configmap/cluster-config-v1", "-n", "kube-system"}, "yes"},
@@ -197,6 +201,31 @@ func TestManifestsOnAPIServer(t *testing.T) {
 		out, _ := sa.Kubectl(t, "", append([]string{"auth", "can-i"}, c.args...)...)
 		if got := strings.TrimSpace(string(out)); got != c.want {
 			t.Errorf("service account kensa: can-i %s = %q, want %q", strings.Join(c.args, " "), got, c.want)
+		}
+	}
+
+	// The node scan's service account publishes its report and can do
+	// nothing else: no reads at all, no other namespace.
+	host := *cp
+	host.Kubeconfig = cp.WriteKubeconfig(t, "host", "host-token")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"create", "configmaps", "-n", "kensa"}, "yes"},
+		{[]string{"update", "configmap/kensa-fips-host-node-a", "-n", "kensa"}, "yes"},
+		{[]string{"get", "configmap/kensa-fips-host-node-a", "-n", "kensa"}, "no"},
+		{[]string{"list", "configmaps", "-n", "kensa"}, "no"},
+		{[]string{"delete", "configmaps", "-n", "kensa"}, "no"},
+		{[]string{"create", "configmaps", "-n", "default"}, "no"},
+		{[]string{"create", "configmaps", "-n", "kube-system"}, "no"},
+		{[]string{"list", "nodes"}, "no"},
+		{[]string{"list", "pods", "-n", "kensa"}, "no"},
+		{[]string{"get", "secrets", "-n", "kensa"}, "no"},
+	} {
+		out, _ := host.Kubectl(t, "", append([]string{"auth", "can-i"}, c.args...)...)
+		if got := strings.TrimSpace(string(out)); got != c.want {
+			t.Errorf("service account kensa-fips-host: can-i %s = %q, want %q", strings.Join(c.args, " "), got, c.want)
 		}
 	}
 }

@@ -99,6 +99,7 @@ type command struct {
 var commands = []command{
 	{"fips scan", "classify binaries and libraries by the crypto module they use", runFipsScan},
 	{"fips host", "is this host in FIPS mode; which module each running process uses", runFipsHost},
+	{"fips cluster", "every node of a Kubernetes cluster: FIPS mode declared vs real", runFipsCluster},
 	{"cert check", "check a new certificate bundle before the change", runCertCheck},
 	{"cert probe", "check what every endpoint serves after the change", runCertProbe},
 	{"cert watch", "the same, continuously: a Prometheus exporter (or --once)", runCertWatch},

@@ -16,6 +16,7 @@ import (
 	"github.com/kensa-project/kensa/internal/egress/policy"
 	"github.com/kensa-project/kensa/internal/egress/reach"
 	"github.com/kensa-project/kensa/internal/fips"
+	"github.com/kensa-project/kensa/internal/fips/cluster"
 	"github.com/kensa-project/kensa/internal/fips/host"
 	"github.com/kensa-project/kensa/internal/report"
 )
@@ -33,6 +34,7 @@ func run(t *testing.T, args ...string) (int, string, string) {
 var catalogs = map[string][]report.Check{
 	"fips scan":      fips.Checks,
 	"fips host":      host.Checks,
+	"fips cluster":   cluster.Checks,
 	"cert check":     cert.Checks,
 	"cert probe":     cert.Checks,
 	"cert watch":     cert.Checks,

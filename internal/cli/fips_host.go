@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -10,10 +12,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
+	"k8s.io/client-go/rest"
 
 	"github.com/kensa-project/kensa/internal/fips"
+	"github.com/kensa-project/kensa/internal/fips/cluster"
 	"github.com/kensa-project/kensa/internal/fips/host"
 	"github.com/kensa-project/kensa/internal/report"
 )
@@ -72,6 +77,22 @@ Flags:
                         (default error)
     --at TIME           evaluate module validation status as of TIME
 
+Publishing (the DaemonSet kensa-fips-host; see docs/fips-cluster.md):
+    --publish configmap write the JSON report (whatever --format prints)
+                        into the ConfigMap kensa-fips-host-NODE of
+                        --namespace, for kensa fips cluster to read, with
+                        the host's boot id and machine id; compressed when
+                        large (a ConfigMap holds 1 MiB)
+    --node NAME         the Kubernetes node this host is (required with
+                        --publish; in a pod: the downward API's spec.nodeName)
+    --namespace NS      where to publish (default kensa)
+    --kubeconfig FILE, --context NAME
+                        the API server (default: in a pod its service
+                        account, else KUBECONFIG or ~/.kube/config)
+    --every DURATION    scan and publish again every DURATION (6h, 30m),
+                        until stopped; a round that fails is reported on
+                        standard error and retried at the next
+
 Examples:
     kensa fips host
     kensa fips host --no-processes
@@ -80,10 +101,13 @@ Examples:
     kensa fips host --format cyclonedx -o node.cdx.json
     kensa fips host --root /host --proc /host/proc --format json   (DaemonSet)
     kensa fips host --fail-on warning
+    kensa fips host --root /host --proc /host/proc --publish configmap \
+        --node "$NODE_NAME" --every 6h --format json --fail-on never
 
 Exit codes: 0 no finding at or above --fail-on, 1 findings at or above it
 (a non-FIPS kernel is one), 2 kensa could not do what was asked (no such
---root or --proc, a bad flag).
+--root or --proc, a bad flag, a report that could not be published).
+With --every kensa runs until it is stopped and then exits 0.
 `
 
 func runFipsHost(ctx context.Context, env *Env, args []string) error {
@@ -106,6 +130,12 @@ func runFipsHost(ctx context.Context, env *Env, args []string) error {
 		}
 		return nil
 	})
+	publish := fs.String("publish", "", "")
+	node := fs.String("node", "", "")
+	namespace := fs.String("namespace", cluster.DefaultNamespace, "")
+	kubeconfig := fs.String("kubeconfig", "", "")
+	kubeContext := fs.String("context", "", "")
+	every := fs.Duration("every", 0, "")
 	var accepts []string
 	fs.Func("accept", "", listFlag(&accepts))
 	pos, err := parseCommand(env, fs, common, fipsHostUsage+findingsHelp("docs/fips-host.md", host.Checks), args)
@@ -147,21 +177,93 @@ func runFipsHost(ctx context.Context, env *Env, args []string) error {
 	if err := checkOutput("--output", common.output); err != nil {
 		return err
 	}
-	prog := newProgress(env)
-	opts.Progress = func(done, total int) {
-		prog.update("kensa: %d of %s inspected", done, report.Count(total, "process", "processes"))
-	}
-	scan, err := host.Run(ctx, opts)
-	prog.done()
-	if err != nil {
-		if ctx.Err() != nil {
-			return usageErrorf("interrupted: %v", ctx.Err())
+	set := setFlags(fs)
+	var pub *hostPublisher
+	switch strings.ToLower(*publish) {
+	case "":
+		for _, f := range []string{"node", "namespace", "kubeconfig", "context", "every"} {
+			if set[f] {
+				return usageErrorf("--%s does nothing without --publish", f).
+					withHint("add --publish configmap to write the report for kensa fips cluster")
+			}
 		}
-		return usageErrorf("fips host: %v", err).withHint("check --root and --proc")
+	case "configmap":
+		if *node == "" {
+			return usageErrorf("--publish configmap needs --node").
+				withHint("name the Kubernetes node this host is: --node \"$NODE_NAME\" (downward API spec.nodeName)")
+		}
+		if *every < 0 || (set["every"] && *every < time.Minute) {
+			return usageErrorf("--every %s is too short", *every).withHint("scan at most once a minute: --every 6h")
+		}
+		cfg, err := cluster.Config(*kubeconfig, *kubeContext)
+		if err != nil {
+			return usageErrorf("--publish configmap: %v", err).
+				withHint("in a pod the service account is used; elsewhere give --kubeconfig or set KUBECONFIG")
+		}
+		pub = &hostPublisher{cfg: cfg, node: *node, namespace: *namespace, root: *root, proc: opts.Proc}
+	default:
+		return usageErrorf("--publish %q is not a place kensa publishes to", *publish).withHint("use --publish configmap")
 	}
-	rep := newReport(env, "fips host", common.at)
-	rep.Results, rep.Findings, rep.Summary = scan.Results, scan.Findings, scan.Summary
-	return finish(env, common, outcome{rep: rep, text: func(t *textWriter) { writeFipsHostText(t, scan, *noProcs) }})
+	round := func() error {
+		prog := newProgress(env)
+		opts.Progress = func(done, total int) {
+			prog.update("kensa: %d of %s inspected", done, report.Count(total, "process", "processes"))
+		}
+		scan, err := host.Run(ctx, opts)
+		prog.done()
+		if err != nil {
+			if ctx.Err() != nil {
+				return usageErrorf("interrupted: %v", ctx.Err())
+			}
+			return usageErrorf("fips host: %v", err).withHint("check --root and --proc")
+		}
+		rep := newReport(env, "fips host", common.at)
+		rep.Results, rep.Findings, rep.Summary = scan.Results, scan.Findings, scan.Summary
+		o := outcome{rep: rep, text: func(t *textWriter) { writeFipsHostText(t, scan, *noProcs) }}
+		if pub != nil {
+			o.after = pub.publish(ctx, env, rep)
+		}
+		return finish(env, common, o)
+	}
+	if *every == 0 {
+		return round()
+	}
+	for {
+		if err := round(); err != nil && !errors.Is(err, errFindings) {
+			if ctx.Err() != nil {
+				return nil
+			}
+			printError(env.Stderr, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(*every):
+		}
+	}
+}
+
+// hostPublisher writes fips host reports into the node's ConfigMap.
+type hostPublisher struct {
+	cfg                         *rest.Config
+	node, namespace, root, proc string
+}
+
+func (p *hostPublisher) publish(ctx context.Context, env *Env, rep *report.Report) error {
+	report.SortFindings(rep.Findings)
+	var buf bytes.Buffer
+	if err := report.WriteJSON(&buf, rep); err != nil {
+		return err
+	}
+	boot, machine := cluster.HostIdentity(p.root, p.proc)
+	where, err := cluster.Publish(ctx, p.cfg, cluster.Publication{Node: p.node, Namespace: p.namespace, Report: buf.Bytes(),
+		BootID: boot, MachineID: machine, GeneratedAt: rep.GeneratedAt})
+	if err != nil {
+		return usageErrorf("publishing the report: %v", err).
+			withHint("the service account needs create and update on configmaps in %s (deploy/kubernetes/rbac.yaml)", p.namespace)
+	}
+	fmt.Fprintf(env.Stderr, "kensa: published the report of node %s to configmap %s\n", report.Printable(p.node), report.Printable(where))
+	return nil
 }
 
 func writeFipsHostText(t *textWriter, s *host.Scan, noProcs bool) {

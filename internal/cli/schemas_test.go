@@ -13,6 +13,8 @@ import (
 
 	"github.com/kensa-project/kensa/internal/cert/certtest"
 	"github.com/kensa-project/kensa/internal/egress/reach/reachtest"
+	"github.com/kensa-project/kensa/internal/fips/cluster"
+	"github.com/kensa-project/kensa/internal/fips/cluster/clustertest"
 	"github.com/kensa-project/kensa/internal/fips/host/hosttrees"
 	"github.com/kensa-project/kensa/internal/fipstest"
 	"github.com/kensa-project/kensa/internal/schematest"
@@ -47,6 +49,25 @@ var schemaCases = map[string]func(t *testing.T, dir string) [][]string{
 			runs = append(runs, []string{"fips", "host", "--root", root})
 		}
 		return runs
+	},
+	// A real API server with two AKS-like FIPS nodes: one whose report
+	// comes from fips host on a host tree (a file named after the node),
+	// one that did not report (node-not-reported).
+	"fips cluster": func(t *testing.T, dir string) [][]string {
+		cp := clustertest.Start(t, clustertest.Options{})
+		const name = "aks-fipspool-12345678-vmss000000"
+		node := `{"apiVersion":"v1","kind":"Node","metadata":{"name":"` + name + `","labels":{"` + cluster.LabelAKSPool + `":"fipspool","` + cluster.LabelAKSFIPS + `":"true","` + cluster.LabelOS + `":"linux"}}}`
+		for _, n := range []string{name, strings.TrimSuffix(name, "0") + "1"} {
+			if out, err := cp.Kubectl(t, strings.ReplaceAll(node, name, n), "apply", "-f", "-"); err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+		}
+		root := filepath.Join(dir, "aks-fips-node")
+		if err := hosttrees.Write(root, "aks-fips-node"); err != nil {
+			t.Fatal(err)
+		}
+		rep := writeReport(t, dir, name+".json", "fips", "host", "--root", root)
+		return [][]string{{"fips", "cluster", "--kubeconfig", cp.Kubeconfig, "--no-published", "--no-workloads", "--node-reports", rep}}
 	},
 	// A new certificate with the old key (key-mismatch).
 	"cert check": func(t *testing.T, dir string) [][]string {

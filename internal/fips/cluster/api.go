@@ -34,6 +34,23 @@ func Config(kubeconfig, context string) (*rest.Config, error) {
 	return cfg, nil
 }
 
+// ContextName is the kubeconfig context Config uses ("" in a pod with
+// no kubeconfig).
+func ContextName(kubeconfig, context string) string {
+	if context != "" {
+		return context
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if kubeconfig != "" {
+		rules.ExplicitPath = kubeconfig
+	}
+	raw, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).RawConfig()
+	if err != nil {
+		return ""
+	}
+	return raw.CurrentContext
+}
+
 var machineConfigs = schema.GroupVersionResource{Group: "machineconfiguration.openshift.io", Version: "v1", Resource: "machineconfigs"}
 
 // maxListPage bounds each list call's page.
@@ -98,7 +115,8 @@ func ListInputs(ctx context.Context, cfg *rest.Config, nodeSelector string) (Inp
 func nodeOf(n corev1.Node) Node {
 	ni := n.Status.NodeInfo
 	return Node{Name: n.Name, Labels: n.Labels, OS: ni.OperatingSystem, OSImage: ni.OSImage,
-		KernelVersion: ni.KernelVersion, ContainerRuntime: ni.ContainerRuntimeVersion}
+		KernelVersion: ni.KernelVersion, ContainerRuntime: ni.ContainerRuntimeVersion,
+		BootID: identifier(ni.BootID), MachineID: identifier(ni.MachineID)}
 }
 
 func unstructuredBool(obj map[string]any, path ...string) (bool, bool, error) {

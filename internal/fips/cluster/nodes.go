@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/kensa-project/kensa/internal/report"
 )
@@ -42,10 +43,23 @@ const (
 	IDNodeNotReported      = "node-not-reported"
 	IDNodeNotInspected     = "node-not-inspected"
 	IDDeclaredConflict     = "node-fips-declared-conflict"
+	IDNodeReportStale      = "node-report-stale"
+	IDNodeReportUnmatched  = "node-report-unmatched"
+	IDNodeScanNotDeployed  = "node-scan-not-deployed"
 )
 
 // Checks is the catalog of every finding id this package emits.
 var Checks = []report.Check{
+	// The workload half (workloads.go).
+	{ID: IDWorkloadImageNoncompliant, Severity: report.Error, Title: "a workload runs an image whose crypto is not a validated module in FIPS mode",
+		Citation: "AKS enable-fips-nodes: container images on FIPS nodes are not assessed; FIPS 140-3 (CMVP validated modules)",
+		Help:     "The image digest the kubelet reports for this container was scanned as kensa fips scan does: a file of it uses crypto that is not a validated module, or needs a FIPS kernel its node does not have. An error where a node it runs on is in FIPS mode (or declared FIPS), a warning elsewhere. Rebuild the image with a validated module (Go: GOFIPS140=v1.0.0; OpenSSL 3 with its FIPS provider) and redeploy, or pin the workload to FIPS nodes."},
+	{ID: IDWorkloadProcessFIPSOff, Severity: report.Error, Title: "a workload's image is compliant but its process runs with FIPS switched off",
+		Citation: "live-posture reference §4, §5.3 (GODEBUG fips140, GOFIPS, GOLANG_FIPS, OPENSSL_FORCE_FIPS_MODE, CRI-O FIPS_DISABLE)",
+		Help:     "The node's kensa fips host report shows a process of this container whose start environment or view of the kernel flag turns FIPS mode off (GODEBUG=fips140=off, GOFIPS=0, a masked /proc/sys/crypto/fips_enabled), or the pod carries CRI-O's FIPS_DISABLE=true label while its image needs the kernel flag. Remove the setting from the pod spec or the image and restart the pods."},
+	{ID: IDWorkloadImageUnscannable, Severity: report.Warning, Title: "a workload's image could not be identified or scanned",
+		Citation: "live-posture reference §8 (coverage accounting)",
+		Help:     "The kubelet reports no registry digest for the container (a local image id only), or the image could not be pulled or read, or its files could not be classified. Its crypto is unknown, never a pass. Give kensa registry credentials (docker login; --use-pull-secrets to read the pods' imagePullSecrets), or scan the image yourself with kensa fips scan."},
 	{ID: IDNodeDeclaredMismatch, Severity: report.Error, Title: "node's kernel FIPS mode differs from what the cluster declares",
 		Citation: "AKS enable-fips-nodes (node label, enableFips); OpenShift MachineConfig spec.fips; /proc/sys/crypto/fips_enabled",
 		Help:     "The node label, pool setting, MachineConfig or install-config says FIPS, but the node's kernel flag says otherwise (or the reverse). Reimage the pool (AKS: az aks nodepool update --enable-fips-image) or fix the MachineConfig; the kernel flag is what processes act on."},
@@ -61,6 +75,15 @@ var Checks = []report.Check{
 	{ID: IDNodeNotInspected, Severity: report.Info, Title: "a Windows node is not inspected",
 		Citation: "live-posture reference §10",
 		Help:     "kensa's node scan is Linux-only; on Windows the FIPS switch is the registry value HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa\\FipsAlgorithmPolicy\\Enabled. Only the node's labels are reported."},
+	{ID: IDNodeReportStale, Severity: report.Warning, Title: "a node's report is stale",
+		Citation: "live-posture reference §8 (coverage accounting); /proc/sys/kernel/random/boot_id",
+		Help:     "The report was written before the node's current boot or on another machine under the same name (then it says nothing about the node now, never a pass), or it is older than --max-age (the kernel flag still holds for the boot, the processes may have changed). Scan again: kubectl rollout restart -n kensa daemonset/kensa-fips-host."},
+	{ID: IDNodeReportUnmatched, Severity: report.Warning, Title: "a node report given with --node-reports belongs to no selected node",
+		Citation: "kensa docs/fips-cluster.md (node reports)",
+		Help:     "A report is tied to the node named by its host name, else by its file name (NODE.json). Rename the file after its node, or check --node-selector and --context."},
+	{ID: IDNodeScanNotDeployed, Severity: report.Warning, Title: "the node scan DaemonSet is not deployed",
+		Citation: "kensa docs/kubernetes.md",
+		Help:     "kensa fips cluster reads the reports the DaemonSet kensa-fips-host publishes; it never deploys anything itself. Deploy it with kubectl apply -k deploy/kubernetes (or give reports with --node-reports)."},
 }
 
 // Labels read from nodes.
@@ -80,6 +103,10 @@ type Node struct {
 	OSImage          string `json:"os_image,omitempty"`
 	KernelVersion    string `json:"kernel_version,omitempty"`
 	ContainerRuntime string `json:"container_runtime,omitempty"`
+	// BootID and MachineID as the kubelet reports them: a report of
+	// another boot or machine is stale.
+	BootID    string `json:"boot_id,omitempty"`
+	MachineID string `json:"machine_id,omitempty"`
 }
 
 // MachineConfig is an OpenShift MachineConfig's name and .spec.fips.
@@ -90,13 +117,32 @@ type MachineConfig struct {
 
 // NodeReport is what a node's `kensa fips host` run said about its
 // kernel: the kernel-fips-flag check's value ("1", "0", "absent" when the
-// kernel has no FIPS mode, "unreadable") and the check's status.
+// kernel has no FIPS mode, "unreadable") and the check's status; and
+// where the report came from.
 type NodeReport struct {
-	KernelFlag   string `json:"kernel_flag"`
-	KernelStatus string `json:"kernel_status"`
+	KernelFlag   string `json:"kernel_flag,omitempty"`
+	KernelStatus string `json:"kernel_status,omitempty"`
 	// Processes and the worst process verdict count, for the summary.
 	Processes    int `json:"processes"`
 	Noncompliant int `json:"noncompliant_processes"`
+	// Origin is "configmap NS/NAME" or the file read.
+	Origin string `json:"origin,omitempty"`
+	// Host is the host name in the report; GeneratedAt when it was
+	// written; BootID and MachineID the host's when it was published.
+	Host        string    `json:"host,omitempty"`
+	GeneratedAt time.Time `json:"generated_at,omitzero"`
+	BootID      string    `json:"boot_id,omitempty"`
+	MachineID   string    `json:"machine_id,omitempty"`
+	// Omitted counts process results left out to fit a ConfigMap.
+	Omitted int `json:"omitted_processes,omitempty"`
+	// Err says why the report could not be used.
+	Err string `json:"error,omitempty"`
+	// Stale says why the report does not describe the node now ("" when
+	// it does).
+	Stale string `json:"stale,omitempty"`
+	// Containers are the report's processes that run in a container,
+	// for the workload half (ParseHostProcesses); not in the JSON.
+	Containers []HostProcess `json:"-"`
 }
 
 // Declared is one source of declared FIPS intent for a node.
@@ -116,8 +162,11 @@ type NodeResult struct {
 	// cannot do FIPS), or "" when the node did not report.
 	Kernel string `json:"kernel,omitempty"`
 	// Status: "fips", "not-fips", "unknown" (the report could not read
-	// the flag), "not-reported", "not-inspected".
+	// the flag), "stale" (the report is of another boot or machine),
+	// "not-reported", "not-inspected".
 	Status string `json:"status"`
+	// Report is the report used (absent when there was none).
+	Report *NodeReport `json:"report,omitempty"`
 }
 
 // Inputs are everything the node half reads.
@@ -130,6 +179,10 @@ type Inputs struct {
 	InstallConfigFIPS *bool
 	// AKSPools is enableFips by pool name, from az aks show.
 	AKSPools map[string]bool
+	// Now and MaxAge: a report older than MaxAge at Now is stale (MaxAge
+	// 0: never by age).
+	Now    time.Time
+	MaxAge time.Duration
 }
 
 // EvaluateNodes decides each node's status and the node findings.
@@ -152,7 +205,25 @@ func EvaluateNodes(in Inputs) ([]NodeResult, []report.Finding) {
 			r.Status = "not-reported"
 			findings = append(findings, finding(IDNodeNotReported, n.Name,
 				fmt.Sprintf("node %s did not report: its FIPS posture is unknown", n.Name)))
+		case rep.Err != "":
+			r.Status = "not-reported"
+			r.Report = &rep
+			findings = append(findings, finding(IDNodeNotReported, n.Name,
+				fmt.Sprintf("node %s: its report (%s) could not be read: %s", n.Name, rep.Origin, rep.Err)))
 		default:
+			r.Report = &rep
+			if why := otherBoot(n, rep); why != "" {
+				rep.Stale = why
+				r.Status = "stale"
+				findings = append(findings, finding(IDNodeReportStale, n.Name,
+					fmt.Sprintf("node %s: its report (%s) is %s: it says nothing about the node now", n.Name, rep.Origin, why)))
+				break
+			}
+			if age := in.Now.Sub(rep.GeneratedAt); in.MaxAge > 0 && !rep.GeneratedAt.IsZero() && age > in.MaxAge {
+				rep.Stale = "older than --max-age"
+				findings = append(findings, finding(IDNodeReportStale, n.Name,
+					fmt.Sprintf("node %s: its report (%s) is %s old (--max-age %s): the kernel flag holds for this boot, the processes may have changed", n.Name, rep.Origin, roundAge(age), roundAge(in.MaxAge))))
+			}
 			switch rep.KernelFlag {
 			case "1":
 				r.Kernel, r.Status = "fips", "fips"
@@ -201,6 +272,40 @@ func EvaluateNodes(in Inputs) ([]NodeResult, []report.Finding) {
 		}
 	}
 	return results, findings
+}
+
+// otherBoot says why a report is of another machine or boot than the
+// node's current one ("" when it is not, or when either side does not
+// say).
+func otherBoot(n Node, rep NodeReport) string {
+	switch {
+	case rep.MachineID != "" && n.MachineID != "" && !strings.EqualFold(rep.MachineID, n.MachineID):
+		return fmt.Sprintf("from another machine (machine-id %s; the node's is %s: replaced under the same name)", short(rep.MachineID), short(n.MachineID))
+	case rep.BootID != "" && n.BootID != "" && !strings.EqualFold(rep.BootID, n.BootID):
+		return fmt.Sprintf("from an earlier boot (boot id %s; the node's is %s: it rebooted since)", short(rep.BootID), short(n.BootID))
+	}
+	return ""
+}
+
+func short(id string) string { return id[:min(8, len(id))] }
+
+// roundAge prints a duration the way a person says it: 11d13h, 1d, 24h
+// is 1d, 5h12m, 6h, 40s.
+func roundAge(d time.Duration) string {
+	const day = 24 * time.Hour
+	switch {
+	case d >= day:
+		if h := (d % day) / time.Hour; h > 0 {
+			return fmt.Sprintf("%dd%dh", d/day, h)
+		}
+		return fmt.Sprintf("%dd", d/day)
+	case d >= time.Hour:
+		if m := (d % time.Hour) / time.Minute; m > 0 {
+			return fmt.Sprintf("%dh%dm", d/time.Hour, m)
+		}
+		return fmt.Sprintf("%dh", d/time.Hour)
+	}
+	return d.Round(time.Second).String()
 }
 
 func (d Declared) describe() string {
@@ -378,6 +483,7 @@ type NodeSummary struct {
 	Unknown      int `json:"unknown"`
 	NotReported  int `json:"not_reported"`
 	NotInspected int `json:"not_inspected"`
+	Stale        int `json:"stale"`
 	// DeclaredFIPS counts nodes some source declares FIPS.
 	DeclaredFIPS int `json:"declared_fips"`
 	Mismatched   int `json:"mismatched"`
@@ -399,6 +505,8 @@ func SummarizeNodes(rs []NodeResult, fs []report.Finding) NodeSummary {
 			s.NotReported++
 		case "not-inspected":
 			s.NotInspected++
+		case "stale":
+			s.Stale++
 		}
 		if slices.ContainsFunc(r.Declared, func(d Declared) bool { return d.FIPS }) {
 			s.DeclaredFIPS++
@@ -420,6 +528,7 @@ func (s *NodeSummary) Add(o NodeSummary) {
 	s.Unknown += o.Unknown
 	s.NotReported += o.NotReported
 	s.NotInspected += o.NotInspected
+	s.Stale += o.Stale
 	s.DeclaredFIPS += o.DeclaredFIPS
 	s.Mismatched += o.Mismatched
 }
@@ -434,10 +543,12 @@ func ParseHostReport(b []byte) (NodeReport, error) {
 		return NodeReport{}, fmt.Errorf("host report larger than %d MiB", maxHostReport>>20)
 	}
 	var doc struct {
-		Schema  string `json:"schema"`
-		Command string `json:"command"`
-		Results []struct {
+		Schema      string    `json:"schema"`
+		Command     string    `json:"command"`
+		GeneratedAt time.Time `json:"generated_at"`
+		Results     []struct {
 			Kind    string `json:"kind"`
+			Host    string `json:"host"`
 			Check   string `json:"check"`
 			Status  string `json:"status"`
 			Value   string `json:"value"`
@@ -450,9 +561,12 @@ func ParseHostReport(b []byte) (NodeReport, error) {
 	if doc.Command != "fips host" {
 		return NodeReport{}, fmt.Errorf("a %q report, not fips host", doc.Command)
 	}
-	var r NodeReport
+	r := NodeReport{GeneratedAt: doc.GeneratedAt}
 	flag := false
 	for _, res := range doc.Results {
+		if r.Host == "" {
+			r.Host = res.Host
+		}
 		switch res.Kind {
 		case "host-posture":
 			if res.Check == "kernel-fips-flag" {

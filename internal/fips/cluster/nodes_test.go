@@ -175,7 +175,7 @@ func TestParseHostReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r != (NodeReport{KernelFlag: "1", KernelStatus: "pass", Processes: 2, Noncompliant: 1}) {
+	if d := cmp.Diff(NodeReport{KernelFlag: "1", KernelStatus: "pass", Processes: 2, Noncompliant: 1, Host: "n"}, r); d != "" {
 		t.Errorf("%+v", r)
 	}
 	for _, bad := range []string{
