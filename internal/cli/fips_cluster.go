@@ -232,11 +232,17 @@ func runFipsCluster(ctx context.Context, env *Env, args []string) error {
 			prog.done()
 			return apiError(err, cfg.Host)
 		}
+		// One layer cache for the run: a base layer shared by many
+		// images is read once.
+		if err := img.openCache(); err != nil {
+			prog.done()
+			return err
+		}
 		opts := cluster.ScanOptions{
 			FIPS: fips.Options{At: common.at},
 			// Credentials as docker uses them (~/.docker/config.json,
 			// credential helpers), after a pod's pull secrets.
-			Image:       image.Options{Insecure: img.insecure, Keychain: authn.DefaultKeychain},
+			Image:       image.Options{Insecure: img.insecure, Keychain: authn.DefaultKeychain, Cache: img.cache},
 			Concurrency: img.jobs,
 			Progress: func(done, total int) {
 				prog.update("kensa: %d of %s scanned", done, report.Count(total, "image", "images"))
