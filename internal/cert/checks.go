@@ -8,7 +8,7 @@ const (
 	citeUnchecked       = "kensa: an endpoint that could not be checked counts as a finding, never as success"
 	citeExpiryThreshold = "kensa expiry threshold (default: a third of the lifetime, as cert-manager renews at two thirds)"
 	citeKeyReuse        = "NIST SP 800-57 Part 1 Rev. 5 §5.3 (cryptoperiods); CA/B BR §6.1.1.3"
-	citeInventory       = "kensa inventory: AWS ACM DescribeCertificate.InUseBy, ELBv2 DescribeListenerCertificates (IsDefault), Azure Application Gateway sslCertificates and httpListeners; seed 002 errors 5 and 6"
+	citeInventory       = "kensa inventory: AWS ACM DescribeCertificate.InUseBy, ELBv2 DescribeListenerCertificates (IsDefault), Azure Application Gateway sslCertificates and httpListeners; field report on load-balancer certificate renewals (a renewed certificate missing from a second load balancer)"
 	citeMaxValidity     = "CA/Browser Forum TLS Baseline Requirements §6.3.2 (ballot SC-081): maximum validity by issuance date (kensa data validity.json)"
 )
 
@@ -73,7 +73,7 @@ var Checks = []report.Check{
 		Citation: citeRenewalServed, Help: "With no expect for the endpoint, the certificate most of its addresses serve is taken as the expected one; the addresses that serve another one were missed by the renewal (or are ahead of it). Install the same certificate everywhere."},
 	// cert inventory (docs/cert-watch.md).
 	{ID: "inventory-lb-not-in-targets", Severity: report.Error, Title: "a load balancer uses the certificate but is not among your targets",
-		Citation: citeInventory, Help: "The cloud says this load balancer or gateway uses the certificate (ACM InUseBy, a listener's certificate list, an Application Gateway listener) but the targets you probe do not include it: seed 002's forgotten second load balancer. Add it (the written targets file has it) and probe it."},
+		Citation: citeInventory, Help: "The cloud says this load balancer or gateway uses the certificate (ACM InUseBy, a listener's certificate list, an Application Gateway listener) but the targets you probe do not include it: the second load balancer a renewal forgets. Add it (the written targets file has it) and probe it."},
 	{ID: "inventory-old-cert-attached", Severity: report.Warning, Title: "a replaced certificate is still attached to a listener",
 		Citation: citeInventory, Help: "The listener's default certificate was replaced but the old one is still in its certificate list (AWS adds the previous default there by default) or on the gateway. SNI may still select it. Remove it once the new one is served everywhere."},
 	{ID: "inventory-expiring-not-renewed", Severity: report.Error, Title: "a certificate in use expires before its renewal is attached anywhere",
