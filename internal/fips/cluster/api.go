@@ -11,7 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -63,13 +62,13 @@ const maxListPage = 500
 // Node reports are not read here.
 func ListInputs(ctx context.Context, cfg *rest.Config, nodeSelector string) (Inputs, error) {
 	var in Inputs
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, err := newClient(cfg)
 	if err != nil {
 		return in, err
 	}
 	opts := metav1.ListOptions{LabelSelector: nodeSelector, Limit: maxListPage}
 	for {
-		nl, err := cs.CoreV1().Nodes().List(ctx, opts)
+		nl, err := cs.listNodes(ctx, opts)
 		if err != nil {
 			return in, fmt.Errorf("list nodes: %w", err)
 		}
@@ -99,7 +98,7 @@ func ListInputs(ctx context.Context, cfg *rest.Config, nodeSelector string) (Inp
 		return in, fmt.Errorf("list machineconfigs: %w", err)
 	}
 
-	cm, err := cs.CoreV1().ConfigMaps("kube-system").Get(ctx, "cluster-config-v1", metav1.GetOptions{})
+	cm, err := cs.getConfigMap(ctx, "kube-system", "cluster-config-v1")
 	switch {
 	case err == nil:
 		if v, ok := installConfigFIPS(cm.Data["install-config"]); ok {

@@ -59,7 +59,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/kensa-project/kensa/internal/report"
@@ -239,17 +238,16 @@ func Publish(ctx context.Context, cfg *rest.Config, p Publication) (string, erro
 	if err != nil {
 		return "", err
 	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, err := newClient(cfg)
 	if err != nil {
 		return "", err
 	}
 	where := cm.Namespace + "/" + cm.Name
-	api := cs.CoreV1().ConfigMaps(cm.Namespace)
-	_, err = api.Create(ctx, cm, metav1.CreateOptions{FieldManager: "kensa"})
+	err = cs.createConfigMap(ctx, cm, "kensa")
 	if apierrors.IsAlreadyExists(err) {
 		// Replaced whole (an unconditional update): the scan of this
 		// node is the only writer.
-		_, err = api.Update(ctx, cm, metav1.UpdateOptions{FieldManager: "kensa"})
+		err = cs.updateConfigMap(ctx, cm, "kensa")
 	}
 	if err != nil {
 		return where, fmt.Errorf("configmap %s: %w", where, err)
@@ -281,12 +279,12 @@ const (
 // ConfigMap whose report cannot be read is returned with Err set; a
 // ConfigMap list that fails (forbidden included) is an error.
 func ListReports(ctx context.Context, cfg *rest.Config, ns string) ([]Collected, DaemonSetState, error) {
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, err := newClient(cfg)
 	if err != nil {
 		return nil, DaemonSetUnknown, err
 	}
 	state := DaemonSetPresent
-	if _, err := cs.AppsV1().DaemonSets(ns).Get(ctx, DaemonSetName, metav1.GetOptions{}); err != nil {
+	if _, err := cs.getDaemonSet(ctx, ns, DaemonSetName); err != nil {
 		switch {
 		case apierrors.IsNotFound(err):
 			state = DaemonSetAbsent
@@ -299,7 +297,7 @@ func ListReports(ctx context.Context, cfg *rest.Config, ns string) ([]Collected,
 	var out []Collected
 	opts := metav1.ListOptions{LabelSelector: reportSelector, Limit: 50}
 	for {
-		l, err := cs.CoreV1().ConfigMaps(ns).List(ctx, opts)
+		l, err := cs.listConfigMaps(ctx, ns, opts)
 		if err != nil {
 			return out, state, fmt.Errorf("list configmaps in %s: %w", ns, err)
 		}

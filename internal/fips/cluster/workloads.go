@@ -45,7 +45,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
 
@@ -163,7 +162,7 @@ const LabelFIPSDisable = "FIPS_DISABLE"
 // allowed) ends the chain where it is. nodes are the selected nodes
 // (ListInputs with the node selector); pods elsewhere are left out.
 func ListPods(ctx context.Context, cfg *rest.Config, nodes []Node, opts PodOptions) ([]Pod, error) {
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, err := newClient(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +175,7 @@ func ListPods(ctx context.Context, cfg *rest.Config, nodes []Node, opts PodOptio
 	var pods []Pod
 	lo := metav1.ListOptions{Limit: maxListPage}
 	for {
-		pl, err := cs.CoreV1().Pods(opts.Namespace).List(ctx, lo)
+		pl, err := cs.listPods(ctx, opts.Namespace, lo)
 		if err != nil {
 			return nil, fmt.Errorf("list pods: %w", err)
 		}
@@ -261,7 +260,7 @@ func containerID(s string) string {
 
 // resolver reads owners and pull secrets, each once.
 type resolver struct {
-	cs  kubernetes.Interface
+	cs  *client
 	ctx context.Context
 	// owners caches the controller reference of a ReplicaSet or Job
 	// ("ns/Kind/name" → nil when it has none or could not be read).
@@ -302,9 +301,9 @@ func (r *resolver) parent(ns string, ref *metav1.OwnerReference) (*metav1.OwnerR
 	var err error
 	switch {
 	case ref.Kind == "ReplicaSet" && group == "apps":
-		obj, err = r.cs.AppsV1().ReplicaSets(ns).Get(r.ctx, ref.Name, metav1.GetOptions{})
+		obj, err = r.cs.getReplicaSet(r.ctx, ns, ref.Name)
 	case ref.Kind == "Job" && group == "batch":
-		obj, err = r.cs.BatchV1().Jobs(ns).Get(r.ctx, ref.Name, metav1.GetOptions{})
+		obj, err = r.cs.getJob(r.ctx, ns, ref.Name)
 	default:
 		return nil, nil
 	}
@@ -342,7 +341,7 @@ func (r *resolver) secretsKeychain(ns string, names []string) authn.Keychain {
 		key := ns + "/" + name
 		kc, ok := r.secrets[key]
 		if !ok {
-			s, err := r.cs.CoreV1().Secrets(ns).Get(r.ctx, name, metav1.GetOptions{})
+			s, err := r.cs.getSecret(r.ctx, ns, name)
 			if err == nil {
 				kc, _ = SecretKeychain(s.Type, s.Data)
 			}
