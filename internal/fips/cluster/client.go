@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -27,7 +28,9 @@ type client struct {
 	params            runtime.ParameterCodec
 }
 
-var clientScheme = func() *runtime.Scheme {
+// clientScheme is built on first use, not at start: commands other than
+// fips cluster never pay for it.
+var clientScheme = sync.OnceValue(func() *runtime.Scheme {
 	s := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, appsv1.AddToScheme, batchv1.AddToScheme} {
 		if err := add(s); err != nil {
@@ -35,11 +38,11 @@ var clientScheme = func() *runtime.Scheme {
 		}
 	}
 	return s
-}()
+})
 
 // newClient returns a client for cfg.
 func newClient(cfg *rest.Config) (*client, error) {
-	codecs := serializer.NewCodecFactory(clientScheme)
+	codecs := serializer.NewCodecFactory(clientScheme())
 	mk := func(gv schema.GroupVersion, apiPath string) (*rest.RESTClient, error) {
 		c := rest.CopyConfig(cfg)
 		c.GroupVersion = &gv
@@ -65,7 +68,7 @@ func newClient(cfg *rest.Config) (*client, error) {
 	if cl.batch, err = mk(batchv1.SchemeGroupVersion, "/apis"); err != nil {
 		return nil, err
 	}
-	cl.params = runtime.NewParameterCodec(clientScheme)
+	cl.params = runtime.NewParameterCodec(clientScheme())
 	return &cl, nil
 }
 
