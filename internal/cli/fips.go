@@ -315,16 +315,13 @@ func firstReason(rs []string) string {
 // fipsCBOM is the CBOM of a fips scan report: of a run, or merged
 // (results read back from JSON).
 func fipsCBOM(rep *report.Report) *cdx.BOM {
-	var rs []fips.Result
-	switch r := rep.Results.(type) {
-	case []fips.Result:
-		rs = r
-	case []json.RawMessage:
-		// Read back and re-counted by report merge already: they decode.
-		rs, _ = decodeResults[fips.Result](r)
-	}
-	return fips.CBOM(rs, fips.CBOMOptions{ToolName: rep.Tool.Name, ToolVersion: rep.Tool.Version,
-		Command: rep.Command, GeneratedAt: rep.GeneratedAt, At: rep.At})
+	return fips.CBOM(resultsOf[fips.Result](rep), cbomOptions(rep))
+}
+
+// cbomOptions are the CBOM metadata of rep: the tool, command and times.
+func cbomOptions(rep *report.Report) fips.CBOMOptions {
+	return fips.CBOMOptions{ToolName: rep.Tool.Name, ToolVersion: rep.Tool.Version,
+		Command: rep.Command, GeneratedAt: rep.GeneratedAt, At: rep.At}
 }
 
 func init() {

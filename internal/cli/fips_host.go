@@ -17,7 +17,6 @@ import (
 	cdx "github.com/CycloneDX/cyclonedx-go"
 	"k8s.io/client-go/rest"
 
-	"github.com/kensa-project/kensa/internal/fips"
 	"github.com/kensa-project/kensa/internal/fips/cluster"
 	"github.com/kensa-project/kensa/internal/fips/host"
 	"github.com/kensa-project/kensa/internal/report"
@@ -417,16 +416,7 @@ func boolInt(b bool) int {
 // fipsHostCBOM is the CBOM of a fips host report: of a run, or merged
 // node reports (results read back from JSON).
 func fipsHostCBOM(rep *report.Report) *cdx.BOM {
-	var rs []host.Result
-	switch r := rep.Results.(type) {
-	case []host.Result:
-		rs = r
-	case []json.RawMessage:
-		// Read back and re-counted by report merge already: they decode.
-		rs, _ = decodeResults[host.Result](r)
-	}
-	return host.CBOM(rs, fips.CBOMOptions{ToolName: rep.Tool.Name, ToolVersion: rep.Tool.Version,
-		Command: rep.Command, GeneratedAt: rep.GeneratedAt, At: rep.At})
+	return host.CBOM(resultsOf[host.Result](rep), cbomOptions(rep))
 }
 
 func init() {

@@ -253,6 +253,20 @@ func decodeResults[T any](raw []json.RawMessage) ([]T, error) {
 	return out, nil
 }
 
+// resultsOf gives a report's results as T: as the run made them, or
+// decoded from a report read back by report merge (which decoded them
+// once already, so they decode).
+func resultsOf[T any](rep *report.Report) []T {
+	switch r := rep.Results.(type) {
+	case []T:
+		return r
+	case []json.RawMessage:
+		rs, _ := decodeResults[T](r)
+		return rs
+	}
+	return nil
+}
+
 // addSummaries decodes the inputs' summaries into the command's summary
 // type and adds them up with its Add method.
 func addSummaries[S any](raw []json.RawMessage, add func(*S, S)) (S, error) {

@@ -20,10 +20,10 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/kensa-project/kensa/internal/fipstest"
 	"github.com/kensa-project/kensa/internal/rootfs"
 	"github.com/kensa-project/kensa/internal/testenv"
 )
@@ -77,15 +77,11 @@ func npmPackage(t *testing.T, spec string) string {
 		t.Fatal(err)
 	}
 	// Other test binaries may fetch the same package: one at a time.
-	lock, err := os.OpenFile(dir+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	unlock, err := fipstest.LockFile(dir + ".lock")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	defer unlock()
 	if _, err := os.Stat(filepath.Join(dir, "package")); err == nil {
 		return filepath.Join(dir, "package")
 	}

@@ -7,10 +7,10 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/kensa-project/kensa/internal/fipstest"
 	"github.com/kensa-project/kensa/internal/rootfs"
 	"github.com/kensa-project/kensa/internal/testenv"
 )
@@ -51,15 +51,11 @@ func debPackage(t *testing.T, name string) (dir, upstream string) {
 		t.Fatal(err)
 	}
 	// Other test binaries may fetch the same package: one at a time.
-	lock, err := os.OpenFile(dir+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	unlock, err := fipstest.LockFile(dir + ".lock")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	defer unlock()
 	if v := version(); v != "" {
 		return filepath.Join(dir, "root"), v
 	}

@@ -245,7 +245,7 @@ func build() (*Set, error) {
 	// One build per machine at a time: go test runs the test binaries of
 	// several packages at once, and each would build the same set. The
 	// others wait on the lock, then find the set built.
-	unlock, err := lockFile(dir + ".lock")
+	unlock, err := LockFile(dir + ".lock")
 	if err != nil {
 		return nil, err
 	}
@@ -537,9 +537,9 @@ func MakeRoot(s *Set, dir, provider string) error {
 	return nil
 }
 
-// lockFile takes an exclusive lock on name (created if need be), waiting
+// LockFile takes an exclusive lock on name (created if need be), waiting
 // for another process that holds it; unlock releases it.
-func lockFile(name string) (unlock func(), err error) {
+func LockFile(name string) (unlock func(), err error) {
 	f, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, err

@@ -23,13 +23,13 @@ func TestBuild(t *testing.T) {
 // ask for it).
 func TestLockFile(t *testing.T) {
 	name := filepath.Join(t.TempDir(), "x.lock")
-	unlock, err := lockFile(name)
+	unlock, err := LockFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := make(chan struct{})
 	go func() {
-		u, err := lockFile(name)
+		u, err := LockFile(name)
 		if err != nil {
 			t.Error(err)
 		} else {

@@ -72,54 +72,60 @@ func newClient(cfg *rest.Config) (*client, error) {
 	return &cl, nil
 }
 
-func (c *client) get(ctx context.Context, rc *rest.RESTClient, ns, resource, name string, into runtime.Object) error {
-	return rc.Get().Namespace(ns).Resource(resource).Name(name).
-		VersionedParams(&metav1.GetOptions{}, c.params).Do(ctx).Into(into)
+// object is a pointer to an API type the client's scheme knows.
+type object[T any] interface {
+	*T
+	runtime.Object
 }
 
-func (c *client) list(ctx context.Context, rc *rest.RESTClient, ns, resource string, opts metav1.ListOptions, into runtime.Object) error {
-	return rc.Get().Namespace(ns).Resource(resource).
-		VersionedParams(&opts, c.params).Do(ctx).Into(into)
+// get reads one object of resource in namespace ns ("" for a cluster
+// resource) through rc.
+func get[T any, P object[T]](ctx context.Context, c *client, rc *rest.RESTClient, ns, resource, name string) (P, error) {
+	o := P(new(T))
+	err := rc.Get().Namespace(ns).Resource(resource).Name(name).
+		VersionedParams(&metav1.GetOptions{}, c.params).Do(ctx).Into(o)
+	return o, err
+}
+
+// list reads one page of resource in namespace ns ("" for all, or a
+// cluster resource) through rc.
+func list[T any, P object[T]](ctx context.Context, c *client, rc *rest.RESTClient, ns, resource string, opts metav1.ListOptions) (P, error) {
+	o := P(new(T))
+	err := rc.Get().Namespace(ns).Resource(resource).
+		VersionedParams(&opts, c.params).Do(ctx).Into(o)
+	return o, err
 }
 
 func (c *client) listNodes(ctx context.Context, opts metav1.ListOptions) (*corev1.NodeList, error) {
-	var l corev1.NodeList
-	return &l, c.list(ctx, c.core, "", "nodes", opts, &l)
+	return list[corev1.NodeList](ctx, c, c.core, "", "nodes", opts)
 }
 
 func (c *client) listPods(ctx context.Context, ns string, opts metav1.ListOptions) (*corev1.PodList, error) {
-	var l corev1.PodList
-	return &l, c.list(ctx, c.core, ns, "pods", opts, &l)
+	return list[corev1.PodList](ctx, c, c.core, ns, "pods", opts)
 }
 
 func (c *client) listConfigMaps(ctx context.Context, ns string, opts metav1.ListOptions) (*corev1.ConfigMapList, error) {
-	var l corev1.ConfigMapList
-	return &l, c.list(ctx, c.core, ns, "configmaps", opts, &l)
+	return list[corev1.ConfigMapList](ctx, c, c.core, ns, "configmaps", opts)
 }
 
 func (c *client) getConfigMap(ctx context.Context, ns, name string) (*corev1.ConfigMap, error) {
-	var o corev1.ConfigMap
-	return &o, c.get(ctx, c.core, ns, "configmaps", name, &o)
+	return get[corev1.ConfigMap](ctx, c, c.core, ns, "configmaps", name)
 }
 
 func (c *client) getSecret(ctx context.Context, ns, name string) (*corev1.Secret, error) {
-	var o corev1.Secret
-	return &o, c.get(ctx, c.core, ns, "secrets", name, &o)
+	return get[corev1.Secret](ctx, c, c.core, ns, "secrets", name)
 }
 
 func (c *client) getDaemonSet(ctx context.Context, ns, name string) (*appsv1.DaemonSet, error) {
-	var o appsv1.DaemonSet
-	return &o, c.get(ctx, c.apps, ns, "daemonsets", name, &o)
+	return get[appsv1.DaemonSet](ctx, c, c.apps, ns, "daemonsets", name)
 }
 
 func (c *client) getReplicaSet(ctx context.Context, ns, name string) (*appsv1.ReplicaSet, error) {
-	var o appsv1.ReplicaSet
-	return &o, c.get(ctx, c.apps, ns, "replicasets", name, &o)
+	return get[appsv1.ReplicaSet](ctx, c, c.apps, ns, "replicasets", name)
 }
 
 func (c *client) getJob(ctx context.Context, ns, name string) (*batchv1.Job, error) {
-	var o batchv1.Job
-	return &o, c.get(ctx, c.batch, ns, "jobs", name, &o)
+	return get[batchv1.Job](ctx, c, c.batch, ns, "jobs", name)
 }
 
 // createConfigMap creates cm; updateConfigMap replaces it whole.
