@@ -623,6 +623,10 @@ func openLayer(l v1.Layer, archive, verify bool) (io.ReadCloser, error) {
 		return nil, err
 	}
 	var src io.Reader = rc
+	// digestChecked says that the compressed stream is checked against
+	// its digest as it is read: by go-containerregistry for a registry
+	// blob, by newVerifier for a local one (sha256 digests only).
+	digestChecked := true
 	if verify {
 		d, err := l.Digest()
 		if err != nil {
@@ -630,6 +634,7 @@ func openLayer(l v1.Layer, archive, verify bool) (io.ReadCloser, error) {
 			return nil, err
 		}
 		src = newVerifier(rc, d)
+		digestChecked = d.Algorithm == "sha256"
 	}
 	br := bufio.NewReaderSize(src, 1<<16)
 	magic, _ := br.Peek(4)
@@ -642,13 +647,31 @@ func openLayer(l v1.Layer, archive, verify bool) (io.ReadCloser, error) {
 		}
 		return &stack{Reader: zr, closers: []io.Closer{zr, rc}, tail: br}, nil
 	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		// Two or more decoder goroutines switch klauspost's decoder to
-		// its asynchronous stream mode: reading (and the digest check
-		// below it) and the decoding of successive blocks overlap with
-		// the tar reader and the classifier above, instead of running in
-		// turn on the caller's goroutine (measured in bench/fips_image.sh
-		// with KENSA_BENCH_ZSTD=1).
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(zstdConcurrency()), zstd.WithDecoderMaxWindow(maxZstdWindow), zstd.WithDecoderMaxMemory(maxZstdWindow))
+		// klauspost's decoder, tuned by measurement (bench/fips_image.sh
+		// with KENSA_BENCH_ZSTD=1, 2 cores; see docs/fips-images.md):
+		//   - synchronous (one goroutine per layer): its asynchronous
+		//     stream mode overlapped decoding with the parsing above but
+		//     cost 12-15% more CPU with no gain in wall time, the cache
+		//     already reading two layers at a time (a decode-ahead
+		//     goroutine of kensa's own, feeding a ring of chunks, was
+		//     slower too under load);
+		//   - not low-memory: the history buffer is twice the frame's
+		//     window instead of the window plus 1 MiB, so the window is
+		//     slid down once per window of output instead of once per MiB
+		//     (with a 4 MiB window, 4 bytes copied per byte decoded; 12%
+		//     of the decoding time). The bound is 2 × maxZstdWindow per
+		//     layer being read;
+		//   - no frame checksum when the blob's digest is checked as it
+		//     is read (digestChecked): any corruption the xxhash64
+		//     checksum would catch fails the sha256 digest too, and the
+		//     stack below reads to the blob's end before EOF, so a bad
+		//     digest is still an error of the layer (2% of the CPU).
+		zr, err := zstd.NewReader(br,
+			zstd.WithDecoderConcurrency(1),
+			zstd.WithDecoderLowmem(false),
+			zstd.WithDecoderMaxWindow(maxZstdWindow),
+			zstd.WithDecoderMaxMemory(maxZstdWindow),
+			zstd.IgnoreChecksum(digestChecked))
 		if err != nil {
 			rc.Close()
 			return nil, fmt.Errorf("zstd: %w", err)
@@ -660,13 +683,6 @@ func openLayer(l v1.Layer, archive, verify bool) (io.ReadCloser, error) {
 		return nil, errors.New("zstd layer without a zstd frame")
 	}
 	return &stack{Reader: br, closers: []io.Closer{rc}}, nil
-}
-
-// zstdConcurrency is the number of decoder goroutines per zstd layer:
-// at least 2 (the asynchronous mode), at most 4 (each may hold a block
-// in flight).
-func zstdConcurrency() int {
-	return min(max(runtime.GOMAXPROCS(0), 2), 4)
 }
 
 type closerFunc func() error

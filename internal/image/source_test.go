@@ -438,3 +438,52 @@ func TestDeclaredLayerSizes(t *testing.T) {
 		}
 	}
 }
+
+// tamperedLayer serves a blob other than the one its digest names.
+type tamperedLayer struct {
+	v1.Layer
+	blob []byte
+}
+
+func (l tamperedLayer) Compressed() (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(l.blob)), nil
+}
+
+// TestZstdTamperedBlob: zstd frames are decoded without their xxhash64
+// checksum because the blob's digest is checked as it is read; a byte
+// changed inside a stored (incompressible) block still decodes, and only
+// that digest check catches it.
+func TestZstdTamperedBlob(t *testing.T) {
+	body := make([]byte, 64<<10)
+	for i := range body {
+		body[i] = byte(i*7919>>3 ^ i*31)
+	}
+	l := imagetest.ZstdLayer(t, imagetest.File("data", body))
+	rc, err := l.Compressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Find the file's bytes in the compressed stream (a raw block).
+	at := bytes.Index(blob, body[1000:1064])
+	if at < 0 {
+		t.Skip("the encoder compressed the test body; no stored block to change")
+	}
+	bad := bytes.Clone(blob)
+	bad[at] ^= 0xff
+	open := func(l v1.Layer, verify bool) error {
+		_, err := Flatten(context.Background(), []LayerOpener{func() (io.ReadCloser, error) { return openLayer(l, false, verify) }}, FlattenOptions{})
+		return err
+	}
+	if err := open(tamperedLayer{l, blob}, true); err != nil {
+		t.Fatalf("untouched blob: %v", err)
+	}
+	err = open(tamperedLayer{l, bad}, true)
+	if err == nil || !strings.Contains(err.Error(), "has digest") {
+		t.Errorf("tampered blob, digest checked: error %v, want a digest mismatch", err)
+	}
+}
