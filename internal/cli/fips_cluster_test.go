@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/kensa-project/kensa/internal/fips"
 	"github.com/kensa-project/kensa/internal/fips/cluster"
 	"github.com/kensa-project/kensa/internal/fips/cluster/clustertest"
@@ -190,7 +188,7 @@ func TestFipsHostPublishEvery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cm corev1.ConfigMap
+	var cm cluster.ConfigMap
 	if err := json.Unmarshal(b, &cm); err != nil {
 		t.Fatal(err)
 	}
