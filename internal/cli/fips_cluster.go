@@ -221,6 +221,12 @@ func runFipsCluster(ctx context.Context, env *Env, args []string) error {
 
 	nodes, findings := cluster.EvaluateNodes(in)
 	findings = append(findings, cluster.CoverageFindings(state, *reportsNS, unmatched, len(in.Reports))...)
+	// Reports of deleted nodes are said, not counted.
+	gone, err := cluster.GoneNodeReports(ctx, cfg, published, in.Nodes, *selector == "")
+	if err != nil {
+		return usageErrorf("interrupted: %v", err)
+	}
+	findings = append(findings, cluster.GoneNodeFindings(gone)...)
 
 	var ws []cluster.WorkloadResult
 	var images []cluster.ImageResult

@@ -196,6 +196,12 @@ func TestFipsHostPublishEvery(t *testing.T) {
 	if c.Err != "" || c.Node != "node-1" || c.KernelFlag != "1" || c.Processes != 1 {
 		t.Errorf("published report reads back as %+v", c)
 	}
+	// node-1 is no node of this API server: published all the same,
+	// without an owner, and said.
+	if len(cm.OwnerReferences) != 0 || !strings.Contains(errOut.String(), "kensa: warning: the report is published without its node as owner") ||
+		!strings.Contains(errOut.String(), `nodes "node-1" not found`) {
+		t.Errorf("owners %+v; stderr %q; want none, and a warning naming the missing node", cm.OwnerReferences, errOut.String())
+	}
 	if !strings.Contains(out.String(), `"command": "fips host"`) {
 		t.Errorf("the round's report was not printed: %q", out.String())
 	}

@@ -270,11 +270,26 @@ func Publish(ctx context.Context, api *API, p Publication) (Published, error) {
 	out.Where = cm.Namespace + "/" + cm.Name
 	const fieldManager = "kensa"
 	q := url.Values{"fieldManager": {fieldManager}}
-	err = api.call(ctx, http.MethodPost, corePath(cm.Namespace, "configmaps", ""), q, cm, nil)
-	if IsAlreadyExists(err) {
-		// Replaced whole (an unconditional update): the scan of this
-		// node is the only writer.
-		err = api.call(ctx, http.MethodPut, corePath(cm.Namespace, "configmaps", cm.Name), q, cm, nil)
+	write := func() error {
+		err := api.call(ctx, http.MethodPost, corePath(cm.Namespace, "configmaps", ""), q, cm, nil)
+		if IsAlreadyExists(err) {
+			// Replaced whole (an unconditional update): the scan of
+			// this node is the only writer.
+			err = api.call(ctx, http.MethodPut, corePath(cm.Namespace, "configmaps", cm.Name), q, cm, nil)
+		}
+		return err
+	}
+	err = write()
+	if IsForbidden(err) && len(cm.OwnerReferences) > 0 {
+		// Where the admission plugin OwnerReferencesPermissionEnforcement
+		// runs (OpenShift), an update that changes the owners needs
+		// delete on the ConfigMap, which the writer role does not grant
+		// (a create may set them): a report published earlier without
+		// an owner is replaced without one rather than not at all.
+		cm.OwnerReferences = nil
+		if err = write(); err == nil {
+			out.NodeErr = errors.New("the API server refused to add the owner to the report published earlier without one (OwnerReferencesPermissionEnforcement: changing owners needs delete on configmaps)")
+		}
 	}
 	if err != nil {
 		return out, fmt.Errorf("configmap %s: %w", out.Where, err)
@@ -563,6 +578,55 @@ func AttachReports(published, files []Collected, nodes []Node) (map[string]NodeR
 	pick(files, true)
 	slices.SortFunc(unmatched, func(a, b Collected) int { return cmp.Compare(a.Origin, b.Origin) })
 	return by, unmatched
+}
+
+// GoneNodeReports returns the published reports whose node no longer
+// exists. nodes are the nodes listed; when they were all listed (no node
+// selector) a report of none of them is of a node that is gone, else each
+// such node is read by name and only a node the API server says does not
+// exist counts as gone (a node merely not selected, or one that cannot be
+// read, is neither said nor counted). Reports that could not be parsed
+// are left to their own finding.
+func GoneNodeReports(ctx context.Context, api *API, published []Collected, nodes []Node, allListed bool) ([]Collected, error) {
+	known := make(map[string]bool, len(nodes))
+	for _, n := range nodes {
+		known[n.Name] = true
+	}
+	var gone []Collected
+	for _, c := range published {
+		if known[c.Node] || c.Node == "" {
+			continue
+		}
+		if !allListed {
+			var n apiNode
+			err := api.get(ctx, corePath("", "nodes", c.Node), &n)
+			if ctx.Err() != nil {
+				return gone, ctx.Err()
+			}
+			if !IsNotFound(err) {
+				continue
+			}
+		}
+		gone = append(gone, c)
+	}
+	slices.SortFunc(gone, func(a, b Collected) int { return cmp.Compare(a.Origin, b.Origin) })
+	return gone, nil
+}
+
+// GoneNodeFindings say each report of a node that no longer exists
+// (GoneNodeReports): not counted, and whether Kubernetes deletes it.
+func GoneNodeFindings(gone []Collected) []report.Finding {
+	var fs []report.Finding
+	for _, c := range gone {
+		msg := fmt.Sprintf("%s: a report of node %s, which no longer exists; not counted", c.Origin, c.Node)
+		if c.OwnerUID != "" {
+			msg += " (it is owned by the node: Kubernetes' garbage collector deletes it)"
+		} else {
+			msg += " (published without an owner, it stays until deleted)"
+		}
+		fs = append(fs, finding(IDNodeReportOrphaned, c.Origin, msg))
+	}
+	return fs
 }
 
 // CoverageFindings are the findings about the node reports as a whole:
