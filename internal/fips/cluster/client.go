@@ -231,9 +231,15 @@ func resourcePath(prefix, ns, resource, name string) string {
 // call makes one request: body (when not nil) sent as JSON, the answer
 // decoded into out (when not nil), a refusal returned as *APIError.
 func (a *API) call(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	// path is escaped (resourcePath escapes each name): a name cannot
+	// reach another resource.
 	u := *a.base
-	u.Path = strings.TrimSuffix(u.Path, "/") + path
-	u.RawPath = ""
+	raw := strings.TrimSuffix(a.base.EscapedPath(), "/") + path
+	unescaped, err := url.PathUnescape(raw)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	u.Path, u.RawPath = unescaped, raw
 	u.RawQuery = query.Encode()
 	var rd io.Reader
 	if body != nil {

@@ -499,3 +499,25 @@ func FuzzParseKubeconfig(f *testing.F) {
 		}
 	})
 }
+
+// TestResourcePathEscaped: a name with a slash or dots stays one path
+// segment of the request.
+func TestResourcePathEscaped(t *testing.T) {
+	var got string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.URL.EscapedPath()
+		fmt.Fprint(w, `{}`)
+	}))
+	t.Cleanup(srv.Close)
+	api, err := newAPI(srv.URL+"/prefix/", kcCluster{}, kcUser{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n apiNode
+	if err := api.get(context.Background(), corePath("", "nodes", "../secrets/x"), &n); err != nil {
+		t.Fatal(err)
+	}
+	if got != "/prefix/api/v1/nodes/..%2Fsecrets%2Fx" {
+		t.Errorf("request path %q", got)
+	}
+}
