@@ -21,10 +21,10 @@ package fips
 import (
 	"bytes"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/kensa-project/kensa/internal/elfx"
+	"github.com/kensa-project/kensa/internal/lazyre"
 )
 
 // BackendBusyBoxTLS is BusyBox's own TLS client (networking/tls.c).
@@ -55,8 +55,8 @@ type EmbeddedFacts struct {
 var (
 	anchorGnuTLS  = []byte("GnuTLS ")
 	anchorBusyBox = []byte("BusyBox v")
-	reGnuTLSVer   = regexp.MustCompile(`^GnuTLS (\d+\.\d+\.\d+) logging`)
-	reBusyBoxVer  = regexp.MustCompile(`^BusyBox v(\d+\.\d+\.\d+)`)
+	reGnuTLSVer   = lazyre.New(`^GnuTLS (\d+\.\d+\.\d+) logging`)
+	reBusyBoxVer  = lazyre.New(`^BusyBox v(\d+\.\d+\.\d+)`)
 
 	// GnuTLS's own source directories, as gnutls_assert() names them.
 	gnutlsPaths = [][]byte{
