@@ -338,9 +338,9 @@ func (f *File) symbolValues(fn func(name []byte, value uint64) bool) error {
 // more reads of the symbol entries instead of a transient allocation of
 // the whole table, which set the scan's peak memory. The windows come
 // from a pool: at 1 MiB, allocated per table, they were the largest
-// transient allocations of a scan of /usr and a megabyte of its peak
-// RSS; at 256 KiB a library's .dynstr still fits in one (libcrypto.so.3:
-// 90 KiB) and a 4 MiB static table takes 16 passes over its entries.
+// transient allocations of a scan of /usr and about 1 MiB of its peak
+// RSS; at 256 KiB a library's .dynstr still fits in one (Debian's
+// libcrypto.so.3: 110 KiB) and a 4 MiB static table takes 16 passes.
 // (Variables so that a test can make them small.)
 var (
 	symWindow  = 256 << 10
