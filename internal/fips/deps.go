@@ -232,6 +232,20 @@ func (c *Classifier) findLibrary(obj string, of *Facts, needed string, inherited
 			break
 		}
 	}
+	if res.path == "" && needed == "libjvm.so" {
+		// A JDK's own libraries (lib/libjava.so, lib/libnet.so …; Java
+		// 8: jre/lib/amd64/…) need libjvm.so with no path to it: the
+		// java launcher's libjli dlopens lib/server/libjvm.so (or the
+		// client or minimal VM) first, and the loader reuses it by its
+		// soname. Without this every JDK library would be "not in the
+		// root filesystem".
+		for _, vm := range []string{"server", "client", "minimal"} {
+			if p, lf := c.tryLibrary(path.Join(origin, vm, needed), of); p != "" {
+				res = lookupResult{p, lf}
+				break
+			}
+		}
+	}
 	c.lookups.Store(key, res)
 	return res.path, res.facts
 }

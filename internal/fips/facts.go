@@ -465,7 +465,7 @@ var (
 // source-path strings, BoringSSL/AWS-LC markers, and defined entry points.
 func scanC(ef *elfx.File, f *Facts) error {
 	anchors := [][]byte{anchorOpenSSL, anchorDirs, anchorBoring, anchorAWSLC, anchorEVP, anchorBoringSrc, anchorAWSLCSrc, anchorMbedTLS,
-		anchorRegistry, anchorRustStd, anchorGnuTLS, anchorBusyBox}
+		anchorRegistry, anchorRustStd, anchorGnuTLS, anchorBusyBox, anchorCrypton}
 	rf := &RustFacts{Crates: map[string]string{}}
 	evp := false
 	err := ef.ScanStrings(anchors, maxScan, func(i int, at []byte) bool {
@@ -502,7 +502,7 @@ func scanC(ef *elfx.File, f *Facts) error {
 			}
 		case 8, 9:
 			rf.noteString(i-8, at)
-		case 10, 11:
+		case 10, 11, 12:
 			f.Embedded.noteEmbedded(i-10, at)
 		case 7:
 			if m := reMbedTLSVer.Find(at); m != nil {
