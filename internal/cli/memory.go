@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"math"
 	"os"
 	"runtime/debug"
 	"runtime/metrics"
@@ -14,7 +15,8 @@ import (
 // mapped after them (on /usr: a live heap of 3–4 MiB, 11 MiB of heap
 // mapped at the peak, of which 5 MiB in free or partly used spans).
 //
-// Two knobs, each unless the user set its environment variable:
+// Two knobs, each unless the user set its environment variable (a
+// user's GOGC turns off the limit as well: it is tuned around GOGC 50):
 //   - GOGC 50: collect when the heap grew by half of the live heap, not
 //     all of it (31–36 MiB → 28–29 MiB peak on /usr for 5% more CPU).
 //   - a soft memory limit (debug.SetMemoryLimit) that follows the live
@@ -31,11 +33,15 @@ import (
 //     gives plus the runtime's share. Six times /usr in one run (a live
 //     heap growing to 10 MiB): peak 46 → 41 MiB, 45% more collections,
 //     about 5% more CPU; with 2 × live + 8 MiB instead the limit never
-//     bound there, and the /usr peak was 1 MiB higher.
+//     bound there, and the /usr peak was 1 MiB higher. Past a live heap
+//     of scanMemUpTo (large images, flattened in memory) the runtime's
+//     share is small beside GOGC's headroom and the limit is lifted:
+//     such a scan runs as with GOGC 50 alone.
 const (
 	scanMemFloor   = 14 << 20
 	scanMemRuntime = 9 << 20
 	scanMemEvery   = 50 * time.Millisecond
+	scanMemUpTo    = 24 << 20
 )
 
 // tuneScanMemory applies the scan's memory settings and returns the
@@ -46,7 +52,8 @@ func tuneScanMemory() (restore func()) {
 		old := debug.SetGCPercent(50)
 		undo = append(undo, func() { debug.SetGCPercent(old) })
 	}
-	if os.Getenv("GOMEMLIMIT") == "" {
+	// The limit is tuned around GOGC 50: a user's GOGC turns it off too.
+	if os.Getenv("GOMEMLIMIT") == "" && os.Getenv("GOGC") == "" {
 		old := debug.SetMemoryLimit(scanMemFloor)
 		stop, done := make(chan struct{}), make(chan struct{})
 		go followLiveHeap(stop, done)
@@ -64,7 +71,7 @@ func tuneScanMemory() (restore func()) {
 }
 
 // followLiveHeap raises the soft memory limit with the live heap until
-// stop is closed.
+// stop is closed, and lifts it once the live heap passes scanMemUpTo.
 func followLiveHeap(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	t := time.NewTicker(scanMemEvery)
@@ -81,7 +88,11 @@ func followLiveHeap(stop <-chan struct{}, done chan<- struct{}) {
 		if live[0].Value.Kind() != metrics.KindUint64 {
 			continue
 		}
-		if want := max(scanMemFloor, int64(live[0].Value.Uint64())*3/2+scanMemRuntime); want != limit {
+		want := max(scanMemFloor, int64(live[0].Value.Uint64())*3/2+scanMemRuntime)
+		if live[0].Value.Uint64() > scanMemUpTo {
+			want = math.MaxInt64
+		}
+		if want != limit {
 			limit = want
 			debug.SetMemoryLimit(limit)
 		}
