@@ -29,10 +29,10 @@ package fips
 import (
 	"bytes"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/kensa-project/kensa/internal/elfx"
+	"github.com/kensa-project/kensa/internal/lazyre"
 )
 
 // BackendBusyBoxTLS is BusyBox's own TLS client (networking/tls.c).
@@ -72,13 +72,13 @@ type EmbeddedFacts struct {
 var (
 	anchorGnuTLS  = []byte("GnuTLS ")
 	anchorBusyBox = []byte("BusyBox v")
-	reGnuTLSVer   = regexp.MustCompile(`^GnuTLS (\d+\.\d+\.\d+) logging`)
-	reBusyBoxVer  = regexp.MustCompile(`^BusyBox v(\d+\.\d+\.\d+)`)
+	reGnuTLSVer   = lazyre.New(`^GnuTLS (\d+\.\d+\.\d+) logging`)
+	reBusyBoxVer  = lazyre.New(`^BusyBox v(\d+\.\d+\.\d+)`)
 	// GHC unit ids: <package>-<version>-<hash>:<Module>.
 	anchorCrypton = []byte("crypton")
-	reCrypton     = regexp.MustCompile(`^(crypton(?:ite)?)-(\d+(?:\.\d+)*)-[0-9A-Za-z]{6,40}:Crypto\.`)
+	reCrypton     = lazyre.New(`^(crypton(?:ite)?)-(\d+(?:\.\d+)*)-[0-9A-Za-z]{6,40}:Crypto\.`)
 	haskellTLS    = [][]byte{[]byte("tls-1."), []byte("tls-2.")}
-	reHaskellTLS  = regexp.MustCompile(`^tls-(\d+(?:\.\d+)+)-[0-9A-Za-z]{6,40}:Network\.TLS`)
+	reHaskellTLS  = lazyre.New(`^tls-(\d+(?:\.\d+)+)-[0-9A-Za-z]{6,40}:Network\.TLS`)
 
 	// GnuTLS's own source directories, as gnutls_assert() names them.
 	gnutlsPaths = [][]byte{

@@ -158,6 +158,26 @@ func TestNoUsrLocalByDefault(t *testing.T) {
 	}
 }
 
+// TestExpandTokens: the loader's $ORIGIN and $LIB, with and without
+// braces, anywhere in an element and more than once; any other $ stays.
+func TestExpandTokens(t *testing.T) {
+	c := NewClassifier(rootfs.Dir(t.TempDir()), Options{}) // no multiarch directory: $LIB is lib
+	f := &Facts{}
+	for _, tt := range []struct{ in, want string }{
+		{"/usr/lib", "/usr/lib"},
+		{"$ORIGIN", "/opt/app/bin"},
+		{"${ORIGIN}/../lib", "/opt/app/bin/../lib"},
+		{"$ORIGIN/../$LIB", "/opt/app/bin/../lib"},
+		{"/x/${LIB}/y:$ORIGIN$ORIGIN", "/x/lib/y:/opt/app/bin/opt/app/bin"},
+		{"$PLATFORM/$", "$PLATFORM/$"},
+		{"${ORIGIN", "${ORIGIN"},
+	} {
+		if got := c.expand(tt.in, "/opt/app/bin", f); got != tt.want {
+			t.Errorf("expand(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
 // TestJDKLibjvm: a JDK's libraries need libjvm.so with no path that
 // leads to it (lib/libjava.so has RPATH $ORIGIN, libjvm.so is in
 // lib/server/): the java launcher loads the VM first and the loader

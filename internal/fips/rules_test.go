@@ -67,9 +67,9 @@ func TestModuleStatusAt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var row *ModuleRow
-		for i := range table.Modules {
-			if table.Modules[i].ID == tt.id {
-				row = &table.Modules[i]
+		for i := range table().Modules {
+			if table().Modules[i].ID == tt.id {
+				row = &table().Modules[i]
 			}
 		}
 		if row == nil {
