@@ -80,20 +80,7 @@ func TestInheritedRPath(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	src := t.TempDir()
-	write := func(name, code string) string {
-		p := filepath.Join(src, name)
-		if err := os.WriteFile(p, []byte(code), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	run := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command(gcc, args...).CombinedOutput(); err != nil {
-			testenv.Missing(t, "gcc "+strings.Join(args, " ")+": "+err.Error()+"\n"+string(out))
-		}
-	}
+	write, run := cBuilder(t, gcc)
 	run("-shared", "-fPIC", "-o", filepath.Join(libDir, "libleaf.so"),
 		write("leaf.c", "int OPENSSL_init_crypto(unsigned long long, const void *);\nint leaf(void) { return OPENSSL_init_crypto(0, 0); }\n"), "-lcrypto")
 	run("-shared", "-fPIC", "-o", filepath.Join(libDir, "libmid.so"),
@@ -194,20 +181,7 @@ func TestJDKLibjvm(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(jdk, "lib/server"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	src := t.TempDir()
-	write := func(name, code string) string {
-		p := filepath.Join(src, name)
-		if err := os.WriteFile(p, []byte(code), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	run := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command(gcc, args...).CombinedOutput(); err != nil {
-			testenv.Missing(t, "gcc "+strings.Join(args, " ")+": "+err.Error()+"\n"+string(out))
-		}
-	}
+	write, run := cBuilder(t, gcc)
 	run("-shared", "-fPIC", "-o", filepath.Join(jdk, "lib/server/libjvm.so"), "-Wl,-soname,libjvm.so",
 		write("jvm.c", "int OPENSSL_init_crypto(unsigned long long, const void *);\nint JVM_Init(void) { return OPENSSL_init_crypto(0, 0); }\n"), "-lcrypto")
 	libjava := filepath.Join(jdk, "lib/libjava.so")
@@ -228,4 +202,25 @@ func TestJDKLibjvm(t *testing.T) {
 	if slices.ContainsFunc(r.Reasons, func(s string) bool { return strings.Contains(s, "libjvm.so") && strings.Contains(s, "not in") }) {
 		t.Errorf("reasons %q: libjvm.so is in lib/server", r.Reasons)
 	}
+}
+
+// cBuilder returns a function that writes a C source file into a
+// temporary directory and one that runs gcc (a failure is a missing
+// toolchain piece: skipped outside CI).
+func cBuilder(t *testing.T, gcc string) (write func(name, code string) string, run func(args ...string)) {
+	src := t.TempDir()
+	write = func(name, code string) string {
+		p := filepath.Join(src, name)
+		if err := os.WriteFile(p, []byte(code), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	run = func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command(gcc, args...).CombinedOutput(); err != nil {
+			testenv.Missing(t, "gcc "+strings.Join(args, " ")+": "+err.Error()+"\n"+string(out))
+		}
+	}
+	return write, run
 }
