@@ -1,6 +1,7 @@
 package fips
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -80,9 +81,9 @@ func TestModuleStatusAt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var row *ModuleRow
-		for i := range table.Modules {
-			if table.Modules[i].ID == tt.id {
-				row = &table.Modules[i]
+		for i := range table().Modules {
+			if table().Modules[i].ID == tt.id {
+				row = &table().Modules[i]
 			}
 		}
 		if row == nil {
@@ -226,6 +227,31 @@ func TestRustSymbolCrate(t *testing.T) {
 	} {
 		if got := rustSymbolCrate([]byte(sym)); got != want {
 			t.Errorf("rustSymbolCrate(%q) = %q, want %q", sym, got, want)
+		}
+	}
+}
+
+// TestRustRegistryPath: a crate path in a panic string names the crate
+// and its version; crates outside the crypto list are ignored.
+func TestRustRegistryPath(t *testing.T) {
+	for _, tc := range []struct {
+		path string
+		want map[string]string
+	}{
+		{"/home/runner/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/argon2-rust-1.1.0/src/core.rs",
+			map[string]string{"argon2-rust": "1.1.0"}},
+		{"/root/.cargo/registry/src/github.com-1ecc6299db9ec823/ring-0.16.20/src/rsa.rs",
+			map[string]string{"ring": "0.16.20"}},
+		{"/usr/share/cargo/registry/blake3-1.5.4/src/lib.rs", map[string]string{"blake3": "1.5.4"}},
+		{"/root/.cargo/registry/src/index.crates.io-6f17d22bba15001f/napi-3.12.1/src/error.rs", map[string]string{}},
+		{"/root/.cargo/registry/src/index.crates.io-6f17d22bba15001f/digest-0.10.7/src/lib.rs", map[string]string{}},
+		{"/registry/", map[string]string{}},
+	} {
+		rf := &RustFacts{Crates: map[string]string{}}
+		at := []byte(tc.path)
+		rf.noteString(0, at[bytes.Index(at, anchorRegistry):])
+		if diff := cmp.Diff(tc.want, rf.Crates); diff != "" {
+			t.Errorf("%s: crates (-want +got):\n%s", tc.path, diff)
 		}
 	}
 }
