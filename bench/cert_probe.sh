@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 N=${1:-500}
 OUT=bench/out/cert_probe
 rm -rf "$OUT"; mkdir -p "$OUT"
-go build -o "$OUT/kensa" ./cmd/kensa
+CGO_ENABLED=0 go build -o "$OUT/kensa" ./cmd/kensa # as the README builds it
 go build -o "$OUT/tlsfleet" ./bench/tlsfleet
 
 # PKI: root → intermediate → ECDSA P-256 leaf for three names (openssl).

@@ -16,7 +16,7 @@ FLAP=${3:-20}
 INTERVAL=10s
 OUT=bench/out/cert_watch_soak
 rm -rf "$OUT"; mkdir -p "$OUT"
-go build -o "$OUT/kensa" ./cmd/kensa
+CGO_ENABLED=0 go build -o "$OUT/kensa" ./cmd/kensa # as the README builds it
 go build -o "$OUT/tlsfleet" ./bench/tlsfleet
 cd "$OUT"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key -out root.pem \

@@ -25,7 +25,7 @@ if ! command -v mawk >/dev/null; then
 	fi
 fi
 
-go build -o "$work/kensa" ./cmd/kensa
+CGO_ENABLED=0 go build -o "$work/kensa" ./cmd/kensa # as the README builds it
 
 if [ ! -s "$log" ]; then
 	echo "generating $log" >&2

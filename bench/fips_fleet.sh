@@ -17,7 +17,7 @@ out=bench/out
 mkdir -p "$out"
 zflag=""; dec="gzip -dc"
 if [ "${KENSA_BENCH_ZSTD:-}" = 1 ]; then zflag=-zstd; dec="zstd -dc"; fi
-go build -o "$out/kensa" ./cmd/kensa
+CGO_ENABLED=0 go build -o "$out/kensa" ./cmd/kensa # as the README builds it
 go run ./bench/mkfleet -o "$out/fleet" -n "$N" -m "$M" -base-mb "$BASE_MB" $zflag > "$out/fleet.tsv"
 cut -f1 "$out/fleet.tsv" > "$out/fleet.txt"
 cut -f2- "$out/fleet.tsv" | tr '\t' '\n' > "$out/fleet-blobs"

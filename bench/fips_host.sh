@@ -18,7 +18,7 @@ runs=${2:-5}
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 bin=$tmp/kensa
-go build -o "$bin" ./cmd/kensa
+CGO_ENABLED=0 go build -o "$bin" ./cmd/kensa # as the README builds it
 cp "$(command -v sleep)" "$tmp/sleep"
 pids=""
 cleanup() { [ -n "$pids" ] && kill $pids 2>/dev/null; rm -rf "$tmp"; }

@@ -13,7 +13,7 @@ mkdir -p "$out"
 [ $# -gt 0 ] || set -- /usr/bin "/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)"
 zflag=""; dec="gzip -dc"
 if [ "${KENSA_BENCH_ZSTD:-}" = 1 ]; then zflag=-zstd; dec="zstd -dc"; fi
-go build -o "$out/kensa" ./cmd/kensa
+CGO_ENABLED=0 go build -o "$out/kensa" ./cmd/kensa # as the README builds it
 go run ./bench/mkimage -o "$out/layout" $zflag "$@" > "$out/blobs"
 echo "layers: $(wc -l < "$out/blobs"), compressed $(cat $(cat "$out/blobs") | wc -c) bytes"
 sync

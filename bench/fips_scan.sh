@@ -17,7 +17,7 @@ dir=${1:-/usr}
 runs=${2:-5}
 cd "$(dirname "$0")/.."
 bin=$(mktemp -d)/kensa
-go build -o "$bin" ./cmd/kensa
+CGO_ENABLED=0 go build -o "$bin" ./cmd/kensa # as the README builds it
 command -v /usr/bin/time >/dev/null || { echo "needs GNU time (apt-get install time)" >&2; exit 2; }
 
 measure() { # label command...: prints "median_seconds max_rss_kib median_cpu_seconds"

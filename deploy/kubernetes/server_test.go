@@ -204,8 +204,9 @@ func TestManifestsOnAPIServer(t *testing.T) {
 		}
 	}
 
-	// The node scan's service account publishes its report and can do
-	// nothing else: no reads at all, no other namespace.
+	// The node scan's service account publishes its report and reads its
+	// node by name (the report's owner), and can do nothing else: no
+	// other reads, no lists, no other namespace.
 	host := *cp
 	host.Kubeconfig = cp.WriteKubeconfig(t, "host", "host-token")
 	for _, c := range []struct {
@@ -220,6 +221,8 @@ func TestManifestsOnAPIServer(t *testing.T) {
 		{[]string{"create", "configmaps", "-n", "default"}, "no"},
 		{[]string{"create", "configmaps", "-n", "kube-system"}, "no"},
 		{[]string{"list", "nodes"}, "no"},
+		{[]string{"get", "node/node-a"}, "yes"},
+		{[]string{"patch", "node/node-a"}, "no"},
 		{[]string{"list", "pods", "-n", "kensa"}, "no"},
 		{[]string{"get", "secrets", "-n", "kensa"}, "no"},
 	} {

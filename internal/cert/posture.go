@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kensa-project/kensa/internal/report"
@@ -74,15 +75,17 @@ type PostureRules struct {
 }
 
 // Rules returns the embedded posture rules.
-func Rules() *PostureRules { return postureRules }
+func Rules() *PostureRules { return postureRules() }
 
-var postureRules = func() *PostureRules {
+// postureRules is tlsposture.json, decoded on first use: the commands
+// that do not probe TLS never pay for it at start.
+var postureRules = sync.OnceValue(func() *PostureRules {
 	var r PostureRules
 	if err := json.Unmarshal(postureJSON, &r); err != nil {
 		panic("cert: tlsposture.json: " + err.Error())
 	}
 	return &r
-}()
+})
 
 // GroupSupport is the outcome of offering one group alone.
 type GroupSupport struct {
@@ -131,7 +134,7 @@ func groupName(id tls.CurveID) string {
 	if id == 0 {
 		return ""
 	}
-	for _, g := range postureRules.Groups {
+	for _, g := range postureRules().Groups {
 		if tls.CurveID(g.ID) == id {
 			return g.Name
 		}
@@ -158,7 +161,7 @@ const (
 // probePosture makes the posture handshakes for p: each post-quantum
 // group offered alone, then a FIPS-shaped ClientHello.
 func probePosture(ctx context.Context, p plan, o ProbeOptions, main handshakeState) (Posture, []report.Finding) {
-	rules := postureRules
+	rules := postureRules()
 	pos := Posture{Version: tls.VersionName(main.version), CipherSuite: tls.CipherSuiteName(main.suite),
 		Group: groupName(main.group), HelloRetryRequest: main.hrr}
 	if main.version == tls.VersionTLS12 {
@@ -225,7 +228,7 @@ func orNone(s string) string {
 // fipsVerdict makes a handshake with only what Go's FIPS 140-3 policy
 // allows a client to offer and checks what comes back.
 func fipsVerdict(ctx context.Context, p plan, o ProbeOptions) FIPSVerdict {
-	rules := postureRules
+	rules := postureRules()
 	var ch clientHello
 	ch.minVersion = tls.VersionTLS12
 	for _, g := range rules.Groups {

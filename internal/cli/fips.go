@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -166,15 +165,7 @@ func runFipsScan(ctx context.Context, env *Env, args []string) error {
 			common.sarif.SrcRoot = targets[0]
 		}
 	}
-	// The scan's live heap is a few MiB while it allocates hundreds of
-	// MiB in small pieces; at the default GOGC the heap's growth between
-	// collections was a third of the peak RSS. Half of it (unless the
-	// user set GOGC): on /usr, 31–36 MiB → 28–29 MiB peak for 5% more
-	// CPU (bench/fips_scan.sh). A percentage, unlike a fixed memory
-	// limit, scales with the heap of a large scan instead of thrashing.
-	if os.Getenv("GOGC") == "" {
-		defer debug.SetGCPercent(debug.SetGCPercent(50))
-	}
+	defer tuneScanMemory()()
 	c := fips.NewClassifier(rootfs.Dir(*root), opts)
 	prog := newProgress(env)
 	var results []fips.Result

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/kensa-project/kensa/internal/cert"
 	"github.com/kensa-project/kensa/internal/fips"
@@ -209,7 +208,7 @@ func runFipsCluster(ctx context.Context, env *Env, args []string) error {
 	if !*noPublished {
 		prog.update("kensa: reading node reports from namespace %s", *reportsNS)
 		published, state, err = cluster.ListReports(ctx, cfg, *reportsNS)
-		if err != nil && !(apierrors.IsForbidden(err) && len(files) > 0) {
+		if err != nil && !(cluster.IsForbidden(err) && len(files) > 0) {
 			prog.done()
 			return apiError(err, cfg.Host)
 		}
@@ -222,6 +221,12 @@ func runFipsCluster(ctx context.Context, env *Env, args []string) error {
 
 	nodes, findings := cluster.EvaluateNodes(in)
 	findings = append(findings, cluster.CoverageFindings(state, *reportsNS, unmatched, len(in.Reports))...)
+	// Reports of deleted nodes are said, not counted.
+	gone, err := cluster.GoneNodeReports(ctx, cfg, published, in.Nodes, *selector == "")
+	if err != nil {
+		return usageErrorf("interrupted: %v", err)
+	}
+	findings = append(findings, cluster.GoneNodeFindings(gone)...)
 
 	var ws []cluster.WorkloadResult
 	var images []cluster.ImageResult
@@ -287,7 +292,7 @@ func runFipsCluster(ctx context.Context, env *Env, args []string) error {
 // apiError turns an API failure into kensa's error with a hint.
 func apiError(err error, host string) error {
 	switch {
-	case apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err):
+	case cluster.IsForbidden(err) || cluster.IsUnauthorized(err):
 		return usageErrorf("%v", err).
 			withHint("kensa needs the read-only ClusterRole kensa-fips-cluster-reader and the Role kensa-fips-host-report-reader (deploy/kubernetes/rbac.yaml)")
 	}

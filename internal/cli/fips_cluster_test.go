@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/kensa-project/kensa/internal/fips"
 	"github.com/kensa-project/kensa/internal/fips/cluster"
 	"github.com/kensa-project/kensa/internal/fips/cluster/clustertest"
@@ -190,13 +188,19 @@ func TestFipsHostPublishEvery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cm corev1.ConfigMap
+	var cm cluster.ConfigMap
 	if err := json.Unmarshal(b, &cm); err != nil {
 		t.Fatal(err)
 	}
 	c := cluster.ParseReportConfigMap(&cm)
 	if c.Err != "" || c.Node != "node-1" || c.KernelFlag != "1" || c.Processes != 1 {
 		t.Errorf("published report reads back as %+v", c)
+	}
+	// node-1 is no node of this API server: published all the same,
+	// without an owner, and said.
+	if len(cm.OwnerReferences) != 0 || !strings.Contains(errOut.String(), "kensa: warning: the report is published without its node as owner") ||
+		!strings.Contains(errOut.String(), `nodes "node-1" not found`) {
+		t.Errorf("owners %+v; stderr %q; want none, and a warning naming the missing node", cm.OwnerReferences, errOut.String())
 	}
 	if !strings.Contains(out.String(), `"command": "fips host"`) {
 		t.Errorf("the round's report was not printed: %q", out.String())
@@ -219,4 +223,48 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestFipsClusterGoneNode: a published report of a node that no longer
+// exists is said (node-report-orphaned, info: exit 0) and not counted;
+// the report of the node that exists is.
+func TestFipsClusterGoneNode(t *testing.T) {
+	cp := clustertest.Start(t, clustertest.Options{})
+	if out, err := cp.Kubectl(t, "", "create", "namespace", "kensa"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if out, err := cp.Kubectl(t, `{"apiVersion":"v1","kind":"Node","metadata":{"name":"node-1","labels":{"kubernetes.io/os":"linux"}}}`, "apply", "-f", "-"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	root := t.TempDir()
+	if err := hosttrees.Write(root, "rhel9-fips"); err != nil {
+		t.Fatal(err)
+	}
+	for _, node := range []string{"node-1", "node-gone"} {
+		code, _, stderr := run(t, "fips", "host", "--root", root, "--publish", "configmap", "--node", node, "--kubeconfig", cp.Kubeconfig, "--format", "json")
+		owned := !strings.Contains(stderr, "published without its node as owner")
+		if code != ExitOK || owned != (node == "node-1") {
+			t.Fatalf("publish %s: exit %d, stderr %q", node, code, stderr)
+		}
+	}
+	code, stdout, stderr := run(t, "fips", "cluster", "--kubeconfig", cp.Kubeconfig, "--no-workloads", "--format", "json")
+	if code != ExitOK {
+		t.Fatalf("fips cluster: exit %d, stderr %q", code, stderr)
+	}
+	var rep struct {
+		Findings []report.Finding `json:"findings"`
+		Summary  cluster.Summary  `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	var orphaned []string
+	for _, f := range rep.Findings {
+		if f.ID == cluster.IDNodeReportOrphaned {
+			orphaned = append(orphaned, f.Subject+": "+f.Message)
+		}
+	}
+	if len(orphaned) != 1 || !strings.Contains(orphaned[0], "configmap kensa/kensa-fips-host-node-gone") || rep.Summary.Reports != 1 {
+		t.Errorf("orphaned %q, reports %d; want node-gone's said and node-1's alone counted", orphaned, rep.Summary.Reports)
+	}
 }

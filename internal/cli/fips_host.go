@@ -15,7 +15,6 @@ import (
 	"time"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
-	"k8s.io/client-go/rest"
 
 	"github.com/kensa-project/kensa/internal/fips/cluster"
 	"github.com/kensa-project/kensa/internal/fips/host"
@@ -199,7 +198,7 @@ func runFipsHost(ctx context.Context, env *Env, args []string) error {
 			return usageErrorf("--publish configmap: %v", err).
 				withHint("in a pod the service account is used; elsewhere give --kubeconfig or set KUBECONFIG")
 		}
-		pub = &hostPublisher{cfg: cfg, node: *node, namespace: *namespace, root: *root, proc: opts.Proc}
+		pub = &hostPublisher{api: cfg, node: *node, namespace: *namespace, root: *root, proc: opts.Proc}
 	default:
 		return usageErrorf("--publish %q is not a place kensa publishes to", *publish).withHint("use --publish configmap")
 	}
@@ -244,7 +243,7 @@ func runFipsHost(ctx context.Context, env *Env, args []string) error {
 
 // hostPublisher writes fips host reports into the node's ConfigMap.
 type hostPublisher struct {
-	cfg                         *rest.Config
+	api                         *cluster.API
 	node, namespace, root, proc string
 }
 
@@ -255,13 +254,16 @@ func (p *hostPublisher) publish(ctx context.Context, env *Env, rep *report.Repor
 		return err
 	}
 	boot, machine := cluster.HostIdentity(p.root, p.proc)
-	where, err := cluster.Publish(ctx, p.cfg, cluster.Publication{Node: p.node, Namespace: p.namespace, Report: buf.Bytes(),
+	pub, err := cluster.Publish(ctx, p.api, cluster.Publication{Node: p.node, Namespace: p.namespace, Report: buf.Bytes(),
 		BootID: boot, MachineID: machine, GeneratedAt: rep.GeneratedAt})
+	if pub.NodeErr != nil {
+		fmt.Fprintf(env.Stderr, "kensa: warning: the report is published without its node as owner (it will not be deleted with the node): %s\n", report.Printable(pub.NodeErr.Error()))
+	}
 	if err != nil {
 		return usageErrorf("publishing the report: %v", err).
 			withHint("the service account needs create and update on configmaps in %s (deploy/kubernetes/rbac.yaml)", p.namespace)
 	}
-	fmt.Fprintf(env.Stderr, "kensa: published the report of node %s to configmap %s\n", report.Printable(p.node), report.Printable(where))
+	fmt.Fprintf(env.Stderr, "kensa: published the report of node %s to configmap %s\n", report.Printable(p.node), report.Printable(pub.Where))
 	return nil
 }
 

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/kensa-project/kensa/internal/fips"
 	"github.com/kensa-project/kensa/internal/image"
+	"github.com/kensa-project/kensa/internal/lazyre"
 	"github.com/kensa-project/kensa/internal/report"
 )
 
@@ -302,7 +302,7 @@ var imageOnlyFlags = []string{"platform", "all-platforms", "insecure", "jobs", "
 
 // refLike matches what a user writes for an image without a scheme:
 // alpine:3.20, quay.io/org/app:1.2, org/app@sha256:….
-var refLike = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*(:[0-9]+)?(/[a-z0-9._-]+)*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(@sha256:[0-9a-f]{64})?$`)
+var refLike = lazyre.New(`^[a-z0-9][a-z0-9._-]*(:[0-9]+)?(/[a-z0-9._-]+)*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(@sha256:[0-9a-f]{64})?$`)
 
 // missingTarget is the error of a path target that does not exist, with a
 // hint to write registry:REF when it looks like an image reference.

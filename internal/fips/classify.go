@@ -34,7 +34,25 @@ const (
 	BackendLibgcrypt   = "libgcrypt"
 	BackendWolfSSL     = "wolfssl"
 	BackendMbedTLS     = "mbedtls"
+	// BackendStrongSwan is a strongSwan plugin with strongSwan's own
+	// implementation of an algorithm (libstrongswan-aes.so …).
+	BackendStrongSwan = "strongswan"
 )
+
+// strongSwanOwnCrypto are the strongSwan plugins (libstrongswan-NAME.so,
+// loaded by charon from its plugin directory) that implement algorithms
+// in strongSwan's own code, from strongSwan's plugin list. The plugins
+// that wrap a library (openssl, gcrypt, botan, wolfssl) are judged
+// through the library they need; af-alg hands the work to the kernel's
+// crypto API; random and nonce only read the kernel's generator.
+var strongSwanOwnCrypto = map[string]string{
+	"aes": "AES", "aesni": "AES-NI AES", "des": "DES/3DES", "blowfish": "Blowfish", "rc2": "RC2",
+	"md4": "MD4", "md5": "MD5", "sha1": "SHA-1", "sha2": "SHA-2", "sha3": "SHA-3",
+	"gmp": "RSA (on libgmp)", "curve25519": "X25519/Ed25519", "chapoly": "ChaCha20-Poly1305",
+	"xcbc": "AES-XCBC", "cmac": "AES-CMAC", "ctr": "CTR mode", "ccm": "CCM mode", "gcm": "GCM mode",
+	"hmac": "HMAC", "kdf": "KDF", "drbg": "DRBG", "mgf1": "MGF1", "fips-prf": "FIPS 186 PRF",
+	"ml": "ML-KEM", "newhope": "NewHope", "ntru": "NTRU", "bliss": "BLISS", "padlock": "VIA PadLock",
+}
 
 // Verdict is a file's FIPS 140 verdict.
 type Verdict string
@@ -342,6 +360,9 @@ func familyOf(name string) string {
 	case "libtomcrypt":
 		return BackendLibtomcrypt
 	}
+	if plugin, ok := strings.CutPrefix(stem, "libstrongswan-"); ok && strongSwanOwnCrypto[plugin] != "" {
+		return BackendStrongSwan
+	}
 	return ""
 }
 
@@ -500,6 +521,12 @@ func (c *Classifier) libraryHit(fam, lib string, lf *Facts, via string) hit {
 		return hit{backend: fam, verdict: Noncompliant, via: via,
 			module:  Module{Backend: fam, Name: base + " (builtin crypto)", Status: StatusNotValidated, Path: lib},
 			reasons: []string{fmt.Sprintf("%s uses MIT Kerberos' own builtin crypto (not linked to libcrypto, as Debian builds it): not a validated module", base)}}
+	case BackendStrongSwan:
+		plugin, _, _ := strings.Cut(strings.TrimPrefix(path.Base(lib), "libstrongswan-"), ".so")
+		alg := strongSwanOwnCrypto[plugin]
+		return hit{backend: fam, verdict: Noncompliant, via: via,
+			module:  Module{Backend: fam, Name: "strongSwan " + plugin + " plugin (" + alg + ")", Status: StatusNotValidated, Path: lib},
+			reasons: []string{fmt.Sprintf("%s is strongSwan's own %s implementation: not a validated module (for FIPS, charon loads only the openssl plugin, with a FIPS provider and plugins.openssl.fips_mode)", base, alg)}}
 	case BackendLibsodium, BackendLibtomcrypt:
 		return hit{backend: fam, verdict: Noncompliant, via: via,
 			module:  Module{Backend: fam, Name: base, Status: StatusNotValidated, Path: lib},

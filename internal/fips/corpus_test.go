@@ -284,6 +284,25 @@ func TestNpmRust(t *testing.T) {
 	}
 }
 
+// TestNpmRustPasswordHash: @node-rs/argon2's Node addon (a .node file
+// without an execute bit) is Rust with the independent crate argon2-rust
+// 1.1.0 (Argon2 and BLAKE2b of its own; `strings` shows its registry
+// paths, and no RustCrypto crate). It was "no crypto" before the crate
+// list named it.
+func TestNpmRustPasswordHash(t *testing.T) {
+	dir := npmPackage(t, "@node-rs/argon2-linux-x64-gnu@2.2.1")
+	r := classifyAlone(t, filepath.Join(dir, "argon2.linux-x64-gnu.node"))
+	if r.Language != "rust" || r.Verdict != Noncompliant {
+		t.Errorf("language %q, verdict %s; want rust, noncompliant (%q)", r.Language, r.Verdict, r.Reasons)
+	}
+	if diff := cmp.Diff([]string{BackendRustCrypto}, r.Crypto); diff != "" {
+		t.Errorf("crypto (-want +got):\n%s", diff)
+	}
+	if !hasReason(r, "argon2-rust 1.1.0") {
+		t.Errorf("reasons %q, want the crate and its version", r.Reasons)
+	}
+}
+
 // TestMentionIsNoCopy: a program with OpenSSL 3 linked in statically and
 // Node.js's "openssl_is_boringssl" text is openssl-static with its
 // version, never boringssl; a program with AWS-LC's FIPS version string,

@@ -144,9 +144,37 @@ func (c *Classifier) expand(dir, origin string, f *Facts) string {
 	if !strings.Contains(dir, "$") {
 		return dir
 	}
-	lib := c.libToken(f)
-	r := strings.NewReplacer("${ORIGIN}", origin, "$ORIGIN", origin, "${LIB}", lib, "$LIB", lib)
-	return r.Replace(dir)
+	// By hand rather than with a strings.Replacer: this runs for every
+	// $ORIGIN search path of every file, and building a Replacer per
+	// call was 3 MB of garbage in a scan of /usr. $LIB, rare, costs a
+	// look at the root's directories, so it is asked only when present.
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(dir, '$')
+		if i < 0 {
+			b.WriteString(dir)
+			return b.String()
+		}
+		b.WriteString(dir[:i])
+		rest := dir[i:]
+		switch {
+		case strings.HasPrefix(rest, "${ORIGIN}"):
+			b.WriteString(origin)
+			dir = rest[len("${ORIGIN}"):]
+		case strings.HasPrefix(rest, "$ORIGIN"):
+			b.WriteString(origin)
+			dir = rest[len("$ORIGIN"):]
+		case strings.HasPrefix(rest, "${LIB}"):
+			b.WriteString(c.libToken(f))
+			dir = rest[len("${LIB}"):]
+		case strings.HasPrefix(rest, "$LIB"):
+			b.WriteString(c.libToken(f))
+			dir = rest[len("$LIB"):]
+		default:
+			b.WriteByte('$')
+			dir = rest[1:]
+		}
+	}
 }
 
 // libToken is what the root's loader puts for $LIB: glibc sets it at
@@ -202,6 +230,20 @@ func (c *Classifier) findLibrary(obj string, of *Facts, needed string, inherited
 		if p, lf := c.tryLibrary(path.Join(d, needed), of); p != "" {
 			res = lookupResult{p, lf}
 			break
+		}
+	}
+	if res.path == "" && needed == "libjvm.so" {
+		// A JDK's own libraries (lib/libjava.so, lib/libnet.so …; Java
+		// 8: jre/lib/amd64/…) need libjvm.so with no path to it: the
+		// java launcher's libjli dlopens lib/server/libjvm.so (or the
+		// client or minimal VM) first, and the loader reuses it by its
+		// soname. Without this every JDK library would be "not in the
+		// root filesystem".
+		for _, vm := range []string{"server", "client", "minimal"} {
+			if p, lf := c.tryLibrary(path.Join(origin, vm, needed), of); p != "" {
+				res = lookupResult{p, lf}
+				break
+			}
 		}
 	}
 	c.lookups.Store(key, res)

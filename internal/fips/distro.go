@@ -20,10 +20,10 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 
 	"github.com/kensa-project/kensa/internal/elfx"
+	"github.com/kensa-project/kensa/internal/lazyre"
 )
 
 // OSRelease is the distribution of a root filesystem, from os-release:
@@ -109,8 +109,8 @@ func distroRows(backend string, o OSRelease) []*ModuleRow {
 	if o.Dist == "" {
 		return nil
 	}
-	for i := range table.Modules {
-		m := &table.Modules[i]
+	for i := range table().Modules {
+		m := &table().Modules[i]
 		if m.Backend == backend && m.Distribution == o.Dist && covers(m.DistributionVersions, o.VersionID) {
 			rows = append(rows, m)
 		}
@@ -120,9 +120,9 @@ func distroRows(backend string, o OSRelease) []*ModuleRow {
 
 var (
 	anchorGcryptVer = []byte("This is Libgcrypt ")
-	reGcryptVer     = regexp.MustCompile(`^This is Libgcrypt (\d+\.\d+\.\d+)`)
+	reGcryptVer     = lazyre.New(`^This is Libgcrypt (\d+\.\d+\.\d+)`)
 	anchorNSSVer    = []byte("Version: NSS ")
-	reNSSVer        = regexp.MustCompile(`^Version: NSS (\d+\.\d+(?:\.\d+)?)`)
+	reNSSVer        = lazyre.New(`^Version: NSS (\d+\.\d+(?:\.\d+)?)`)
 )
 
 // scanLibraryVersion reads the version string of a libgcrypt or NSS
@@ -130,7 +130,7 @@ var (
 // over read-only data, for these few files only.
 func (e *EmbeddedFacts) scanLibraryVersion(ef *elfx.File, soname string) {
 	var anchor []byte
-	var re *regexp.Regexp
+	var re *lazyre.Regexp
 	switch fam := familyOf(soname); {
 	case fam == BackendLibgcrypt:
 		anchor, re = anchorGcryptVer, reGcryptVer

@@ -45,9 +45,9 @@ func FuzzParseOSRelease(f *testing.F) {
 // withRow adds a module table row for the test's duration.
 func withRow(t *testing.T, row ModuleRow) {
 	t.Helper()
-	old := table.Modules
-	table.Modules = append(slices.Clone(old), row)
-	t.Cleanup(func() { table.Modules = old })
+	old := table().Modules
+	table().Modules = append(slices.Clone(old), row)
+	t.Cleanup(func() { table().Modules = old })
 }
 
 // TestDistributionBuilds: a GnuTLS, NSS or libgcrypt library with its

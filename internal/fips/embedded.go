@@ -1,6 +1,7 @@
 package fips
 
-// Statically linked GnuTLS and BusyBox's own TLS client.
+// Statically linked GnuTLS, BusyBox's own TLS client and Haskell's crypto
+// library.
 //
 // Both are found the way an embedded OpenSSL is: by evidence that only a
 // copy of the code carries, taken together, never by a mention.
@@ -17,18 +18,29 @@ package fips
 //     wget (https://) and ssl_client applets use, with busybox's own
 //     AES, SHA and elliptic-curve code. A busybox built without it keeps
 //     the banner and none of the messages.
+//   - Haskell: cryptonite, and crypton (its maintained fork), implement
+//     their algorithms in Haskell and their own C, and the tls package
+//     builds TLS on them. GHC keeps every package's unit id with its
+//     module names ("cryptonite-0.29-4IC9gCHtg2RL8OkLfwxocI:Crypto.Error.Types",
+//     "tls-1.5.8-6Ejz…:Network.TLS…") for Typeable and exceptions, so a
+//     Haskell program that links them says so, with versions, even
+//     stripped (pandoc, git-annex, hledger-web …).
 
 import (
 	"bytes"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/kensa-project/kensa/internal/elfx"
+	"github.com/kensa-project/kensa/internal/lazyre"
 )
 
 // BackendBusyBoxTLS is BusyBox's own TLS client (networking/tls.c).
 const BackendBusyBoxTLS = "busybox-tls"
+
+// BackendHaskellCrypton is Haskell's cryptonite or crypton library (and
+// the tls package on it).
+const BackendHaskellCrypton = "haskell-crypton"
 
 // EmbeddedFacts is the evidence of a static GnuTLS or a BusyBox TLS
 // client in a file.
@@ -47,6 +59,11 @@ type EmbeddedFacts struct {
 	BusyBoxVersion     string
 	BusyBoxTLSMarkers  int
 	BusyBoxNoCertCheck bool
+	// HaskellCrypto is "cryptonite" or "crypton" with its version
+	// ("cryptonite 0.29") from a GHC unit id; HaskellTLS the tls
+	// package's version when it is linked too.
+	HaskellCrypto string
+	HaskellTLS    string
 	// LibraryVersion is a libgcrypt or NSS library's own version
 	// ("1.10.1", "3.87.1"; distro.go).
 	LibraryVersion string
@@ -55,8 +72,13 @@ type EmbeddedFacts struct {
 var (
 	anchorGnuTLS  = []byte("GnuTLS ")
 	anchorBusyBox = []byte("BusyBox v")
-	reGnuTLSVer   = regexp.MustCompile(`^GnuTLS (\d+\.\d+\.\d+) logging`)
-	reBusyBoxVer  = regexp.MustCompile(`^BusyBox v(\d+\.\d+\.\d+)`)
+	reGnuTLSVer   = lazyre.New(`^GnuTLS (\d+\.\d+\.\d+) logging`)
+	reBusyBoxVer  = lazyre.New(`^BusyBox v(\d+\.\d+\.\d+)`)
+	// GHC unit ids: <package>-<version>-<hash>:<Module>.
+	anchorCrypton = []byte("crypton")
+	reCrypton     = lazyre.New(`^(crypton(?:ite)?)-(\d+(?:\.\d+)*)-[0-9A-Za-z]{6,40}:Crypto\.`)
+	haskellTLS    = [][]byte{[]byte("tls-1."), []byte("tls-2.")}
+	reHaskellTLS  = lazyre.New(`^tls-(\d+(?:\.\d+)+)-[0-9A-Za-z]{6,40}:Network\.TLS`)
 
 	// GnuTLS's own source directories, as gnutls_assert() names them.
 	gnutlsPaths = [][]byte{
@@ -72,10 +94,14 @@ var (
 	}
 )
 
-// noteEmbedded records what a hit of anchorGnuTLS (i == 0) or
-// anchorBusyBox (i == 1) says.
+// noteEmbedded records what a hit of anchorGnuTLS (i == 0),
+// anchorBusyBox (i == 1) or anchorCrypton (i == 2) says.
 func (e *EmbeddedFacts) noteEmbedded(i int, at []byte) {
 	switch i {
+	case 2:
+		if m := reCrypton.FindSubmatch(at); m != nil && e.HaskellCrypto == "" {
+			e.HaskellCrypto = string(m[1]) + " " + string(m[2])
+		}
 	case 0:
 		if m := reGnuTLSVer.FindSubmatch(at); m != nil && e.GnuTLSVersion == "" {
 			e.GnuTLSVersion = string(m[1])
@@ -103,6 +129,15 @@ func (e *EmbeddedFacts) scanEmbedded(ef *elfx.File) {
 		_ = ef.Symbols(true, func(name []byte, _ bool) bool {
 			if bytes.HasPrefix(name, []byte("gnutls_")) {
 				e.GnuTLSSymbols++
+			}
+			return true
+		})
+	}
+	if e.HaskellCrypto != "" {
+		_ = ef.ScanStrings(haskellTLS, maxScan, func(_ int, at []byte) bool {
+			if m := reHaskellTLS.FindSubmatch(at); m != nil {
+				e.HaskellTLS = string(m[1])
+				return false
 			}
 			return true
 		})
@@ -154,6 +189,19 @@ func embeddedHits(f *Facts, ownFamily, via string) []hit {
 			reasons: []string{fmt.Sprintf("%sembeds its own copy of GnuTLS %s (static link, %s): not a validated module (a validated GnuTLS is a distribution's shared library, checked by its integrity HMAC on a host in FIPS mode)",
 				viaPrefix(via), e.GnuTLSVersion, strings.Join(ev, ", "))},
 			via: via,
+		})
+	}
+	if e.HaskellCrypto != "" {
+		reason := fmt.Sprintf("%slinks the Haskell crypto library %s (from its GHC unit id), with its own Haskell and C implementations: not a validated module", viaPrefix(via), e.HaskellCrypto)
+		if e.HaskellTLS != "" {
+			reason += fmt.Sprintf("; its TLS is the Haskell tls %s package on it", e.HaskellTLS)
+		}
+		hits = append(hits, hit{
+			backend: BackendHaskellCrypton,
+			module:  Module{Backend: BackendHaskellCrypton, Name: "Haskell " + e.HaskellCrypto, Status: StatusNotValidated},
+			verdict: Noncompliant,
+			reasons: []string{reason},
+			via:     via,
 		})
 	}
 	if e.BusyBoxTLS() {

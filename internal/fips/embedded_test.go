@@ -204,3 +204,69 @@ int main(void) { puts(banner); return gnutls_global_init(); }
 		}
 	})
 }
+
+// TestDebianHaskell: Debian's pandoc is a GHC program that links
+// cryptonite and the tls package (bookworm: `strings` shows the unit ids
+// "cryptonite-0.29-4IC9gCHtg2RL8OkLfwxocI:Crypto.Error.Types" and
+// "tls-1.5.8-6Ejz73TE0mR3vf51KXkUFQ:Network.TLS…"; no crypto library in
+// DT_NEEDED). It was "no crypto" before: now haskell-crypton, with both
+// versions.
+func TestDebianHaskell(t *testing.T) {
+	dir, _ := debPackage(t, "pandoc")
+	r := classifyAlone(t, filepath.Join(dir, "usr/bin/pandoc"))
+	if r.Verdict != Noncompliant {
+		t.Errorf("verdict %s, want noncompliant (%q)", r.Verdict, r.Reasons)
+	}
+	if diff := cmp.Diff([]string{BackendHaskellCrypton}, r.Crypto); diff != "" {
+		t.Errorf("crypto (-want +got):\n%s\nreasons %q", diff, r.Reasons)
+	}
+	re := regexp.MustCompile(`Haskell crypto library crypton(ite)? \d+\.\d+.*Haskell tls \d+\.\d+`)
+	if !slices.ContainsFunc(r.Reasons, re.MatchString) {
+		t.Errorf("reasons %q, want the cryptonite and tls versions", r.Reasons)
+	}
+}
+
+// TestHaskellUnitID: only a GHC unit id of cryptonite or crypton with a
+// Crypto.* module counts, never a mention of the name.
+func TestHaskellUnitID(t *testing.T) {
+	for s, want := range map[string]string{
+		"cryptonite-0.29-4IC9gCHtg2RL8OkLfwxocI:Crypto.Error.Types": "cryptonite 0.29",
+		"crypton-1.0.1-2mKx9Jq0aLxHkT6sWbV3Fz:Crypto.Hash.SHA256":   "crypton 1.0.1",
+		"cryptonite_sha256_init":                                    "",
+		"crypton-1.0.1 is a fork of cryptonite":                     "",
+		"crypton-1.0.1-abcdef:Data.Memory":                          "",
+	} {
+		var e EmbeddedFacts
+		e.noteEmbedded(2, []byte(s))
+		if e.HaskellCrypto != want {
+			t.Errorf("%q: %q, want %q", s, e.HaskellCrypto, want)
+		}
+	}
+}
+
+// TestDebianStrongSwan: Debian's libstrongswan ships charon's plugins;
+// those with strongSwan's own algorithms (aes, sha2, md5, rc2 …) are
+// strongswan, noncompliant, each naming its algorithm; the others
+// (x509, pem, nonce, random, kernel-netlink …) carry no crypto.
+func TestDebianStrongSwan(t *testing.T) {
+	dir, _ := debPackage(t, "libstrongswan")
+	plugins := filepath.Join(dir, "usr/lib/ipsec/plugins")
+	for name, want := range map[string]string{
+		"libstrongswan-aes.so":  "strongSwan's own AES implementation",
+		"libstrongswan-sha2.so": "strongSwan's own SHA-2 implementation",
+		"libstrongswan-gmp.so":  "strongSwan's own RSA (on libgmp) implementation",
+		"libstrongswan-x509.so": "",
+		"libstrongswan-pem.so":  "",
+	} {
+		r := classifyAlone(t, filepath.Join(plugins, name))
+		if want == "" {
+			if len(r.Crypto) != 0 {
+				t.Errorf("%s: crypto %v (%q), want none", name, r.Crypto, r.Reasons)
+			}
+			continue
+		}
+		if r.Verdict != Noncompliant || !slices.Equal(r.Crypto, []string{BackendStrongSwan}) || !hasReason(r, want) {
+			t.Errorf("%s: verdict %s, crypto %v, reasons %q; want noncompliant strongswan, %q", name, r.Verdict, r.Crypto, r.Reasons, want)
+		}
+	}
+}

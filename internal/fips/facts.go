@@ -20,13 +20,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/kensa-project/kensa/internal/elfx"
+	"github.com/kensa-project/kensa/internal/lazyre"
 )
 
 // Kinds of file.
@@ -359,7 +359,7 @@ var (
 	pfxRuntimeCgo   = []byte("runtime/cgo.")
 	subCfunc        = []byte("._Cfunc_")
 	subGitHub       = []byte("github.com/")
-	reModuleVersion = regexp.MustCompile(`^v\d+\.\d+\.\d+(?:-[0-9a-f]{6,40})?`)
+	reModuleVersion = lazyre.New(`^v\d+\.\d+\.\d+(?:-[0-9a-f]{6,40})?`)
 )
 
 // noteFunc records what one function name tells. It is called for every
@@ -452,20 +452,20 @@ var (
 	// with a byte that is rare in read-only data: bytes.Index is slowest
 	// when the first byte is common but not dominant.
 	anchorEVP    = []byte("/evp/")
-	reOpenSSLVer = regexp.MustCompile(`^OpenSSL (\d+\.\d+\.\d+[a-z]{0,2})(?:-[A-Za-z0-9.+~-]+)?(?:\s+FIPS)?\s+\d{1,2} [A-Z][a-z]{2} \d{4}`)
+	reOpenSSLVer = lazyre.New(`^OpenSSL (\d+\.\d+\.\d+[a-z]{0,2})(?:-[A-Za-z0-9.+~-]+)?(?:\s+FIPS)?\s+\d{1,2} [A-Z][a-z]{2} \d{4}`)
 	// Mbed TLS's MBEDTLS_VERSION_STRING_FULL: "Mbed TLS 3.6.2" (older
 	// releases "mbed TLS 2.28.3"); the anchor skips the first letter.
 	anchorMbedTLS = []byte("bed TLS ")
-	reMbedTLSVer  = regexp.MustCompile(`^bed TLS \d+\.\d+\.\d+`)
-	reAWSLCVer    = regexp.MustCompile(`^AWS-LC (?:FIPS )?\d+\.\d+\.\d+`)
-	reProvider    = regexp.MustCompile(`^OpenSSL (?:non-compliant )?(?:FIPS|Base|Default|Legacy) Provider`)
+	reMbedTLSVer  = lazyre.New(`^bed TLS \d+\.\d+\.\d+`)
+	reAWSLCVer    = lazyre.New(`^AWS-LC (?:FIPS )?\d+\.\d+\.\d+`)
+	reProvider    = lazyre.New(`^OpenSSL (?:non-compliant )?(?:FIPS|Base|Default|Legacy) Provider`)
 )
 
 // scanC looks for C crypto linked into the file: OpenSSL's version and
 // source-path strings, BoringSSL/AWS-LC markers, and defined entry points.
 func scanC(ef *elfx.File, f *Facts) error {
 	anchors := [][]byte{anchorOpenSSL, anchorDirs, anchorBoring, anchorAWSLC, anchorEVP, anchorBoringSrc, anchorAWSLCSrc, anchorMbedTLS,
-		anchorRegistry, anchorRustStd, anchorGnuTLS, anchorBusyBox}
+		anchorRegistry, anchorRustStd, anchorGnuTLS, anchorBusyBox, anchorCrypton}
 	rf := &RustFacts{Crates: map[string]string{}}
 	evp := false
 	err := ef.ScanStrings(anchors, maxScan, func(i int, at []byte) bool {
@@ -502,7 +502,7 @@ func scanC(ef *elfx.File, f *Facts) error {
 			}
 		case 8, 9:
 			rf.noteString(i-8, at)
-		case 10, 11:
+		case 10, 11, 12:
 			f.Embedded.noteEmbedded(i-10, at)
 		case 7:
 			if m := reMbedTLSVer.Find(at); m != nil {
@@ -546,7 +546,7 @@ func scanC(ef *elfx.File, f *Facts) error {
 	return nil
 }
 
-var reProviderVersion = regexp.MustCompile(`^\d+\.\d+\.\d+(?:-[0-9A-Za-z.+~]{1,40})?$`)
+var reProviderVersion = lazyre.New(`^\d+\.\d+\.\d+(?:-[0-9A-Za-z.+~]{1,40})?$`)
 
 // providerIdentity reads a FIPS provider's full name (vendors put theirs
 // in front: "Red Hat Enterprise Linux 9 - OpenSSL FIPS Provider") and the

@@ -203,6 +203,10 @@ func remediation(r Result) string {
 		return "build with a FIPS build of AWS-LC whose release a CMVP certificate covers (in Rust: aws-lc-rs with its fips feature, aws-lc-fips-sys)"
 	case has(BackendBusyBoxTLS):
 		return "fetch over TLS with a client that uses a validated module (curl or wget linked to the system's OpenSSL with its FIPS provider), not busybox's own TLS client (wget https://, ssl_client)"
+	case has(BackendStrongSwan):
+		return "load only strongSwan's openssl plugin (with a validated FIPS provider and plugins.openssl.fips_mode) for crypto, and none of its own crypto plugins (aes, sha1, sha2, md5, hmac, gmp …)"
+	case has(BackendHaskellCrypton):
+		return "Haskell's cryptonite/crypton are not validated: use bindings to the system's OpenSSL with a validated FIPS provider (HsOpenSSL), or terminate TLS outside the program"
 	case has(BackendOpenSSLStatic), has(BackendBoringSSL), has(BackendWolfSSL), has(BackendMbedTLS):
 		return "link the system's OpenSSL dynamically and use a validated FIPS provider instead of an embedded copy"
 	case has(BackendOpenSSL), has(BackendGoOpenSSL):

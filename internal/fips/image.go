@@ -163,7 +163,7 @@ func ScanReference(ctx context.Context, ref image.Reference, opts Options, imgOp
 // FactsVersion names what [Inspect] records: layer records cached on
 // disk under another version are never used. Change it whenever Facts
 // or what Inspect puts in them changes.
-const FactsVersion = "facts/2"
+const FactsVersion = "facts/3"
 
 // FactsCodec encodes the [Facts] values of image layer records for the
 // on-disk layer cache (image.CacheOptions.Codec), as JSON.

@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"io"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/kensa-project/kensa/internal/lazyre"
 )
 
 // Java is judged by what a JVM would load, read without running it:
@@ -59,8 +60,8 @@ func javaKind(name string) string {
 }
 
 var (
-	reBCFIPSJar = regexp.MustCompile(`(?:^|/)bc-fips-(\d+(?:\.\d+){1,3})\.jar$`)
-	reBCProvJar = regexp.MustCompile(`(?:^|/)bcprov-(?:ext-)?(?:jdk1\d+on|jdk18on|jdk15to18|jdk14|jdk16)?-?(\d+(?:\.\d+){0,3})\.jar$`)
+	reBCFIPSJar = lazyre.New(`(?:^|/)bc-fips-(\d+(?:\.\d+){1,3})\.jar$`)
+	reBCProvJar = lazyre.New(`(?:^|/)bcprov-(?:ext-)?(?:jdk1\d+on|jdk18on|jdk15to18|jdk14|jdk16)?-?(\d+(?:\.\d+){0,3})\.jar$`)
 )
 
 // ClassifyJava classifies a jar/war/ear or a java.security file. ok is

@@ -80,7 +80,7 @@ func TestJava(t *testing.T) {
 	}{
 		{"app/bc-fips-2.1.0.jar", KindJar, []string{BackendBCFIPS}, Conditional, "certificate #4943"},
 		{"app/service.jar", KindJar, []string{BackendBCProv}, Noncompliant, "bcprov 1.78.1"},
-		{"app/web.war", KindJar, []string{BackendBCFIPS}, Noncompliant, "on the CMVP Historical list since 2026-09-21"},
+		{"app/web.war", KindJar, []string{BackendBCFIPS}, Noncompliant, "on the CMVP Historical list since 2024-09-10"},
 		{"app/broken.jar", KindUnreadable, []string{}, Unreadable, "not a readable zip archive"},
 		{"jdk-rhel/conf/security/java.security", KindJavaRuntime, []string{BackendJavaJDK}, Conditional, "SunPKCS11 ${java.home}/conf/security/nss.fips.cfg"},
 		{"jdk/conf/security/java.security", KindJavaRuntime, []string{BackendJavaJDK}, Noncompliant, "no FIPS provider is configured"},

@@ -80,20 +80,7 @@ func TestInheritedRPath(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	src := t.TempDir()
-	write := func(name, code string) string {
-		p := filepath.Join(src, name)
-		if err := os.WriteFile(p, []byte(code), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	run := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command(gcc, args...).CombinedOutput(); err != nil {
-			testenv.Missing(t, "gcc "+strings.Join(args, " ")+": "+err.Error()+"\n"+string(out))
-		}
-	}
+	write, run := cBuilder(t, gcc)
 	run("-shared", "-fPIC", "-o", filepath.Join(libDir, "libleaf.so"),
 		write("leaf.c", "int OPENSSL_init_crypto(unsigned long long, const void *);\nint leaf(void) { return OPENSSL_init_crypto(0, 0); }\n"), "-lcrypto")
 	run("-shared", "-fPIC", "-o", filepath.Join(libDir, "libmid.so"),
@@ -156,4 +143,84 @@ func TestNoUsrLocalByDefault(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestExpandTokens: the loader's $ORIGIN and $LIB, with and without
+// braces, anywhere in an element and more than once; any other $ stays.
+func TestExpandTokens(t *testing.T) {
+	c := NewClassifier(rootfs.Dir(t.TempDir()), Options{}) // no multiarch directory: $LIB is lib
+	f := &Facts{}
+	for _, tt := range []struct{ in, want string }{
+		{"/usr/lib", "/usr/lib"},
+		{"$ORIGIN", "/opt/app/bin"},
+		{"${ORIGIN}/../lib", "/opt/app/bin/../lib"},
+		{"$ORIGIN/../$LIB", "/opt/app/bin/../lib"},
+		{"/x/${LIB}/y:$ORIGIN$ORIGIN", "/x/lib/y:/opt/app/bin/opt/app/bin"},
+		{"$PLATFORM/$", "$PLATFORM/$"},
+		{"${ORIGIN", "${ORIGIN"},
+	} {
+		if got := c.expand(tt.in, "/opt/app/bin", f); got != tt.want {
+			t.Errorf("expand(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestJDKLibjvm: a JDK's libraries need libjvm.so with no path that
+// leads to it (lib/libjava.so has RPATH $ORIGIN, libjvm.so is in
+// lib/server/): the java launcher loads the VM first and the loader
+// reuses it. kensa must follow the JDK's layout, or every JDK library is
+// "unknown" (Debian's openjdk-17-jre-headless had 24 such files).
+func TestJDKLibjvm(t *testing.T) {
+	gcc := testenv.NeedCommand(t, "gcc")
+	lib := fipstest.HostLibcrypto()
+	if lib == "" {
+		testenv.Missing(t, "libcrypto.so.3 on this host")
+	}
+	root := t.TempDir()
+	jdk := filepath.Join(root, "usr/lib/jvm/jdk")
+	if err := os.MkdirAll(filepath.Join(jdk, "lib/server"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write, run := cBuilder(t, gcc)
+	run("-shared", "-fPIC", "-o", filepath.Join(jdk, "lib/server/libjvm.so"), "-Wl,-soname,libjvm.so",
+		write("jvm.c", "int OPENSSL_init_crypto(unsigned long long, const void *);\nint JVM_Init(void) { return OPENSSL_init_crypto(0, 0); }\n"), "-lcrypto")
+	libjava := filepath.Join(jdk, "lib/libjava.so")
+	run("-shared", "-fPIC", "-o", libjava, write("java.c", "int JVM_Init(void);\nint java(void) { return JVM_Init(); }\n"),
+		"-L"+filepath.Join(jdk, "lib/server"), "-ljvm", "-Wl,--disable-new-dtags,-rpath,$ORIGIN")
+	want := "/usr/lib/jvm/jdk/lib/libcrypto.so.3" // found through libjava's RPATH, inherited by libjvm
+	if err := fipstest.LinkOrCopy(filepath.Join(root, want), lib); err != nil {
+		t.Fatal(err)
+	}
+	c := NewClassifier(rootfs.Dir(root), Options{At: now})
+	r := c.Classify("/usr/lib/jvm/jdk/lib/libjava.so", inspectFile(t, libjava))
+	if !slices.ContainsFunc(r.Modules, func(m Module) bool { return m.Path == want }) {
+		t.Errorf("modules %+v, reasons %q: want the libcrypto at %s", r.Modules, r.Reasons, want)
+	}
+	if diff := cmp.Diff([]string{"libjava.so → libjvm.so → libcrypto.so.3"}, r.Via); diff != "" {
+		t.Errorf("via (-want +got):\n%s\nreasons %q", diff, r.Reasons)
+	}
+	if slices.ContainsFunc(r.Reasons, func(s string) bool { return strings.Contains(s, "libjvm.so") && strings.Contains(s, "not in") }) {
+		t.Errorf("reasons %q: libjvm.so is in lib/server", r.Reasons)
+	}
+}
+
+// cBuilder returns a function that writes a C source file into a
+// temporary directory and one that runs gcc (a failure is a missing
+// toolchain piece: skipped outside CI).
+func cBuilder(t *testing.T, gcc string) (write func(name, code string) string, run func(args ...string)) {
+	src := t.TempDir()
+	write = func(name, code string) string {
+		p := filepath.Join(src, name)
+		if err := os.WriteFile(p, []byte(code), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	run = func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command(gcc, args...).CombinedOutput(); err != nil {
+			testenv.Missing(t, "gcc "+strings.Join(args, " ")+": "+err.Error()+"\n"+string(out))
+		}
+	}
+	return write, run
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -63,7 +64,10 @@ type moduleTable struct {
 	} `json:"boringcrypto_releases"`
 }
 
-var table = mustLoadTable()
+// table is modules.json, decoded when a command first asks (fips
+// commands do; the others never pay its 1,900 allocations at start).
+// A bad file panics at that first use; TestModuleStatusAt reads it.
+var table = sync.OnceValue(mustLoadTable)
 
 func mustLoadTable() *moduleTable {
 	var t moduleTable
@@ -83,7 +87,7 @@ func mustLoadTable() *moduleTable {
 }
 
 // Modules returns the module table (for documentation and tests).
-func Modules() []ModuleRow { return table.Modules }
+func Modules() []ModuleRow { return table().Modules }
 
 // Module statuses.
 const (
@@ -109,8 +113,8 @@ func (m *ModuleRow) statusAt(t time.Time) *StatusEvent {
 // lookupModule finds the row of backend whose version is v or a prefix of
 // it up to a '-' ("v1.0.0-c2097c7c" matches "v1.0.0").
 func lookupModule(backend, v string) *ModuleRow {
-	for i := range table.Modules {
-		m := &table.Modules[i]
+	for i := range table().Modules {
+		m := &table().Modules[i]
 		if m.Backend != backend {
 			continue
 		}
@@ -133,8 +137,8 @@ func lookupVersions(backend, provider, version string) *ModuleRow {
 	if version == "" {
 		return nil
 	}
-	for i := range table.Modules {
-		m := &table.Modules[i]
+	for i := range table().Modules {
+		m := &table().Modules[i]
 		if backend != "" && m.Backend != backend || backend == "" && (m.Provider == "" || m.Provider != provider) {
 			continue
 		}
@@ -151,7 +155,7 @@ func lookupVersions(backend, provider, version string) *ModuleRow {
 // reasons ("3.0.0, 3.0.8, 3.0.9, 3.1.2").
 func providerVersions(name string) []string {
 	var out []string
-	for _, m := range table.Modules {
+	for _, m := range table().Modules {
 		if m.Provider == name {
 			out = append(out, m.Versions...)
 		}
@@ -166,7 +170,7 @@ func boringTagFor(release string) string {
 	if !ok {
 		return ""
 	}
-	for _, r := range table.Boring.Rules {
+	for _, r := range table().Boring.Rules {
 		from, ok1 := parseGoRelease(r.From)
 		if !ok1 || compareRelease(rv, from) < 0 {
 			continue

@@ -3,11 +3,11 @@ package fips
 import (
 	"fmt"
 	"path"
-	"regexp"
 	"strings"
 	"sync"
 
 	"github.com/kensa-project/kensa/internal/elfx"
+	"github.com/kensa-project/kensa/internal/lazyre"
 )
 
 // An OpenSSL installation is judged by the libcrypto the loader would
@@ -24,7 +24,7 @@ type osslEntry struct {
 // after the libcrypto's own compiled-in OPENSSLDIR.
 var opensslDirs = []string{"/usr/lib/ssl", "/etc/ssl", "/etc/pki/tls", "/usr/local/ssl"}
 
-var reFIPSConf = regexp.MustCompile(`(?im)^[ \t]*[^#;\s][^\n]*fips`)
+var reFIPSConf = lazyre.New(`(?im)^[ \t]*[^#;\s][^\n]*fips`)
 
 // opensslHit evaluates the OpenSSL installation of the library lib (a
 // libcrypto or libssl path in the root). The result is cached per path.

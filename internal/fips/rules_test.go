@@ -1,6 +1,7 @@
 package fips
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -63,12 +64,26 @@ func TestModuleStatusAt(t *testing.T) {
 		{"go-fips140/v1.0.0", "2026-11-24", StatusActive},
 		{"go-fips140/v1.0.0", "2025-06-01", StatusInProcess},
 		{"go-fips140/v1.26.0", "2026-11-24", StatusInProcess},
+		// Dates read from the CMVP certificate pages (modules.json).
+		{"go-boringcrypto/fips-20220613", "2024-07-22", StatusInProcess},
+		{"go-boringcrypto/fips-20220613", "2024-07-23", StatusActive},
+		{"go-boringcrypto/fips-20220613", "2029-07-22", StatusHistorical},
+		{"go-boringcrypto/fips-20210429", "2023-01-03", ""},
+		{"openssl-fips-provider/3.0.9", "2024-01-21", ""},
+		{"openssl-fips-provider/3.0.9", "2024-01-22", StatusActive},
+		{"openssl-fips-provider/3.0.8", "2023-05-23", StatusActive},
+		{"bc-fips/1.0.2.4", "2024-06-01", StatusActive},
+		{"bc-fips/1.0.2.4", "2024-09-10", StatusHistorical},
+		{"bc-fips/2.0.0", "2026-11-24", StatusActive},
+		{"bc-fips/2.1", "2027-01-16", StatusHistorical},
+		{"aws-lc/fips-3", "2026-06-04", ""},
+		{"aws-lc/fips-3", "2026-06-05", StatusActive},
 	}
 	for _, tt := range tests {
 		var row *ModuleRow
-		for i := range table.Modules {
-			if table.Modules[i].ID == tt.id {
-				row = &table.Modules[i]
+		for i := range table().Modules {
+			if table().Modules[i].ID == tt.id {
+				row = &table().Modules[i]
 			}
 		}
 		if row == nil {
@@ -85,6 +100,61 @@ func TestModuleStatusAt(t *testing.T) {
 	for _, m := range Modules() {
 		if len(m.Sources) == 0 || m.AsOf == "" {
 			t.Errorf("row %s has no source or as-of date", m.ID)
+		}
+	}
+}
+
+// TestModuleSunsets: every row that names a CMVP certificate says when
+// it was validated and when it goes (or went) to the Historical list, in
+// that order, and each date's note cites where it comes from.
+func TestModuleSunsets(t *testing.T) {
+	for _, m := range Modules() {
+		if m.Certificate == "" {
+			continue
+		}
+		var active, historical string
+		for _, ev := range m.Events {
+			if ev.Note == "" {
+				t.Errorf("row %s: event %s %s has no note", m.ID, ev.From, ev.Status)
+			}
+			switch ev.Status {
+			case StatusActive:
+				active = ev.From
+			case StatusHistorical:
+				historical = ev.From
+			}
+		}
+		if active == "" || historical == "" || historical <= active {
+			t.Errorf("row %s (certificate #%s): active from %q, historical from %q; want both, in order", m.ID, m.Certificate, active, historical)
+		}
+	}
+}
+
+// TestModuleVersions: a certificate covers the releases it names, and
+// no others (bc-fips 1.0.2.5 was never certified; AWS-LC's v3
+// certificates name 3.1.0, not 3.0.x).
+func TestModuleVersions(t *testing.T) {
+	tests := []struct{ backend, version, cert string }{
+		{BackendBCFIPS, "1.0.2.4", "4616"},
+		{BackendBCFIPS, "1.0.2.5", ""},
+		{BackendBCFIPS, "2.0.0", "4743"},
+		{BackendBCFIPS, "2.1.0", "4943"},
+		{BackendAWSLC, "3.1.0", "5314"},
+		{BackendAWSLC, "3.0.0", ""},
+		{BackendAWSLC, "2.0.13", "4816"},
+	}
+	for _, tt := range tests {
+		got := ""
+		if row := lookupVersions(tt.backend, "", tt.version); row != nil {
+			got = row.Certificate
+		}
+		if got != tt.cert {
+			t.Errorf("%s %s: certificate %q, want %q", tt.backend, tt.version, got, tt.cert)
+		}
+	}
+	for _, v := range []string{"3.0.0", "3.0.8", "3.0.9", "3.1.2"} {
+		if row := lookupProvider("OpenSSL FIPS Provider", v); row == nil || row.Version != v {
+			t.Errorf("OpenSSL FIPS Provider %s: row %v", v, row)
 		}
 	}
 }
@@ -157,6 +227,31 @@ func TestRustSymbolCrate(t *testing.T) {
 	} {
 		if got := rustSymbolCrate([]byte(sym)); got != want {
 			t.Errorf("rustSymbolCrate(%q) = %q, want %q", sym, got, want)
+		}
+	}
+}
+
+// TestRustRegistryPath: a crate path in a panic string names the crate
+// and its version; crates outside the crypto list are ignored.
+func TestRustRegistryPath(t *testing.T) {
+	for _, tc := range []struct {
+		path string
+		want map[string]string
+	}{
+		{"/home/runner/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/argon2-rust-1.1.0/src/core.rs",
+			map[string]string{"argon2-rust": "1.1.0"}},
+		{"/root/.cargo/registry/src/github.com-1ecc6299db9ec823/ring-0.16.20/src/rsa.rs",
+			map[string]string{"ring": "0.16.20"}},
+		{"/usr/share/cargo/registry/blake3-1.5.4/src/lib.rs", map[string]string{"blake3": "1.5.4"}},
+		{"/root/.cargo/registry/src/index.crates.io-6f17d22bba15001f/napi-3.12.1/src/error.rs", map[string]string{}},
+		{"/root/.cargo/registry/src/index.crates.io-6f17d22bba15001f/digest-0.10.7/src/lib.rs", map[string]string{}},
+		{"/registry/", map[string]string{}},
+	} {
+		rf := &RustFacts{Crates: map[string]string{}}
+		at := []byte(tc.path)
+		rf.noteString(0, at[bytes.Index(at, anchorRegistry):])
+		if diff := cmp.Diff(tc.want, rf.Crates); diff != "" {
+			t.Errorf("%s: crates (-want +got):\n%s", tc.path, diff)
 		}
 	}
 }

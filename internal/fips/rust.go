@@ -44,17 +44,41 @@ const (
 	BackendRustCrypto = "rustcrypto"
 )
 
-// rustCryptoCrates are pure-Rust crypto crates (RustCrypto, dalek,
-// libcrux). Trait-only crates (digest, cipher, signature) are left out:
-// they carry no algorithm.
+// rustCryptoCrates are pure-Rust crypto crates: RustCrypto's, dalek,
+// libcrux, and the independent crates of crates.io's cryptography
+// category that implement an algorithm themselves (argon2-rust, blake3,
+// the old rust-crypto, orion, the fips20x ML-KEM/ML-DSA/SLH-DSA crates
+// …). Trait-only crates (digest, cipher, signature, password-hash) and
+// big-number crates are left out: they carry no algorithm. A crate
+// missing here makes a Rust program "no crypto", so the list errs on
+// the side of completeness.
 var rustCryptoCrates = map[string]bool{
-	"sha1": true, "sha2": true, "sha3": true, "md-5": true, "md5": true, "md4": true, "ripemd": true, "blake2": true,
-	"aes": true, "aes-gcm": true, "aes-gcm-siv": true, "aes-siv": true, "ccm": true, "chacha20": true, "chacha20poly1305": true,
-	"poly1305": true, "salsa20": true, "xsalsa20poly1305": true, "des": true, "cbc": true, "ctr": true, "ofb": true, "cfb-mode": true,
-	"hmac": true, "hkdf": true, "pbkdf2": true, "scrypt": true, "argon2": true, "bcrypt-pbkdf": true,
-	"rsa": true, "dsa": true, "ecdsa": true, "p256": true, "p384": true, "p521": true, "k256": true, "elliptic-curve": true,
-	"ed25519-dalek": true, "x25519-dalek": true, "curve25519-dalek": true, "ed448-goldilocks": true,
-	"libcrux": true, "libcrux-ml-kem": true, "libcrux-sha3": true, "ml-kem": true, "ml-dsa": true,
+	// Hashes and XOFs.
+	"sha1": true, "sha-1": true, "sha1_smol": true, "sha1-checked": true, "sha2": true, "sha3": true, "md-5": true,
+	"md5": true, "md4": true, "md2": true, "ripemd": true, "blake2": true, "blake2b_simd": true, "blake2s_simd": true,
+	"blake2-rfc": true, "blake3": true, "keccak": true, "tiny-keccak": true, "k12": true, "sm3": true, "whirlpool": true,
+	"streebog": true, "gost94": true, "groestl": true, "skein": true, "tiger": true, "ascon-hash": true,
+	// Ciphers, modes and AEADs.
+	"aes": true, "aes-gcm": true, "aes-gcm-siv": true, "aes-siv": true, "ccm": true, "eax": true, "ocb3": true,
+	"chacha20": true, "chacha20poly1305": true, "poly1305": true, "salsa20": true, "xsalsa20poly1305": true,
+	"des": true, "cbc": true, "ctr": true, "ofb": true, "cfb-mode": true, "xts-mode": true, "ghash": true, "polyval": true,
+	"blowfish": true, "twofish": true, "camellia": true, "cast5": true, "idea": true, "rc2": true, "rc4": true,
+	"serpent": true, "threefish": true, "kuznyechik": true, "magma": true, "sm4": true, "aria": true, "ascon-aead": true,
+	"deoxys": true, "crypto_secretbox": true, "crypto_box": true,
+	// MACs, KDFs and password hashes.
+	"hmac": true, "cmac": true, "pmac": true, "hkdf": true, "pbkdf2": true, "scrypt": true, "argon2": true,
+	"argon2-rust": true, "rust-argon2": true, "bcrypt": true, "bcrypt-pbkdf": true, "yescrypt": true, "balloon-hash": true,
+	// Public-key algorithms.
+	"rsa": true, "dsa": true, "ecdsa": true, "p224": true, "p256": true, "p384": true, "p521": true, "k256": true,
+	"sm2": true, "elliptic-curve": true, "ed25519-dalek": true, "x25519-dalek": true, "curve25519-dalek": true,
+	"curve25519-dalek-ng": true, "ed25519-compact": true, "ed25519-zebra": true, "ed448-goldilocks": true, "x448": true,
+	"schnorrkel": true, "libsecp256k1": true, "hpke": true, "hpke-rs": true,
+	// Post-quantum.
+	"libcrux": true, "libcrux-ml-kem": true, "libcrux-ml-dsa": true, "libcrux-sha3": true, "ml-kem": true,
+	"ml-dsa": true, "slh-dsa": true, "fips203": true, "fips204": true, "fips205": true, "pqc_kyber": true,
+	"crystals-dilithium": true,
+	// Whole libraries.
+	"rust-crypto": true, "orion": true,
 }
 
 // rustCrate reports whether a crate name matters for crypto.

@@ -169,42 +169,77 @@ func desc(name, help string, labels []string, extra ...string) *prometheus.Desc 
 	return prometheus.NewDesc("kensa_cert_"+name, help, append(append([]string{}, labels...), extra...), nil)
 }
 
-var (
-	dSuccess       = desc("probe_success", "1 when the TLS handshake completed and returned a certificate, else 0.", hsLabels)
-	dFailure       = desc("probe_failure", "1 for a failed handshake, labelled with its class (dns, refused, timeout, tls_alert, not_tls, bad_certificate, too_large, tls, network, too_many).", hsLabels, "class")
-	dDuration      = desc("probe_duration_seconds", "Time from dial to handshake done.", hsLabels)
-	dLeafNotAfter  = desc("leaf_not_after_timestamp_seconds", "notAfter of the served leaf certificate (unix seconds).", hsLabels)
-	dLeafNotBefore = desc("leaf_not_before_timestamp_seconds", "notBefore of the served leaf certificate (unix seconds).", hsLabels)
-	dLeafLeft      = desc("leaf_expiry_seconds", "Seconds from the scrape to the served leaf's notAfter (negative once expired).", hsLabels)
-	dChainNotAfter = desc("chain_earliest_not_after_timestamp_seconds", "Earliest notAfter of the leaf's chain (the verified path, or what was served when it does not verify).", hsLabels)
-	dChainLeft     = desc("chain_earliest_expiry_seconds", "Seconds from the scrape to the earliest notAfter of the chain.", hsLabels)
-	dRatio         = desc("leaf_lifetime_remaining_ratio", "Fraction of the leaf's lifetime (notBefore to notAfter) left at the scrape; negative once expired.", hsLabels)
-	dVerified      = desc("chain_verified", "1 when the served chain verifies against the configured roots with only the served intermediates (no AIA), else 0. Published for expired and unverifiable certificates too.", hsLabels)
-	dExpected      = desc("expected", "1 when the served leaf is the expected one, 0 when not; by=expect (targets file or --expect) or by=majority (what most addresses of the endpoint serve). Absent when nothing is expected.", hsLabels, "by")
-	dLeafInfo      = desc("leaf_info", "The served leaf's identity (value 1).", hsLabels, "sha256", "serial", "subject_cn", "issuer_cn")
-	dTLSInfo       = desc("tls_info", "The negotiated TLS version, cipher suite and key exchange group (value 1; group empty for RSA key exchange).", hsLabels, "version", "cipher", "group")
-	dPQ            = desc("tls_group_supported", "With --tls-posture: 1 when the endpoint completes a TLS 1.3 handshake offering only this hybrid post-quantum group.", hsLabels, "group")
-	dFIPS          = desc("tls_fips_compatible", "With --tls-posture: 1 when a client limited to Go's FIPS 140-3 TLS policy could connect (versions, groups, suites, EMS for TLS 1.2, certificate key).", hsLabels)
-	dEPHandshakes  = desc("endpoint_addresses", "Handshakes (addresses × IPs) of an endpoint and server name in the last round.", epLabels)
-	dEPExpected    = desc("endpoint_addresses_serving_expected", "Handshakes of an endpoint and server name that served the expected certificate (absent when nothing is expected: no expect and no majority).", epLabels)
-	dFileOK        = desc("file_read_success", "1 when the watched file was read and holds certificates.", fileLabels)
-	dFileVerified  = desc("file_chain_verified", "1 when the file's leaf verifies with the file's other certificates and the roots (no AIA).", fileLabels)
-	dFileNotAfter  = desc("file_not_after_timestamp_seconds", "notAfter of each certificate of a watched file (index 0 is the first in the file).", certLabels, "subject_cn", "is_ca")
-	dFileLeft      = desc("file_expiry_seconds", "Seconds from the scrape to each certificate's notAfter.", certLabels)
-	dFileRatio     = desc("file_lifetime_remaining_ratio", "Fraction of each certificate's lifetime left at the scrape.", certLabels)
-	dRounds        = prometheus.NewDesc("kensa_cert_watch_rounds_total", "Rounds completed since start.", nil, nil)
-	dRoundDuration = prometheus.NewDesc("kensa_cert_watch_round_duration_seconds", "Duration of the last complete round.", nil, nil)
-	dRoundEnd      = prometheus.NewDesc("kensa_cert_watch_last_round_timestamp_seconds", "When the last complete round ended (unix seconds).", nil, nil)
-	dRoundHS       = prometheus.NewDesc("kensa_cert_watch_handshakes", "Handshakes in the last complete round.", nil, nil)
-	dDropped       = prometheus.NewDesc("kensa_cert_watch_handshakes_dropped", "Handshakes of the last round not published (over --max-handshakes).", nil, nil)
-	allDescs       = []*prometheus.Desc{dSuccess, dFailure, dDuration, dLeafNotAfter, dLeafNotBefore, dLeafLeft, dChainNotAfter, dChainLeft,
-		dRatio, dVerified, dExpected, dLeafInfo, dTLSInfo, dPQ, dFIPS, dEPHandshakes, dEPExpected, dFileOK, dFileVerified, dFileNotAfter,
-		dFileLeft, dFileRatio, dRounds, dRoundDuration, dRoundEnd, dRoundHS, dDropped}
-)
+// descSet is the exporter's metric descriptions, built on first use
+// (a scrape or a registration): every other kensa command runs without
+// building them at start.
+type descSet struct {
+	Success       *prometheus.Desc
+	Failure       *prometheus.Desc
+	Duration      *prometheus.Desc
+	LeafNotAfter  *prometheus.Desc
+	LeafNotBefore *prometheus.Desc
+	LeafLeft      *prometheus.Desc
+	ChainNotAfter *prometheus.Desc
+	ChainLeft     *prometheus.Desc
+	Ratio         *prometheus.Desc
+	Verified      *prometheus.Desc
+	Expected      *prometheus.Desc
+	LeafInfo      *prometheus.Desc
+	TLSInfo       *prometheus.Desc
+	PQ            *prometheus.Desc
+	FIPS          *prometheus.Desc
+	EPHandshakes  *prometheus.Desc
+	EPExpected    *prometheus.Desc
+	FileOK        *prometheus.Desc
+	FileVerified  *prometheus.Desc
+	FileNotAfter  *prometheus.Desc
+	FileLeft      *prometheus.Desc
+	FileRatio     *prometheus.Desc
+	Rounds        *prometheus.Desc
+	RoundDuration *prometheus.Desc
+	RoundEnd      *prometheus.Desc
+	RoundHS       *prometheus.Desc
+	Dropped       *prometheus.Desc
+	all           []*prometheus.Desc // in the order above
+}
+
+var descs = sync.OnceValue(func() *descSet {
+	ds := &descSet{
+		Success:       desc("probe_success", "1 when the TLS handshake completed and returned a certificate, else 0.", hsLabels),
+		Failure:       desc("probe_failure", "1 for a failed handshake, labelled with its class (dns, refused, timeout, tls_alert, not_tls, bad_certificate, too_large, tls, network, too_many).", hsLabels, "class"),
+		Duration:      desc("probe_duration_seconds", "Time from dial to handshake done.", hsLabels),
+		LeafNotAfter:  desc("leaf_not_after_timestamp_seconds", "notAfter of the served leaf certificate (unix seconds).", hsLabels),
+		LeafNotBefore: desc("leaf_not_before_timestamp_seconds", "notBefore of the served leaf certificate (unix seconds).", hsLabels),
+		LeafLeft:      desc("leaf_expiry_seconds", "Seconds from the scrape to the served leaf's notAfter (negative once expired).", hsLabels),
+		ChainNotAfter: desc("chain_earliest_not_after_timestamp_seconds", "Earliest notAfter of the leaf's chain (the verified path, or what was served when it does not verify).", hsLabels),
+		ChainLeft:     desc("chain_earliest_expiry_seconds", "Seconds from the scrape to the earliest notAfter of the chain.", hsLabels),
+		Ratio:         desc("leaf_lifetime_remaining_ratio", "Fraction of the leaf's lifetime (notBefore to notAfter) left at the scrape; negative once expired.", hsLabels),
+		Verified:      desc("chain_verified", "1 when the served chain verifies against the configured roots with only the served intermediates (no AIA), else 0. Published for expired and unverifiable certificates too.", hsLabels),
+		Expected:      desc("expected", "1 when the served leaf is the expected one, 0 when not; by=expect (targets file or --expect) or by=majority (what most addresses of the endpoint serve). Absent when nothing is expected.", hsLabels, "by"),
+		LeafInfo:      desc("leaf_info", "The served leaf's identity (value 1).", hsLabels, "sha256", "serial", "subject_cn", "issuer_cn"),
+		TLSInfo:       desc("tls_info", "The negotiated TLS version, cipher suite and key exchange group (value 1; group empty for RSA key exchange).", hsLabels, "version", "cipher", "group"),
+		PQ:            desc("tls_group_supported", "With --tls-posture: 1 when the endpoint completes a TLS 1.3 handshake offering only this hybrid post-quantum group.", hsLabels, "group"),
+		FIPS:          desc("tls_fips_compatible", "With --tls-posture: 1 when a client limited to Go's FIPS 140-3 TLS policy could connect (versions, groups, suites, EMS for TLS 1.2, certificate key).", hsLabels),
+		EPHandshakes:  desc("endpoint_addresses", "Handshakes (addresses × IPs) of an endpoint and server name in the last round.", epLabels),
+		EPExpected:    desc("endpoint_addresses_serving_expected", "Handshakes of an endpoint and server name that served the expected certificate (absent when nothing is expected: no expect and no majority).", epLabels),
+		FileOK:        desc("file_read_success", "1 when the watched file was read and holds certificates.", fileLabels),
+		FileVerified:  desc("file_chain_verified", "1 when the file's leaf verifies with the file's other certificates and the roots (no AIA).", fileLabels),
+		FileNotAfter:  desc("file_not_after_timestamp_seconds", "notAfter of each certificate of a watched file (index 0 is the first in the file).", certLabels, "subject_cn", "is_ca"),
+		FileLeft:      desc("file_expiry_seconds", "Seconds from the scrape to each certificate's notAfter.", certLabels),
+		FileRatio:     desc("file_lifetime_remaining_ratio", "Fraction of each certificate's lifetime left at the scrape.", certLabels),
+		Rounds:        prometheus.NewDesc("kensa_cert_watch_rounds_total", "Rounds completed since start.", nil, nil),
+		RoundDuration: prometheus.NewDesc("kensa_cert_watch_round_duration_seconds", "Duration of the last complete round.", nil, nil),
+		RoundEnd:      prometheus.NewDesc("kensa_cert_watch_last_round_timestamp_seconds", "When the last complete round ended (unix seconds).", nil, nil),
+		RoundHS:       prometheus.NewDesc("kensa_cert_watch_handshakes", "Handshakes in the last complete round.", nil, nil),
+		Dropped:       prometheus.NewDesc("kensa_cert_watch_handshakes_dropped", "Handshakes of the last round not published (over --max-handshakes).", nil, nil),
+	}
+	ds.all = []*prometheus.Desc{ds.Success, ds.Failure, ds.Duration, ds.LeafNotAfter, ds.LeafNotBefore, ds.LeafLeft, ds.ChainNotAfter, ds.ChainLeft, ds.Ratio, ds.Verified, ds.Expected, ds.LeafInfo, ds.TLSInfo, ds.PQ, ds.FIPS, ds.EPHandshakes, ds.EPExpected, ds.FileOK, ds.FileVerified, ds.FileNotAfter, ds.FileLeft, ds.FileRatio, ds.Rounds, ds.RoundDuration, ds.RoundEnd, ds.RoundHS, ds.Dropped}
+	return ds
+})
 
 // Describe implements prometheus.Collector.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range allDescs {
+	for _, d := range descs().all {
 		ch <- d
 	}
 }
@@ -240,8 +275,9 @@ func secs(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
 // Collect implements prometheus.Collector: the last complete round.
 func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
+	ds := descs()
 	r := e.last.Load()
-	ch <- prometheus.MustNewConstMetric(dRounds, prometheus.CounterValue, float64(e.rounds.Load()))
+	ch <- prometheus.MustNewConstMetric(ds.Rounds, prometheus.CounterValue, float64(e.rounds.Load()))
 	if r == nil {
 		return
 	}
@@ -249,13 +285,13 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	g := func(d *prometheus.Desc, v float64, lv ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, lv...)
 	}
-	g(dRoundDuration, r.Duration.Seconds())
-	g(dRoundEnd, secs(r.Started.Add(r.Duration)))
-	g(dRoundHS, float64(len(r.Results)))
+	g(ds.RoundDuration, r.Duration.Seconds())
+	g(ds.RoundEnd, secs(r.Started.Add(r.Duration)))
+	g(ds.RoundHS, float64(len(r.Results)))
 	results := r.Results
 	dropped := max(0, len(results)-e.o.MaxHandshakes)
 	results = results[:len(results)-dropped]
-	g(dDropped, float64(dropped))
+	g(ds.Dropped, float64(dropped))
 	type epKey struct{ ep, sn string }
 	epCount := map[epKey][3]int{} // handshakes, serving the expected, with an expectation
 	var epOrder []epKey
@@ -278,21 +314,21 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 			c[2]++
 		}
 		epCount[k] = c
-		g(dSuccess, b2f(p.OK), lv...)
+		g(ds.Success, b2f(p.OK), lv...)
 		if !p.OK {
-			g(dFailure, 1, append(lv, p.FailureClass)...)
+			g(ds.Failure, 1, append(lv, p.FailureClass)...)
 			continue
 		}
-		g(dDuration, float64(p.HandshakeMS)/1000, lv...)
-		g(dTLSInfo, 1, append(lv, p.TLSVersion, p.CipherSuite, p.Group)...)
+		g(ds.Duration, float64(p.HandshakeMS)/1000, lv...)
+		g(ds.TLSInfo, 1, append(lv, p.TLSVersion, p.CipherSuite, p.Group)...)
 		if l := p.Leaf; l != nil {
-			g(dLeafNotAfter, secs(l.NotAfter), lv...)
-			g(dLeafNotBefore, secs(l.NotBefore), lv...)
-			g(dLeafLeft, l.NotAfter.Sub(now).Seconds(), lv...)
+			g(ds.LeafNotAfter, secs(l.NotAfter), lv...)
+			g(ds.LeafNotBefore, secs(l.NotBefore), lv...)
+			g(ds.LeafLeft, l.NotAfter.Sub(now).Seconds(), lv...)
 			if life := l.NotAfter.Sub(l.NotBefore); life > 0 {
-				g(dRatio, l.NotAfter.Sub(now).Seconds()/life.Seconds(), lv...)
+				g(ds.Ratio, l.NotAfter.Sub(now).Seconds()/life.Seconds(), lv...)
 			}
-			g(dLeafInfo, 1, append(lv, l.SHA256, l.Serial, labelValue(commonName(l.Subject)), labelValue(commonName(l.Issuer)))...)
+			g(ds.LeafInfo, 1, append(lv, l.SHA256, l.Serial, labelValue(commonName(l.Subject)), labelValue(commonName(l.Issuer)))...)
 			earliest := l.NotAfter
 			if p.Chain != nil && p.Chain.Trusted {
 				for _, c := range p.Chain.Path {
@@ -307,39 +343,39 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 					}
 				}
 			}
-			g(dChainNotAfter, secs(earliest), lv...)
-			g(dChainLeft, earliest.Sub(now).Seconds(), lv...)
+			g(ds.ChainNotAfter, secs(earliest), lv...)
+			g(ds.ChainLeft, earliest.Sub(now).Seconds(), lv...)
 		}
-		g(dVerified, b2f(p.Chain != nil && p.Chain.Trusted), lv...)
+		g(ds.Verified, b2f(p.Chain != nil && p.Chain.Trusted), lv...)
 		if p.Expected != nil {
-			g(dExpected, b2f(*p.Expected), append(lv, p.ExpectedBy)...)
+			g(ds.Expected, b2f(*p.Expected), append(lv, p.ExpectedBy)...)
 		}
 		if pos := p.Posture; pos != nil {
 			for _, gs := range pos.PQGroups {
-				g(dPQ, b2f(gs.Supported), append(lv, gs.Group)...)
+				g(ds.PQ, b2f(gs.Supported), append(lv, gs.Group)...)
 			}
-			g(dFIPS, b2f(pos.FIPS.Compatible), lv...)
+			g(ds.FIPS, b2f(pos.FIPS.Compatible), lv...)
 		}
 	}
 	for _, k := range epOrder {
 		c := epCount[k]
-		g(dEPHandshakes, float64(c[0]), k.ep, k.sn)
+		g(ds.EPHandshakes, float64(c[0]), k.ep, k.sn)
 		if c[2] > 0 {
-			g(dEPExpected, float64(c[1]), k.ep, k.sn)
+			g(ds.EPExpected, float64(c[1]), k.ep, k.sn)
 		}
 	}
 	for _, f := range r.Files {
-		g(dFileOK, b2f(f.OK()), f.Path)
+		g(ds.FileOK, b2f(f.OK()), f.Path)
 		if !f.OK() {
 			continue
 		}
-		g(dFileVerified, b2f(f.Chain != nil && f.Chain.Trusted), f.Path)
+		g(ds.FileVerified, b2f(f.Chain != nil && f.Chain.Trusted), f.Path)
 		for i, c := range f.Certificates {
 			idx := itoa(i)
-			g(dFileNotAfter, secs(c.NotAfter), f.Path, idx, labelValue(commonName(c.Subject)), boolLabel(c.IsCA))
-			g(dFileLeft, c.NotAfter.Sub(now).Seconds(), f.Path, idx)
+			g(ds.FileNotAfter, secs(c.NotAfter), f.Path, idx, labelValue(commonName(c.Subject)), boolLabel(c.IsCA))
+			g(ds.FileLeft, c.NotAfter.Sub(now).Seconds(), f.Path, idx)
 			if life := c.NotAfter.Sub(c.NotBefore); life > 0 {
-				g(dFileRatio, c.NotAfter.Sub(now).Seconds()/life.Seconds(), f.Path, idx)
+				g(ds.FileRatio, c.NotAfter.Sub(now).Seconds()/life.Seconds(), f.Path, idx)
 			}
 		}
 	}

@@ -24,13 +24,13 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/kensa-project/kensa/internal/egress"
+	"github.com/kensa-project/kensa/internal/lazyre"
 	"github.com/kensa-project/kensa/internal/report"
 )
 
@@ -51,13 +51,13 @@ type Signature struct {
 	// Source is where the error text comes from.
 	Source string
 	// Match finds the signature in a line.
-	Match *regexp.Regexp
+	Match *lazyre.Regexp
 	// Requires, when set, must also appear somewhere in the log (the
 	// context that makes Match specific: a Kudu deploy, an Oryx build).
-	Requires *regexp.Regexp
+	Requires *lazyre.Regexp
 	// HostFrom extracts the destination from the matching line (first
 	// capture group: a URL or a host); else Defaults apply.
-	HostFrom *regexp.Regexp
+	HostFrom *lazyre.Regexp
 	// Defaults are the destinations when the line names none, as
 	// "host:port"; "{app}" is the app's name when the log shows it.
 	Defaults []string
@@ -70,7 +70,7 @@ type Signature struct {
 }
 
 var (
-	urlHost = regexp.MustCompile(`https?://([A-Za-z0-9.-]+)(?::(\d+))?`)
+	urlHost = lazyre.New(`https?://([A-Za-z0-9.-]+)(?::(\d+))?`)
 )
 
 // Signatures are the failures kensa recognises, most specific first.
@@ -78,90 +78,90 @@ var Signatures = []Signature{
 	{ID: "kudu-self-call", Tool: "Kudu (deployment)",
 		Meaning:  "after the deploy Kudu calls the app's own SCM site (restart, deployment status; for Functions also the site's /admin/host/synctriggers) through the VNet, and the firewall stopped it: the deploy fails with HTTP 500",
 		Source:   "projectkudu/kudu Kudu.Core/Helpers/PostDeploymentHelper.cs@7e7e310d; .NET SR.net_http_client_execution_error; field report: App Service deploys through Azure Firewall failing with HTTP 500",
-		Match:    regexp.MustCompile(`An error occurred while sending the request`),
-		Requires: regexp.MustCompile(`(?i)HttpRequestException|Status code 500|"Message":"An error has occurred\."|scm\.azurewebsites\.net|kudu`),
+		Match:    lazyre.New(`An error occurred while sending the request`),
+		Requires: lazyre.New(`(?i)HttpRequestException|Status code 500|"Message":"An error has occurred\."|scm\.azurewebsites\.net|kudu`),
 		Defaults: []string{"{app}.scm.azurewebsites.net:443", "{app}.azurewebsites.net:443"}},
 	{ID: "oryx-sdk-list", Tool: "Oryx (App Service build)",
 		Meaning:  "Oryx could not list the SDK versions on its CDN (the request timed out): the build stops before it starts",
 		Source:   "microsoft/Oryx src/BuildScriptGenerator/SdkStorageVersionProviderBase.cs, SdkStorageConstants.cs@d91d836e; field report: App Service deploys through Azure Firewall failing with HTTP 500",
-		Match:    regexp.MustCompile(`SdkStorageVersionProvider\w*\.GetAvailableVersionsFromStorage|Http request to retrieve the SDKs available to download from '([^']+)' failed`),
-		HostFrom: regexp.MustCompile(`download from '(https?://[^']+)'`),
+		Match:    lazyre.New(`SdkStorageVersionProvider\w*\.GetAvailableVersionsFromStorage|Http request to retrieve the SDKs available to download from '([^']+)' failed`),
+		HostFrom: lazyre.New(`download from '(https?://[^']+)'`),
 		Defaults: []string{"oryx-cdn.microsoft.io:443"}},
 	{ID: "oryx-unexpected", Tool: "Oryx (App Service build)",
 		Meaning:  "Oryx failed with a cancelled task, which is how its SDK download shows a blocked oryx-cdn.microsoft.io",
 		Source:   "microsoft/Oryx src/BuildScriptGeneratorCli/Constants.cs@d91d836e (\"Oops... An unexpected error has occurred.\"); microsoft/Oryx#557, #971, #997",
-		Match:    regexp.MustCompile(`TaskCanceledException|A task was canceled`),
-		Requires: regexp.MustCompile(`Oops\.\.\. An unexpected error has occurred`),
+		Match:    lazyre.New(`TaskCanceledException|A task was canceled`),
+		Requires: lazyre.New(`Oops\.\.\. An unexpected error has occurred`),
 		Defaults: []string{"oryx-cdn.microsoft.io:443"}},
 	{ID: "pip-proxy", Tool: "pip",
 		Meaning:    "the proxy refused pip's CONNECT: an allowlist proxy denied the host",
 		Source:     "pypa/pip vendored urllib3 connection.py@6d309205 (\"Tunnel connection failed: <code> <msg>\")",
-		Match:      regexp.MustCompile(`Tunnel connection failed: (\d+)`),
-		HostFrom:   regexp.MustCompile(`host='([^']+)'`),
+		Match:      lazyre.New(`Tunnel connection failed: (\d+)`),
+		HostFrom:   lazyre.New(`host='([^']+)'`),
 		Defaults:   []string{"pypi.org:443", "files.pythonhosted.org:443"},
 		Companions: map[string][]string{"pypi.org": {"files.pythonhosted.org:443"}},
 		Note:       "a proxy answered (403 is a deny; 407 asks for credentials, which no allow rule fixes)"},
 	{ID: "pip-ssl", Tool: "pip",
 		Meaning:  "pip could not verify the certificate: TLS inspection (or an intercepting proxy) re-signs the connection",
 		Source:   "pypa/pip src/pip/_internal/index/collector.py@6d309205 (\"There was a problem confirming the ssl certificate\")",
-		Match:    regexp.MustCompile(`problem confirming the ssl certificate|CERTIFICATE_VERIFY_FAILED`),
-		HostFrom: regexp.MustCompile(`host='([^']+)'`),
+		Match:    lazyre.New(`problem confirming the ssl certificate|CERTIFICATE_VERIFY_FAILED`),
+		HostFrom: lazyre.New(`host='([^']+)'`),
 		Defaults: []string{"pypi.org:443"},
 		Note:     "not a deny: the connection was intercepted; trust the inspecting CA (pip --cert, PIP_CERT) or exempt the host from TLS inspection"},
 	{ID: "pip-retry", Tool: "pip",
 		Meaning:    "pip's connections to the index broke or timed out and it gave up",
 		Source:     "pypa/pip vendored urllib3 connectionpool.py@6d309205 (\"Retrying (%r) after connection broken by '%r': %s\"); microsoft/Oryx#2260",
-		Match:      regexp.MustCompile(`Retrying \(Retry\(total=\d+.*after connection broken by`),
-		HostFrom:   regexp.MustCompile(`host='([^']+)'|Connection to ([A-Za-z0-9.-]+) timed out`),
+		Match:      lazyre.New(`Retrying \(Retry\(total=\d+.*after connection broken by`),
+		HostFrom:   lazyre.New(`host='([^']+)'|Connection to ([A-Za-z0-9.-]+) timed out`),
 		Defaults:   []string{"pypi.org:443", "files.pythonhosted.org:443"},
 		Companions: map[string][]string{"pypi.org": {"files.pythonhosted.org:443"}, "files.pythonhosted.org": {"pypi.org:443"}}},
 	{ID: "pip-no-versions", Tool: "pip",
 		Meaning:  "pip found no version of a package: after network errors this means the index was unreachable, not that the package is missing",
 		Source:   "pypa/pip src/pip/_internal/resolution/resolvelib/factory.py@6d309205",
-		Match:    regexp.MustCompile(`Could not find a version that satisfies the requirement .*\(from versions: none\)|No matching distribution found for`),
+		Match:    lazyre.New(`Could not find a version that satisfies the requirement .*\(from versions: none\)|No matching distribution found for`),
 		Defaults: []string{"pypi.org:443", "files.pythonhosted.org:443"}},
 	{ID: "npm-network", Tool: "npm",
 		Meaning:  "npm could not reach the registry",
 		Source:   "npm/cli lib/utils/error-message.js@780afc50 (\"network request to … failed, reason:\"; \"This is a problem related to network connectivity.\")",
-		Match:    regexp.MustCompile(`(?:npm (?:error|ERR!) )?(?:network )?request to (https?://\S+) failed, reason:|npm (?:error|ERR!) code (?:ETIMEDOUT|ECONNRESET|ENOTFOUND|ERR_SOCKET_TIMEOUT|EAI_FAIL|ECONNREFUSED)`),
-		HostFrom: regexp.MustCompile(`request to (https?://\S+) failed`),
+		Match:    lazyre.New(`(?:npm (?:error|ERR!) )?(?:network )?request to (https?://\S+) failed, reason:|npm (?:error|ERR!) code (?:ETIMEDOUT|ECONNRESET|ENOTFOUND|ERR_SOCKET_TIMEOUT|EAI_FAIL|ECONNREFUSED)`),
+		HostFrom: lazyre.New(`request to (https?://\S+) failed`),
 		Defaults: []string{"registry.npmjs.org:443"}},
 	{ID: "nuget-service-index", Tool: "NuGet (dotnet restore)",
 		Meaning:    "dotnet restore could not load the package source's service index",
 		Source:     "NuGet/Home#12535, #14587, #5358 (error NU1301)",
-		Match:      regexp.MustCompile(`NU1301|Unable to load the service index for source`),
-		HostFrom:   regexp.MustCompile(`for source (https?://\S+?)\.?\s*$|for source (https?://\S+)`),
+		Match:      lazyre.New(`NU1301|Unable to load the service index for source`),
+		HostFrom:   lazyre.New(`for source (https?://\S+?)\.?\s*$|for source (https?://\S+)`),
 		Defaults:   []string{"api.nuget.org:443"},
 		Companions: map[string][]string{"api.nuget.org": {"globalcdn.nuget.org:443"}}},
 	{ID: "maven-transfer", Tool: "Maven",
 		Meaning:  "Maven could not download from the repository",
 		Source:   "apache/maven-resolver#790; apache/camel-quarkus#4842 (\"Could not transfer artifact … from/to central\")",
-		Match:    regexp.MustCompile(`Could not (?:transfer|resolve) (?:artifact|dependencies)|Connect to \S+:\d+ .*failed: Connect(?:ion)? timed out`),
-		HostFrom: regexp.MustCompile(`\((https?://[^)\s]+)\)|Connect to ([A-Za-z0-9.-]+):\d+`),
+		Match:    lazyre.New(`Could not (?:transfer|resolve) (?:artifact|dependencies)|Connect to \S+:\d+ .*failed: Connect(?:ion)? timed out`),
+		HostFrom: lazyre.New(`\((https?://[^)\s]+)\)|Connect to ([A-Za-z0-9.-]+):\d+`),
 		Defaults: []string{"repo.maven.apache.org:443"}},
 	{ID: "maven-pkix", Tool: "Maven / Java",
 		Meaning:  "Java could not verify the certificate: TLS inspection re-signs the connection",
 		Source:   "redhat-developer/vscode-java#2453 (\"PKIX path building failed\")",
-		Match:    regexp.MustCompile(`PKIX path building failed`),
-		HostFrom: regexp.MustCompile(`(https?://[^)\s"']+)`),
+		Match:    lazyre.New(`PKIX path building failed`),
+		HostFrom: lazyre.New(`(https?://[^)\s"']+)`),
 		Defaults: []string{"repo.maven.apache.org:443"},
 		Note:     "not a deny: the connection was intercepted; import the inspecting CA into the JDK trust store or exempt the host from TLS inspection"},
 	{ID: "docker-pull", Tool: "docker pull",
 		Meaning:  "the Docker daemon could not reach the registry",
 		Source:   "moby/moby#37532, #22635 (Error response from daemon: Get … Client.Timeout exceeded / connection reset by peer / proxyconnect)",
-		Match:    regexp.MustCompile(`Error response from daemon: (?:Get|Head) "?(https?://[^"\s]+)"?: .*(?:Client\.Timeout exceeded|request canceled|connection reset by peer|i/o timeout|proxyconnect tcp|connection refused|EOF)`),
-		HostFrom: regexp.MustCompile(`(?:Get|Head) "?(https?://[^"\s]+)"?:`),
+		Match:    lazyre.New(`Error response from daemon: (?:Get|Head) "?(https?://[^"\s]+)"?: .*(?:Client\.Timeout exceeded|request canceled|connection reset by peer|i/o timeout|proxyconnect tcp|connection refused|EOF)`),
+		HostFrom: lazyre.New(`(?:Get|Head) "?(https?://[^"\s]+)"?:`),
 		Defaults: []string{"registry-1.docker.io:443"}},
 	{ID: "http-timeout", Tool: ".NET HttpClient",
 		Meaning:  "an HTTP request of the deployment timed out",
 		Source:   ".NET HttpClient (\"The request was canceled due to the configured HttpClient.Timeout of N seconds elapsing.\")",
-		Match:    regexp.MustCompile(`configured HttpClient\.Timeout of \d+ seconds elapsing`),
-		HostFrom: regexp.MustCompile(`(https?://[^\s'"]+)`)},
+		Match:    lazyre.New(`configured HttpClient\.Timeout of \d+ seconds elapsing`),
+		HostFrom: lazyre.New(`(https?://[^\s'"]+)`)},
 	{ID: "azfw-deny", Tool: "Azure Firewall",
 		Meaning:  "the firewall's own answer or log line is in the output",
 		Source:   "Azure Firewall application rule log (\"Action: Deny. No rule matched. Proceeding with default action\"); HTTP 470 body",
-		Match:    regexp.MustCompile(`request from \S+ to ([A-Za-z0-9.-]+:\d+)\. (?:Url: \S+\. )?Action: Deny|Action: Deny\. Reason: No rule matched`),
-		HostFrom: regexp.MustCompile(`request from \S+ to ([A-Za-z0-9.-]+:\d+)`)},
+		Match:    lazyre.New(`request from \S+ to ([A-Za-z0-9.-]+:\d+)\. (?:Url: \S+\. )?Action: Deny|Action: Deny\. Reason: No rule matched`),
+		HostFrom: lazyre.New(`request from \S+ to ([A-Za-z0-9.-]+:\d+)`)},
 }
 
 // Destination is a host a failing step needed.
@@ -205,7 +205,7 @@ type Result struct {
 	App string `json:"app,omitempty"`
 }
 
-var scmHost = regexp.MustCompile(`(?i)\b([a-z0-9][a-z0-9-]{0,59})\.scm\.azurewebsites\.net`)
+var scmHost = lazyre.New(`(?i)\b([a-z0-9][a-z0-9-]{0,59})\.scm\.azurewebsites\.net`)
 
 // Explain reads one log. app, when set, names the App Service / Functions
 // app (else the log's own mention of NAME.scm.azurewebsites.net is used).

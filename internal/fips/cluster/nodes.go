@@ -46,6 +46,7 @@ const (
 	IDNodeReportStale      = "node-report-stale"
 	IDNodeReportUnmatched  = "node-report-unmatched"
 	IDNodeScanNotDeployed  = "node-scan-not-deployed"
+	IDNodeReportOrphaned   = "node-report-orphaned"
 )
 
 // Checks is the catalog of every finding id this package emits.
@@ -84,6 +85,9 @@ var Checks = []report.Check{
 	{ID: IDNodeScanNotDeployed, Severity: report.Warning, Title: "the node scan DaemonSet is not deployed",
 		Citation: "kensa docs/kubernetes.md",
 		Help:     "kensa fips cluster reads the reports the DaemonSet kensa-fips-host publishes; it never deploys anything itself. Deploy it with kubectl apply -k deploy/kubernetes (or give reports with --node-reports)."},
+	{ID: IDNodeReportOrphaned, Severity: report.Info, Title: "a published node report is of a node that no longer exists (not counted)",
+		Citation: "kensa docs/fips-cluster.md (node reports); Kubernetes garbage collection (owner references)",
+		Help:     "A report published with its node as owner is deleted by Kubernetes' garbage collector with the node; one published without (an older kensa, or a publisher that could not read its node) stays until deleted: kubectl -n kensa delete configmap kensa-fips-host-NODE."},
 }
 
 // Labels read from nodes.

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	corev1 "k8s.io/api/core/v1"
 )
 
 // A pod's imagePullSecrets as a go-containerregistry keychain.
@@ -44,21 +43,29 @@ type secretEntry struct {
 	auth authn.AuthConfig
 }
 
+// Pull secret types and their keys (k8s.io/api/core/v1's names).
+const (
+	SecretTypeDockerConfigJSON = "kubernetes.io/dockerconfigjson"
+	SecretTypeDockercfg        = "kubernetes.io/dockercfg"
+	DockerConfigJSONKey        = ".dockerconfigjson"
+	DockerConfigKey            = ".dockercfg"
+)
+
 // SecretKeychain reads a pull secret's data (type
 // kubernetes.io/dockerconfigjson: key .dockerconfigjson holding
 // {"auths": {...}}; type kubernetes.io/dockercfg: key .dockercfg holding
 // the auths object itself).
-func SecretKeychain(typ corev1.SecretType, data map[string][]byte) (authn.Keychain, error) {
+func SecretKeychain(typ string, data map[string][]byte) (authn.Keychain, error) {
 	var raw []byte
 	switch typ {
-	case corev1.SecretTypeDockerConfigJson:
-		raw = data[corev1.DockerConfigJsonKey]
-	case corev1.SecretTypeDockercfg:
-		raw = data[corev1.DockerConfigKey]
+	case SecretTypeDockerConfigJSON:
+		raw = data[DockerConfigJSONKey]
+	case SecretTypeDockercfg:
+		raw = data[DockerConfigKey]
 	default:
 		return nil, fmt.Errorf("secret type %q is not a docker configuration", typ)
 	}
-	auths, err := parseDockerConfig(raw, typ == corev1.SecretTypeDockerConfigJson)
+	auths, err := parseDockerConfig(raw, typ == SecretTypeDockerConfigJSON)
 	if err != nil {
 		return nil, err
 	}

@@ -49,17 +49,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 
 	"github.com/kensa-project/kensa/internal/report"
 )
@@ -106,6 +103,10 @@ type Publication struct {
 	BootID      string
 	MachineID   string
 	GeneratedAt time.Time
+	// NodeUID is the node object's uid: the ConfigMap is then owned by
+	// the node (an ownerReference), and deleted with it. "" publishes
+	// without an owner.
+	NodeUID string
 }
 
 // HostIdentity reads the boot id (PROC/sys/kernel/random/boot_id) and the
@@ -141,13 +142,13 @@ func identifier(s string) string {
 // ReportConfigMap builds the ConfigMap of a publication: the report
 // plainly when it fits, gzip when it does not, and without the process
 // results that have no crypto when even that does not fit.
-func ReportConfigMap(p Publication) (*corev1.ConfigMap, error) {
+func ReportConfigMap(p Publication) (*ConfigMap, error) {
 	if p.Node == "" {
 		return nil, errors.New("no node name to publish the report under")
 	}
 	ns := cmp.Or(p.Namespace, DefaultNamespace)
-	cm := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{
+	cm := &ConfigMap{APIVersion: "v1", Kind: "ConfigMap",
+		ObjectMeta: ObjectMeta{
 			Name: ReportConfigMapName(p.Node), Namespace: ns,
 			Labels: map[string]string{labelName: "kensa", labelComponent: ReportComponent},
 			Annotations: map[string]string{
@@ -155,6 +156,10 @@ func ReportConfigMap(p Publication) (*corev1.ConfigMap, error) {
 				AnnotationTime: p.GeneratedAt.UTC().Format(time.RFC3339),
 			},
 		},
+	}
+	if p.NodeUID != "" {
+		// Kubernetes' garbage collector deletes the report with its node.
+		cm.OwnerReferences = []OwnerReference{{APIVersion: "v1", Kind: "Node", Name: p.Node, UID: p.NodeUID}}
 	}
 	if p.BootID != "" {
 		cm.Annotations[AnnotationBootID] = p.BootID
@@ -231,34 +236,74 @@ func withoutInertProcesses(b []byte) ([]byte, int, error) {
 	return b, omitted, err
 }
 
+// Published says where Publish wrote a report and whether the ConfigMap
+// is owned by its node.
+type Published struct {
+	// Where is the ConfigMap's namespace/name.
+	Where string
+	// NodeErr is why the node could not be read (its uid is needed for
+	// the ownerReference): the report is then published without an
+	// owner, and outlives its node until deleted by hand.
+	NodeErr error
+}
+
 // Publish writes a node's report into its ConfigMap (created, or replaced
-// when it exists) and returns the ConfigMap's namespace/name.
-func Publish(ctx context.Context, cfg *rest.Config, p Publication) (string, error) {
+// when it exists). The node is read first: its uid makes the ConfigMap
+// owned by the node, so that Kubernetes' garbage collector deletes the
+// report when the node is deleted. A node that cannot be read (not
+// allowed, gone) does not stop the publication: Published.NodeErr says
+// why the ConfigMap has no owner.
+func Publish(ctx context.Context, api *API, p Publication) (Published, error) {
+	var out Published
+	if p.Node != "" && p.NodeUID == "" {
+		var n apiNode
+		if err := api.get(ctx, corePath("", "nodes", p.Node), &n); err != nil {
+			out.NodeErr = fmt.Errorf("get node %s: %w", p.Node, err)
+		} else {
+			p.NodeUID = n.Metadata.UID
+		}
+	}
 	cm, err := ReportConfigMap(p)
 	if err != nil {
-		return "", err
+		return out, err
 	}
-	cs, err := newClient(cfg)
+	out.Where = cm.Namespace + "/" + cm.Name
+	const fieldManager = "kensa"
+	q := url.Values{"fieldManager": {fieldManager}}
+	write := func() error {
+		err := api.call(ctx, http.MethodPost, corePath(cm.Namespace, "configmaps", ""), q, cm, nil)
+		if IsAlreadyExists(err) {
+			// Replaced whole (an unconditional update): the scan of
+			// this node is the only writer.
+			err = api.call(ctx, http.MethodPut, corePath(cm.Namespace, "configmaps", cm.Name), q, cm, nil)
+		}
+		return err
+	}
+	err = write()
+	if IsForbidden(err) && len(cm.OwnerReferences) > 0 {
+		// Where the admission plugin OwnerReferencesPermissionEnforcement
+		// runs (OpenShift), an update that changes the owners needs
+		// delete on the ConfigMap, which the writer role does not grant
+		// (a create may set them): a report published earlier without
+		// an owner is replaced without one rather than not at all.
+		cm.OwnerReferences = nil
+		if err = write(); err == nil {
+			out.NodeErr = errors.New("the API server refused to add the owner to the report published earlier without one (OwnerReferencesPermissionEnforcement: changing owners needs delete on configmaps)")
+		}
+	}
 	if err != nil {
-		return "", err
+		return out, fmt.Errorf("configmap %s: %w", out.Where, err)
 	}
-	where := cm.Namespace + "/" + cm.Name
-	err = cs.createConfigMap(ctx, cm, "kensa")
-	if apierrors.IsAlreadyExists(err) {
-		// Replaced whole (an unconditional update): the scan of this
-		// node is the only writer.
-		err = cs.updateConfigMap(ctx, cm, "kensa")
-	}
-	if err != nil {
-		return where, fmt.Errorf("configmap %s: %w", where, err)
-	}
-	return where, nil
+	return out, nil
 }
 
 // Collected is one node report found: the node it is for ("" for a file
 // until TieFiles names it) and what it says.
 type Collected struct {
 	Node string
+	// OwnerUID is the uid of the node that owns a published ConfigMap
+	// ("" when it has no owner, or for a file).
+	OwnerUID string
 	NodeReport
 }
 
@@ -278,43 +323,38 @@ const (
 // kensa-fips-host exists there (unknown when reading it is forbidden). A
 // ConfigMap whose report cannot be read is returned with Err set; a
 // ConfigMap list that fails (forbidden included) is an error.
-func ListReports(ctx context.Context, cfg *rest.Config, ns string) ([]Collected, DaemonSetState, error) {
-	cs, err := newClient(cfg)
-	if err != nil {
-		return nil, DaemonSetUnknown, err
-	}
+func ListReports(ctx context.Context, api *API, ns string) ([]Collected, DaemonSetState, error) {
 	state := DaemonSetPresent
-	if _, err := cs.getDaemonSet(ctx, ns, DaemonSetName); err != nil {
+	var ds apiOwned
+	if err := api.get(ctx, resourcePath("/apis/apps/v1", ns, "daemonsets", DaemonSetName), &ds); err != nil {
 		switch {
-		case apierrors.IsNotFound(err):
+		case IsNotFound(err):
 			state = DaemonSetAbsent
-		case apierrors.IsForbidden(err):
+		case IsForbidden(err):
 			state = DaemonSetUnknown
 		default:
 			return nil, DaemonSetUnknown, fmt.Errorf("get daemonset %s/%s: %w", ns, DaemonSetName, err)
 		}
 	}
 	var out []Collected
-	opts := metav1.ListOptions{LabelSelector: reportSelector, Limit: 50}
-	for {
-		l, err := cs.listConfigMaps(ctx, ns, opts)
-		if err != nil {
-			return out, state, fmt.Errorf("list configmaps in %s: %w", ns, err)
-		}
-		for _, cm := range l.Items {
-			out = append(out, ParseReportConfigMap(&cm))
-		}
-		if l.Continue == "" {
-			break
-		}
-		opts.Continue = l.Continue
+	err := listAll(ctx, api, corePath(ns, "configmaps", ""), url.Values{"labelSelector": {reportSelector}}, reportListPage, func(cm *ConfigMap) error {
+		out = append(out, ParseReportConfigMap(cm))
+		return nil
+	})
+	if err != nil {
+		return out, state, fmt.Errorf("list configmaps in %s: %w", ns, err)
 	}
 	return out, state, nil
 }
 
 // ParseReportConfigMap reads one published report. Problems are in Err.
-func ParseReportConfigMap(cm *corev1.ConfigMap) Collected {
+func ParseReportConfigMap(cm *ConfigMap) Collected {
 	c := Collected{NodeReport: NodeReport{Origin: "configmap " + cm.Namespace + "/" + cm.Name}}
+	for _, o := range cm.OwnerReferences {
+		if o.APIVersion == "v1" && o.Kind == "Node" {
+			c.OwnerUID = o.UID
+		}
+	}
 	a := cm.Annotations
 	c.Node = a[AnnotationNode]
 	c.BootID, c.MachineID = identifier(a[AnnotationBootID]), identifier(a[AnnotationMachine])
@@ -538,6 +578,55 @@ func AttachReports(published, files []Collected, nodes []Node) (map[string]NodeR
 	pick(files, true)
 	slices.SortFunc(unmatched, func(a, b Collected) int { return cmp.Compare(a.Origin, b.Origin) })
 	return by, unmatched
+}
+
+// GoneNodeReports returns the published reports whose node no longer
+// exists. nodes are the nodes listed; when they were all listed (no node
+// selector) a report of none of them is of a node that is gone, else each
+// such node is read by name and only a node the API server says does not
+// exist counts as gone (a node merely not selected, or one that cannot be
+// read, is neither said nor counted). Reports that could not be parsed
+// are left to their own finding.
+func GoneNodeReports(ctx context.Context, api *API, published []Collected, nodes []Node, allListed bool) ([]Collected, error) {
+	known := make(map[string]bool, len(nodes))
+	for _, n := range nodes {
+		known[n.Name] = true
+	}
+	var gone []Collected
+	for _, c := range published {
+		if known[c.Node] || c.Node == "" {
+			continue
+		}
+		if !allListed {
+			var n apiNode
+			err := api.get(ctx, corePath("", "nodes", c.Node), &n)
+			if ctx.Err() != nil {
+				return gone, ctx.Err()
+			}
+			if !IsNotFound(err) {
+				continue
+			}
+		}
+		gone = append(gone, c)
+	}
+	slices.SortFunc(gone, func(a, b Collected) int { return cmp.Compare(a.Origin, b.Origin) })
+	return gone, nil
+}
+
+// GoneNodeFindings say each report of a node that no longer exists
+// (GoneNodeReports): not counted, and whether Kubernetes deletes it.
+func GoneNodeFindings(gone []Collected) []report.Finding {
+	var fs []report.Finding
+	for _, c := range gone {
+		msg := fmt.Sprintf("%s: a report of node %s, which no longer exists; not counted", c.Origin, c.Node)
+		if c.OwnerUID != "" {
+			msg += " (it is owned by the node: Kubernetes' garbage collector deletes it)"
+		} else {
+			msg += " (published without an owner, it stays until deleted)"
+		}
+		fs = append(fs, finding(IDNodeReportOrphaned, c.Origin, msg))
+	}
+	return fs
 }
 
 // CoverageFindings are the findings about the node reports as a whole:

@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // paddedHostReport is a fips host JSON report with the given kernel flag and
@@ -113,20 +111,20 @@ func TestParseReportConfigMapBad(t *testing.T) {
 	zw := gzip.NewWriter(&bomb)
 	zw.Write(bytes.Repeat([]byte(" "), maxHostReport+10))
 	zw.Close()
-	meta := func(name, node string) metav1.ObjectMeta {
-		return metav1.ObjectMeta{Name: name, Namespace: "kensa", Annotations: map[string]string{AnnotationNode: node}}
+	meta := func(name, node string) ObjectMeta {
+		return ObjectMeta{Name: name, Namespace: "kensa", Annotations: map[string]string{AnnotationNode: node}}
 	}
 	for _, tc := range []struct {
 		name string
-		cm   corev1.ConfigMap
+		cm   ConfigMap
 		want string
 	}{
-		{"empty", corev1.ConfigMap{ObjectMeta: meta("kensa-fips-host-n1", "n1")}, "holds no"},
-		{"other node", corev1.ConfigMap{ObjectMeta: meta("kensa-fips-host-n1", "n2"), Data: map[string]string{KeyReport: "{}"}}, "does not name the node"},
-		{"not json", corev1.ConfigMap{ObjectMeta: meta("kensa-fips-host-n1", "n1"), Data: map[string]string{KeyReport: "{"}}, "not a kensa JSON report"},
-		{"not gzip", corev1.ConfigMap{ObjectMeta: meta("kensa-fips-host-n1", "n1"), BinaryData: map[string][]byte{KeyReportGzip: []byte("xx")}}, KeyReportGzip},
-		{"bomb", corev1.ConfigMap{ObjectMeta: meta("kensa-fips-host-n1", "n1"), BinaryData: map[string][]byte{KeyReportGzip: bomb.Bytes()}}, "decompresses to more than"},
-		{"scan report", corev1.ConfigMap{ObjectMeta: meta("kensa-fips-host-n1", "n1"), Data: map[string]string{KeyReport: `{"command":"fips scan","results":[]}`}}, "not fips host"},
+		{"empty", ConfigMap{ObjectMeta: meta("kensa-fips-host-n1", "n1")}, "holds no"},
+		{"other node", ConfigMap{ObjectMeta: meta("kensa-fips-host-n1", "n2"), Data: map[string]string{KeyReport: "{}"}}, "does not name the node"},
+		{"not json", ConfigMap{ObjectMeta: meta("kensa-fips-host-n1", "n1"), Data: map[string]string{KeyReport: "{"}}, "not a kensa JSON report"},
+		{"not gzip", ConfigMap{ObjectMeta: meta("kensa-fips-host-n1", "n1"), BinaryData: map[string][]byte{KeyReportGzip: []byte("xx")}}, KeyReportGzip},
+		{"bomb", ConfigMap{ObjectMeta: meta("kensa-fips-host-n1", "n1"), BinaryData: map[string][]byte{KeyReportGzip: bomb.Bytes()}}, "decompresses to more than"},
+		{"scan report", ConfigMap{ObjectMeta: meta("kensa-fips-host-n1", "n1"), Data: map[string]string{KeyReport: `{"command":"fips scan","results":[]}`}}, "not fips host"},
 	} {
 		c := ParseReportConfigMap(&tc.cm)
 		if !strings.Contains(c.Err, tc.want) {
@@ -287,7 +285,7 @@ func FuzzParseReportConfigMap(f *testing.F) {
 	zw.Close()
 	f.Add(gz.Bytes(), true)
 	f.Fuzz(func(t *testing.T, b []byte, zipped bool) {
-		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "kensa-fips-host-n", Namespace: "kensa",
+		cm := &ConfigMap{ObjectMeta: ObjectMeta{Name: "kensa-fips-host-n", Namespace: "kensa",
 			Annotations: map[string]string{AnnotationNode: "n", AnnotationOmitted: string(b[:min(len(b), 4)])}}}
 		if zipped {
 			cm.BinaryData = map[string][]byte{KeyReportGzip: b}

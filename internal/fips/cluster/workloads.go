@@ -42,10 +42,6 @@ import (
 	"github.com/kensa-project/kensa/internal/fips"
 	"github.com/kensa-project/kensa/internal/image"
 	"github.com/kensa-project/kensa/internal/report"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 )
 
 // Finding ids of the workload half.
@@ -161,43 +157,35 @@ const LabelFIPSDisable = "FIPS_DISABLE"
 // reference names them. An owner that cannot be read (deleted, or not
 // allowed) ends the chain where it is. nodes are the selected nodes
 // (ListInputs with the node selector); pods elsewhere are left out.
-func ListPods(ctx context.Context, cfg *rest.Config, nodes []Node, opts PodOptions) ([]Pod, error) {
-	cs, err := newClient(cfg)
-	if err != nil {
-		return nil, err
-	}
+func ListPods(ctx context.Context, api *API, nodes []Node, opts PodOptions) ([]Pod, error) {
 	byName := make(map[string]Node, len(nodes))
 	for _, n := range nodes {
 		byName[n.Name] = n
 	}
-	res := &resolver{cs: cs, ctx: ctx, owners: map[string]*metav1.OwnerReference{},
+	res := &resolver{api: api, ctx: ctx, owners: map[string]*OwnerReference{},
 		secrets: map[string]authn.Keychain{}, podKeychains: map[string]authn.Keychain{}}
 	var pods []Pod
-	lo := metav1.ListOptions{Limit: maxListPage}
-	for {
-		pl, err := cs.listPods(ctx, opts.Namespace, lo)
-		if err != nil {
-			return nil, fmt.Errorf("list pods: %w", err)
+	var ownerErr error
+	err := listAll(ctx, api, corePath(opts.Namespace, "pods", ""), nil, maxListPage, func(kp *apiPod) error {
+		n, ok := byName[kp.Spec.NodeName]
+		if !ok || !running(kp) {
+			return nil
 		}
-		for i := range pl.Items {
-			kp := &pl.Items[i]
-			n, ok := byName[kp.Spec.NodeName]
-			if !ok || !running(kp) {
-				continue
-			}
-			p := podOf(kp, n)
-			if err := res.owner(&p, kp); err != nil {
-				return nil, err
-			}
-			if opts.PullSecrets && len(p.PullSecrets) > 0 {
-				p.keychain = res.keychain(p.Namespace, p.PullSecrets)
-			}
-			pods = append(pods, p)
+		p := podOf(kp, n)
+		if ownerErr = res.owner(&p, kp); ownerErr != nil {
+			return ownerErr
 		}
-		if pl.Continue == "" {
-			break
+		if opts.PullSecrets && len(p.PullSecrets) > 0 {
+			p.keychain = res.keychain(p.Namespace, p.PullSecrets)
 		}
-		lo.Continue = pl.Continue
+		pods = append(pods, p)
+		return nil
+	})
+	if ownerErr != nil {
+		return nil, ownerErr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list pods: %w", err)
 	}
 	slices.SortFunc(pods, func(a, b Pod) int {
 		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
@@ -207,11 +195,11 @@ func ListPods(ctx context.Context, cfg *rest.Config, nodes []Node, opts PodOptio
 
 // running reports whether a pod has (or is about to have) running
 // containers: finished pods run nothing.
-func running(p *corev1.Pod) bool {
+func running(p *apiPod) bool {
 	switch p.Status.Phase {
-	case corev1.PodRunning:
+	case "Running":
 		return true
-	case corev1.PodPending:
+	case "Pending":
 		for _, s := range p.Status.ContainerStatuses {
 			if s.State.Running != nil {
 				return true
@@ -221,9 +209,9 @@ func running(p *corev1.Pod) bool {
 	return false
 }
 
-func podOf(kp *corev1.Pod, n Node) Pod {
-	p := Pod{Namespace: kp.Namespace, Name: kp.Name, UID: string(kp.UID), Node: n.Name,
-		Owner: Owner{Kind: "Pod", Name: kp.Name}, FIPSDisabled: strings.EqualFold(kp.Labels[LabelFIPSDisable], "true")}
+func podOf(kp *apiPod, n Node) Pod {
+	p := Pod{Namespace: kp.Metadata.Namespace, Name: kp.Metadata.Name, UID: kp.Metadata.UID, Node: n.Name,
+		Owner: Owner{Kind: "Pod", Name: kp.Metadata.Name}, FIPSDisabled: strings.EqualFold(kp.Metadata.Labels[LabelFIPSDisable], "true")}
 	if arch := n.Labels[LabelArch]; arch != "" {
 		p.Platform = cmp.Or(n.Labels[LabelOS], n.OS, "linux") + "/" + arch
 	}
@@ -232,8 +220,8 @@ func podOf(kp *corev1.Pod, n Node) Pod {
 			p.PullSecrets = append(p.PullSecrets, s.Name)
 		}
 	}
-	add := func(specs []corev1.Container, statuses []corev1.ContainerStatus, init bool) {
-		st := map[string]corev1.ContainerStatus{}
+	add := func(specs []apiContainer, statuses []apiContainerStatus, init bool) {
+		st := map[string]apiContainerStatus{}
 		for _, s := range statuses {
 			st[s.Name] = s
 		}
@@ -260,11 +248,11 @@ func containerID(s string) string {
 
 // resolver reads owners and pull secrets, each once.
 type resolver struct {
-	cs  *client
+	api *API
 	ctx context.Context
 	// owners caches the controller reference of a ReplicaSet or Job
 	// ("ns/Kind/name" → nil when it has none or could not be read).
-	owners       map[string]*metav1.OwnerReference
+	owners       map[string]*OwnerReference
 	secrets      map[string]authn.Keychain
 	podKeychains map[string]authn.Keychain
 }
@@ -274,8 +262,8 @@ const maxOwnerDepth = 4
 
 // owner fills p.Owner and p.Chain. Only API errors other than not found
 // and forbidden stop the listing.
-func (r *resolver) owner(p *Pod, kp *corev1.Pod) error {
-	ref := metav1.GetControllerOf(kp)
+func (r *resolver) owner(p *Pod, kp *apiPod) error {
+	ref := controllerOf(&kp.Metadata)
 	for depth := 0; ref != nil && depth < maxOwnerDepth; depth++ {
 		o := Owner{Kind: ref.Kind, Name: ref.Name}
 		p.Chain = append(p.Chain, o)
@@ -291,29 +279,33 @@ func (r *resolver) owner(p *Pod, kp *corev1.Pod) error {
 
 // parent reads the controller of a ReplicaSet or a Job; other kinds are
 // the top of their chain.
-func (r *resolver) parent(ns string, ref *metav1.OwnerReference) (*metav1.OwnerReference, error) {
+func (r *resolver) parent(ns string, ref *OwnerReference) (*OwnerReference, error) {
 	group, _, _ := strings.Cut(ref.APIVersion, "/")
 	key := ns + "/" + ref.Kind + "/" + ref.Name
 	if c, ok := r.owners[key]; ok {
 		return c, nil
 	}
-	var obj metav1.Object
-	var err error
+	var path string
 	switch {
 	case ref.Kind == "ReplicaSet" && group == "apps":
-		obj, err = r.cs.getReplicaSet(r.ctx, ns, ref.Name)
+		path = resourcePath("/apis/apps/v1", ns, "replicasets", ref.Name)
 	case ref.Kind == "Job" && group == "batch":
-		obj, err = r.cs.getJob(r.ctx, ns, ref.Name)
+		path = resourcePath("/apis/batch/v1", ns, "jobs", ref.Name)
 	default:
 		return nil, nil
 	}
-	var c *metav1.OwnerReference
+	var obj apiOwned
+	err := r.api.get(r.ctx, path, &obj)
+	var c *OwnerReference
 	switch {
 	case err == nil:
 		// A ReplicaSet of a deleted Deployment, or a Job run by hand,
 		// has no controller: it is the top.
-		c = metav1.GetControllerOf(obj)
-	case apierrors.IsNotFound(err), apierrors.IsForbidden(err):
+		if cr := controllerOf(&obj.Metadata); cr != nil {
+			cp := *cr
+			c = &cp
+		}
+	case IsNotFound(err), IsForbidden(err):
 	default:
 		return nil, fmt.Errorf("get %s %s/%s: %w", strings.ToLower(ref.Kind), ns, ref.Name, err)
 	}
@@ -341,7 +333,8 @@ func (r *resolver) secretsKeychain(ns string, names []string) authn.Keychain {
 		key := ns + "/" + name
 		kc, ok := r.secrets[key]
 		if !ok {
-			s, err := r.cs.getSecret(r.ctx, ns, name)
+			var s apiSecret
+			err := r.api.get(r.ctx, corePath(ns, "secrets", name), &s)
 			if err == nil {
 				kc, _ = SecretKeychain(s.Type, s.Data)
 			}

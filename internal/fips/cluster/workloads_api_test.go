@@ -33,6 +33,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 )
 
 // registries serves one in-process registry's storage twice on
@@ -84,11 +85,8 @@ func TestWorkloadsAPIServer(t *testing.T) {
 			t.Fatalf("%v\n%s", err, out)
 		}
 	}
-	adminCfg, err := Config(cp.Kubeconfig, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs := kubernetes.NewForConfigOrDie(adminCfg)
+	// The test's own writes go through client-go's typed clientset.
+	cs := kubernetes.NewForConfigOrDie(&rest.Config{Host: cp.URL, BearerToken: cp.AdminToken, TLSClientConfig: rest.TLSClientConfig{CAFile: cp.CAFile}})
 	ctx := context.Background()
 
 	// Images: one base layer shared by every image.

@@ -19,7 +19,6 @@ import (
 	"github.com/kensa-project/kensa/internal/fips/host"
 	"github.com/kensa-project/kensa/internal/image"
 	"github.com/kensa-project/kensa/internal/report"
-	corev1 "k8s.io/api/core/v1"
 )
 
 var (
@@ -84,12 +83,12 @@ func dockerConfigJSON(t testing.TB, auths map[string]dockerAuth) map[string][]by
 	if err != nil {
 		t.Fatal(err)
 	}
-	return map[string][]byte{corev1.DockerConfigJsonKey: b}
+	return map[string][]byte{DockerConfigJSONKey: b}
 }
 
 func TestSecretKeychain(t *testing.T) {
 	basic := base64.StdEncoding.EncodeToString([]byte("alice:s3cret"))
-	kc, err := SecretKeychain(corev1.SecretTypeDockerConfigJson, dockerConfigJSON(t, map[string]dockerAuth{
+	kc, err := SecretKeychain(SecretTypeDockerConfigJSON, dockerConfigJSON(t, map[string]dockerAuth{
 		"https://index.docker.io/v1/": {Auth: basic},
 		"*.azurecr.io":                {Username: "bob", Password: "pw"},
 		"127.0.0.1:5000":              {IdentityToken: "tok"},
@@ -127,7 +126,7 @@ func TestSecretKeychain(t *testing.T) {
 
 	// The legacy .dockercfg shape is the auths object itself.
 	legacy, _ := json.Marshal(map[string]dockerAuth{"quay.io": {Username: "q", Password: "p"}})
-	kc, err = SecretKeychain(corev1.SecretTypeDockercfg, map[string][]byte{corev1.DockerConfigKey: legacy})
+	kc, err = SecretKeychain(SecretTypeDockercfg, map[string][]byte{DockerConfigKey: legacy})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,13 +137,13 @@ func TestSecretKeychain(t *testing.T) {
 	}
 
 	for _, bad := range []struct {
-		typ  corev1.SecretType
+		typ  string
 		data map[string][]byte
 	}{
-		{corev1.SecretTypeOpaque, map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{}}`)}},
-		{corev1.SecretTypeDockerConfigJson, nil},
-		{corev1.SecretTypeDockerConfigJson, map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":[1]}`)}},
-		{corev1.SecretTypeDockerConfigJson, map[string][]byte{corev1.DockerConfigJsonKey: make([]byte, maxSecretData+1)}},
+		{"Opaque", map[string][]byte{DockerConfigJSONKey: []byte(`{"auths":{}}`)}},
+		{SecretTypeDockerConfigJSON, nil},
+		{SecretTypeDockerConfigJSON, map[string][]byte{DockerConfigJSONKey: []byte(`{"auths":[1]}`)}},
+		{SecretTypeDockerConfigJSON, map[string][]byte{DockerConfigJSONKey: make([]byte, maxSecretData+1)}},
 	} {
 		if _, err := SecretKeychain(bad.typ, bad.data); err == nil {
 			t.Errorf("SecretKeychain(%s, %.40q) accepted", bad.typ, bad.data)
@@ -155,7 +154,7 @@ func TestSecretKeychain(t *testing.T) {
 func FuzzSecretKeychain(f *testing.F) {
 	f.Add([]byte(`{"auths":{"https://index.docker.io/v1/":{"auth":"YTpi"},"*.x.io:5000":{"username":"u"}}}`), "a.x.io:5000")
 	f.Fuzz(func(t *testing.T, b []byte, host string) {
-		kc, err := SecretKeychain(corev1.SecretTypeDockerConfigJson, map[string][]byte{corev1.DockerConfigJsonKey: b})
+		kc, err := SecretKeychain(SecretTypeDockerConfigJSON, map[string][]byte{DockerConfigJSONKey: b})
 		if err == nil {
 			if r, err := name.NewRepository(host + "/app"); err == nil {
 				kc.Resolve(r)

@@ -3,9 +3,10 @@ package host
 import (
 	"bytes"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/kensa-project/kensa/internal/lazyre"
 )
 
 // Bounds of what a scan reads from one process or file. A hostile process
@@ -165,9 +166,9 @@ type Cgroup struct {
 }
 
 var (
-	reHex64   = regexp.MustCompile(`[0-9a-f]{64}`)
-	rePodUID  = regexp.MustCompile(`pod([0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12})`)
-	reRuntime = regexp.MustCompile(`(docker|cri-containerd|crio|libpod|containerd)[-:]?[0-9a-f]{64}`)
+	reHex64   = lazyre.New(`[0-9a-f]{64}`)
+	rePodUID  = lazyre.New(`pod([0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12})`)
+	reRuntime = lazyre.New(`(docker|cri-containerd|crio|libpod|containerd)[-:]?[0-9a-f]{64}`)
 )
 
 // ParseCgroup finds the container id and pod UID in a /proc/PID/cgroup

@@ -57,6 +57,9 @@ type Options struct {
 	// Tokens are extra static tokens: token → user name (no groups). A
 	// test gives a user only the RBAC it binds itself.
 	Tokens map[string]string
+	// AdmissionPlugins are enabled beyond the API server's defaults
+	// (OwnerReferencesPermissionEnforcement, as OpenShift runs).
+	AdmissionPlugins []string
 }
 
 var (
@@ -167,22 +170,26 @@ func Start(t testing.TB, opt Options) *ControlPlane {
 
 	certDir := filepath.Join(dir, "certs")
 	port := freePort(t)
-	startProcess(t, dir, "kube-apiserver", filepath.Join(bin, "kube-apiserver"),
-		"--etcd-servers="+etcdURL,
+	var extra []string
+	if len(opt.AdmissionPlugins) > 0 {
+		extra = append(extra, "--enable-admission-plugins="+strings.Join(opt.AdmissionPlugins, ","))
+	}
+	startProcess(t, dir, "kube-apiserver", filepath.Join(bin, "kube-apiserver"), append([]string{
+		"--etcd-servers=" + etcdURL,
 		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
-		fmt.Sprintf("--secure-port=%d", port), "--cert-dir="+certDir,
+		fmt.Sprintf("--secure-port=%d", port), "--cert-dir=" + certDir,
 		"--service-cluster-ip-range=10.0.0.0/24",
 		"--endpoint-reconciler-type=none",
-		"--token-auth-file="+tokenFile,
+		"--token-auth-file=" + tokenFile,
 		"--authorization-mode=RBAC",
 		"--service-account-issuer=https://kubernetes.default.svc",
-		"--service-account-key-file="+saPub,
-		"--service-account-signing-key-file="+saKey,
+		"--service-account-key-file=" + saPub,
+		"--service-account-signing-key-file=" + saKey,
 		"--allow-privileged=true",
 		// No controller-manager creates the default service account.
 		"--disable-admission-plugins=ServiceAccount",
 		"--enable-priority-and-fairness=false",
-	)
+	}, extra...)...)
 
 	cp := &ControlPlane{
 		URL:        fmt.Sprintf("https://127.0.0.1:%d", port),
