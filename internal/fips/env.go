@@ -214,15 +214,16 @@ func applyGoEnv(r *Result, g *GoFacts, env map[string]string) {
 		case !microsoft && v == "0":
 			downgrade(r, where+" opts out of FIPS mode (golang-fips), even on a FIPS host",
 				"remove "+name+"=0 from the image's Env (or set it to 1)")
-		case microsoft && goMinor(g.Release) < 27:
+		case microsoft && GoMinor(g.Release) < 27:
 			downgrade(r, fmt.Sprintf("%s: Microsoft Go before 1.27 takes any value but 1 as FIPS mode off and skips the host's FIPS flag (microsoft/go#2244)", where),
 				"remove "+name+" from the image's Env, or set it to 1")
 		}
 	}
 }
 
-// goMinor returns the minor version of a release "go1.26.8", or 0.
-func goMinor(release string) int {
+// GoMinor returns the minor version of a Go release ("go1.26.8" → 26),
+// or 0.
+func GoMinor(release string) int {
 	s, ok := strings.CutPrefix(release, "go1.")
 	if !ok {
 		return 0

@@ -85,21 +85,6 @@ func isMicrosoftGo(g *fips.GoFacts) bool {
 	return g.MicrosoftOpenSSL || g.HasExperiment("systemcrypto") || g.HasExperiment("opensslcrypto") || strings.Contains(g.Vendor, "microsoft")
 }
 
-func goMinor(release string) int {
-	s, ok := strings.CutPrefix(release, "go1.")
-	if !ok {
-		return 0
-	}
-	n := 0
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			break
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n
-}
-
 func moduleOf(r fips.Result, backend string) *fips.Module {
 	for i := range r.Modules {
 		if r.Modules[i].Backend == backend {
@@ -205,7 +190,7 @@ func evaluate(in procInput, opts fips.Options) (Verdict, []string, []string, []M
 			switch {
 			case v == "1":
 				requested, why = true, name+"=1"
-			case !ms && v == "0", ms && g != nil && goMinor(g.Release) < 27:
+			case !ms && v == "0", ms && g != nil && fips.GoMinor(g.Release) < 27:
 				opensslOff = true
 				add(Noncompliant, fmt.Sprintf("%s=%s in its start environment turns FIPS mode off", name, v),
 					finding(IDProcDisabledByEnv, "", fmt.Sprintf("started with %s=%s: Go's OpenSSL backend runs outside FIPS mode", name, v), "remove "+name+" from the environment and restart"))
