@@ -25,20 +25,25 @@ is dropped, that it is newer, and that its validity, key and signature pass
 the CA/Browser Forum and NIST rules.
 
 Examples:
-    kensa cert check --cert new.crt --key new.key --chain intermediate.crt --current old.crt
-    kensa cert check --cert new.pfx --password-file pw --current-endpoint lb.example.com:443
-    kensa cert check --cert fullchain.pem --key new.key --servername example.com --servername www.example.com
-    kensa cert check --cert internal.crt --roots corp-root.pem --private --format json
+    kensa cert check --cert new.crt --key new.key --chain intermediate.crt \
+                     --current old.crt
+    kensa cert check --cert new.pfx --password-file pw \
+                     --current-endpoint lb.example.com:443
+    kensa cert check --cert fullchain.pem --key new.key \
+                     --servername example.com --servername www.example.com
+    kensa cert check --cert internal.crt --roots corp-root.pem --private \
+                     --format json
 
 Inputs:
     --cert FILE            the new certificate: PEM, DER, a fullchain bundle, or
                            PKCS#12 (.pfx/.p12, leaf, key and chain in one file)
-    --key FILE             its private key: PKCS#1, PKCS#8, SEC1, encrypted PKCS#8
-                           (never printed or written anywhere)
+    --key FILE             its private key: PKCS#1, PKCS#8, SEC1, encrypted
+                           PKCS#8 (never printed or written anywhere)
     --chain FILE           intermediates to serve with it (repeatable)
-    --password-file FILE   password of an encrypted key or PKCS#12 file (first line)
-    --password-env NAME    ... or from the environment variable NAME
-                           (never a flag value: it would show in ps and shell history)
+    --password-file FILE   password of an encrypted key or PKCS#12 file
+                           (its first line)
+    --password-env NAME    ... or from the environment variable NAME (never
+                           a flag value: it would show in ps and shell history)
 
 Compare with the certificate in service:
     --current FILE         the certificate in service now
@@ -50,13 +55,14 @@ Checks:
     --servername NAME      a name the certificate must cover (repeatable;
                            Unicode names such as 例え.jp are checked as their
                            A-labels, xn--r8jz45g.jp)
-    --roots FILE           trust anchors, PEM (default: the system bundle read as
-                           PEM; the Mozilla set where there is none)
+    --roots FILE           trust anchors, PEM (default: the system bundle read
+                           as PEM; the Mozilla set where there is none)
     --min-remaining D|P%   warn when less validity is left (30d, 720h, 20%;
                            default a third of the lifetime; 0d: never)
     --private              a private PKI: skip the CA/B Forum maximum validity
                            and the public-CA key algorithms (Ed25519, Ed448)
-    --timeout D            connection timeout for --current-endpoint (default 10s)
+    --timeout D            connection timeout for --current-endpoint
+                           (default 10s)
     --record FILE          write the current and new certificates' facts (and
                            PEM, never a key) for the contingency plan
 
@@ -78,10 +84,12 @@ success. --record keeps what every endpoint serves; --baseline shows what
 changed since, with the rollback plan.
 
 Examples:
-    kensa cert probe --expect new.crt --connect 10.0.0.5:443 --connect 10.0.0.6:443 \
+    kensa cert probe --expect new.crt \
+                     --connect 10.0.0.5:443 --connect 10.0.0.6:443 \
                      --servername example.com --servername www.example.com
     kensa cert probe --targets endpoints.yaml --record before.json
-    kensa cert probe --targets endpoints.yaml --expect new.crt --baseline before.json
+    kensa cert probe --targets endpoints.yaml --expect new.crt \
+                     --baseline before.json
 
 Endpoints:
     --connect ADDR         HOST[:PORT] or IP[:PORT] to probe (repeatable; also
@@ -99,8 +107,9 @@ Endpoints:
                                    expect: [SHA256 of the certificate it serves]
 
 Checks:
-    --expect FILE|SHA256   the certificate every endpoint must serve (repeatable;
-                           a targets file's "expect:" overrides it per endpoint)
+    --expect FILE|SHA256   the certificate every endpoint must serve
+                           (repeatable; a targets file's "expect:" overrides
+                           it per endpoint)
     --roots FILE           trust anchors, PEM (default as for cert check)
     --min-remaining D|P%   warn when less validity is left (default a third of
                            the lifetime)
@@ -112,7 +121,8 @@ Checks:
                            140-3 mode could connect (4 more handshakes each)
 
 Record and rollback:
-    --record FILE          write what every endpoint serves (certificates and PEM)
+    --record FILE          write what every endpoint serves (certificates and
+                           PEM)
     --baseline FILE        compare with a record: what changed, and the
                            certificate each endpoint served before
 

@@ -52,7 +52,8 @@ Certificate files (PEM, DER, PKCS#12):
     --file FILE            a certificate file to watch (repeatable)
     --dir DIR              every .pem .crt .cer .cert .der .p12 .pfx under DIR
                            (repeatable; at most 10000 files)
-    --password-file FILE   password of the PKCS#12 files (first line; one for all)
+    --password-file FILE   password of the PKCS#12 files (its first line; one
+                           for all)
     --password-env NAME    ... or from the environment variable NAME
 
 Checks:

@@ -97,16 +97,16 @@ type command struct {
 // commands is the command table, in the order the usage lists them.
 // A command is added here when it works, whole.
 var commands = []command{
-	{"fips scan", "classify binaries and libraries by the crypto module they use", runFipsScan},
-	{"fips host", "is this host in FIPS mode; which module each running process uses", runFipsHost},
-	{"fips cluster", "every node of a Kubernetes cluster: FIPS mode declared vs real", runFipsCluster},
+	{"fips scan", "binaries and libraries: which crypto module each one uses", runFipsScan},
+	{"fips host", "this host's FIPS mode and each running process's module", runFipsHost},
+	{"fips cluster", "a Kubernetes cluster: nodes' FIPS mode, workloads' crypto", runFipsCluster},
 	{"cert check", "check a new certificate bundle before the change", runCertCheck},
 	{"cert probe", "check what every endpoint serves after the change", runCertProbe},
 	{"cert watch", "the same, continuously: a Prometheus exporter (or --once)", runCertWatch},
-	{"cert inventory", "the cloud's certificates and load balancers → targets and findings", runCertInventory},
+	{"cert inventory", "cloud certificates and load balancers → targets, findings", runCertInventory},
 	{"egress analyze", "firewall / proxy logs → denied destinations and rules", runEgressAnalyze},
 	{"egress check", "probe required destinations from here, layer by layer", runEgressCheck},
-	{"egress whatif", "predict what a firewall policy does with a deploy's destinations", runEgressWhatif},
+	{"egress whatif", "a firewall policy's verdict on a deploy's destinations", runEgressWhatif},
 	{"egress explain", "a failed deploy's log → the destinations it could not reach", runEgressExplain},
 	{"report merge", "join reports of one command (nodes, shards) into one", runReportMerge},
 	{"report diff", "new, fixed and unchanged findings against a baseline report", runReportDiff},
@@ -123,12 +123,15 @@ Commands:
 %s
 Flags shared by every command that writes a report:
     --format text|json|sarif   report format (default text); fips scan, fips
-                               host and report merge also write cyclonedx (a CBOM)
-    --output FILE, -o FILE     write the report to FILE instead of standard output
+                               host and report merge also write cyclonedx
+                               (a CBOM)
+    --output FILE, -o FILE     write the report to FILE, not standard output
     --fail-on error|warning|never
-                               exit 1 when a finding is at or above this severity
-                               (default error; egress analyze: warning)
-    --at TIME                  evaluate as of TIME (2026-09-01 or RFC 3339; default now)
+                               exit 1 when a finding is at or above this
+                               severity (default error; egress analyze:
+                               warning)
+    --at TIME                  evaluate as of TIME (2026-09-01 or RFC 3339;
+                               default now)
 
 Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it,
 2 kensa could not do what was asked.

@@ -144,6 +144,19 @@ func TestEveryCommandHelp(t *testing.T) {
 					t.Errorf("kensa %q: usage does not say %q", argv, want)
 				}
 			}
+			// It fits an 80-column terminal: long examples are
+			// continued with a backslash.
+			for _, line := range strings.Split(stdout, "\n") {
+				if n := utf8.RuneCountInString(line); n > 80 {
+					t.Errorf("kensa %q: a line of %d columns: %q", argv, n, line)
+				}
+			}
+		}
+	}
+	code, stdout, _ := run(t, "--help")
+	for _, line := range strings.Split(stdout, "\n") {
+		if n := utf8.RuneCountInString(line); code != ExitOK || n > 80 {
+			t.Errorf("kensa --help = %d: a line of %d columns: %q", code, n, line)
 		}
 	}
 }

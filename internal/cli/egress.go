@@ -72,7 +72,8 @@ Examples:
     kensa egress analyze PT1H.json
     kensa egress analyze --since 2h --emit terraform logs/*.json.gz > egress.tf
     kensa egress analyze /var/log/squid/access.log
-    az monitor log-analytics query -w $WS --analytics-query 'AZFWApplicationRule' -o json | kensa egress analyze -
+    az monitor log-analytics query -w $WS \
+        --analytics-query 'AZFWApplicationRule' -o json | kensa egress analyze -
     kensa egress analyze --emit az --source 10.0.2.0/24 fw.log > allow.sh
 `
 

@@ -35,13 +35,13 @@ Run it in the subnet, pod or Job the workload runs in.
 Destinations (combine freely; repeated ones are probed once):
     --dest DEST             host (HTTPS on 443), host:port (443 https, 80 http,
                             other ports TCP only), https://host[:port],
-                            http://host[:port], tls://host:port, tcp://host:port;
-                            repeat or comma-separate
+                            http://host[:port], tls://host:port,
+                            tcp://host:port; repeat or comma-separate
     --profile NAME          the destinations a workload needs, from kensa's
                             catalog (--list-profiles shows them); repeat
     --app NAME              the App Service / Functions app the profile's
-                            <app>.scm.azurewebsites.net and <app>.azurewebsites.net
-                            stand for
+                            <app>.scm.azurewebsites.net and
+                            <app>.azurewebsites.net stand for
     --storage-account NAME  the storage account of a profile's *.blob/file host
     --aks-api-server FQDN   the AKS API server of the aks profile
     --from-log FILE         re-test the destinations a firewall or proxy log
@@ -58,8 +58,9 @@ How to reach them:
                             (resolv.conf): a firewall's DNS proxy, a custom DNS
     --ca FILE               also trust these CA certificates (PEM): a
                             TLS-inspection CA the workload trusts
-    --timeout D             each layer's timeout: DNS, TCP, TLS, HTTP (default 5s);
-                            or per layer: dns=2s,tcp=3s,tls=5s,http=10s
+    --timeout D             each layer's timeout: DNS, TCP, TLS, HTTP
+                            (default 5s); or per layer:
+                            dns=2s,tcp=3s,tls=5s,http=10s
     --parallel N            destinations probed at once (default 32)
     --format, --output, --fail-on (default error), --at: see "kensa --help"
 
@@ -80,7 +81,8 @@ Examples:
 
 As a one-shot pod in the workload's namespace:
     kubectl run kensa-egress --rm -i --restart=Never \
-      --image=ghcr.io/kensa-project/kensa:latest -- egress check --profile aks-required
+      --image=ghcr.io/kensa-project/kensa:latest -- \
+      egress check --profile aks-required
 `
 
 func runEgressCheck(ctx context.Context, env *Env, args []string) error {

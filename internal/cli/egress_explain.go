@@ -42,7 +42,8 @@ shows no failure kensa recognises, or an input could not be read.
 
 Examples:
     kensa egress explain deploy.log
-    az webapp deploy -g rg -n orders-api --src-path app.zip 2>&1 | kensa egress explain -
+    az webapp deploy -g rg -n orders-api --src-path app.zip 2>&1 |
+        kensa egress explain -
     kensa egress explain --policy rcg.json --source 10.0.3.0/24 kudu-log.csv
 
 Signatures:

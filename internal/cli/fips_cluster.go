@@ -91,7 +91,8 @@ Examples:
     kubectl apply -k deploy/kubernetes        # once: the node scan
     kensa fips cluster
     kensa fips cluster --context prod --format json -o cluster.json
-    kensa fips cluster --namespace payments --node-selector kubernetes.azure.com/fips_enabled=true
+    kensa fips cluster --namespace payments \
+        --node-selector kubernetes.azure.com/fips_enabled=true
     kensa fips cluster --no-workloads         # nodes only, no image pulls
     az aks show -g RG -n CLUSTER -o json > aks.json
     kensa fips cluster --aks aks.json

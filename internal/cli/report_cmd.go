@@ -69,7 +69,8 @@ Flags:
 Examples:
     kensa fips scan --format json -o today.json /usr
     kensa report diff --baseline adopted.json today.json
-    kensa report diff --baseline main.json --fail-on warning --format sarif -o new.sarif pr.json
+    kensa report diff --baseline main.json --fail-on warning \
+        --format sarif -o new.sarif pr.json
 
 Exit codes: 0 no new finding at or above --fail-on, 1 new findings at or
 above it, 2 a report could not be read or the two are of different
