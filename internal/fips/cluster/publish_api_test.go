@@ -67,14 +67,7 @@ func TestPublishOwnerAPIServer(t *testing.T) {
 	cp, host, reader, uid := publishServer(t)
 	ctx := context.Background()
 	at := time.Now().UTC().Truncate(time.Second)
-	pub := func(node string) Published {
-		t.Helper()
-		p, err := Publish(ctx, host, Publication{Node: node, Report: paddedHostReport(node, "1", 2, at), GeneratedAt: at})
-		if err != nil {
-			t.Fatalf("publish %s: %v", node, err)
-		}
-		return p
-	}
+	pub := func(node string) Published { t.Helper(); return publishAt(t, ctx, host, node, at) }
 	if p := pub("node-a"); p.NodeErr != nil || p.Where != "kensa/kensa-fips-host-node-a" {
 		t.Errorf("publish node-a: %+v", p)
 	}
@@ -152,14 +145,7 @@ func TestPublishOwnerAdmission(t *testing.T) {
 	cp, host, _, uid := publishServer(t, "OwnerReferencesPermissionEnforcement")
 	ctx := context.Background()
 	at := time.Now().UTC().Truncate(time.Second)
-	pub := func(node string) Published {
-		t.Helper()
-		p, err := Publish(ctx, host, Publication{Node: node, Report: paddedHostReport(node, "1", 2, at), GeneratedAt: at})
-		if err != nil {
-			t.Fatalf("publish %s: %v", node, err)
-		}
-		return p
-	}
+	pub := func(node string) Published { t.Helper(); return publishAt(t, ctx, host, node, at) }
 	for range 2 { // created, then updated
 		if p := pub("node-a"); p.NodeErr != nil {
 			t.Errorf("publish node-a: %v", p.NodeErr)
@@ -182,4 +168,15 @@ func TestPublishOwnerAdmission(t *testing.T) {
 	if got := ownersOf(t, cp, "node-b"); len(got) != 0 {
 		t.Errorf("node-b's report owners %+v, want none", got)
 	}
+}
+
+// publishAt publishes a host report of node generated at at, as the
+// DaemonSet's service account (api) does.
+func publishAt(t *testing.T, ctx context.Context, api *API, node string, at time.Time) Published {
+	t.Helper()
+	p, err := Publish(ctx, api, Publication{Node: node, Report: paddedHostReport(node, "1", 2, at), GeneratedAt: at})
+	if err != nil {
+		t.Fatalf("publish %s: %v", node, err)
+	}
+	return p
 }
