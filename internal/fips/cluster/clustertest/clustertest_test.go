@@ -42,3 +42,13 @@ func TestControlPlane(t *testing.T) {
 		t.Errorf("unbound user listed nodes: %s, %v", out, err)
 	}
 }
+
+// TestFailingChecks: a failed readiness wait names the checks still
+// failing, not the hundred that pass.
+func TestFailingChecks(t *testing.T) {
+	body := "[+]ping ok\n[+]etcd ok\n[-]poststarthook/rbac/bootstrap-roles failed: reason withheld\n[+]shutdown ok\nreadyz check failed\n"
+	want := "[-]poststarthook/rbac/bootstrap-roles failed: reason withheld\nreadyz check failed"
+	if got := failingChecks(body); got != want {
+		t.Errorf("failingChecks = %q, want %q", got, want)
+	}
+}
