@@ -2,15 +2,12 @@ package cli
 
 import (
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/kensa-project/kensa/internal/egress/reach"
-	"github.com/kensa-project/kensa/internal/egress/reach/reachtest"
 )
 
 // TestEgressCheck runs egress check in-process against loopback servers
@@ -18,34 +15,14 @@ import (
 // ClientHello) in every format, with destinations from --dest and from a
 // firewall log, and checks the report against the catalog (run does).
 func TestEgressCheck(t *testing.T) {
-	dns := reachtest.NewDNS()
-	dns.Add("ok.test", "127.0.0.1")
-	dns.Add("reset.test", "127.0.0.1")
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	go dns.ServeUDP(pc)
-	pki := reachtest.NewPKI("cli test root")
+	r, ok, reset := reachNet(t) // schemas_test.go
 	dir := t.TempDir()
 	ca := filepath.Join(dir, "ca.pem")
-	os.WriteFile(ca, pki.PEM(), 0o644)
-	listen := func(f func(net.Listener)) string {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { l.Close() })
-		go f(l)
-		return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	}
-	ok := listen(func(l net.Listener) { reachtest.ServeHTTPS(l, pki.Cert("ok.test"), "hi") })
-	reset := listen(func(l net.Listener) { reachtest.ResetAfterHello(l, true) })
+	os.WriteFile(ca, r.ca, 0o644)
 	log := filepath.Join(dir, "fw.log")
 	os.WriteFile(log, []byte("HTTPS request from 10.0.2.4:50347 to reset.test:"+reset+". Action: Deny. No rule matched. Proceeding with default action\n"), 0o644)
 
-	base := []string{"egress", "check", "--resolver", pc.LocalAddr().String(), "--ca", ca}
+	base := []string{"egress", "check", "--resolver", r.addr, "--ca", ca}
 	code, stdout, stderr := run(t, append(base, "--format", "json", "--dest", "https://ok.test:"+ok, "--from-log", log)...)
 	if code != ExitFindings {
 		t.Fatalf("exit %d, want 1; stderr %s", code, stderr)

@@ -3,7 +3,6 @@ package fips
 import (
 	"cmp"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -274,18 +273,8 @@ func (s *Summary) Add(o Summary) {
 	s.Unreadable += o.Unreadable
 	s.Images += o.Images
 	s.ImagesFailed += o.ImagesFailed
-	s.Verdicts = addCounts(s.Verdicts, o.Verdicts)
-	s.Backends = addCounts(s.Backends, o.Backends)
-}
-
-func addCounts(a, b map[string]int) map[string]int {
-	if a == nil {
-		a = map[string]int{}
-	}
-	for _, k := range slices.Sorted(maps.Keys(b)) {
-		a[k] += b[k]
-	}
-	return a
+	s.Verdicts = report.AddCounts(s.Verdicts, o.Verdicts)
+	s.Backends = report.AddCounts(s.Backends, o.Backends)
 }
 
 // WithoutCrypto reports whether r has nothing to say: no crypto found and

@@ -171,6 +171,24 @@ func AddCounts(a, b map[string]int) map[string]int {
 	return a
 }
 
+// AddEach adds each summary of b to a's summary of the same key (a nil
+// a is made) and returns a: the per-pool and per-namespace counts of
+// merged reports.
+func AddEach[K comparable, V any, P interface {
+	*V
+	Add(V)
+}](a, b map[K]V) map[K]V {
+	if a == nil {
+		a = map[K]V{}
+	}
+	for k, v := range b {
+		x := a[k]
+		P(&x).Add(v)
+		a[k] = x
+	}
+	return a
+}
+
 // Check is one entry of a domain's catalog of checks: every finding ID a
 // domain package can emit has exactly one Check. SARIF rules, each command's
 // --help, docs/*.md and the catalog tests all read the catalog, so a finding

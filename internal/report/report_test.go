@@ -246,3 +246,18 @@ func TestTableWraps(t *testing.T) {
 		t.Errorf("without a width the row is not whole:\n%s", b.String())
 	}
 }
+
+type countPair struct{ A, B int }
+
+func (c *countPair) Add(o countPair) { c.A += o.A; c.B += o.B }
+
+// TestAddEach: summaries of the same key are added, new keys copied, a
+// nil map made.
+func TestAddEach(t *testing.T) {
+	got := AddEach(nil, map[string]countPair{"x": {1, 2}})
+	got = AddEach(got, map[string]countPair{"x": {10, 20}, "y": {3, 4}})
+	want := map[string]countPair{"x": {11, 22}, "y": {3, 4}}
+	if len(got) != len(want) || got["x"] != want["x"] || got["y"] != want["y"] {
+		t.Errorf("AddEach = %v, want %v", got, want)
+	}
+}

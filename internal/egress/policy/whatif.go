@@ -399,12 +399,7 @@ func (s *Summary) Add(o Summary) {
 	s.Deny += o.Deny
 	s.Unknown += o.Unknown
 	s.Files = append(s.Files, o.Files...)
-	if s.Findings == nil {
-		s.Findings = map[string]int{}
-	}
-	for k, v := range o.Findings {
-		s.Findings[k] += v
-	}
+	s.Findings = report.AddCounts(s.Findings, o.Findings)
 	for _, p := range o.Policies {
 		if !contains(s.Policies, p) {
 			s.Policies = append(s.Policies, p)

@@ -61,14 +61,7 @@ func Summarize(rs []NodeResult, fs []report.Finding) Summary {
 // Add adds o's counts.
 func (s *Summary) Add(o Summary) {
 	s.Nodes.Add(o.Nodes)
-	if s.Pools == nil {
-		s.Pools = map[string]NodeSummary{}
-	}
-	for k, v := range o.Pools {
-		p := s.Pools[k]
-		p.Add(v)
-		s.Pools[k] = p
-	}
+	s.Pools = report.AddEach(s.Pools, o.Pools)
 	s.Reports += o.Reports
 	s.DaemonSet = cmp.Or(s.DaemonSet, o.DaemonSet)
 	if o.Workloads != nil {

@@ -1165,20 +1165,8 @@ func SummarizeWorkloads(ws []WorkloadResult, images []ImageResult) WorkloadSumma
 // Add adds o's counts (merged reports).
 func (s *WorkloadSummary) Add(o WorkloadSummary) {
 	s.WorkloadCounts.Add(o.WorkloadCounts)
-	if s.Namespaces == nil {
-		s.Namespaces = map[string]WorkloadCounts{}
-	}
-	for ns, c := range o.Namespaces {
-		x := s.Namespaces[ns]
-		x.Add(c)
-		s.Namespaces[ns] = x
-	}
-	if s.ByVerdict == nil {
-		s.ByVerdict = map[string]int{}
-	}
-	for v, n := range o.ByVerdict {
-		s.ByVerdict[v] += n
-	}
+	s.Namespaces = report.AddEach(s.Namespaces, o.Namespaces)
+	s.ByVerdict = report.AddCounts(s.ByVerdict, o.ByVerdict)
 	s.Images += o.Images
 	s.Unscannable += o.Unscannable
 	s.Unidentified += o.Unidentified
