@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"path"
-	"runtime/debug"
 	"strings"
 
 	"github.com/kensa-project/kensa/internal/report"
@@ -179,9 +178,8 @@ func newFlattener(ctx context.Context, opts FlattenOptions, layers int) *flatten
 	return fl
 }
 
-// examine runs the Examiner on one file's contents. (Running it on a
-// goroutine of its own, overlapped with decompression, was measured: no
-// gain on bench/fips_image.sh, 8% more memory.)
+// examine runs the Examiner on one file's contents, in turn with reading
+// the stream (a layer record overlaps the two: examPipe).
 func (fl *flattener) examine(ino *inode, name string, buf []byte) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -202,8 +200,7 @@ type flattener struct {
 	// pending holds hard links of upper layers whose target is in a lower
 	// layer, by target name.
 	pending map[string][]pendingLink
-	buf     []byte // the contents of the file being examined
-	idx     int    // the layer being read
+	idx     int // the layer being read
 	// below and implied remember, for the layer being read, which
 	// directories hide what is under them and which were considered
 	// by implyParents.
@@ -616,19 +613,9 @@ func (fl *flattener) readFile(name string, e *entry, r io.Reader, waiting []pend
 	if done, ino, err := fl.elfBookkeeping(name, e, ino, waiting, isELF); done {
 		return ino, err
 	}
-	if int64(cap(fl.buf)) < e.size {
-		// Memory is bounded by the largest file: the old buffer goes
-		// back to the system before the larger one is made, or both
-		// would be resident at once (measured on bench/fips_image.sh: 201 MB
-		// peak instead of 276 MB, for a 117 MB largest file).
-		big := cap(fl.buf) >= 16<<20
-		fl.buf = nil
-		if big {
-			debug.FreeOSMemory()
-		}
-		fl.buf = make([]byte, e.size)
-	}
-	buf := fl.buf[:e.size]
+	fb := examBuffers.get(e.size)
+	defer examBuffers.put(fb)
+	buf := fb.b[:e.size]
 	copy(buf, magic[:])
 	if _, err := io.ReadFull(r, buf[4:]); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", name, err)

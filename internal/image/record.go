@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime/debug"
 	"strings"
 )
 
@@ -67,7 +66,12 @@ func recordLayer(r io.Reader, opts FlattenOptions, progress func(entries int, by
 	var budget int64 // stream bytes plus sparse expansion
 	var stream int64
 	tr := tar.NewReader(&countingReader{r: r, n: &stream, max: lim.MaxUncompressed})
-	var buf []byte
+	var pipe *examPipe // started at the first file to examine
+	defer func() {
+		if pipe != nil {
+			pipe.finish(nil) // the record is abandoned
+		}
+	}()
 	var retainedTotal int64
 	for {
 		hdr, err := tr.Next()
@@ -130,22 +134,23 @@ func recordLayer(r io.Reader, opts FlattenOptions, progress func(entries int, by
 					return nil, fmt.Errorf("%w: more than %d uncompressed bytes (with sparse file %s)", ErrLimit, lim.MaxUncompressed, name)
 				}
 			}
-			if int64(cap(buf)) < hdr.Size {
-				big := cap(buf) >= 16<<20
-				buf = nil
-				if big {
-					debug.FreeOSMemory()
-				}
-				buf = make([]byte, hdr.Size)
+			if pipe == nil {
+				pipe = newExamPipe(opts.Examine)
 			}
-			b := buf[:hdr.Size]
+			buf := examBuffers.get(hdr.Size)
+			b := buf.b[:hdr.Size]
 			copy(b, magic[:])
 			if _, err := io.ReadFull(tr, b[4:]); err != nil {
+				examBuffers.put(buf)
 				return nil, fmt.Errorf("reading %s: %w", name, err)
 			}
 			f.examined = true
-			f.value, f.note = examineSafely(opts.Examine, name, b)
-			rec.mem += 512 + int64(len(f.note))
+			rec.mem += 512
+			e.file = int32(len(rec.files))
+			rec.files = append(rec.files, f)
+			rec.entries = append(rec.entries, e)
+			pipe.examine(int(e.file), name, buf, hdr.Size)
+			continue
 		}
 		e.file = int32(len(rec.files))
 		rec.files = append(rec.files, f)
@@ -153,6 +158,10 @@ func recordLayer(r io.Reader, opts FlattenOptions, progress func(entries int, by
 	}
 	if _, err := io.Copy(io.Discard, &countingReader{r: r, n: &stream, max: lim.MaxUncompressed}); err != nil {
 		return nil, fmt.Errorf("reading past the tar end: %w", err)
+	}
+	if pipe != nil {
+		pipe.finish(rec)
+		pipe = nil
 	}
 	rec.streamBytes = stream
 	rec.mem += 128

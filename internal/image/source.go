@@ -636,16 +636,24 @@ func openLayer(l v1.Layer, archive, verify bool) (io.ReadCloser, error) {
 		src = newVerifier(rc, d)
 		digestChecked = d.Algorithm == "sha256"
 	}
-	br := bufio.NewReaderSize(src, 1<<16)
+	// The blob is read (and its digest checked) ahead, on a goroutine of
+	// its own; closed after rc, which unblocks a read in progress.
+	ahead := newAheadReader(src)
+	closeRC := closerFunc(func() error {
+		err := rc.Close()
+		ahead.Close()
+		return err
+	})
+	br := bufio.NewReaderSize(ahead, 1<<16)
 	magic, _ := br.Peek(4)
 	switch {
 	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
 		zr, err := kgzip.NewReader(br)
 		if err != nil {
-			rc.Close()
+			closeRC()
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
-		return &stack{Reader: zr, closers: []io.Closer{zr, rc}, tail: br}, nil
+		return &stack{Reader: zr, closers: []io.Closer{zr, closeRC}, tail: br}, nil
 	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
 		// klauspost's decoder, tuned by measurement (bench/fips_image.sh
 		// with KENSA_BENCH_ZSTD=1, 2 cores; see docs/fips-images.md):
@@ -673,16 +681,16 @@ func openLayer(l v1.Layer, archive, verify bool) (io.ReadCloser, error) {
 			zstd.WithDecoderMaxMemory(maxZstdWindow),
 			zstd.IgnoreChecksum(digestChecked))
 		if err != nil {
-			rc.Close()
+			closeRC()
 			return nil, fmt.Errorf("zstd: %w", err)
 		}
-		return &stack{Reader: zr, closers: []io.Closer{closerFunc(func() error { zr.Close(); return nil }), rc}, tail: br}, nil
+		return &stack{Reader: zr, closers: []io.Closer{closerFunc(func() error { zr.Close(); return nil }), closeRC}, tail: br}, nil
 	}
 	if mt, _ := l.MediaType(); mt == types.OCILayerZStd {
-		rc.Close()
+		closeRC()
 		return nil, errors.New("zstd layer without a zstd frame")
 	}
-	return &stack{Reader: br, closers: []io.Closer{rc}}, nil
+	return &stack{Reader: br, closers: []io.Closer{closeRC}}, nil
 }
 
 type closerFunc func() error
