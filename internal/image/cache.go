@@ -1,11 +1,13 @@
 package image
 
 import (
+	"cmp"
 	"container/list"
 	"context"
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 )
 
@@ -24,7 +26,7 @@ import (
 // it holds).
 type LayerCache struct {
 	opts  CacheOptions
-	fills chan struct{}
+	fills *fillSlots
 	disk  *diskStore
 
 	mu      sync.Mutex
@@ -112,7 +114,7 @@ func NewLayerCache(o CacheOptions) (*LayerCache, error) {
 	}
 	c := &LayerCache{
 		opts:    o,
-		fills:   make(chan struct{}, o.Fills),
+		fills:   newFillSlots(o.Fills),
 		mem:     map[string]*list.Element{},
 		lru:     list.New(),
 		flights: map[string]*flight{},
@@ -140,7 +142,12 @@ func (c *LayerCache) Stats() CacheStats {
 // cachedLayer is one layer of an image to flatten through the cache.
 type cachedLayer struct {
 	digest string
+	size   int64 // compressed, as the manifest says; 0 when unknown
 	open   LayerOpener
+	// queued (may be nil) is closed when the layer's record is being
+	// read, or waits to be: a fill slot held or asked for
+	// (fillSlots.acquire), or another image's read of it awaited.
+	queued *signal
 }
 
 // recordKey is a record's key: the layer, and what shapes its record.
@@ -168,6 +175,7 @@ func (c *LayerCache) get(ctx context.Context, l cachedLayer, opts FlattenOptions
 		}
 		c.stats.Shared++
 		c.mu.Unlock()
+		l.queued.close()
 		select {
 		case <-f.done:
 		case <-ctx.Done():
@@ -215,12 +223,10 @@ func (c *LayerCache) load(ctx context.Context, key string, l cachedLayer, opts F
 			c.count(func(s *CacheStats) { s.DiskErrors++ })
 		}
 	}
-	select {
-	case c.fills <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if err := c.fills.acquire(ctx, l.size, l.queued); err != nil {
+		return nil, err
 	}
-	defer func() { <-c.fills }()
+	defer c.fills.release()
 	rc, err := l.open()
 	if err != nil {
 		return nil, err
@@ -300,6 +306,18 @@ func flattenCached(ctx context.Context, c *LayerCache, layers []cachedLayer, opt
 	var progMu sync.Mutex
 	for i := range layers {
 		res[i].done = make(chan struct{})
+	}
+	// Started largest first, each once the one before holds or waits for
+	// a fill slot (or needed none), so that they ask for slots in that
+	// order: the image's largest layers are read first (fillSlots).
+	order := make([]int, len(layers))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(layers[b].size, layers[a].size) })
+	for _, i := range order {
+		l := layers[i]
+		l.queued = newSignal()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -312,8 +330,12 @@ func flattenCached(ctx context.Context, c *LayerCache, layers []cachedLayer, opt
 					opts.Progress(Stats{Layers: len(layers), Entries: n, UncompressedSize: b}, i)
 				}
 			}
-			res[i].rec, res[i].err = c.get(fctx, layers[i], opts, progress)
+			res[i].rec, res[i].err = c.get(fctx, l, opts, progress)
 		}()
+		select {
+		case <-l.queued.ch:
+		case <-res[i].done:
+		}
 	}
 	fl := newFlattener(ctx, opts, len(layers))
 	if opts.Progress != nil {

@@ -768,7 +768,8 @@ func (im *Image) Flatten(ctx context.Context, opts FlattenOptions) (*FS, error) 
 		if err != nil {
 			return Flatten(ctx, opens, opts)
 		}
-		ls[i] = cachedLayer{digest: d.String(), open: opens[i]}
+		size, _ := l.Size()
+		ls[i] = cachedLayer{digest: d.String(), size: size, open: opens[i]}
 	}
 	fsys, err := flattenCached(ctx, im.cache, ls, opts)
 	if errors.Is(err, errRecordIncomplete) {
