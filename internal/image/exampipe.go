@@ -22,12 +22,17 @@ type examJob struct {
 	name string
 	buf  *fileBuf
 	size int64
+	// hole, holeLen: the code segment left out of buf (holeView), when
+	// holeLen > 0.
+	hole, holeLen int64
 }
 
 type examResult struct {
 	file  int
 	value any
 	note  string
+	// touched: the Examiner read inside the hole; the outcome is void.
+	touched bool
 }
 
 func newExamPipe(ex Examiner) *examPipe {
@@ -39,16 +44,25 @@ func newExamPipe(ex Examiner) *examPipe {
 func (p *examPipe) run() {
 	defer close(p.done)
 	for j := range p.jobs {
-		v, note := examineSafely(p.ex, j.name, j.buf.b[:j.size])
+		var r examResult
+		if j.holeLen > 0 {
+			view := &holeView{b: j.buf.b[:j.size-j.holeLen], off: j.hole, n: j.holeLen, size: j.size}
+			r.value, r.note = examineSafely(p.ex, j.name, view, j.size)
+			r.touched = view.touched
+		} else {
+			r.value, r.note = examineSafely(p.ex, j.name, readerAt(j.buf.b[:j.size]), j.size)
+		}
 		examBuffers.put(j.buf)
-		p.results = append(p.results, examResult{file: j.file, value: v, note: note})
+		r.file = j.file
+		p.results = append(p.results, r)
 	}
 }
 
-// examine hands a filled buffer (the contents of rec.files[file], size
-// bytes) to the Examiner, which gives the buffer back to examBuffers.
-func (p *examPipe) examine(file int, name string, buf *fileBuf, size int64) {
-	p.jobs <- examJob{file: file, name: name, buf: buf, size: size}
+// examine hands a filled buffer (the contents of rec.files[file], a file
+// of size bytes, without [hole, hole+holeLen) when holeLen > 0) to the
+// Examiner, which gives the buffer back to examBuffers.
+func (p *examPipe) examine(file int, name string, buf *fileBuf, size, hole, holeLen int64) {
+	p.jobs <- examJob{file: file, name: name, buf: buf, size: size, hole: hole, holeLen: holeLen}
 }
 
 // finish waits for the examinations in progress, stops the goroutine and
@@ -62,6 +76,12 @@ func (p *examPipe) finish(rec *layerRecord) {
 	}
 	for _, r := range p.results {
 		f := &rec.files[r.file]
+		if r.touched {
+			// Left unexamined: an image showing it reads it whole.
+			f.examined = false
+			rec.holeMisses++
+			continue
+		}
 		f.value, f.note = r.value, r.note
 		rec.mem += int64(len(r.note))
 	}

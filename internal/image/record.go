@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"errors"
 	"fmt"
+	"github.com/kensa-project/kensa/internal/elfx"
 	"io"
 	"strings"
 )
@@ -39,6 +40,9 @@ type layerRecord struct {
 	streamBytes int64
 	// mem estimates the bytes the record holds.
 	mem int64
+	// holeMisses counts the files left unexamined because the Examiner
+	// read inside the code segment left out of their buffer (holeView).
+	holeMisses int
 }
 
 // recFile is what a layer's regular file gave.
@@ -73,6 +77,7 @@ func recordLayer(r io.Reader, opts FlattenOptions, progress func(entries int, by
 		}
 	}()
 	var retainedTotal int64
+	scratch := make([]byte, holeHead) // readExaminable's
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -137,11 +142,8 @@ func recordLayer(r io.Reader, opts FlattenOptions, progress func(entries int, by
 			if pipe == nil {
 				pipe = newExamPipe(opts.Examine)
 			}
-			buf := examBuffers.get(hdr.Size)
-			b := buf.b[:hdr.Size]
-			copy(b, magic[:])
-			if _, err := io.ReadFull(tr, b[4:]); err != nil {
-				examBuffers.put(buf)
+			buf, hole, holeLen, err := readExaminable(tr, hdr.Size, magic, !f.byName, scratch)
+			if err != nil {
 				return nil, fmt.Errorf("reading %s: %w", name, err)
 			}
 			f.examined = true
@@ -149,7 +151,7 @@ func recordLayer(r io.Reader, opts FlattenOptions, progress func(entries int, by
 			e.file = int32(len(rec.files))
 			rec.files = append(rec.files, f)
 			rec.entries = append(rec.entries, e)
-			pipe.examine(int(e.file), name, buf, hdr.Size)
+			pipe.examine(int(e.file), name, buf, hdr.Size, hole, holeLen)
 			continue
 		}
 		e.file = int32(len(rec.files))
@@ -171,14 +173,83 @@ func recordLayer(r io.Reader, opts FlattenOptions, progress func(entries int, by
 	return rec, nil
 }
 
+// readExaminable reads the rest of a file of size bytes that starts with
+// magic into a buffer of examBuffers. An ELF file (elf) of holeMin bytes
+// or more whose code segment elfx.CodeRange finds is read without it:
+// buf then holds the bytes before [hole, hole+holeLen) and those after
+// it. head is scratch space of holeHead bytes.
+func readExaminable(r io.Reader, size int64, magic [4]byte, elf bool, head []byte) (buf *fileBuf, hole, holeLen int64, err error) {
+	if !elf || size < holeMin {
+		buf = examBuffers.get(size)
+		b := buf.b[:size]
+		copy(b, magic[:])
+		if _, err := io.ReadFull(r, b[4:]); err != nil {
+			examBuffers.put(buf)
+			return nil, 0, 0, err
+		}
+		return buf, 0, 0, nil
+	}
+	h := head[:min(int64(len(head)), size)]
+	copy(h, magic[:])
+	if _, err := io.ReadFull(r, h[4:]); err != nil {
+		return nil, 0, 0, err
+	}
+	if off, end, ok := elfx.CodeRange(h, size); ok {
+		hole, holeLen = off, end-off
+	}
+	buf = examBuffers.get(size - holeLen)
+	b := buf.b[:size-holeLen]
+	at := int64(len(h)) // the stream's position in the file
+	if holeLen == 0 {
+		copy(b, h)
+		if at < size {
+			_, err = io.ReadFull(r, b[at:])
+		}
+	} else {
+		// The head is read: what of it is before the hole, and after.
+		lo, hi := hole, hole+holeLen
+		copy(b, h[:min(at, lo)])
+		if at > hi {
+			copy(b[lo:], h[hi:])
+		}
+		// The rest of the stream: up to the hole, the hole, after it.
+		if at < lo {
+			_, err = io.ReadFull(r, b[at:lo])
+		}
+		if err == nil && at < hi {
+			err = discard(r, hi-max(at, lo), head)
+		}
+		if from := max(at, hi); err == nil && from < size {
+			_, err = io.ReadFull(r, b[from-holeLen:])
+		}
+	}
+	if err != nil {
+		examBuffers.put(buf)
+		return nil, 0, 0, err
+	}
+	return buf, hole, holeLen, nil
+}
+
+// discard reads n bytes of r through scratch.
+func discard(r io.Reader, n int64, scratch []byte) error {
+	for n > 0 {
+		k, err := io.ReadFull(r, scratch[:min(n, int64(len(scratch)))])
+		n -= int64(k)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // examineSafely runs ex, turning a panic into a note.
-func examineSafely(ex Examiner, name string, b []byte) (v any, note string) {
+func examineSafely(ex Examiner, name string, r io.ReaderAt, size int64) (v any, note string) {
 	defer func() {
 		if p := recover(); p != nil {
 			v, note = nil, fmt.Sprintf("examining it failed: %v", p)
 		}
 	}()
-	return ex(name, readerAt(b), int64(len(b))), ""
+	return ex(name, r, size), ""
 }
 
 func path_base(name string) string {
