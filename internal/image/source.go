@@ -21,6 +21,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -674,23 +675,52 @@ func openLayer(l v1.Layer, archive, verify bool) (io.ReadCloser, error) {
 		//     checksum would catch fails the sha256 digest too, and the
 		//     stack below reads to the blob's end before EOF, so a bad
 		//     digest is still an error of the layer (2% of the CPU).
-		zr, err := zstd.NewReader(br,
-			zstd.WithDecoderConcurrency(1),
-			zstd.WithDecoderLowmem(false),
-			zstd.WithDecoderMaxWindow(maxZstdWindow),
-			zstd.WithDecoderMaxMemory(maxZstdWindow),
-			zstd.IgnoreChecksum(digestChecked))
+		zr, err := getZstd(br, digestChecked)
 		if err != nil {
 			closeRC()
 			return nil, fmt.Errorf("zstd: %w", err)
 		}
-		return &stack{Reader: zr, closers: []io.Closer{closerFunc(func() error { zr.Close(); return nil }), closeRC}, tail: br}, nil
+		return &stack{Reader: zr, closers: []io.Closer{closerFunc(func() error { putZstd(zr, digestChecked); return nil }), closeRC}, tail: br}, nil
 	}
 	if mt, _ := l.MediaType(); mt == types.OCILayerZStd {
 		closeRC()
 		return nil, errors.New("zstd layer without a zstd frame")
 	}
 	return &stack{Reader: br, closers: []io.Closer{closeRC}}, nil
+}
+
+// zstdDecoders keeps the decoders of layers read before, with their
+// history and block buffers (10 MB for a frame of the usual 4 MiB
+// window), for the next layer: a fleet's hundreds of layers would each
+// allocate and zero them again. Only decoders that skip the frame
+// checksum (the blob's digest checked instead, the usual case) are kept.
+var zstdDecoders sync.Pool
+
+// getZstd returns a decoder of r (see openLayer for the options).
+func getZstd(r io.Reader, digestChecked bool) (*zstd.Decoder, error) {
+	if digestChecked {
+		if d, ok := zstdDecoders.Get().(*zstd.Decoder); ok {
+			if err := d.Reset(r); err == nil {
+				return d, nil
+			}
+			d.Close()
+		}
+	}
+	return zstd.NewReader(r,
+		zstd.WithDecoderConcurrency(1),
+		zstd.WithDecoderLowmem(false),
+		zstd.WithDecoderMaxWindow(maxZstdWindow),
+		zstd.WithDecoderMaxMemory(maxZstdWindow),
+		zstd.IgnoreChecksum(digestChecked))
+}
+
+// putZstd gives a decoder back once its layer is closed.
+func putZstd(d *zstd.Decoder, digestChecked bool) {
+	if !digestChecked || d.Reset(nil) != nil {
+		d.Close()
+		return
+	}
+	zstdDecoders.Put(d)
 }
 
 type closerFunc func() error

@@ -487,3 +487,61 @@ func TestZstdTamperedBlob(t *testing.T) {
 		t.Errorf("tampered blob, digest checked: error %v, want a digest mismatch", err)
 	}
 }
+
+// TestZstdDecoderReuse: layers read one after another share decoders
+// (zstdDecoders); one that failed half-way, or was closed before its
+// end, leaves nothing behind for the next.
+func TestZstdDecoderReuse(t *testing.T) {
+	body := func(seed int) []byte {
+		b := make([]byte, 300<<10)
+		for i := range b {
+			b[i] = byte((i/64)*seed ^ i%7)
+		}
+		return b
+	}
+	read := func(l v1.Layer) (string, error) {
+		rc, err := openLayer(l, false, true)
+		if err != nil {
+			return "", err
+		}
+		defer rc.Close()
+		b, err := io.ReadAll(rc)
+		return string(b), err
+	}
+	want := func(l v1.Layer) string {
+		rc, err := l.Uncompressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		b, err := io.ReadAll(rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	a := imagetest.ZstdLayer(t, imagetest.File("a", body(3)))
+	b := imagetest.ZstdLayer(t, imagetest.File("b", body(5)))
+	rc, _ := a.Compressed()
+	blob, _ := io.ReadAll(rc)
+	rc.Close()
+	truncated := tamperedLayer{a, blob[:len(blob)/2]}
+	for round := range 3 {
+		if got, err := read(a); err != nil || got != want(a) {
+			t.Fatalf("round %d, layer a: %d bytes, %v", round, len(got), err)
+		}
+		if _, err := read(truncated); err == nil {
+			t.Fatalf("round %d: a truncated blob read without error", round)
+		}
+		// Closed before its end.
+		rc, err := openLayer(b, false, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.CopyN(io.Discard, rc, 1000)
+		rc.Close()
+		if got, err := read(b); err != nil || got != want(b) {
+			t.Fatalf("round %d, layer b after a truncated one: %d bytes, %v", round, len(got), err)
+		}
+	}
+}
