@@ -6,14 +6,14 @@ import (
 	"sync"
 )
 
-// readAhead reads r on a goroutine of its own, up to aheadChunks chunks
-// of aheadChunk bytes before the consumer, so that reading a compressed
-// blob and checking its digest (sha256 of every byte, newVerifier) run
-// beside the decompression instead of in turn with it. A layer's
-// decompression and examination is one goroutine's work, and on a large
-// layer that goroutine is what the scan waits for: measured on
-// bench/fips_image.sh with KENSA_BENCH_ZSTD=1 (a 1 GB layer beside a
-// 0.4 GB one, 2 cores), hashing was 10% of the scan's CPU.
+// aheadReader reads r on a goroutine of its own, up to aheadChunks
+// chunks before the consumer. A layer is read in a pipeline of three: a
+// goroutine reads the compressed blob and checks its digest (sha256 of
+// every byte, newVerifier; 10% of the CPU of bench/fips_image.sh with
+// zstd layers), one decompresses it (zstd: decodeAhead), and the layer's
+// own reads the tar stream, copies each ELF file into its buffer and
+// hands it to the Examiner's (examPipe). On a large layer, one
+// goroutine doing all of it in turn is what the scan waits for.
 //
 // Close stops the goroutine and waits for it; the caller closes the
 // underlying reader first when a read on it could block (stack.Close
@@ -34,14 +34,16 @@ const (
 	aheadChunks = 4
 )
 
-func newAheadReader(r io.Reader) *aheadReader {
+func newAheadReader(r io.Reader) *aheadReader { return newAheadReaderSize(r, aheadChunk) }
+
+func newAheadReaderSize(r io.Reader, chunk int) *aheadReader {
 	a := &aheadReader{
 		full: make(chan []byte, aheadChunks),
 		free: make(chan []byte, aheadChunks),
 		done: make(chan struct{}),
 	}
 	for range aheadChunks {
-		a.free <- make([]byte, aheadChunk)
+		a.free <- make([]byte, chunk)
 	}
 	a.wg.Add(1)
 	go a.fill(r)
