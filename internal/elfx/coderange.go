@@ -1,9 +1,6 @@
 package elfx
 
-import (
-	"debug/elf"
-	"encoding/binary"
-)
+import "debug/elf"
 
 // CodeRange finds, from the first bytes of an ELF file (head, which must
 // hold the ELF header and the program headers) and its size, the byte
@@ -26,37 +23,17 @@ import (
 // header that does not parse.
 func CodeRange(head []byte, size int64) (off, end int64, ok bool) {
 	const codePage = 4096
-	if !Magic(head) || len(head) < 52 {
+	if !Magic(head) {
 		return 0, 0, false
 	}
-	var bo binary.ByteOrder
-	switch head[elf.EI_DATA] {
-	case byte(elf.ELFDATA2LSB):
-		bo = binary.LittleEndian
-	case byte(elf.ELFDATA2MSB):
-		bo = binary.BigEndian
-	default:
+	eh, err := parseHeader(head)
+	if err != nil {
 		return 0, 0, false
 	}
-	is64 := head[elf.EI_CLASS] == byte(elf.ELFCLASS64)
-	var phoff, shoff uint64
-	var phentsize, phnum, shentsize, shnum uint16
-	switch {
-	case is64 && len(head) >= 64:
-		phoff, shoff = bo.Uint64(head[32:]), bo.Uint64(head[40:])
-		phentsize, phnum = bo.Uint16(head[54:]), bo.Uint16(head[56:])
-		shentsize, shnum = bo.Uint16(head[58:]), bo.Uint16(head[60:])
-		if phentsize < 56 {
-			return 0, 0, false
-		}
-	case !is64 && head[elf.EI_CLASS] == byte(elf.ELFCLASS32):
-		phoff, shoff = uint64(bo.Uint32(head[28:])), uint64(bo.Uint32(head[32:]))
-		phentsize, phnum = bo.Uint16(head[42:]), bo.Uint16(head[44:])
-		shentsize, shnum = bo.Uint16(head[46:]), bo.Uint16(head[48:])
-		if phentsize < 32 {
-			return 0, 0, false
-		}
-	default:
+	bo, is64 := eh.bo, eh.is64
+	phoff, shoff := eh.phoff, eh.shoff
+	phentsize, phnum, shentsize, shnum := eh.phentsize, eh.phnum, eh.shentsize, eh.shnum
+	if (is64 && phentsize < 56) || (!is64 && phentsize < 32) {
 		return 0, 0, false
 	}
 	if phnum == 0 || phnum > maxPrograms || phoff > uint64(len(head)) || uint64(phnum)*uint64(phentsize) > uint64(len(head))-phoff {

@@ -88,37 +88,63 @@ func Open(r io.ReaderAt, size int64) (f *File, err error) {
 	return &File{File: ef, r: r, size: size}, nil
 }
 
+// header is what kensa reads of an ELF header: where the program and
+// section headers are, and how many.
+type header struct {
+	bo                                 binary.ByteOrder
+	is64                               bool
+	phoff, shoff                       uint64
+	phentsize, phnum, shentsize, shnum uint16
+	shstrndx                           uint16
+}
+
+// parseHeader reads the ELF header at the start of h (52 bytes for a
+// 32-bit file, 64 for a 64-bit one; the caller checked the magic).
+func parseHeader(h []byte) (header, error) {
+	var eh header
+	if len(h) < 52 {
+		return eh, errors.New("truncated ELF header")
+	}
+	switch h[elf.EI_DATA] {
+	case byte(elf.ELFDATA2LSB):
+		eh.bo = binary.LittleEndian
+	case byte(elf.ELFDATA2MSB):
+		eh.bo = binary.BigEndian
+	default:
+		return eh, errors.New("corrupt ELF header: unknown byte order")
+	}
+	bo := eh.bo
+	switch h[elf.EI_CLASS] {
+	case byte(elf.ELFCLASS32):
+		eh.phoff = uint64(bo.Uint32(h[28:]))
+		eh.shoff = uint64(bo.Uint32(h[32:]))
+		eh.phentsize, eh.phnum = bo.Uint16(h[42:]), bo.Uint16(h[44:])
+		eh.shentsize, eh.shnum, eh.shstrndx = bo.Uint16(h[46:]), bo.Uint16(h[48:]), bo.Uint16(h[50:])
+	case byte(elf.ELFCLASS64):
+		if len(h) < 64 {
+			return eh, errors.New("truncated ELF header")
+		}
+		eh.is64 = true
+		eh.phoff = bo.Uint64(h[32:])
+		eh.shoff = bo.Uint64(h[40:])
+		eh.phentsize, eh.phnum = bo.Uint16(h[54:]), bo.Uint16(h[56:])
+		eh.shentsize, eh.shnum, eh.shstrndx = bo.Uint16(h[58:]), bo.Uint16(h[60:]), bo.Uint16(h[62:])
+	default:
+		return eh, errors.New("corrupt ELF header: unknown class")
+	}
+	return eh, nil
+}
+
 // precheck validates the header's counts and offsets before debug/elf
 // trusts them, so that no allocation is sized by an unchecked claim.
 func precheck(r io.ReaderAt, size int64, h []byte) error {
-	var bo binary.ByteOrder
-	switch h[elf.EI_DATA] {
-	case byte(elf.ELFDATA2LSB):
-		bo = binary.LittleEndian
-	case byte(elf.ELFDATA2MSB):
-		bo = binary.BigEndian
-	default:
-		return errors.New("corrupt ELF header: unknown byte order")
+	eh, err := parseHeader(h)
+	if err != nil {
+		return err
 	}
-	var phoff, shoff uint64
-	var phentsize, phnum, shentsize, shnum, shstrndx uint16
-	switch h[elf.EI_CLASS] {
-	case byte(elf.ELFCLASS32):
-		phoff = uint64(bo.Uint32(h[28:]))
-		shoff = uint64(bo.Uint32(h[32:]))
-		phentsize, phnum = bo.Uint16(h[42:]), bo.Uint16(h[44:])
-		shentsize, shnum, shstrndx = bo.Uint16(h[46:]), bo.Uint16(h[48:]), bo.Uint16(h[50:])
-	case byte(elf.ELFCLASS64):
-		if len(h) < 64 {
-			return errors.New("truncated ELF header")
-		}
-		phoff = bo.Uint64(h[32:])
-		shoff = bo.Uint64(h[40:])
-		phentsize, phnum = bo.Uint16(h[54:]), bo.Uint16(h[56:])
-		shentsize, shnum, shstrndx = bo.Uint16(h[58:]), bo.Uint16(h[60:]), bo.Uint16(h[62:])
-	default:
-		return errors.New("corrupt ELF header: unknown class")
-	}
+	bo := eh.bo
+	phoff, shoff := eh.phoff, eh.shoff
+	phentsize, phnum, shentsize, shnum, shstrndx := eh.phentsize, eh.phnum, eh.shentsize, eh.shnum, eh.shstrndx
 	usize := uint64(size)
 	if phnum > maxPrograms {
 		return fmt.Errorf("corrupt ELF header: %d program headers", phnum)
@@ -147,7 +173,7 @@ func precheck(r io.ReaderAt, size int64, h []byte) error {
 		return fmt.Errorf("reading section headers: %w", err)
 	}
 	var strSize uint64
-	if h[elf.EI_CLASS] == byte(elf.ELFCLASS32) {
+	if !eh.is64 {
 		strSize = uint64(bo.Uint32(sh[20:]))
 	} else {
 		strSize = bo.Uint64(sh[32:])
