@@ -7,12 +7,12 @@ import (
 )
 
 // aheadReader reads r on a goroutine of its own, up to aheadChunks
-// chunks before the consumer. A layer is read in a pipeline of three: a
+// chunks before the consumer. A layer is read in a pipeline of four: a
 // goroutine reads the compressed blob and checks its digest (sha256 of
 // every byte, newVerifier; 10% of the CPU of bench/fips_image.sh with
 // zstd layers), one decompresses it (zstd: decodeAhead), and the layer's
 // own reads the tar stream, copies each ELF file into its buffer and
-// hands it to the Examiner's (examPipe). On a large layer, one
+// hands it to the Examiner's goroutine (examPipe). On a large layer, one
 // goroutine doing all of it in turn is what the scan waits for.
 //
 // Close stops the goroutine and waits for it; the caller closes the

@@ -4,9 +4,10 @@ import (
 	"archive/tar"
 	"errors"
 	"fmt"
-	"github.com/kensa-project/kensa/internal/elfx"
 	"io"
 	"strings"
+
+	"github.com/kensa-project/kensa/internal/elfx"
 )
 
 // Layer records.

@@ -711,10 +711,13 @@ var zstdDecoders sync.Pool
 func getZstd(r io.Reader, digestChecked bool) (*zstd.Decoder, error) {
 	if digestChecked {
 		if d, ok := zstdDecoders.Get().(*zstd.Decoder); ok {
-			if err := d.Reset(r); err == nil {
-				return d, nil
+			// Reset reads the frame header: a header it refuses, a new
+			// decoder would refuse too.
+			if err := d.Reset(r); err != nil {
+				d.Close()
+				return nil, err
 			}
-			d.Close()
+			return d, nil
 		}
 	}
 	return zstd.NewReader(r,
