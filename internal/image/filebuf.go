@@ -44,6 +44,19 @@ type fileBuf struct {
 // mapMin is the capacity from which a fileBuf maps its memory.
 const mapMin = 4 << 20
 
+// hugePage is the size of a transparent huge page on the platforms that
+// have them; mappings are rounded up to it.
+const hugePage = 2 << 20
+
+// mappedSize is the capacity a buffer of n bytes gets: a mapping is
+// whole huge pages.
+func mappedSize(n int64) int64 {
+	if n < mapMin {
+		return n
+	}
+	return (n + hugePage - 1) &^ (hugePage - 1)
+}
+
 // grow makes f hold at least n bytes; its contents are not kept.
 func (f *fileBuf) grow(n int64) {
 	if int64(len(f.b)) >= n {
@@ -94,6 +107,11 @@ type bufPool struct {
 	inUse  int
 	free   []*fileBuf
 	idle   *time.Timer
+	// Requests are served in the order they came (tickets), so that a
+	// file larger than the budget, which waits for every buffer to come
+	// back, is not passed over by smaller ones for as long as other
+	// layers keep reading.
+	nextTicket, serving uint64
 }
 
 func newBufPool(budget int64) *bufPool {
@@ -103,18 +121,24 @@ func newBufPool(budget int64) *bufPool {
 }
 
 // get returns a buffer of at least n bytes, waiting while the budget is
-// spent by buffers in use. A file larger than the budget gets its buffer
-// once no other is in use.
+// spent by buffers in use, and for the requests made before it. A file
+// larger than the budget gets its buffer once no other is in use.
 func (p *bufPool) get(n int64) *fileBuf {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	t := p.nextTicket
+	p.nextTicket++
 	for {
-		if f := p.take(n); f != nil {
-			p.inUse++
-			if p.idle != nil {
-				p.idle.Stop()
+		if t == p.serving {
+			if f := p.take(n); f != nil {
+				p.serving++
+				p.cond.Broadcast() // the next in line
+				p.inUse++
+				if p.idle != nil {
+					p.idle.Stop()
+				}
+				return f
 			}
-			return f
 		}
 		p.cond.Wait()
 	}
@@ -137,7 +161,7 @@ func (p *bufPool) take(n int64) *fileBuf {
 	// are given back to make room.
 	budget := p.budget
 	if p.inUse == 0 {
-		budget = max(budget, n)
+		budget = max(budget, mappedSize(n))
 	}
 	largest := -1
 	for i, f := range p.free {
@@ -151,12 +175,13 @@ func (p *bufPool) take(n int64) *fileBuf {
 	} else {
 		f = &fileBuf{}
 	}
-	for p.held-int64(len(f.b))+n > budget && len(p.free) > 0 {
+	need := mappedSize(n)
+	for p.held-int64(len(f.b))+need > budget && len(p.free) > 0 {
 		g := p.remove(len(p.free) - 1)
 		p.held -= int64(len(g.b))
 		g.release()
 	}
-	if p.held-int64(len(f.b))+n > budget {
+	if p.held-int64(len(f.b))+need > budget {
 		if len(f.b) > 0 {
 			p.free = append(p.free, f)
 		}

@@ -9,5 +9,5 @@ func adviseHuge(b []byte) { _ = unix.Madvise(b, unix.MADV_HUGEPAGE) }
 // growBytes grows a mapping of mapBytes to n bytes (rounded up to whole
 // huge pages), in place or moved, keeping its pages; b is invalid after.
 func growBytes(b []byte, n int64) ([]byte, error) {
-	return unix.Mremap(b, roundHuge(n), unix.MREMAP_MAYMOVE)
+	return unix.Mremap(b, int(mappedSize(n)), unix.MREMAP_MAYMOVE)
 }

@@ -51,6 +51,42 @@ func TestBufPoolBudget(t *testing.T) {
 	}
 }
 
+// TestBufPoolInOrder: requests are served in the order they came, so a
+// file larger than the budget is not passed over by smaller ones.
+func TestBufPoolInOrder(t *testing.T) {
+	const mib = 1 << 20
+	p := newBufPool(16 * mib)
+	a := p.get(10 * mib)
+	served := make(chan string, 2)
+	go func() { f := p.get(40 * mib); served <- "large"; p.put(f) }()
+	waitTickets(t, p, 2)
+	go func() { f := p.get(mib); served <- "small"; p.put(f) }()
+	waitTickets(t, p, 3)
+	select {
+	case who := <-served:
+		t.Fatalf("%s request served while the first buffer is in use", who)
+	case <-time.After(50 * time.Millisecond):
+	}
+	p.put(a)
+	if first, second := <-served, <-served; first != "large" || second != "small" {
+		t.Errorf("served %s then %s; want large then small, in the order asked", first, second)
+	}
+	p.trim()
+}
+
+func waitTickets(t *testing.T, p *bufPool, n uint64) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		p.mu.Lock()
+		got := p.nextTicket
+		p.mu.Unlock()
+		if got == n {
+			return
+		}
+	}
+	t.Fatalf("%d requests never made", n)
+}
+
 // TestBufPoolSmallest: a request takes the smallest free buffer that
 // fits, and grows the largest free one rather than mapping another.
 func TestBufPoolSmallest(t *testing.T) {
