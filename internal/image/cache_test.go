@@ -434,7 +434,10 @@ func TestRecordRoundTrip(t *testing.T) {
 }
 
 // FuzzFlattenCached: whatever two layers hold, the cache gives the tree
-// the streams give.
+// the streams give. Each new input is minimised for up to
+// -fuzzminimizetime (default 60s), during which no execution is counted:
+//
+//	go test ./internal/image -run '^$' -fuzz '^FuzzFlattenCached$' -fuzztime 60s -fuzzminimizetime 1s
 func FuzzFlattenCached(f *testing.F) {
 	f.Add(tarBytes(f, ent{name: "a", body: fakeELF}, ent{name: "b", typ: tar.TypeLink, link: "a"}, ent{name: ".wh.c"}), uint16(0))
 	two := append(tarBytes(f, ent{name: "d/x", body: fakeELF}, ent{name: "lib", typ: tar.TypeSymlink, link: "usr/lib"}),
