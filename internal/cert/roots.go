@@ -4,11 +4,12 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"os"
 	"runtime"
 
 	"golang.org/x/crypto/x509roots/fallback/bundle"
+
+	"github.com/kensa-project/kensa/internal/limitio"
 )
 
 // Roots is a pool of trust anchors built from PEM bytes. It is never
@@ -40,7 +41,7 @@ var linuxBundles = []string{
 
 // LoadRoots reads trust anchors from a PEM file.
 func LoadRoots(path string) (*Roots, error) {
-	data, err := ReadFileLimited(path, 64<<20, "a PEM bundle of root certificates")
+	data, err := limitio.ReadFile(path, 64<<20, "a PEM bundle of root certificates")
 	if err != nil {
 		return nil, err
 	}
@@ -139,23 +140,4 @@ func parsePEMCertsOnly(data []byte) ([]*x509.Certificate, bool, error) {
 func selfSigned(c *x509.Certificate) bool {
 	return string(c.RawSubject) == string(c.RawIssuer) &&
 		c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
-}
-
-// ReadFileLimited reads path, refusing a file larger than limit bytes
-// without reading more than limit+1 of it; what names the kind of file it
-// then cannot be ("a certificate file").
-func ReadFileLimited(path string, limit int64, what string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes: not %s", path, limit, what)
-	}
-	return data, nil
 }

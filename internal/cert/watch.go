@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kensa-project/kensa/internal/limitio"
 	"github.com/kensa-project/kensa/internal/report"
 )
 
@@ -231,7 +232,7 @@ var errTooManyFiles = errors.New("too many files")
 
 func checkFile(p string, password []byte, roots *Roots, at time.Time, t Threshold) *FileResult {
 	f := &FileResult{Path: p}
-	data, err := ReadFileLimited(p, MaxFileSize, "a certificate file")
+	data, err := limitio.ReadFile(p, MaxFileSize, "a certificate file")
 	if err != nil {
 		f.Error = err.Error()
 		return f

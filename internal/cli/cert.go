@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kensa-project/kensa/internal/cert"
+	"github.com/kensa-project/kensa/internal/limitio"
 	"github.com/kensa-project/kensa/internal/report"
 )
 
@@ -356,7 +357,7 @@ func readPassword(env *Env, file, envName string) ([]byte, error) {
 	case file != "" && envName != "":
 		return nil, usageErrorf("--password-file and --password-env both give the password").withHint("give one of them")
 	case file != "":
-		data, err := cert.ReadFileLimited(file, 4096, "a password file")
+		data, err := limitio.ReadFile(file, 4096, "a password file")
 		if err != nil {
 			return nil, usageErrorf("reading the password: %v", err).withHint("--password-file takes a file whose first line is the password")
 		}
@@ -449,7 +450,7 @@ func inputHint(flagName string) string {
 }
 
 func readInput(file string) ([]byte, error) {
-	return cert.ReadFileLimited(file, cert.MaxFileSize, "a certificate file")
+	return limitio.ReadFile(file, cert.MaxFileSize, "a certificate file")
 }
 
 // fetchCurrent gets the leaf an endpoint serves now.
@@ -618,7 +619,7 @@ func runCertProbe(ctx context.Context, env *Env, args []string) error {
 	roots := opts.Roots
 	var base *cert.Record
 	if baseline != "" {
-		data, err := cert.ReadFileLimited(baseline, cert.MaxRecordSize, "a kensa record")
+		data, err := limitio.ReadFile(baseline, cert.MaxRecordSize, "a kensa record")
 		if err == nil {
 			base, err = cert.ParseRecord(data)
 		}

@@ -11,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/kensa-project/kensa/internal/cert"
+	"github.com/kensa-project/kensa/internal/limitio"
 	"github.com/kensa-project/kensa/internal/report"
 )
 
@@ -105,7 +106,7 @@ func runCertInventory(ctx context.Context, env *Env, args []string) error {
 	inv := cert.NewInventory()
 	var bad []string
 	for _, f := range awsFiles {
-		data, err := cert.ReadFileLimited(f, cert.MaxInventoryFile, "a saved CLI output")
+		data, err := limitio.ReadFile(f, cert.MaxInventoryFile, "a saved CLI output")
 		if err == nil {
 			err = inv.AddAWS(f, data)
 		}
@@ -114,7 +115,7 @@ func runCertInventory(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 	for _, f := range azFiles {
-		data, err := cert.ReadFileLimited(f, cert.MaxInventoryFile, "a saved CLI output")
+		data, err := limitio.ReadFile(f, cert.MaxInventoryFile, "a saved CLI output")
 		if err == nil {
 			err = inv.AddAzure(f, data)
 		}

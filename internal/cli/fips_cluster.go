@@ -11,10 +11,10 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 
-	"github.com/kensa-project/kensa/internal/cert"
 	"github.com/kensa-project/kensa/internal/fips"
 	"github.com/kensa-project/kensa/internal/fips/cluster"
 	"github.com/kensa-project/kensa/internal/image"
+	"github.com/kensa-project/kensa/internal/limitio"
 	"github.com/kensa-project/kensa/internal/report"
 )
 
@@ -177,7 +177,7 @@ func runFipsCluster(ctx context.Context, env *Env, args []string) error {
 	}
 	var aks map[string]bool
 	if *aksFile != "" {
-		b, err := cert.ReadFileLimited(*aksFile, 16<<20, "az aks show output")
+		b, err := limitio.ReadFile(*aksFile, 16<<20, "az aks show output")
 		if err == nil {
 			aks, err = cluster.ParseAKSShow(b)
 		}

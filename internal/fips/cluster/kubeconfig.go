@@ -57,6 +57,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/kensa-project/kensa/internal/limitio"
 )
 
 // maxKubeconfig bounds each kubeconfig file read, maxCredential the
@@ -195,7 +197,7 @@ func loadKubeconfig(explicit string) (*merged, error) {
 	m := &merged{clusters: map[string]kcCluster{}, users: map[string]kcUser{}, contexts: map[string]kcContext{}}
 	files, mustExist := kubeconfigFiles(explicit)
 	for _, f := range files {
-		b, err := readLimited(f, maxKubeconfig)
+		b, err := limitio.ReadFile(f, maxKubeconfig, "a kubeconfig")
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) && !mustExist {
 				continue
@@ -315,7 +317,7 @@ func dataOrFile(data, file, what string) ([]byte, error) {
 	if file == "" {
 		return nil, nil
 	}
-	b, err := readLimited(file, maxCredential)
+	b, err := limitio.ReadFile(file, maxCredential, "a credential file")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
@@ -483,7 +485,7 @@ func (f *tokenFile) token() (string, error) {
 	if f.tok != "" && time.Since(f.at) < tokenFileTTL {
 		return f.tok, nil
 	}
-	b, err := readLimited(f.path, maxCredential)
+	b, err := limitio.ReadFile(f.path, maxCredential, "a credential file")
 	if err != nil {
 		if f.tok != "" {
 			return f.tok, nil // keep the last one read

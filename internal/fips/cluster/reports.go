@@ -58,6 +58,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kensa-project/kensa/internal/limitio"
 	"github.com/kensa-project/kensa/internal/report"
 )
 
@@ -464,7 +465,7 @@ func ReadReportFiles(paths []string) ([]Collected, error) {
 		}
 		for _, f := range files {
 			c := Collected{NodeReport: NodeReport{Origin: f}}
-			b, err := readLimited(f, maxHostReport)
+			b, err := limitio.ReadFile(f, maxHostReport, "a kensa host report")
 			if err != nil {
 				return out, err
 			}
@@ -480,22 +481,6 @@ func ReadReportFiles(paths []string) ([]Collected, error) {
 		}
 	}
 	return out, nil
-}
-
-func readLimited(p string, limit int64) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d MiB", p, limit>>20)
-	}
-	return b, nil
 }
 
 // TieFiles names the node of each report read from a file: the node
