@@ -2,6 +2,7 @@ package cert
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/base64"
@@ -280,8 +281,8 @@ func (inv *Inventory) addAWSDoc(name string, d awsDoc) error {
 		if a.InUse != nil {
 			c.InUse = a.InUse
 		}
-		c.Status = cmpOr(a.Status, c.Status)
-		c.Type = cmpOr(a.Type, c.Type)
+		c.Status = cmp.Or(a.Status, c.Status)
+		c.Type = cmp.Or(a.Type, c.Type)
 		return nil
 	}
 	if d.Certificate != nil {
@@ -342,13 +343,6 @@ func (inv *Inventory) addAWSDoc(name string, d awsDoc) error {
 		return errors.New("not an output kensa reads (expected aws acm describe-certificate or list-certificates, or aws elbv2 describe-load-balancers, describe-listeners or describe-listener-certificates)")
 	}
 	return nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func (inv *Inventory) cert(id, cloud string) *InvCert {
@@ -488,15 +482,15 @@ func (inv *Inventory) addAzureItem(raw json.RawMessage) error {
 	for _, f := range g.FrontendIPConfigurations {
 		ip := f.PrivateIPAddress
 		if f.Properties != nil {
-			ip = cmpOr(f.Properties.PrivateIPAddress, ip)
+			ip = cmp.Or(f.Properties.PrivateIPAddress, ip)
 		}
 		ips[strings.ToLower(f.ID)] = ip
 	}
 	for _, hl := range g.HTTPListeners {
 		l, lid := hl.azListener, hl.azListener.ID
 		if hl.Properties != nil {
-			name := cmpOr(l.Name, hl.Properties.Name)
-			lid = cmpOr(lid, hl.Properties.ID)
+			name := cmp.Or(l.Name, hl.Properties.Name)
+			lid = cmp.Or(lid, hl.Properties.ID)
 			l = *hl.Properties
 			l.Name = name
 		}
@@ -506,7 +500,7 @@ func (inv *Inventory) addAzureItem(raw json.RawMessage) error {
 		if err := inv.full(); err != nil {
 			return err
 		}
-		li := inv.listener(cmpOr(lid, g.ID+"/httpListeners/"+l.Name))
+		li := inv.listener(cmp.Or(lid, g.ID+"/httpListeners/"+l.Name))
 		li.LB, li.LBName, li.Protocol = g.ID, g.Name, "HTTPS"
 		if l.FrontendPort != nil {
 			li.Port = ports[strings.ToLower(l.FrontendPort.ID)]
@@ -547,7 +541,7 @@ func (inv *Inventory) addAzureCert(a azSSLCert) error {
 	}
 	data, kv := a.PublicCertData, a.KeyVaultSecretID
 	if a.Properties != nil {
-		data, kv = cmpOr(a.Properties.PublicCertData, data), cmpOr(a.Properties.KeyVaultSecretID, kv)
+		data, kv = cmp.Or(a.Properties.PublicCertData, data), cmp.Or(a.Properties.KeyVaultSecretID, kv)
 	}
 	c := inv.cert(a.ID, "azure")
 	c.KeyVaultSecretID = kv

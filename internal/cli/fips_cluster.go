@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -338,7 +339,7 @@ func writeFipsClusterText(t *textWriter, where string, nodes []cluster.NodeResul
 		t.printf("\n")
 		tb := report.NewTable("NODE", "POOL", "DECLARED", "KERNEL", "STATUS", "PROCESSES", "OS IMAGE")
 		for _, r := range nodes {
-			tb.Row(r.Name, cmpOrS(r.Pool, "-"), declaredText(r.Declared), cmpOrS(r.Kernel, "-"), r.Status, processesText(r.Report), cmpOrS(r.OSImage, "-"))
+			tb.Row(r.Name, cmp.Or(r.Pool, "-"), declaredText(r.Declared), cmp.Or(r.Kernel, "-"), r.Status, processesText(r.Report), cmp.Or(r.OSImage, "-"))
 		}
 		// Node names are what a reader acts on: kept whole (no Fit),
 		// the other columns give way or go first.
@@ -403,7 +404,7 @@ func writeWorkloadsText(t *textWriter, ws []cluster.WorkloadResult, images []clu
 			if c.Status == cluster.WorkloadCompliant {
 				continue
 			}
-			wt.Row(wr.Name(), c.Status, c.Name, cmpOrS(c.Image, c.Ref), cmpOrS(c.Reason, "-"))
+			wt.Row(wr.Name(), c.Status, c.Name, cmp.Or(c.Image, c.Ref), cmp.Or(c.Reason, "-"))
 		}
 	}
 	if wt.Len() > 0 {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -315,7 +316,7 @@ func writeFipsHostText(t *textWriter, s *host.Scan, noProcs bool) {
 			if crypto == "" {
 				crypto = "-"
 			}
-			pt.Row(strconv.Itoa(r.PID), cmpOrS(r.Exe, "["+r.Comm+"]"), c, crypto, string(r.Verdict), firstReason(r.Reasons))
+			pt.Row(strconv.Itoa(r.PID), cmp.Or(r.Exe, "["+r.Comm+"]"), c, crypto, string(r.Verdict), firstReason(r.Reasons))
 		}
 		t.table(pt)
 		if len(unreadable) > 0 {
@@ -399,13 +400,6 @@ func writeFipsHostText(t *textWriter, s *host.Scan, noProcs bool) {
 		t.printf("containers: %d (--format json counts verdicts per container)\n", len(sum.Containers)-boolInt(sum.Containers["host"] != nil))
 	}
 	t.para("", " ", "(processes without crypto are not listed; --format json lists every process with its maps, environment switches and modules)", 0)
-}
-
-func cmpOrS(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func boolInt(b bool) int {

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -54,14 +55,7 @@ func (e *APIError) Error() string {
 	if e.Message != "" {
 		return e.Message
 	}
-	return fmt.Sprintf("the server answered %d %s", e.Code, cmpOr(e.Reason, http.StatusText(e.Code)))
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
+	return fmt.Sprintf("the server answered %d %s", e.Code, cmp.Or(e.Reason, http.StatusText(e.Code)))
 }
 
 // reasonIs reports whether err is an APIError of reason, or of code when

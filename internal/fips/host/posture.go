@@ -2,6 +2,7 @@ package host
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -136,17 +137,8 @@ func (p *posture) osRelease() {
 	p.osr = ParseOSRelease(data)
 	p.fam = family(p.osr)
 	p.major = majorVersion(p.osr["VERSION_ID"])
-	name := cmpOr(p.osr["PRETTY_NAME"], p.osr["NAME"], p.osr["ID"])
-	p.add(CheckOSRelease, StatusInfo, fmt.Sprintf("%s (id %s, version %s)", name, p.osr["ID"], cmpOr(p.osr["VERSION_ID"], "?")), ev)
-}
-
-func cmpOr(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
+	name := cmp.Or(p.osr["PRETTY_NAME"], p.osr["NAME"], p.osr["ID"])
+	p.add(CheckOSRelease, StatusInfo, fmt.Sprintf("%s (id %s, version %s)", name, p.osr["ID"], cmp.Or(p.osr["VERSION_ID"], "?")), ev)
 }
 
 func (p *posture) kernelFlag() {
@@ -601,7 +593,7 @@ func (p *posture) openssl() {
 		conf = &osslConf{Sections: map[string]map[string]string{}}
 	} else {
 		prov = conf.providers()
-		cnfEv.Value = "providers activated: " + cmpOr(strings.Join(prov.Activated, ", "), "none (default provider implicit)")
+		cnfEv.Value = "providers activated: " + cmp.Or(strings.Join(prov.Activated, ", "), "none (default provider implicit)")
 		if prov.DefaultFIPS {
 			cnfEv.Value += "; default_properties fips=yes"
 		}
@@ -667,7 +659,7 @@ func (p *posture) openssl() {
 		status, value = StatusUnknown, provPath+" is present but is not an OpenSSL provider that kensa can read"
 		provEv.Value = "present, not a provider ELF file"
 	default:
-		name := cmpOr(facts.ProviderName, "unnamed provider")
+		name := cmp.Or(facts.ProviderName, "unnamed provider")
 		ver := ""
 		if facts.OpenSSLVersion != "" {
 			if f := strings.Fields(facts.OpenSSLVersion); len(f) > 1 {
@@ -681,13 +673,13 @@ func (p *posture) openssl() {
 				mstat = m.Status
 			}
 		}
-		value = fmt.Sprintf("%s (%s; module table status %s)", strings.TrimSpace(name+" "+ver), provPath, cmpOr(mstat, fips.StatusUnknown))
+		value = fmt.Sprintf("%s (%s; module table status %s)", strings.TrimSpace(name+" "+ver), provPath, cmp.Or(mstat, fips.StatusUnknown))
 		switch {
 		case r.Verdict == fips.Unknown || r.Verdict == fips.Unreadable:
 			status = StatusUnknown // fips scan could not settle it either
 		case r.Verdict == fips.Noncompliant || mstat == fips.StatusNotValidated || (mstat == fips.StatusHistorical && !p.opts.Accept.Historical):
 			status = StatusFail
-			p.finding(IDProviderNoncompliant, "", provPath, fmt.Sprintf("%s: %s", provPath, cmpOr(firstReason(r.Reasons), name+" is not a validated build")), "install the vendor's validated FIPS provider package")
+			p.finding(IDProviderNoncompliant, "", provPath, fmt.Sprintf("%s: %s", provPath, cmp.Or(firstReason(r.Reasons), name+" is not a validated build")), "install the vendor's validated FIPS provider package")
 		}
 	}
 	p.add(CheckOpenSSLProv, status, value, provEv)
@@ -815,13 +807,13 @@ func (p *posture) cryptoLibrary(check, name, backend, lib, integrity string, for
 	}
 	ev = append(ev, extra...)
 	judged, validated, why := tableJudgement(r, backend)
-	table := "not classified (" + cmpOr(firstReason(r.Reasons), "the file could not be read") + "): whether it is validated is not settled"
+	table := "not classified (" + cmp.Or(firstReason(r.Reasons), "the file could not be read") + "): whether it is validated is not settled"
 	switch {
 	case judged && validated:
 		m := moduleOf(r, backend)
-		table = fmt.Sprintf("module table: %s %s, certificate %s (%s)", m.Name, m.Version, cmpOr(m.Certificate, "-"), m.Status)
+		table = fmt.Sprintf("module table: %s %s, certificate %s (%s)", m.Name, m.Version, cmp.Or(m.Certificate, "-"), m.Status)
 	case judged:
-		table = "not a validated module (module table: " + cmpOr(moduleOf(r, backend).Status, fips.StatusUnknown) + ")"
+		table = "not a validated module (module table: " + cmp.Or(moduleOf(r, backend).Status, fips.StatusUnknown) + ")"
 	}
 	on := p.fipsHost() || forced
 	switch {
@@ -834,7 +826,7 @@ func (p *posture) cryptoLibrary(check, name, backend, lib, integrity string, for
 		p.add(check, StatusInfo, name+" has its FIPS integrity file and would run in FIPS mode on a FIPS kernel; "+table, ev...)
 	case judged && !validated:
 		p.add(check, StatusFail, name+" runs in FIPS mode here (integrity file present, FIPS kernel), but is "+table, ev...)
-		p.finding(IDLibraryNoncompliant, "", lib, lib+": "+cmpOr(why, name+" is not a validated build"), "install the vendor's validated build of "+name+" or move the programs that use it to a validated module")
+		p.finding(IDLibraryNoncompliant, "", lib, lib+": "+cmp.Or(why, name+" is not a validated build"), "install the vendor's validated build of "+name+" or move the programs that use it to a validated module")
 	case judged:
 		p.add(check, StatusPass, name+" runs in FIPS mode (integrity file present, FIPS kernel); "+table, ev...)
 	default:

@@ -251,7 +251,7 @@ func (sc *scanner) add(r *Result, pf *procFinding) {
 
 // subject names a process in findings: "pid 1234 /usr/bin/app".
 func subject(r *Result) string {
-	s := fmt.Sprintf("pid %d %s", r.PID, cmpOr(r.Exe, r.Comm))
+	s := fmt.Sprintf("pid %d %s", r.PID, cmp.Or(r.Exe, r.Comm))
 	if r.ContainerID != "" {
 		s += " (container " + r.ContainerID[:min(12, len(r.ContainerID))] + ")"
 	}

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"cmp"
 	"fmt"
 	"path"
 	"slices"
@@ -410,7 +411,7 @@ func (in procInput) judgeOpenSSL(opts fips.Options, modules *[]Module) []judgeme
 		return []judgement{{Compliant, fmt.Sprintf("the FIPS provider is loaded: %s (%s; module table status %s); maps cannot show whether the default provider is also used", prov.Module, prov.Path, status), nil}}
 	}
 	// No provider mapped: would one be loaded at OpenSSL's first use?
-	libName := cmpOr(lib, "libcrypto")
+	libName := cmp.Or(lib, "libcrypto")
 	how, will := in.rt.opensslWillLoadFIPS(lib, in.env, in.kernel)
 	if will {
 		return []judgement{{Undetermined, fmt.Sprintf("%s is loaded and %s, but no FIPS provider is mapped yet: OpenSSL loads providers at its first use, so the maps cannot prove which provider it uses", libName, how),
