@@ -445,13 +445,6 @@ func layerCell(r *reach.Result, layer string) string {
 	return "-"
 }
 
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
 func init() {
 	registerDomain("egress check", domainInfo{checks: reach.Checks, doc: "docs/egress-check.md", summarize: func(raw []json.RawMessage, fs []report.Finding, sums []json.RawMessage) (any, error) {
 		rs, err := decodeResults[reach.Result](raw)

@@ -63,7 +63,6 @@ type Exporter struct {
 	inRound  atomic.Bool
 	started  atomic.Int64 // unix nanoseconds of the current/last round start
 	registry *prometheus.Registry
-	once     sync.Once
 }
 
 // New returns an exporter; call Run to start its rounds.

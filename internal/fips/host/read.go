@@ -11,9 +11,6 @@ import (
 	"github.com/kensa-project/kensa/internal/rootfs"
 )
 
-// errTooLarge marks a file cut at its bound.
-var errTooLarge = errors.New("larger than kensa reads")
-
 // readFS reads at most max bytes of name inside fsys, following symbolic
 // links inside the root.
 func readFS(fsys rootfs.FS, name string, max int64) ([]byte, error) {
