@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/kensa-project/kensa/internal/image"
 	"github.com/kensa-project/kensa/internal/report"
@@ -76,22 +79,59 @@ func ScanImage(ctx context.Context, im *image.Image, opts Options, lim image.Lim
 		}
 	}
 	scan := &ImageScan{Problems: fsys.Problems, Stats: fsys.Stats}
-	for i, file := range files {
-		if facts[i] == nil {
-			continue // Java, above
+	// Classified on every core (the Classifier is safe for concurrent
+	// use, as in a directory walk): the layers are read by then, so this
+	// is the scan's tail, one core idle while the other classifies
+	// (20-50 ms of the 1.5 s of bench/fips_image.sh).
+	results := make([]Result, len(files))
+	keep := make([]bool, len(files))
+	forEachParallel(len(files), func(i int) {
+		// Java (facts nil) was done above. Object files and kernel
+		// modules are never loaded as they are; the directory walk
+		// leaves them out too.
+		if facts[i] == nil || facts[i].Kind == KindRelocatable {
+			return
 		}
-		if facts[i].Kind == KindRelocatable {
-			// Object files and kernel modules are never loaded as they
-			// are; the directory walk leaves them out too.
-			continue
-		}
-		r := c.Classify(file.Name, facts[i])
+		// A bug in kensa costs this file, not the process: the goroutine
+		// is not under ScanReference's recover.
+		defer func() {
+			if p := recover(); p != nil {
+				r := unreadableResult(files[i].Name, fmt.Sprintf("internal error while classifying: %v", p))
+				r.Image, r.Digest, r.Platform = im.Reference, im.Digest, im.Platform
+				results[i], keep[i] = r, true
+			}
+		}()
+		r := c.Classify(files[i].Name, facts[i])
 		c.ApplyEnv(&r, facts[i], env)
 		r.Image, r.Digest, r.Platform = im.Reference, im.Digest, im.Platform
-		scan.Results = append(scan.Results, r)
+		results[i], keep[i] = r, true
+	})
+	for i := range results {
+		if keep[i] {
+			scan.Results = append(scan.Results, results[i])
+		}
 	}
 	scan.Results = append(scan.Results, javaResults...)
 	return scan, nil
+}
+
+// forEachParallel calls fn(i) for i in [0, n) on GOMAXPROCS goroutines
+// and returns when all calls have.
+func forEachParallel(n int, fn func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // RefScan is what scanning one image reference gave: the results and

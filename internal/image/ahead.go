@@ -3,6 +3,7 @@ package image
 import (
 	"errors"
 	"io"
+	"math"
 	"sync"
 )
 
@@ -18,16 +19,32 @@ import (
 // Close stops the goroutine and waits for it; the caller closes the
 // underlying reader first when a read on it could block (stack.Close
 // does, in order).
+//
+// The chunks are one buffer of aheadBuffers, a process-wide pool like the
+// examination buffers' (filebuf.go), so a fleet's hundreds of layers do
+// not each fault in megabytes of fresh memory. It goes back to the pool
+// on Close, after which Read fails: a reader on another goroutine (the
+// zstd decoder reading the compressed stream's reader) may still call it.
 type aheadReader struct {
 	full chan []byte // chunks read, in order
 	free chan []byte // chunks the consumer is done with
 	done chan struct{}
 	wg   sync.WaitGroup
-	err  error  // the reader's error, set before full is closed
-	cur  []byte // the unread rest of the chunk being consumed
-	buf  []byte // the chunk cur is part of, returned to free when spent
+	err  error // the reader's error, set before full is closed
 	once sync.Once
+
+	mu     sync.Mutex // held by Read; Close takes it to give mem back
+	closed bool
+	mem    *fileBuf // the chunks' memory, from aheadBuffers
+	cur    []byte   // the unread rest of the chunk being consumed
+	buf    []byte   // the chunk cur is part of, returned to free when spent
 }
+
+// aheadBuffers is the pool of the read-ahead chunks. Unlike the
+// examination buffers it has no budget: each layer being read holds one
+// buffer (a few MiB) for as long as it is read, and the layers read at
+// once are bounded by the fill slots.
+var aheadBuffers = newBufPool(math.MaxInt64)
 
 const (
 	aheadChunk  = 256 << 10
@@ -42,8 +59,9 @@ func newAheadReaderSize(r io.Reader, chunk int) *aheadReader {
 		free: make(chan []byte, aheadChunks),
 		done: make(chan struct{}),
 	}
-	for range aheadChunks {
-		a.free <- make([]byte, chunk)
+	a.mem = aheadBuffers.get(int64(aheadChunks * chunk))
+	for i := range aheadChunks {
+		a.free <- a.mem.b[i*chunk : (i+1)*chunk : (i+1)*chunk]
 	}
 	a.wg.Add(1)
 	go a.fill(r)
@@ -81,6 +99,11 @@ func (a *aheadReader) fill(r io.Reader) {
 }
 
 func (a *aheadReader) Read(p []byte) (int, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return 0, errClosed
+	}
 	if len(a.cur) == 0 {
 		if a.buf != nil {
 			a.free <- a.buf[:cap(a.buf)]
@@ -97,10 +120,21 @@ func (a *aheadReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// Close stops the read-ahead and waits for its goroutine.
+// Close stops the read-ahead, waits for its goroutine and gives the
+// chunks' memory back.
 func (a *aheadReader) Close() error {
-	a.once.Do(func() { close(a.done) })
-	a.wg.Wait()
+	a.once.Do(func() {
+		close(a.done)
+		// fill closes full when it returns, so a Read waiting for a
+		// chunk returns and lets go of mu.
+		a.wg.Wait()
+		a.mu.Lock()
+		a.closed = true
+		a.cur, a.buf = nil, nil
+		aheadBuffers.put(a.mem)
+		a.mem = nil
+		a.mu.Unlock()
+	})
 	return nil
 }
 
