@@ -19,7 +19,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -535,27 +534,4 @@ func MakeRoot(s *Set, dir, provider string) error {
 		return LinkOrCopy(filepath.Join(mods, "fips.so"), filepath.Join(s.Dir, "legacy_as_fips.so"))
 	}
 	return nil
-}
-
-// LockFile takes an exclusive lock on name (created if need be), waiting
-// for another process that holds it; unlock releases it.
-func LockFile(name string) (unlock func(), err error) {
-	f, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
-		if err != syscall.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("locking %s: %w", name, err)
-	}
-	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
 }

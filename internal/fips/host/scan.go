@@ -98,14 +98,6 @@ type fileKey struct {
 	ns string
 }
 
-func keyOf(fi fs.FileInfo) (fileKey, bool) {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok || st == nil {
-		return fileKey{}, false
-	}
-	return fileKey{dev: uint64(st.Dev), ino: st.Ino}, true
-}
-
 type scanner struct {
 	o        Options
 	p        *posture
@@ -127,10 +119,7 @@ type exeEntry struct {
 
 func newScanner(o Options, p *posture) *scanner {
 	sc := &scanner{o: o, p: p, roots: map[fileKey]*rootView{}, exes: map[[2]fileKey]*exeEntry{}, finds: map[int][]report.Finding{}}
-	var st syscall.Statfs_t
-	if syscall.Statfs(o.Proc, &st) == nil && st.Type == 0x9fa0 {
-		sc.procReal = true
-	}
+	sc.procReal = isProcfs(o.Proc)
 	if fi, err := os.Stat(o.Root); err == nil {
 		sc.hostRoot, _ = keyOf(fi)
 		sc.hostRoot.ns, _ = os.Readlink("/proc/self/ns/mnt")
@@ -291,8 +280,7 @@ func (sc *scanner) scanOne(pid int) (Result, outcome) {
 	}
 	r.Comm = comm
 	if fi, err := os.Lstat(dir); err == nil {
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			uid := int(st.Uid)
+		if uid, ok := ownerUID(fi); ok {
 			r.UID = &uid
 		}
 	} else if sc.gone(pid, err) {

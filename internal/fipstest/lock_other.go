@@ -1,0 +1,10 @@
+//go:build !unix
+
+package fipstest
+
+import "errors"
+
+// LockFile: the tests' per-machine caches are built on Unix only.
+func LockFile(name string) (unlock func(), err error) {
+	return nil, errors.New("locking " + name + ": not supported on this platform")
+}
