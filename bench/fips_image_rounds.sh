@@ -13,17 +13,45 @@
 #   LAYOUT=dir BLOBS=file sh bench/fips_image_rounds.sh 9 ...   # another image
 #
 # LAYOUT is an OCI layout with an image tagged "bench" and BLOBS a file
-# listing its layer blobs, as bench/mkimage writes them.
+# listing its layer blobs, as bench/mkimage writes them. Needs GNU date
+# (nanoseconds) and bc, as on the Linux machines the figures come from.
 set -eu
-cd "$(dirname "$0")/.."
-[ $# -ge 1 ] || { echo "usage: sh bench/fips_image_rounds.sh ROUNDS [KENSA_BINARY...]" >&2; exit 2; }
+usage() { echo "usage: sh bench/fips_image_rounds.sh ROUNDS [KENSA_BINARY...]" >&2; exit 2; }
+[ $# -ge 1 ] || usage
 rounds=$1; shift
-[ $# -gt 0 ] || set -- bench/out/kensa
-layout=${LAYOUT:-bench/out/layout}
-blobs=${BLOBS:-bench/out/blobs}
+case $rounds in '' | *[!0-9]*) usage ;; esac
+[ "$rounds" -gt 0 ] || usage
+
+# Paths as given, made absolute before the cd below.
+abs() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
+bins=""
+for k in "$@"; do
+	case $k in *[[:space:]]*) echo "a binary's path has a space: $k" >&2; exit 2 ;; esac
+	[ -x "$k" ] || { echo "not an executable: $k" >&2; exit 2; }
+	bins="$bins $(abs "$k")"
+done
+layout=${LAYOUT:+$(abs "$LAYOUT")}
+blobs=${BLOBS:+$(abs "$BLOBS")}
+cd "$(dirname "$0")/.."
+layout=${layout:-bench/out/layout}
+blobs=${blobs:-bench/out/blobs}
+[ -n "$bins" ] || bins=bench/out/kensa
+# shellcheck disable=SC2086 # paths without spaces, checked above
+set -- $bins
 [ -s "$blobs" ] || { echo "no $blobs: run sh bench/fips_image.sh first" >&2; exit 2; }
-dec="gzip -dc"
-[ "$(head -c 4 "$(head -n 1 "$blobs")" | od -An -tx1 | tr -d ' \n')" = 28b52ffd ] && dec="zstd -dc"
+
+case "$(dd if="$(head -n 1 "$blobs")" bs=4 count=1 2> /dev/null | od -An -tx1 | tr -d ' \n')" in
+28b52ffd) dec="zstd -dc" ;;
+*) dec="gzip -dc" ;;
+esac
+command -v "${dec%% *}" > /dev/null || { echo "${dec%% *} is not installed" >&2; exit 2; }
+# Once before the rounds: every blob decodes (a failing decoder inside the
+# pipe below would pass for a fast listing) and is in the page cache.
+for b in $(cat "$blobs"); do
+	$dec "$b" > /dev/null || { echo "$dec $b failed" >&2; exit 1; }
+done
+
+mkdir -p bench/out
 out=bench/out/rounds.txt
 : > "$out"
 now() { date +%s.%N; }
@@ -44,13 +72,14 @@ while [ "$i" -lt "$rounds" ]; do
 	done
 	i=$((i + 1))
 done
+
 echo "$dec, $rounds rounds (ratios in $out):"
 for k in "$@"; do
-	awk -v k="$k" '$1 == k { print $2 }' "$out" | sort -g | awk -v k="$k" '
+	awk -v k="$k" '$1 == k { print $2 + 0 }' "$out" | sort -n | awk -v k="$k" '
 		{ r[NR] = $1 }
 		END {
 			m = (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
 			printf "%-32s ratio median %.3f  min %.3f  max %.3f\n", k, m, r[1], r[NR]
 		}'
 done
-awk '{ print $3 }' "$out" | sort -g | awk '{ l[NR] = $1 } END { printf "listing median %.2f s\n", l[int((NR + 1) / 2)] }'
+awk '{ print $3 + 0 }' "$out" | sort -n | awk '{ l[NR] = $1 } END { printf "listing median %.2f s\n", l[int((NR + 1) / 2)] }'

@@ -41,9 +41,11 @@ type aheadReader struct {
 }
 
 // aheadBuffers is the pool of the read-ahead chunks. Unlike the
-// examination buffers it has no budget: each layer being read holds one
-// buffer (a few MiB) for as long as it is read, and the layers read at
-// once are bounded by the fill slots.
+// examination buffers it has no budget: a layer being read holds one
+// buffer for its compressed stream (1 MiB, mapped as 2) and, for zstd, one
+// for its decoded stream (4 MiB) for as long as it is read, and the layers
+// read at once are bounded by the fill slots (the images scanned at once,
+// for a layer read without the cache).
 var aheadBuffers = newBufPool(math.MaxInt64)
 
 const (

@@ -1,6 +1,7 @@
 package image
 
 import (
+	"runtime"
 	"sync"
 	"time"
 )
@@ -16,7 +17,7 @@ import (
 // the budget (or the largest file, when one file is larger), not by the
 // largest file of each layer read at the same time.
 //
-// Large buffers are mapped outside the Go heap (filebuf_unix.go). A /usr
+// The buffers are mapped outside the Go heap (filebuf_unix.go). A /usr
 // image copies about a gigabyte of ELF data through them; grown with make,
 // every larger file cost a zeroed allocation on top of the copy and, the
 // old buffer having gone back to the system first (or both would be
@@ -38,7 +39,9 @@ import (
 // this virtual machine, every time the heap grows again, against 2 ms
 // per MiB the first time for a huge page and 0.06 ms after), and a
 // pooled buffer is reused from file to file, so rounding a small one up
-// to a huge page costs one fault, once. The read-ahead buffers of the
+// to a huge page costs one fault, once. (Where the kernel does not align
+// anonymous mappings of 2 MiB to 2 MiB, as Linux before 6.7 does not, a
+// small buffer gets 4 KiB pages, and touches only a few of them.) The read-ahead buffers of the
 // layer streams (ahead.go) come from a pool of the same kind.
 
 // fileBuf is one buffer: len(b) == cap(b) is its capacity.
@@ -94,7 +97,12 @@ const examBudget = 160 << 20
 const examIdle = 2 * time.Second
 
 // examBuffers is the process's pool of examination buffers.
-var examBuffers = newBufPool(examBudget)
+//
+// Every buffer counts at least a huge page against it, and each layer
+// being read holds up to two (one filling, one examined), so on a machine
+// with many CPUs (one fill slot each) the budget grows to keep room for
+// two buffers per slot beside the largest files.
+var examBuffers = newBufPool(max(examBudget, int64(runtime.GOMAXPROCS(0))*4*hugePage+examBudget/2))
 
 // bufPool hands out buffers within a byte budget.
 type bufPool struct {
