@@ -22,11 +22,7 @@ func TestBufPoolBudget(t *testing.T) {
 	}
 	got := make(chan *fileBuf)
 	go func() { got <- p.get(10 * mib) }()
-	select {
-	case <-got:
-		t.Fatal("a second 10 MiB buffer within a 16 MiB budget while the first is in use")
-	case <-time.After(50 * time.Millisecond):
-	}
+	stillWaiting(t, got, "a second 10 MiB buffer within a 16 MiB budget while the first is in use")
 	p.put(a)
 	b := <-got
 	if b != a {
@@ -34,11 +30,7 @@ func TestBufPoolBudget(t *testing.T) {
 	}
 	// Larger than the budget: only once b is back.
 	go func() { got <- p.get(40 * mib) }()
-	select {
-	case <-got:
-		t.Fatal("a 40 MiB buffer while another is in use, budget 16 MiB")
-	case <-time.After(50 * time.Millisecond):
-	}
+	stillWaiting(t, got, "a 40 MiB buffer while another is in use, budget 16 MiB")
 	p.put(b)
 	c := <-got
 	if len(c.b) < 40*mib {
@@ -62,16 +54,23 @@ func TestBufPoolInOrder(t *testing.T) {
 	waitTickets(t, p, 2)
 	go func() { f := p.get(mib); served <- "small"; p.put(f) }()
 	waitTickets(t, p, 3)
-	select {
-	case who := <-served:
-		t.Fatalf("%s request served while the first buffer is in use", who)
-	case <-time.After(50 * time.Millisecond):
-	}
+	stillWaiting(t, served, "a request served while the first buffer is in use")
 	p.put(a)
 	if first, second := <-served, <-served; first != "large" || second != "small" {
 		t.Errorf("served %s then %s; want large then small, in the order asked", first, second)
 	}
 	p.trim()
+}
+
+// stillWaiting fails the test (with what) if ch gives a value within 50 ms:
+// the request behind it should still be waiting.
+func stillWaiting[T any](t *testing.T, ch <-chan T, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+		t.Fatal(what)
+	case <-time.After(50 * time.Millisecond):
+	}
 }
 
 func waitTickets(t *testing.T, p *bufPool, n uint64) {
